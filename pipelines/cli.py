@@ -1,0 +1,147 @@
+"""``supplycast``: run the pipeline in process, with the same Definitions the Dagster UI loads.
+
+Examples:
+    supplycast run                                  # embedded real sample (M5 store CA_1)
+    supplycast run --data ../shared/data/m5         # all 30,490 M5 series
+    supplycast run --as-of 2016-05-08 --horizon 14 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main", "build_parser"]
+
+SUMMARY_TABLES = (
+    "raw_pos", "raw_prices", "raw_calendar", "raw_weather", "raw_shipments", "raw_emission_factors",
+    "demand_history", "weather_daily", "shipment_stats", "forecast", "forecast_backtest", "supplier_scores",
+    "supplier_catalogue", "inventory_snapshot", "replenishment_proposals", "purchase_order_proposals",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="supplycast", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="materialise every asset and print a summary",
+                         description="Materialise every asset in process and print a summary.\n\n"
+                                     "Example: supplycast run --data ../shared/data/m5 --json",
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("--data", type=Path, default=None,
+                     help="feed folder: an M5 folder (calendar.parquet, sell_prices.parquet, sales_*.parquet) or a "
+                          "folder holding m5/ (default: the embedded sample, $SUPPLYCAST_DATA)")
+    run.add_argument("--warehouse", type=Path, default=None,
+                     help="DuckDB file (default: $SUPPLYCAST_WAREHOUSE or .supplycast/warehouse.duckdb)")
+    run.add_argument("--as-of", default="", help="forecast origin YYYY-MM-DD (default: last POS date)")
+    run.add_argument("--horizon", type=int, default=28, help="days to forecast (default: 28)")
+    run.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+    run.add_argument("--quiet", action="store_true", help="no progress output")
+    return parser
+
+
+def _run_config(args: argparse.Namespace) -> dict[str, Any]:
+    return {"ops": {"forecast": {"config": {"horizon": args.horizon, "as_of": args.as_of}}}}
+
+
+def _summary(warehouse: Path) -> dict[str, Any]:
+    from warehouse.db import connect, table_exists
+
+    con = connect(warehouse, read_only=True)
+    try:
+        rows = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in SUMMARY_TABLES if table_exists(con, t)}
+        backtest = con.execute("SELECT * FROM forecast_backtest").df() if table_exists(con, "forecast_backtest") else None
+        model = con.execute("SELECT any_value(model) FROM forecast").fetchall()[0][0] if "forecast" in rows else None
+        status = (
+            dict(con.execute("SELECT status, count(*) FROM purchase_order_proposals GROUP BY 1 ORDER BY 1").fetchall())
+            if "purchase_order_proposals" in rows else {}
+        )
+        value = con.execute("SELECT round(sum(order_value), 2), count(DISTINCT po_id) FROM purchase_order_proposals").fetchall()[0]
+    finally:
+        con.close()
+    out: dict[str, Any] = {"warehouse": str(warehouse), "rows": rows, "forecast_model": model, "po_status": status,
+                           "po_value_usd": value[0], "purchase_orders": value[1]}
+    if backtest is not None:
+        out["backtest"] = backtest.to_dict(orient="records")
+    return out
+
+
+def _print_summary(summary: dict[str, Any], seconds: float) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"supplycast run: {seconds:.1f} s, warehouse {summary['warehouse']}")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, n in summary["rows"].items():
+        table.add_row(name, f"{n:,}")
+    console.print(table)
+    for rec in summary.get("backtest", []):
+        console.print(f"  backtest {rec.get('model', rec.get('index'))}: MASE {rec.get('mase', float('nan')):.3f}  "
+                      f"MAE {rec.get('mae', float('nan')):.3f}")
+    console.print(f"forecast model: {summary['forecast_model']}")
+    console.print(f"purchase orders: {summary['purchase_orders']} worth {summary['po_value_usd']:,} USD, "
+                  f"lines by status {summary['po_status']}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from warehouse.feeds import FeedError, discover_feeds
+
+    if args.data is not None:
+        try:
+            discover_feeds(args.data)
+        except FeedError as exc:
+            print(f"supplycast: {exc}", file=sys.stderr)
+            return 2
+        os.environ["SUPPLYCAST_DATA"] = str(args.data.resolve())
+    if args.warehouse is not None:
+        os.environ["SUPPLYCAST_WAREHOUSE"] = str(args.warehouse.resolve())
+    started = time.perf_counter()
+    from dagster import DagsterInstance
+
+    from pipelines import settings
+    from pipelines.definitions import defs
+    from pipelines.progress import StepProgress, progress_logger_def
+
+    job = defs.resolve_job_def("daily_refresh")
+    n_steps = len(job.nodes_in_topological_order) if hasattr(job, "nodes_in_topological_order") else len(job.graph.nodes)
+    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    handler = StepProgress(n_steps, enabled=not args.quiet)
+    with handler:
+        result = job.execute_in_process(
+            run_config={**_run_config(args), "loggers": {"progress": {}}},
+            instance=instance, raise_on_error=False,
+            logger_defs={"progress": progress_logger_def(handler)},
+        )
+    seconds = time.perf_counter() - started
+    if not result.success:
+        print("supplycast run FAILED", file=sys.stderr)
+        for line in handler.check_failures + handler.failures:
+            print(f"  {line}", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"success": False, "errors": handler.check_failures + handler.failures, "seconds": seconds}))
+        return 1
+    summary = _summary(settings.warehouse_path())
+    summary.update(success=True, seconds=round(seconds, 2), step_seconds={k: round(v, 2) for k, v in handler.step_seconds.items()})
+    if args.json:
+        print(json.dumps(summary, default=str))
+    else:
+        _print_summary(summary, seconds)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "run":
+        return run(args)
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Resources, chosen in one place and keyed by environment (``SUPPLYCAST_ENV``)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from dagster import ConfigurableResource
+from dagster_duckdb import DuckDBResource
+
+from pipelines import settings
+from warehouse.feeds import FeedPaths, discover_feeds
+
+__all__ = ["FeedsResource", "MlflowTrackingResource", "build_resources"]
+
+
+class FeedsResource(ConfigurableResource):
+    """The folder the feeds are read from (embedded sample, M5 folder or canonical layout)."""
+
+    data_dir: str
+
+    def paths(self) -> FeedPaths:
+        return discover_feeds(self.data_dir)
+
+
+class MlflowTrackingResource(ConfigurableResource):
+    """MLflow tracking store (sqlite) and artifact location for forecast experiments."""
+
+    tracking_uri: str
+    artifact_root: str
+    experiment: str = "supplycast-forecast"
+
+
+def build_resources(env: str | None = None) -> dict[str, Any]:
+    """Resources for ``env`` (``local`` by default; ``ci`` uses the same local files)."""
+    env = env or os.environ.get("SUPPLYCAST_ENV", "local")
+    if env not in {"local", "ci", "prod"}:
+        raise ValueError(f"SUPPLYCAST_ENV must be local, ci or prod, got {env!r}")
+    return {
+        "duckdb": DuckDBResource(database=str(settings.warehouse_path())),
+        "feeds": FeedsResource(data_dir=str(settings.data_dir())),
+        "mlflow_tracking": MlflowTrackingResource(
+            tracking_uri=settings.mlflow_tracking_uri(), artifact_root=settings.mlflow_artifact_root()
+        ),
+    }

@@ -1,0 +1,52 @@
+"""Rebuild ``data/sample/`` from the shared real data (``../shared/data``).
+
+The sample is a strict subset of real files, never modified values:
+M5 store CA_1 (3,049 series x 28 days) with its prices and the full calendar,
+the NOAA weather with its store->station key, the complete USAID shipment history
+and the freight emission factors.
+
+Usage: ``python scripts/make_sample.py [--shared ../shared/data] [--store CA_1]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def build_sample(shared: Path, out: Path, store: str = "CA_1") -> None:
+    (out / "m5").mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    copy = "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 19)"
+    for name in ("sales_d1914_d1941.parquet", "sell_prices.parquet"):
+        src = str(shared / "m5" / name)
+        dst = str(out / "m5" / name)
+        con.execute(
+            f"COPY (SELECT * FROM read_parquet(?) WHERE store_id = ? ORDER BY ALL) TO '{dst}' {copy}",
+            [src, store],
+        )
+    shutil.copy2(shared / "m5" / "calendar.parquet", out / "m5" / "calendar.parquet")
+    for folder in ("walmart_stormy_weather", "usaid_scms_shipments"):
+        shutil.copytree(shared / folder, out / folder, dirs_exist_ok=True)
+    shutil.copy2(shared / "freight_emission_factors.csv", out / "freight_emission_factors.csv")
+    for p in out.rglob("*"):
+        p.chmod(0o644 if p.is_file() else 0o755)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--out", type=Path, default=ROOT / "data" / "sample")
+    parser.add_argument("--store", default="CA_1")
+    args = parser.parse_args()
+    build_sample(args.shared, args.out, args.store)
+    print(f"sample written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

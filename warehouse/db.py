@@ -1,0 +1,71 @@
+"""Connections and atomic table writes for the DuckDB warehouse."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+__all__ = ["connect", "replace_table", "read_table", "table_exists", "row_count", "transaction"]
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _ident(name: str) -> str:
+    """Table names cannot be bound as SQL parameters, so they are whitelisted instead."""
+    if not _IDENT.match(name):
+        raise ValueError(f"invalid table name {name!r}")
+    return name
+
+
+def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse file, creating its folder when writing."""
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(path), read_only=read_only)
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Run a block in one transaction: all of it lands, or none of it."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def replace_table(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> int:
+    """Replace ``table`` with the rows of ``df`` atomically and return the row count."""
+    name = _ident(table)
+    with transaction(con):
+        con.register("_replace_src", df)
+        try:
+            con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _replace_src")
+        finally:
+            con.unregister("_replace_src")
+    return len(df)
+
+
+def read_table(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
+    """Read a whole table into pandas."""
+    return con.execute(f"SELECT * FROM {_ident(table)}").df()
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    rows = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
+    ).fetchall()
+    return bool(rows[0][0])
+
+
+def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    # fetchall, not fetchone: DuckDB 2.0 keeps a half-read result open and blocks the connection
+    return int(con.execute(f"SELECT count(*) FROM {_ident(table)}").fetchall()[0][0])
