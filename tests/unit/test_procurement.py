@@ -1,0 +1,149 @@
+"""Supplier scoring, synthetic catalogue, order-up-to policy and PO proposals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from procurement import ScoreWeights, score_suppliers, synthetic_catalogue, synthetic_inventory
+from procurement.orders import preferred_offers, purchase_order_proposals
+from procurement.policy import replenishment_proposals
+
+
+@pytest.fixture(scope="module")
+def tables(sample_db):
+    import duckdb
+
+    con = duckdb.connect(str(sample_db), read_only=True)
+    out = {
+        "stats": con.execute("SELECT * FROM shipment_stats").df(),
+        "factors": con.execute("SELECT * FROM raw_emission_factors").df(),
+        "items": con.execute(
+            "SELECT item_id, any_value(dept_id) dept_id, any_value(cat_id) cat_id, median(sell_price) sell_price "
+            "FROM demand_history GROUP BY 1"
+        ).df(),
+        "demand": con.execute("SELECT store_id, item_id, date, units FROM demand_history").df(),
+    }
+    con.close()
+    return out
+
+
+@pytest.fixture(scope="module")
+def scores(tables):
+    return score_suppliers(tables["stats"], tables["factors"])
+
+
+def test_scores_are_bounded_penalties(scores):
+    for col in ("risk_score", "cost_score", "carbon_score", "total_score"):
+        assert scores[col].between(0, 1).all(), col
+    assert scores["supplier_id"].is_unique
+    assert list(scores["rank"]) == sorted(scores["rank"])
+    # air freight emits ~68x sea per tonne-km, so every air lane is worse on carbon than every sea lane
+    assert scores.loc[scores["mode"] == "air", "carbon_score"].min() > scores.loc[scores["mode"] == "sea", "carbon_score"].max()
+
+
+def test_weights_change_the_ranking(tables):
+    carbon_only = score_suppliers(tables["stats"], tables["factors"], weights=ScoreWeights(0, 0, 1))
+    assert carbon_only.iloc[0]["mode"] in {"sea", "road"}
+    with pytest.raises(ValueError, match="weights"):
+        ScoreWeights(-1, 1, 1).normalised()
+
+
+def test_riskier_lane_scores_worse(tables):
+    stats = tables["stats"].copy()
+    lane = stats.query("n_lines >= 100 and mode != 'unknown'").index[0]
+    before = score_suppliers(stats, tables["factors"]).set_index("vendor")
+    stats.loc[lane, "late_rate"] = 0.9
+    after = score_suppliers(stats, tables["factors"]).set_index("vendor")
+    vendor = stats.loc[lane, "vendor"]
+    key = (after["mode"] == stats.loc[lane, "mode"])
+    assert after.loc[key].loc[vendor, "risk_score"] > before.loc[before["mode"] == stats.loc[lane, "mode"]].loc[vendor, "risk_score"]
+
+
+def test_catalogue_is_deterministic_and_labelled(tables, scores):
+    a = synthetic_catalogue(tables["items"], scores, seed=7)
+    b = synthetic_catalogue(tables["items"].sample(frac=1, random_state=1), scores, seed=7)
+    pd.testing.assert_frame_equal(a, b)
+    assert a["synthetic"].all() and a["provenance"].str.startswith("SYNTHETIC").all()
+    assert (a["moq"] % a["pack_size"] == 0).all()
+    assert a.groupby("item_id")["supplier_id"].nunique().min() >= 2
+    c = synthetic_catalogue(tables["items"], scores, seed=8)
+    assert not np.array_equal(a["unit_cost"].to_numpy(), c["unit_cost"].to_numpy())
+
+
+def _flat_forecast(demand: pd.DataFrame, as_of: pd.Timestamp, days: int = 28, scale: float = 1.0) -> pd.DataFrame:
+    mean = demand.groupby(["store_id", "item_id"], as_index=False)["units"].mean()
+    dates = pd.DataFrame({"date": pd.date_range(as_of + pd.Timedelta(days=1), periods=days)})
+    fc = mean.merge(dates, how="cross")
+    fc["yhat"] = fc["units"] * scale
+    fc["yhat_q50"] = np.floor(fc["yhat"])
+    fc["yhat_q90"] = np.ceil(fc["yhat"] * 1.8 + 1)
+    return fc.drop(columns="units")
+
+
+@pytest.fixture(scope="module")
+def plan(tables, scores):
+    as_of = tables["demand"]["date"].max()
+    offers = preferred_offers(synthetic_catalogue(tables["items"], scores), scores)
+    inventory = synthetic_inventory(tables["demand"], as_of=as_of)
+    fc = _flat_forecast(tables["demand"], as_of)
+    return as_of, offers, inventory, fc
+
+
+def test_replenishment_identities(plan):
+    as_of, offers, inventory, fc = plan
+    rp = replenishment_proposals(fc, inventory, offers, as_of=as_of)
+    assert len(rp) == len(inventory)
+    assert (rp["order_qty"] >= 0).all()
+    assert (rp["order_up_to"] >= rp["reorder_point"]).all()
+    assert (rp["reorder_point"] >= rp["safety_stock"]).all()
+    ordering = rp[rp["order_qty"] > 0]
+    position = ordering["on_hand"] + ordering["on_order"]
+    assert (ordering["order_qty"] == ordering["order_up_to"] - position).all()
+    assert (position <= ordering["reorder_point"]).all()
+
+
+def test_orders_grow_with_demand_and_service(plan):
+    as_of, offers, inventory, fc = plan
+    base = replenishment_proposals(fc, inventory, offers, as_of=as_of)
+    more = replenishment_proposals(_flat_forecast_like(fc, 2.0), inventory, offers, as_of=as_of)
+    safer = replenishment_proposals(fc, inventory, offers, as_of=as_of, service_level=0.99)
+    assert (more["order_up_to"].to_numpy() >= base["order_up_to"].to_numpy()).all()
+    assert more["order_qty"].sum() > base["order_qty"].sum()
+    assert (safer["safety_stock"].to_numpy() >= base["safety_stock"].to_numpy()).all()
+    with pytest.raises(ValueError, match="service_level"):
+        replenishment_proposals(fc, inventory, offers, as_of=as_of, service_level=1.2)
+
+
+def _flat_forecast_like(fc: pd.DataFrame, factor: float) -> pd.DataFrame:
+    out = fc.copy()
+    for col in ("yhat", "yhat_q50", "yhat_q90"):
+        out[col] = out[col] * factor
+    return out
+
+
+def test_purchase_orders_rounding_status_and_ids(plan):
+    as_of, offers, inventory, fc = plan
+    rp = replenishment_proposals(fc, inventory, offers, as_of=as_of)
+    po = purchase_order_proposals(rp, offers, approval_threshold_usd=100.0)
+    assert len(po) == int((rp["order_qty"] > 0).sum())
+    assert (po["qty"] >= po["order_qty"]).all() and (po["qty"] >= po["moq"]).all()
+    assert (po["qty"] % po["pack_size"] == 0).all()
+    assert set(po["status"]) <= {"auto_approved", "needs_approval", "rejected"}
+    over = po["order_value"] > 100.0
+    assert (po.loc[over, "status"] == "needs_approval").all()
+    assert (po.loc[po["status"] == "auto_approved", "order_value"] <= 100.0).all()
+    assert (po["expected_arrival"] > po["order_date"]).all()
+    again = purchase_order_proposals(rp.sample(frac=1, random_state=3), offers, approval_threshold_usd=100.0)
+    assert set(again["po_id"]) == set(po["po_id"])
+    assert po.groupby("po_id")["supplier_id"].nunique().max() == 1
+
+
+def test_item_without_offer_is_rejected(plan):
+    as_of, offers, inventory, fc = plan
+    rp = replenishment_proposals(fc, inventory, offers, as_of=as_of)
+    item = rp.loc[rp["order_qty"] > 0, "item_id"].iloc[0]
+    po = purchase_order_proposals(rp, offers[offers["item_id"] != item])
+    rejected = po[po["item_id"] == item]
+    assert (rejected["status"] == "rejected").all() and rejected["reason"].str.contains("no supplier").all()

@@ -1,0 +1,59 @@
+"""Great Expectations suites catch the bad inputs they are written for."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from warehouse.quality import SUITES, validate_feed
+
+
+@pytest.fixture(scope="module")
+def pos(sample_db):
+    import duckdb
+
+    con = duckdb.connect(str(sample_db), read_only=True)
+    df = con.execute("SELECT * FROM raw_pos USING SAMPLE 2000 ROWS (reservoir, 7)").df()
+    con.close()
+    return df
+
+
+def test_every_feed_has_a_suite():
+    assert set(SUITES) == {"pos", "prices", "calendar", "weather", "shipments", "emission_factors"}
+
+
+def test_clean_pos_passes(pos):
+    outcome = validate_feed("pos", pos)
+    assert outcome.success, outcome.summary()
+    assert outcome.rows == len(pos)
+
+
+def test_negative_units_fail_with_count(pos):
+    bad = pos.copy()
+    bad.loc[bad.index[:3], "units"] = -4
+    outcome = validate_feed("pos", bad)
+    assert not outcome.success
+    failure = next(f for f in outcome.failures if f["column"] == "units")
+    assert failure["unexpected_count"] == 3
+    assert "units" in outcome.summary() and "3 bad rows" in outcome.summary()
+
+
+def test_duplicate_keys_and_nulls_fail(pos):
+    bad = pos.copy()
+    bad.loc[bad.index[0], "item_id"] = None
+    bad = bad._append(bad.iloc[[5]])
+    columns = {str(f["column"]) for f in validate_feed("pos", bad).failures}
+    assert "item_id" in columns
+    assert any("store_id" in c and "date" in c for c in columns)
+
+
+def test_implausible_weather_fails(sample_db):
+    import duckdb
+
+    con = duckdb.connect(str(sample_db), read_only=True)
+    weather = con.execute("SELECT * FROM raw_weather LIMIT 500").df()
+    con.close()
+    weather.loc[weather.index[:2], "tmax"] = np.array([190.0, 250.0])
+    outcome = validate_feed("weather", weather)
+    assert not outcome.success
+    assert any(f["column"] == "tmax" and f["unexpected_count"] == 2 for f in outcome.failures)

@@ -1,0 +1,115 @@
+"""Feed discovery, typed ingest and marts on the real embedded sample."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from warehouse import ingest
+from warehouse.db import replace_table, row_count, table_exists
+from warehouse.feeds import SAMPLE_DIR, FeedError, discover_feeds
+from warehouse.marts import mart_sql
+
+
+def test_discover_sample_and_m5_folder():
+    top = discover_feeds(SAMPLE_DIR)
+    inner = discover_feeds(SAMPLE_DIR / "m5")
+    assert top.calendar == inner.calendar
+    assert top.shipments.name == "shipments.parquet" and top.shipments.is_file()
+    assert top.fallbacks == () and inner.fallbacks == ()
+
+
+def test_discover_m5_without_logistics_falls_back_to_sample(tmp_path: Path):
+    m5 = tmp_path / "m5only"
+    shutil.copytree(SAMPLE_DIR / "m5", m5)
+    paths = discover_feeds(m5)
+    assert "usaid_scms_shipments" in paths.fallbacks
+    assert paths.shipments.is_relative_to(SAMPLE_DIR)
+
+
+@pytest.mark.parametrize("make", [lambda p: p / "missing", lambda p: p])
+def test_discover_rejects_folders_without_feeds(tmp_path: Path, make):
+    with pytest.raises(FeedError, match="does not exist|no feeds found"):
+        discover_feeds(make(tmp_path))
+
+
+def test_sample_row_counts(sample_con):
+    assert row_count(sample_con, "raw_pos") == 3049 * 28
+    assert row_count(sample_con, "raw_calendar") == 1969
+    assert row_count(sample_con, "raw_shipments") == 10324
+    assert row_count(sample_con, "raw_emission_factors") == 5
+    assert row_count(sample_con, "demand_history") == row_count(sample_con, "raw_pos")
+
+
+def test_weather_parses_missing_and_trace(sample_con):
+    raw = duckdb.sql(f"SELECT * FROM read_parquet('{SAMPLE_DIR}/walmart_stormy_weather/weather.parquet')").df()
+    n_trace = int((raw["preciptotal"].str.strip() == "T").sum())
+    n_missing_tavg = int((raw["tavg"].str.strip() == "M").sum())
+    got = sample_con.execute(
+        "SELECT sum(preciptotal_trace::INT), count(*) FILTER (WHERE tavg IS NULL), "
+        "count(*) FILTER (WHERE preciptotal_trace AND preciptotal <> 0) FROM raw_weather"
+    ).fetchall()[0]
+    assert got[0] == n_trace > 0
+    assert got[1] == n_missing_tavg > 0
+    assert got[2] == 0
+
+
+def test_shipment_references_are_resolved(sample_con):
+    # a "See ASN-x (ID#:n)" weight takes row n's number
+    row = sample_con.execute(
+        "SELECT count(*) FILTER (WHERE shares_shipment_figures), "
+        "count(*) FILTER (WHERE shares_shipment_figures AND weight_kg IS NOT NULL) FROM raw_shipments"
+    ).fetchall()[0]
+    assert row[0] == 2445
+    assert 0 < row[1] <= row[0]
+
+
+def test_demand_history_joins_prices_and_snap(sample_con):
+    df = sample_con.execute("SELECT * FROM demand_history WHERE item_id = 'FOODS_3_090'").df()
+    assert len(df) == 28 and df["sell_price"].notna().all()
+    snap_days = set(df.loc[df["snap"] == 1, "date"].dt.day)
+    assert snap_days == set(range(1, 11)) & set(df["date"].dt.day)  # CA SNAP: days 1-10
+
+
+def test_ingest_names_missing_column(tmp_path: Path):
+    bad = tmp_path / "prices.parquet"
+    pd.DataFrame({"store_id": ["CA_1"], "item_id": ["X"], "wm_yr_wk": [11101]}).to_parquet(bad)
+    con = duckdb.connect()
+    with pytest.raises(FeedError, match=r"prices.*sell_price"):
+        ingest.ingest_prices(con, bad)
+
+
+def test_failed_load_keeps_previous_table(tmp_path: Path):
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ingest.ingest_calendar(con, SAMPLE_DIR / "m5" / "calendar.parquet")
+    broken = tmp_path / "calendar.parquet"
+    broken.write_bytes(b"PAR1 not really parquet")
+    with pytest.raises(FeedError, match="calendar"):
+        ingest.ingest_calendar(con, broken)
+    assert row_count(con, "raw_calendar") == 1969
+
+
+def test_replace_table_is_atomic_and_rejects_bad_names():
+    con = duckdb.connect()
+    replace_table(con, "t", pd.DataFrame({"a": [1, 2]}))
+    assert row_count(con, "t") == 2
+    with pytest.raises(ValueError, match="invalid table name"):
+        replace_table(con, "t; DROP TABLE t", pd.DataFrame({"a": [1]}))
+    assert table_exists(con, "t")
+
+
+def test_mart_sql_unknown():
+    with pytest.raises(KeyError, match="unknown mart"):
+        mart_sql("nope")
+
+
+def test_shipment_stats_modes_and_ranges(sample_con):
+    stats = sample_con.execute("SELECT * FROM shipment_stats").df()
+    assert set(stats["mode"]) <= {"air", "road", "sea", "unknown"}
+    assert stats["late_rate"].between(0, 1).all()
+    assert (stats["freight_usd_per_kg"].dropna() > 0).all()
+    assert "SCMS from RDC" not in set(stats["vendor"])
