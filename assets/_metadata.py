@@ -1,6 +1,5 @@
 """Metadata helpers shared by the asset modules: row counts and small markdown tables."""
 
-from __future__ import annotations
 
 from typing import Any
 

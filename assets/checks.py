@@ -3,7 +3,6 @@
 A failed gate fails the run and skips everything downstream of the feed.
 """
 
-from __future__ import annotations
 
 from collections.abc import Callable
 

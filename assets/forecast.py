@@ -1,6 +1,5 @@
 """Forecast asset: statsforecast models chosen by backtest, quantiles, one MLflow run per materialisation."""
 
-from __future__ import annotations
 
 import pandas as pd
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset

@@ -1,6 +1,5 @@
 """Ingest assets: each feed file into its typed ``raw_*`` table in DuckDB."""
 
-from __future__ import annotations
 
 from dagster import AssetExecutionContext, MaterializeResult, asset
 from dagster_duckdb import DuckDBResource

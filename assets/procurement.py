@@ -1,6 +1,5 @@
 """Procurement assets: synthetic starting stock, replenishment and purchase-order proposals."""
 
-from __future__ import annotations
 
 import pandas as pd
 from dagster import Config, MaterializeResult, MetadataValue, asset

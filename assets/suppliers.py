@@ -1,6 +1,5 @@
 """Supplier assets: scores from real shipments, and the synthetic catalogue they offer."""
 
-from __future__ import annotations
 
 from dagster import Config, MaterializeResult, asset
 from dagster_duckdb import DuckDBResource

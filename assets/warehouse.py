@@ -1,6 +1,5 @@
 """Warehouse marts built by SQL in DuckDB (``warehouse/sql/*.sql``)."""
 
-from __future__ import annotations
 
 from dagster import MaterializeResult, asset
 from dagster_duckdb import DuckDBResource

@@ -76,7 +76,8 @@ def _print_summary(summary: dict[str, Any], seconds: float) -> None:
     from rich.table import Table
 
     console = Console()
-    table = Table(title=f"supplycast run: {seconds:.1f} s, warehouse {summary['warehouse']}")
+    console.print(f"supplycast run finished in {seconds:.1f} s; warehouse {summary['warehouse']}")
+    table = Table(title="rows per table")
     table.add_column("table")
     table.add_column("rows", justify="right")
     for name, n in summary["rows"].items():
@@ -114,10 +115,10 @@ def run(args: argparse.Namespace) -> int:
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
     handler = StepProgress(n_steps, enabled=not args.quiet)
     with handler:
-        result = job.execute_in_process(
+        # our logger replaces Dagster's console logger: the terminal shows a progress bar instead
+        result = job.with_logger_defs({"progress": progress_logger_def(handler)}).execute_in_process(
             run_config={**_run_config(args), "loggers": {"progress": {}}},
             instance=instance, raise_on_error=False,
-            logger_defs={"progress": progress_logger_def(handler)},
         )
     seconds = time.perf_counter() - started
     if not result.success:

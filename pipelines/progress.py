@@ -56,6 +56,9 @@ class StepProgress(logging.Handler):
                 self.console.print(f"  {mark}[/] {step} ({seconds:.1f} s)")
             if kind == "STEP_FAILURE":
                 error = event.step_failure_data.error if event.step_failure_data else None
+                # the step error wraps the user's exception; its cause carries the useful message
+                while error is not None and error.cause is not None:
+                    error = error.cause
                 self.failures.append(f"asset {step}: {error.message.strip() if error else 'failed'}")
         elif kind == "ASSET_CHECK_EVALUATION":
             data = event.event_specific_data

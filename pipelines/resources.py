@@ -36,8 +36,11 @@ def build_resources(env: str | None = None) -> dict[str, Any]:
     env = env or os.environ.get("SUPPLYCAST_ENV", "local")
     if env not in {"local", "ci", "prod"}:
         raise ValueError(f"SUPPLYCAST_ENV must be local, ci or prod, got {env!r}")
+    warehouse = settings.warehouse_path()
+    # DuckDB creates the file but not its folder; without it every connect attempt is retried and fails
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
     return {
-        "duckdb": DuckDBResource(database=str(settings.warehouse_path())),
+        "duckdb": DuckDBResource(database=str(warehouse)),
         "feeds": FeedsResource(data_dir=str(settings.data_dir())),
         "mlflow_tracking": MlflowTrackingResource(
             tracking_uri=settings.mlflow_tracking_uri(), artifact_root=settings.mlflow_artifact_root()

@@ -1,0 +1,262 @@
+"""Holdout backtest that scores candidate models and picks the one to deploy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from forecasting.metrics import bias, mae, mase, per_model_metrics, rmse, seasonal_scale
+from forecasting.models import (
+    _DS,
+    _UID,
+    _Y,
+    BASELINE_MODEL,
+    DEFAULT_MODELS,
+    _decode_ids,
+    _forecast_nixtla,
+    _from_nixtla,
+    _resolve_models,
+    _to_nixtla,
+)
+from forecasting.quantiles import estimate_dispersion, negbin_quantiles, quantile_column
+
+__all__ = ["ENSEMBLE", "BacktestResult", "backtest", "coverage_column"]
+
+ENSEMBLE = "ensemble"
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """Outcome of one holdout backtest.
+
+    Attributes:
+        metrics: One row per candidate, indexed by ``model``, with ``mae, rmse,
+            bias, mase`` and the interval coverage (e.g. ``coverage_q10_q90``).
+            Fitted models come first in listed order, then ``ensemble``; seasonal
+            naive is always present as the baseline.
+        best_model: Candidate with the lowest MASE (ties go to the first listed).
+        improvement_vs_seasonal_naive: ``1 - MASE(best) / MASE(seasonal_naive)``.
+        ensemble_members: Models averaged with equal weight into ``ensemble``
+            (every fitted model except seasonal naive); empty if fewer than two.
+        per_series: Per series: id columns, ``best_model`` (lowest holdout MAE) and
+            its ``mae``.
+        per_series_selection_optimistic: mae/rmse/bias/mase of using each series'
+            own best model. Optimistic: the choice was made on the very holdout it
+            is scored on, so it is for information, not for model selection.
+        cutoff: Last training date; the holdout is the ``holdout_days`` after it.
+        holdout_days: Length of the holdout.
+        n_series: Series scored (those with training data before the cutoff).
+        n_series_mase: Of those, series that enter MASE; the rest were flat over
+            the training window (no seasonal change), so their scale is zero.
+        predictions: Holdout actuals and every candidate's predictions, long format.
+    """
+
+    metrics: pd.DataFrame
+    best_model: str
+    improvement_vs_seasonal_naive: float
+    ensemble_members: tuple[str, ...]
+    per_series: pd.DataFrame
+    per_series_selection_optimistic: dict[str, float]
+    cutoff: pd.Timestamp
+    holdout_days: int
+    n_series: int
+    n_series_mase: int
+    predictions: pd.DataFrame
+
+    @property
+    def best_members(self) -> tuple[str, ...]:
+        """Models to refit to reproduce ``best_model``."""
+        return self.ensemble_members if self.best_model == ENSEMBLE else (self.best_model,)
+
+    @property
+    def best_metrics(self) -> dict[str, float]:
+        """The metrics row of ``best_model`` as a dict (without the name)."""
+        return {k: float(v) for k, v in self.metrics.loc[self.best_model].items()}
+
+
+def coverage_column(interval: tuple[float, float]) -> str:
+    """Metrics column holding the coverage of ``interval``, e.g. ``coverage_q10_q90``.
+
+    Args:
+        interval: Lower and upper quantile levels.
+
+    Returns:
+        The column name.
+    """
+    lo, hi = interval
+    return f"coverage_{quantile_column(lo, prefix='q')}_{quantile_column(hi, prefix='q')}"
+
+
+def _candidates(models: Sequence[str]) -> tuple[list[str], tuple[str, ...]]:
+    names = _resolve_models(models)
+    fitted = names if BASELINE_MODEL in names else [BASELINE_MODEL, *names]
+    members = tuple(n for n in fitted if n != BASELINE_MODEL)
+    return fitted, members if len(members) >= 2 else ()
+
+
+def _pick_best(metrics: pd.DataFrame) -> str:
+    # MASE is undefined when every series was flat in training (tiny inputs); MAE
+    # still ranks the candidates then.
+    for col in ("mase", "mae"):
+        score = metrics[col].to_numpy(dtype=np.float64)
+        if np.isfinite(score).any():
+            return str(metrics.index[int(np.nanargmin(score))])
+    return str(metrics.index[0])
+
+
+def _coverage(
+    scored: pd.DataFrame, candidates: Sequence[str], dispersion: np.ndarray, interval: tuple[float, float]
+) -> np.ndarray:
+    y = scored[_Y].to_numpy()
+    out = np.empty(len(candidates))
+    for i, name in enumerate(candidates):
+        q = negbin_quantiles(scored[name].to_numpy(), dispersion, interval)
+        out[i] = np.mean((y >= q[interval[0]]) & (y <= q[interval[1]])) if len(y) else np.nan
+    return out
+
+
+def _per_series_choice(
+    scored: pd.DataFrame, candidates: Sequence[str], row_scale: np.ndarray
+) -> tuple[pd.DataFrame, dict[str, float]]:
+    preds = scored[list(candidates)].to_numpy(dtype=np.float64)
+    y = scored[_Y].to_numpy()
+    abs_err = pd.DataFrame(np.abs(preds - y[:, None]), columns=list(candidates))
+    series_mae = abs_err.groupby(scored[_UID].to_numpy(), sort=True).mean()
+    # argmin takes the first of equal errors, i.e. the earlier listed model.
+    best_pos = np.argmin(series_mae.to_numpy(), axis=1)
+    choice = pd.DataFrame(
+        {
+            _UID: series_mae.index.to_numpy(),
+            "best_model": np.asarray(candidates, dtype=object)[best_pos],
+            "mae": series_mae.to_numpy()[np.arange(len(best_pos)), best_pos],
+        }
+    )
+    row_pos = best_pos[np.searchsorted(series_mae.index.to_numpy(), scored[_UID].to_numpy())]
+    yhat = np.take_along_axis(preds, row_pos[:, None], axis=1)[:, 0]
+    score = {
+        "mae": mae(y, yhat),
+        "rmse": rmse(y, yhat),
+        "bias": bias(y, yhat),
+        "mase": mase(y, yhat, row_scale),
+    }
+    return choice, score
+
+
+def _backtest_nixtla(
+    frame: pd.DataFrame,
+    keys: pd.DataFrame,
+    *,
+    models: Sequence[str],
+    holdout_days: int,
+    id_cols: Sequence[str],
+    time_col: str,
+    target_col: str,
+    n_jobs: int,
+    min_history: int,
+    interval: tuple[float, float],
+) -> BacktestResult:
+    if holdout_days < 1:
+        raise ValueError(f"holdout_days must be at least 1, got {holdout_days}")
+    fitted, members = _candidates(models)
+    candidates = [*fitted, ENSEMBLE] if members else fitted
+
+    cutoff = frame[_DS].max() - pd.Timedelta(days=holdout_days)
+    in_train = (frame[_DS] <= cutoff).to_numpy()
+    if not in_train.any():
+        span = frame[_DS].nunique()
+        raise ValueError(
+            f"column '{time_col}': {span} distinct day(s) of history leave nothing to train on "
+            f"with holdout_days={holdout_days}; pass a smaller holdout_days"
+        )
+    train, test = frame[in_train], frame[~in_train]
+
+    fc = _forecast_nixtla(train, models=fitted, horizon=holdout_days, n_jobs=n_jobs, min_history=min_history)
+    if members:
+        fc[ENSEMBLE] = fc[list(members)].to_numpy().mean(axis=1)
+    # Inner join: series that start inside the holdout have no forecast to score.
+    scored = test.merge(fc, on=[_UID, _DS], how="inner")
+
+    scale = seasonal_scale(train, season_length=7)
+    dispersion = estimate_dispersion(train, min_obs=min_history)
+    ids = scored[_UID]
+    metrics = per_model_metrics(scored, models=candidates, scale=scale)
+    metrics[coverage_column(interval)] = _coverage(
+        scored, candidates, ids.map(dispersion).to_numpy(), interval
+    )
+
+    best = _pick_best(metrics)
+    improvement = 1.0 - metrics.at[best, "mase"] / metrics.at[BASELINE_MODEL, "mase"]
+
+    choice, optimistic = _per_series_choice(scored, candidates, ids.map(scale).to_numpy())
+    per_series = pd.concat(
+        [_decode_ids(choice[_UID].to_numpy(), keys), choice[["best_model", "mae"]]], axis=1
+    )
+    predictions = _from_nixtla(
+        scored.rename(columns={_Y: target_col}),
+        keys,
+        id_cols=id_cols,
+        time_col=time_col,
+        value_cols=[target_col, *candidates],
+    )
+    return BacktestResult(
+        metrics=metrics,
+        best_model=best,
+        improvement_vs_seasonal_naive=float(improvement),
+        ensemble_members=members,
+        per_series=per_series,
+        per_series_selection_optimistic=optimistic,
+        cutoff=pd.Timestamp(cutoff),
+        holdout_days=holdout_days,
+        n_series=len(per_series),
+        n_series_mase=int(((scale > 0) & scale.index.isin(choice[_UID])).sum()),
+        predictions=predictions,
+    )
+
+
+def backtest(
+    history: pd.DataFrame,
+    *,
+    models: Sequence[str] = DEFAULT_MODELS,
+    holdout_days: int = 14,
+    id_cols: Sequence[str] = ("store_id", "item_id"),
+    time_col: str = "date",
+    target_col: str = "units",
+    n_jobs: int = 2,
+    min_history: int = 14,
+    interval: tuple[float, float] = (0.1, 0.9),
+) -> BacktestResult:
+    """Train on all but the last ``holdout_days`` days, forecast them, and score.
+
+    Args:
+        history: Daily demand in long format, one row per series and day, no gaps.
+        models: Candidate names from ``MODEL_NAMES``; seasonal naive is added as the
+            baseline if missing, and an equal-weight ``ensemble`` of the other
+            models is scored when there are at least two of them.
+        holdout_days: Days held out at the end of the history.
+        id_cols: Columns that together identify a series.
+        time_col: Date column.
+        target_col: Demand column.
+        n_jobs: Worker processes for statsforecast.
+        min_history: Series with fewer training days are forecast by their mean.
+        interval: Quantile levels of the negative-binomial interval whose coverage
+            is reported.
+
+    Returns:
+        The scored backtest; see :class:`BacktestResult`.
+    """
+    frame, keys = _to_nixtla(history, id_cols=id_cols, time_col=time_col, target_col=target_col)
+    return _backtest_nixtla(
+        frame,
+        keys,
+        models=models,
+        holdout_days=holdout_days,
+        id_cols=id_cols,
+        time_col=time_col,
+        target_col=target_col,
+        n_jobs=n_jobs,
+        min_history=min_history,
+        interval=interval,
+    )

@@ -1,0 +1,165 @@
+"""Record a forecast run in MLflow (params, backtest metrics, artifacts)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+    from forecasting.pipeline import ForecastRun
+
+__all__ = ["log_forecast_run"]
+
+# MLflow rejects longer param values.
+_MAX_PARAM_CHARS = 6000
+_QUIET_LOGGERS = ("mlflow", "alembic")
+
+
+@contextmanager
+def _quiet(loggers: tuple[str, ...] = _QUIET_LOGGERS) -> Iterator[None]:
+    # Creating a sqlite store logs its schema migrations at INFO; restore the caller's
+    # levels afterwards rather than reconfiguring their logging for good.
+    saved = {name: logging.getLogger(name).level for name in loggers}
+    for name in loggers:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def _check_tracking_uri(tracking_uri: str) -> None:
+    # MLflow 3 refuses plain-directory stores; fail with the fix instead of its migration notice.
+    if "://" not in tracking_uri and not tracking_uri.startswith("databricks"):
+        raise ValueError(
+            f"tracking_uri {tracking_uri!r} is a plain path; use a database URI such as "
+            f"'sqlite:///{Path(tracking_uri).resolve() / 'mlflow.db'}'"
+        )
+
+
+def _artifact_location(tracking_uri: str, artifact_root: str | None) -> str | None:
+    if artifact_root is not None:
+        return artifact_root if "://" in artifact_root else Path(artifact_root).resolve().as_uri()
+    if tracking_uri.startswith("sqlite:///"):
+        db_path = Path(tracking_uri.removeprefix("sqlite:///"))
+        return (db_path.resolve().parent / "mlartifacts").as_uri()
+    return None
+
+
+def _experiment_id(client: MlflowClient, name: str, artifact_location: str | None) -> str:
+    from mlflow.exceptions import MlflowException
+
+    exp = client.get_experiment_by_name(name)
+    if exp is None:
+        try:
+            return client.create_experiment(name, artifact_location=artifact_location)
+        except MlflowException:
+            # Another process created it between our lookup and create.
+            exp = client.get_experiment_by_name(name)
+            if exp is None:
+                raise
+    if exp.lifecycle_stage == "deleted":
+        client.restore_experiment(exp.experiment_id)
+    return exp.experiment_id
+
+
+def _param_value(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        value = ",".join(str(v) for v in value)
+    return str(value)[:_MAX_PARAM_CHARS]
+
+
+def _run_metrics(run: ForecastRun) -> dict[str, float]:
+    bt = run.backtest
+    table = bt.metrics
+    metrics: dict[str, float] = {}
+    for model, row in table.iterrows():
+        metrics[f"mase_{model}"] = float(row["mase"])
+        metrics[f"mae_{model}"] = float(row["mae"])
+        metrics[f"rmse_{model}"] = float(row["rmse"])
+        metrics[f"bias_{model}"] = float(row["bias"])
+    best = table.loc[bt.best_model]
+    metrics["backtest_mase"] = float(best["mase"])
+    metrics["backtest_mae"] = float(best["mae"])
+    metrics["improvement_vs_seasonal_naive"] = float(bt.improvement_vs_seasonal_naive)
+    coverage_cols = [c for c in table.columns if c.startswith("coverage_")]
+    metrics.update({c: float(best[c]) for c in coverage_cols})
+    metrics.update(
+        {f"per_series_optimistic_{k}": float(v) for k, v in bt.per_series_selection_optimistic.items()}
+    )
+    metrics.update({f"seconds_{stage}": float(s) for stage, s in run.seconds.items()})
+    return metrics
+
+
+def log_forecast_run(
+    run: ForecastRun,
+    *,
+    tracking_uri: str,
+    experiment: str = "supplycast-forecast",
+    artifact_root: str | None = None,
+    run_name: str | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> str:
+    """Log a forecast run to MLflow and return its run id.
+
+    Logs ``run.params`` as params; per-candidate ``mase_<model>``, ``mae_<model>``,
+    ``rmse_<model>``, ``bias_<model>``; for the chosen model ``backtest_mase``,
+    ``backtest_mae`` and ``coverage_q10_q90``; ``improvement_vs_seasonal_naive``;
+    stage timings as ``seconds_<stage>``; and the artifacts
+    ``backtest/backtest_metrics.csv`` and ``forecast/forecast.parquet``.
+
+    Args:
+        run: Result of ``forecast_demand``.
+        tracking_uri: Database tracking URI, e.g. ``sqlite:////abs/path/mlflow.db``.
+        experiment: Experiment name; created if missing.
+        artifact_root: Artifact location for a newly created experiment (URI or
+            path). Defaults to ``mlartifacts/`` next to a sqlite database file.
+        run_name: Display name of the run.
+        tags: Extra run tags.
+
+    Returns:
+        The MLflow run id.
+
+    Raises:
+        ValueError: If ``tracking_uri`` is a plain directory path.
+    """
+    _check_tracking_uri(tracking_uri)
+    # Imported here: mlflow takes seconds to import, and most callers of the package
+    # never log.
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric, Param, RunTag
+    from mlflow.utils.time import get_current_time_millis
+
+    with _quiet():
+        client = MlflowClient(tracking_uri=tracking_uri)
+        exp_id = _experiment_id(client, experiment, _artifact_location(tracking_uri, artifact_root))
+        all_tags = {"supplycast.component": "forecasting", **(tags or {})}
+        mlrun = client.create_run(exp_id, run_name=run_name, tags=all_tags)
+        run_id = mlrun.info.run_id
+        try:
+            now = get_current_time_millis()
+            metrics = [Metric(k, v, now, 0) for k, v in _run_metrics(run).items() if not math.isnan(v)]
+            params = [Param(k, _param_value(v)) for k, v in run.params.items()]
+            client.log_batch(
+                run_id, metrics=metrics, params=params, tags=[RunTag("chosen_model", run.backtest.best_model)]
+            )
+            with tempfile.TemporaryDirectory(prefix="supplycast-mlflow-") as tmp:
+                metrics_csv = Path(tmp) / "backtest_metrics.csv"
+                run.backtest.metrics.to_csv(metrics_csv, index=True)
+                client.log_artifact(run_id, str(metrics_csv), artifact_path="backtest")
+                forecast_pq = Path(tmp) / "forecast.parquet"
+                run.forecast.to_parquet(forecast_pq, index=False)
+                client.log_artifact(run_id, str(forecast_pq), artifact_path="forecast")
+        except BaseException:
+            client.set_terminated(run_id, status="FAILED")
+            raise
+        client.set_terminated(run_id, status="FINISHED")
+    return run_id

@@ -1,0 +1,117 @@
+"""In-process ``dagster.materialize`` of every asset on a temporary DuckDB and MLflow store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from dagster import materialize
+from dagster_duckdb import DuckDBResource
+
+from assets import ALL_ASSETS, ALL_CHECKS
+from pipelines.resources import FeedsResource, MlflowTrackingResource
+from warehouse.feeds import SAMPLE_DIR
+
+pytestmark = pytest.mark.integration
+
+
+def _resources(tmp: Path, data_dir: Path = SAMPLE_DIR) -> dict:
+    return {
+        "duckdb": DuckDBResource(database=str(tmp / "wh.duckdb")),
+        "feeds": FeedsResource(data_dir=str(data_dir)),
+        "mlflow_tracking": MlflowTrackingResource(
+            tracking_uri=f"sqlite:///{tmp / 'mlflow.db'}", artifact_root=(tmp / "artifacts").as_uri()
+        ),
+    }
+
+
+@pytest.fixture(scope="module")
+def materialised(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("run")
+    result = materialize([*ALL_ASSETS, *ALL_CHECKS], resources=_resources(tmp))
+    return tmp, result
+
+
+def test_everything_materialises_and_gates_pass(materialised):
+    tmp, result = materialised
+    assert result.success
+    checks = result.get_asset_check_evaluations()
+    assert len(checks) == 6 and all(c.passed for c in checks)
+
+
+def test_contract_columns_and_counts(materialised):
+    tmp, _ = materialised
+    con = duckdb.connect(str(tmp / "wh.duckdb"), read_only=True)
+    cols = lambda t: set(con.execute(f"SELECT * FROM {t} LIMIT 0").df().columns)  # noqa: E731
+    assert {"store_id", "item_id", "date", "yhat", "yhat_q50", "yhat_q90", "model"} <= cols("forecast")
+    assert {"supplier_id", "risk_score", "cost_score", "carbon_score", "total_score"} <= cols("supplier_scores")
+    assert {"store_id", "item_id", "as_of", "on_hand", "on_order", "safety_stock", "reorder_point", "order_up_to",
+            "order_qty"} <= cols("replenishment_proposals")
+    assert {"po_id", "supplier_id", "item_id", "ship_to", "qty", "unit_cost", "freight_cost", "co2e_kg", "order_date",
+            "expected_arrival", "status", "reason"} <= cols("purchase_order_proposals")
+    n_fc = con.execute("SELECT count(*), count(DISTINCT (store_id, item_id)), min(date), max(date) FROM forecast").fetchall()[0]
+    assert n_fc[0] == 3049 * 28 and n_fc[1] == 3049
+    assert pd.Timestamp(n_fc[2]) == pd.Timestamp("2016-05-23")
+    statuses = {r[0] for r in con.execute("SELECT DISTINCT status FROM purchase_order_proposals").fetchall()}
+    assert statuses <= {"auto_approved", "needs_approval", "rejected"} and statuses
+    con.close()
+
+
+def test_po_metadata_has_markdown_table(materialised):
+    _, result = materialised
+    mats = {m.asset_key.to_user_string(): m for m in result.get_asset_materialization_events()}
+    meta = mats["purchase_order_proposals"].materialization.metadata
+    assert "| po_id" in meta["top_proposals"].value
+    for key, mat in mats.items():
+        assert mat.materialization.metadata["dagster/row_count"].value > 0, key
+
+
+def test_mlflow_run_logged(materialised):
+    tmp, result = materialised
+    import mlflow
+
+    mats = {m.asset_key.to_user_string(): m for m in result.get_asset_materialization_events()}
+    run_id = mats["forecast"].materialization.metadata["mlflow_run_id"].value
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{tmp / 'mlflow.db'}")
+    run = client.get_run(run_id)
+    assert run.data.params and run.data.metrics
+    assert any(a.path.endswith(".parquet") or a.is_dir for a in client.list_artifacts(run_id))
+
+
+def test_rerun_gives_same_po_ids(materialised, tmp_path):
+    tmp, _ = materialised
+    con = duckdb.connect(str(tmp / "wh.duckdb"), read_only=True)
+    first = set(r[0] for r in con.execute("SELECT DISTINCT po_id FROM purchase_order_proposals").fetchall())
+    con.close()
+    from assets.procurement import purchase_order_proposals
+
+    again = materialize([purchase_order_proposals], resources=_resources(tmp))
+    assert again.success
+    con = duckdb.connect(str(tmp / "wh.duckdb"), read_only=True)
+    second = set(r[0] for r in con.execute("SELECT DISTINCT po_id FROM purchase_order_proposals").fetchall())
+    con.close()
+    assert first == second
+
+
+def test_failed_gate_blocks_downstream(tmp_path):
+    data = tmp_path / "bad"
+    import shutil
+
+    shutil.copytree(SAMPLE_DIR, data)
+    sales = data / "m5" / "sales_d1914_d1941.parquet"
+    df = pd.read_parquet(sales)
+    df.loc[df.index[:7], "sales"] = -3
+    df.to_parquet(sales)
+    from assets.ingest import raw_pos
+    from assets.warehouse import demand_history
+
+    result = materialize([raw_pos, demand_history, *ALL_CHECKS], resources=_resources(tmp_path, data),
+                         selection=["raw_pos", "demand_history"], raise_on_error=False)
+    assert not result.success
+    evals = result.get_asset_check_evaluations()
+    failed = [e for e in evals if not e.passed]
+    assert failed and failed[0].check_name == "gx_pos_suite"
+    assert "units" in failed[0].description and "7 bad rows" in failed[0].description
+    assert "demand_history" not in {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()}

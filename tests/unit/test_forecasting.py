@@ -1,0 +1,407 @@
+"""Unit tests for the pure-Python ``forecasting`` package (no dagster)."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from forecasting import (
+    DEFAULT_MODELS,
+    ENSEMBLE,
+    SHORT_HISTORY_MODEL,
+    backtest,
+    bias,
+    estimate_dispersion,
+    fit_predict,
+    forecast_demand,
+    interval_coverage,
+    log_forecast_run,
+    mae,
+    mase,
+    negbin_quantiles,
+    per_model_metrics,
+    quantile_column,
+    rmse,
+    seasonal_scale,
+    validate_history,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "data" / "sample" / "m5" / "sales_d1914_d1941.parquet"
+ID_COLS = ["store_id", "item_id"]
+FORECAST_COLUMNS = [
+    "store_id",
+    "item_id",
+    "date",
+    "yhat",
+    "yhat_q10",
+    "yhat_q50",
+    "yhat_q90",
+    "yhat_q95",
+    "model",
+]
+
+
+def _load_sample(n_series: int) -> pd.DataFrame:
+    if not SAMPLE.is_file():
+        pytest.skip(f"sample data not found at {SAMPLE}")
+    duckdb = pytest.importorskip("duckdb")
+    sql = f"""
+        WITH ids AS (SELECT DISTINCT store_id, item_id FROM read_parquet(?) ORDER BY 1, 2 LIMIT {n_series})
+        SELECT s.store_id, s.item_id, CAST(s.date AS DATE) AS date, s.sales::INTEGER AS units
+        FROM read_parquet(?) s JOIN ids USING (store_id, item_id)
+        ORDER BY 1, 2, 3
+    """
+    with duckdb.connect() as con:
+        df = con.execute(sql, [str(SAMPLE), str(SAMPLE)]).df()
+    df["date"] = pd.to_datetime(df["date"])
+    return df
+
+
+@pytest.fixture(scope="module")
+def history_200() -> pd.DataFrame:
+    return _load_sample(200)
+
+
+@pytest.fixture(scope="module")
+def history_50(history_200: pd.DataFrame) -> pd.DataFrame:
+    keep = history_200[ID_COLS].drop_duplicates().head(50)
+    return history_200.merge(keep, on=ID_COLS)
+
+
+@pytest.fixture(scope="module")
+def run_200(history_200: pd.DataFrame):
+    return forecast_demand(history_200, n_jobs=1)
+
+
+def _toy_history(n_days: int = 21, n_series: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    dates = pd.date_range("2016-01-01", periods=n_days, freq="D")
+    return pd.DataFrame(
+        {
+            "store_id": "S1",
+            "item_id": np.repeat([f"I{i}" for i in range(n_series)], n_days),
+            "date": np.tile(dates, n_series),
+            "units": rng.poisson(2.0, n_days * n_series),
+            "sell_price": 1.5,
+        }
+    )
+
+
+# --- metrics ---------------------------------------------------------------
+
+
+def test_point_metrics_match_hand_computation():
+    y = np.array([1.0, 0.0, 3.0, 2.0])
+    yhat = np.array([2.0, 0.0, 1.0, 2.0])
+    # errors yhat - y: [1, 0, -2, 0]
+    assert mae(y, yhat) == pytest.approx(0.75)
+    assert rmse(y, yhat) == pytest.approx(np.sqrt(5 / 4))
+    assert bias(y, yhat) == pytest.approx(-0.25)
+
+
+def test_mase_skips_rows_without_a_positive_scale():
+    y = np.array([1.0, 0.0, 3.0, 2.0])
+    yhat = np.array([2.0, 0.0, 1.0, 2.0])
+    scale = np.array([0.5, 0.5, 0.0, np.nan])
+    assert mase(y, yhat, scale) == pytest.approx((1 / 0.5 + 0) / 2)
+    assert mase(y, yhat, 2.0) == pytest.approx(0.75 / 2)
+    assert np.isnan(mase(y, yhat, 0.0))
+
+
+def test_interval_coverage_is_closed_interval_share():
+    y = np.array([0, 1, 2, 5])
+    assert interval_coverage(y, lo=np.array([0, 2, 0, 0]), hi=np.array([0, 3, 2, 4])) == pytest.approx(0.5)
+
+
+def test_seasonal_scale_is_mean_abs_lag7_difference():
+    y_a = np.arange(10, dtype=float)  # every lag-7 difference is 7
+    y_b = np.r_[np.zeros(7), [1.0, 3.0]]  # differences 1 and 3
+    df = pd.DataFrame(
+        {
+            "unique_id": ["a"] * 10 + ["b"] * 9,
+            "ds": list(pd.date_range("2020-01-01", periods=10))
+            + list(pd.date_range("2020-01-01", periods=9)),
+            "y": np.r_[y_a, y_b],
+        }
+    ).sample(frac=1.0, random_state=1)  # order must not matter
+    scale = seasonal_scale(df)
+    assert scale["a"] == pytest.approx(7.0)
+    assert scale["b"] == pytest.approx(2.0)
+
+
+def test_per_model_metrics_one_row_per_model():
+    df = pd.DataFrame(
+        {
+            "unique_id": ["a", "a", "b", "b"],
+            "y": [1.0, 3.0, 0.0, 2.0],
+            "m1": [1.0, 1.0, 0.0, 0.0],  # |e| = 0, 2, 0, 2
+            "m2": [2.0, 3.0, 1.0, 2.0],  # |e| = 1, 0, 1, 0
+        }
+    )
+    scale = pd.Series({"a": 2.0, "b": 0.0})
+    table = per_model_metrics(df, models=["m1", "m2"], scale=scale)
+    assert list(table.index) == ["m1", "m2"]
+    assert table.index.name == "model"
+    assert table.loc["m1", "mae"] == pytest.approx(1.0)
+    assert table.loc["m2", "rmse"] == pytest.approx(np.sqrt(0.5))
+    assert table.loc["m1", "bias"] == pytest.approx(-1.0)
+    # only series "a" has a usable scale: m1 errors 0, 2 -> (0 + 1) / 2
+    assert table.loc["m1", "mase"] == pytest.approx(0.5)
+    assert table.loc["m2", "mase"] == pytest.approx(0.25)
+
+
+# --- quantiles -------------------------------------------------------------
+
+
+def test_negbin_quantiles_monotone_in_level_and_mean():
+    mean = np.linspace(0.0, 20.0, 41)
+    qs = negbin_quantiles(mean, np.full_like(mean, 0.5), [0.1, 0.5, 0.9, 0.95])
+    stacked = np.vstack([qs[q] for q in (0.1, 0.5, 0.9, 0.95)])
+    assert np.all(np.diff(stacked, axis=0) >= 0)
+    assert np.all(np.diff(stacked, axis=1) >= 0)
+    assert np.all(stacked[:, 0] == 0)  # zero mean -> zero demand
+    assert stacked[-1, -1] > stacked[-1, 0]
+
+
+def test_negbin_quantiles_poisson_case_matches_scipy():
+    mean = np.array([0.3, 1.0, 2.5, 7.0, 7.0])
+    disp = np.array([0.0, -1.0, 0.0, 0.0, 0.0])
+    levels = (0.05, 0.5, 0.9)
+    qs = negbin_quantiles(mean, disp, levels)
+    for q in levels:
+        np.testing.assert_array_equal(qs[q], stats.poisson.ppf(q, mean))
+
+
+def test_negbin_quantiles_match_scipy_nbinom():
+    mean = np.array([0.5, 2.0, 10.0, 2.0])
+    disp = np.array([0.3, 1.0, 0.1, 1.0])
+    qs = negbin_quantiles(mean, disp, [0.9])
+    n = 1 / disp
+    np.testing.assert_array_equal(qs[0.9], stats.nbinom.ppf(0.9, n, n / (n + mean)))
+    # variance = mean + disp * mean^2 under this parameterisation
+    assert stats.nbinom.var(n[1], n[1] / (n[1] + 2.0)) == pytest.approx(2.0 + 1.0 * 4.0)
+
+
+def test_negbin_quantiles_rejects_bad_levels():
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        negbin_quantiles(np.ones(3), np.zeros(3), [0.5, 1.0])
+
+
+def test_quantile_column_names():
+    assert [quantile_column(q) for q in (0.1, 0.5, 0.95, 0.05)] == [
+        "yhat_q10",
+        "yhat_q50",
+        "yhat_q95",
+        "yhat_q05",
+    ]
+    with pytest.raises(ValueError):
+        quantile_column(0.975)
+
+
+def test_estimate_dispersion_moments_and_pooled_fallback():
+    overdispersed = np.tile([0.0, 0.0, 0.0, 12.0], 7)  # mean 3, var ~28 -> raw ~ 2.8
+    poissonish = np.tile([2.0, 3.0, 1.0, 2.0], 7)
+    df = pd.DataFrame(
+        {
+            "unique_id": ["over"] * 28 + ["pois"] * 28 + ["zero"] * 28 + ["short"] * 3,
+            "y": np.r_[overdispersed, poissonish, np.zeros(28), [1.0, 5.0, 0.0]],
+        }
+    )
+    disp = estimate_dispersion(df, min_obs=14, prior_obs=0)
+    m, v = overdispersed.mean(), overdispersed.var(ddof=1)
+    assert disp["over"] == pytest.approx((v - m) / m**2)
+    assert disp["pois"] == 0.0  # under-dispersed is clipped to Poisson
+    pooled = float(np.median([disp["over"], disp["pois"]]))
+    assert disp["zero"] == pytest.approx(pooled)
+    assert disp["short"] == pytest.approx(pooled)
+    shrunk = estimate_dispersion(df, min_obs=14, prior_obs=28)
+    assert shrunk["over"] == pytest.approx(0.5 * disp["over"] + 0.5 * pooled)
+    assert (shrunk >= 0).all()
+
+
+# --- validation ------------------------------------------------------------
+
+
+def test_validate_history_accepts_clean_input():
+    assert validate_history(_toy_history()) == []
+
+
+@pytest.mark.parametrize(
+    ("corrupt", "pattern"),
+    [
+        (lambda h: h.drop(columns="units"), r"missing column\(s\): units"),
+        (lambda h: h.assign(units=np.where(np.arange(len(h)) < 4, -1, h["units"])), r"'units': 4 negative"),
+        (lambda h: pd.concat([h, h.iloc[:3]]), r"store_id, item_id, date: 3 duplicate"),
+        (lambda h: h.drop(index=[5, 30]), r"'date': 2 row\(s\) not exactly one day"),
+        (lambda h: h.assign(units=h["units"].astype(float).where(h.index > 1)), r"'units': 2 null"),
+        (
+            lambda h: h.assign(date=h["date"].dt.strftime("%Y-%m-%d").where(h.index > 0, "n/a")),
+            r"'date': 1 null",
+        ),
+    ],
+)
+def test_forecast_demand_rejects_bad_history(corrupt, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        forecast_demand(corrupt(_toy_history()), horizon=7, holdout_days=7, n_jobs=1)
+
+
+def test_forecast_demand_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="unknown model"):
+        forecast_demand(_toy_history(), models=["prophet"], n_jobs=1)
+    with pytest.raises(ValueError, match="as_of"):
+        forecast_demand(_toy_history(), as_of=pd.Timestamp("2030-01-01"), n_jobs=1)
+    with pytest.raises(ValueError, match="holdout_days"):
+        forecast_demand(_toy_history(n_days=10), holdout_days=14, n_jobs=1)
+
+
+# --- models ----------------------------------------------------------------
+
+
+def test_fit_predict_shape_and_non_negative(history_50: pd.DataFrame):
+    models = ["seasonal_naive", "croston_sba", "tsb", "window_average"]
+    out = fit_predict(history_50, models=models, horizon=10, n_jobs=2)
+    assert list(out.columns) == [*ID_COLS, "date", *models]
+    assert len(out) == 50 * 10
+    assert out.groupby(ID_COLS).size().eq(10).all()
+    assert out["date"].min() == history_50["date"].max() + pd.Timedelta(days=1)
+    values = out[models].to_numpy()
+    assert np.isfinite(values).all() and (values >= 0).all()
+    # seasonal naive repeats the last week
+    first = history_50[history_50["item_id"] == out["item_id"].iloc[0]].sort_values("date")
+    np.testing.assert_allclose(out["seasonal_naive"].iloc[:7], first["units"].iloc[-7:].to_numpy())
+
+
+def test_fit_predict_short_series_get_their_mean():
+    hist = _toy_history(n_days=21, n_series=2)
+    hist = hist[~((hist["item_id"] == "I1") & (hist["date"] < "2016-01-17"))]  # I1: 5 days
+    out = fit_predict(hist, models=["tsb", "adida"], horizon=3, n_jobs=1)
+    short = out[out["item_id"] == "I1"]
+    expected = hist.loc[hist["item_id"] == "I1", "units"].mean()
+    np.testing.assert_allclose(short[["tsb", "adida"]].to_numpy(), expected)
+
+
+# --- backtest and pipeline -------------------------------------------------
+
+
+def test_backtest_table_choice_and_ensemble(history_200: pd.DataFrame):
+    models = ["croston_sba", "tsb", "imapa"]
+    bt = backtest(history_200, models=models, holdout_days=14, n_jobs=1)
+    assert list(bt.metrics.index) == ["seasonal_naive", *models, ENSEMBLE]
+    assert {"mae", "rmse", "bias", "mase", "coverage_q10_q90"} <= set(bt.metrics.columns)
+    assert bt.best_model == bt.metrics["mase"].idxmin()
+    sn = bt.metrics.at["seasonal_naive", "mase"]
+    assert bt.improvement_vs_seasonal_naive == pytest.approx(1 - bt.metrics.at[bt.best_model, "mase"] / sn)
+    np.testing.assert_allclose(bt.predictions[ENSEMBLE], bt.predictions[models].mean(axis=1))
+    assert bt.predictions["date"].min() == bt.cutoff + pd.Timedelta(days=1)
+    assert len(bt.per_series) == 200 and bt.per_series["best_model"].isin(bt.metrics.index).all()
+    # the in-sample per-series pick can only do as well as or better than any single model on MAE
+    assert bt.per_series_selection_optimistic["mae"] <= bt.metrics["mae"].min() + 1e-12
+
+
+def test_forecast_demand_output_contract(run_200, history_200: pd.DataFrame):
+    fc = run_200.forecast
+    assert list(fc.columns) == FORECAST_COLUMNS
+    assert len(fc) == 200 * 28
+    assert fc.groupby(ID_COLS).size().eq(28).all()
+    as_of = history_200["date"].max()
+    expected_dates = pd.date_range(as_of + pd.Timedelta(days=1), periods=28)
+    assert (
+        (fc.groupby(ID_COLS)["date"].agg(["min", "max"]) == [expected_dates[0], expected_dates[-1]])
+        .all()
+        .all()
+    )
+    q = fc[["yhat_q10", "yhat_q50", "yhat_q90", "yhat_q95"]].to_numpy()
+    assert np.isfinite(q).all() and (np.diff(q, axis=1) >= 0).all() and (q[:, 0] >= 0).all()
+    assert fc["model"].notna().all() and (fc["model"] == run_200.backtest.best_model).all()
+    assert (fc["yhat"] >= 0).all()
+
+
+def test_forecast_demand_beats_seasonal_naive_in_backtest(run_200):
+    table = run_200.backtest.metrics
+    best = run_200.backtest.best_model
+    assert table.at[best, "mase"] <= table.at["seasonal_naive", "mase"]
+    assert run_200.params["chosen_model"] == best
+    assert set(run_200.seconds) >= {"prepare", "backtest", "refit", "quantiles", "total"}
+
+
+def test_forecast_demand_refits_every_ensemble_member(history_50: pd.DataFrame, monkeypatch):
+    # The package re-exports the function ``backtest``, which shadows the submodule attribute.
+    bt_module = importlib.import_module("forecasting.backtest")
+    # Force the choice so the test does not depend on which candidate wins on 50 series.
+    monkeypatch.setattr(bt_module, "_pick_best", lambda metrics: ENSEMBLE)
+    members = ["tsb", "window_average"]
+    run = forecast_demand(history_50, models=members, horizon=5, n_jobs=1)
+    assert run.backtest.best_members == tuple(members)
+    assert (run.forecast["model"] == ENSEMBLE).all()
+    direct = fit_predict(history_50, models=members, horizon=5, n_jobs=1)
+    np.testing.assert_allclose(run.forecast["yhat"], direct[members].mean(axis=1))
+
+
+def test_forecast_demand_as_of_short_and_stale_series(history_50: pd.DataFrame):
+    items = sorted(history_50["item_id"].unique())
+    hist = history_50[~((history_50["item_id"] == items[0]) & (history_50["date"] < "2016-05-15"))]
+    hist = hist[~((hist["item_id"] == items[1]) & (hist["date"] > "2016-05-12"))]
+    as_of = pd.Timestamp("2016-05-15")
+    run = forecast_demand(hist, horizon=7, as_of=as_of, holdout_days=7, n_jobs=1)
+    fc = run.forecast
+    assert fc["date"].min() == as_of + pd.Timedelta(days=1)
+    assert fc["date"].max() == as_of + pd.Timedelta(days=7)
+    assert fc.groupby(ID_COLS).size().eq(7).all() and fc["item_id"].nunique() == 50
+    short = fc[fc["item_id"] == items[0]]
+    assert (short["model"] == SHORT_HISTORY_MODEL).all()
+    assert short["yhat"].iloc[0] == pytest.approx(
+        hist.loc[hist["item_id"] == items[0], "units"].iloc[:1].mean()
+    )
+    assert run.params["n_series_zero_padded"] == 1
+    assert run.params["n_series_short_history"] == 1
+
+
+# --- tracking --------------------------------------------------------------
+
+
+def test_log_forecast_run_round_trip(run_200, tmp_path: Path):
+    pytest.importorskip("mlflow")
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    run_id = log_forecast_run(run_200, tracking_uri=uri, run_name="unit", tags={"suite": "unit"})
+    client = MlflowClient(tracking_uri=uri)
+    logged = client.get_run(run_id)
+    assert logged.info.status == "FINISHED"
+    assert logged.info.run_name == "unit" and logged.data.tags["suite"] == "unit"
+    assert logged.data.params["chosen_model"] == run_200.backtest.best_model
+    assert logged.data.params["horizon"] == "28"
+    metrics = logged.data.metrics
+    best = run_200.backtest.best_model
+    assert metrics["backtest_mase"] == pytest.approx(run_200.backtest.metrics.at[best, "mase"])
+    assert metrics["improvement_vs_seasonal_naive"] == pytest.approx(
+        run_200.backtest.improvement_vs_seasonal_naive
+    )
+    assert 0 < metrics["coverage_q10_q90"] <= 1
+    for model in DEFAULT_MODELS:
+        assert f"mase_{model}" in metrics and f"mae_{model}" in metrics
+    artifacts = {a.path for d in ("backtest", "forecast") for a in client.list_artifacts(run_id, d)}
+    assert artifacts == {"backtest/backtest_metrics.csv", "forecast/forecast.parquet"}
+    local = client.download_artifacts(run_id, "forecast/forecast.parquet", str(tmp_path))
+    assert pd.read_parquet(local).shape == run_200.forecast.shape
+    exp = client.get_experiment_by_name("supplycast-forecast")
+    assert exp.artifact_location == (tmp_path / "mlartifacts").as_uri()
+
+
+def test_log_forecast_run_rejects_plain_path(run_200, tmp_path: Path):
+    with pytest.raises(ValueError, match="sqlite"):
+        log_forecast_run(run_200, tracking_uri=str(tmp_path / "mlruns"))
+
+
+def test_package_imports_neither_dagster_nor_mlflow():
+    code = "import sys, forecasting; print(sorted(m for m in ('dagster', 'mlflow') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
