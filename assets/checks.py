@@ -7,7 +7,7 @@ A failed gate fails the run and skips everything downstream of the feed.
 from collections.abc import Callable
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetChecksDefinition, MetadataValue, asset_check
+from dagster import AssetCheckResult, AssetChecksDefinition, AssetCheckSeverity, MetadataValue, asset_check
 from dagster_duckdb import DuckDBResource
 
 from assets.ingest import raw_calendar, raw_emission_factors, raw_pos, raw_prices, raw_shipments, raw_weather

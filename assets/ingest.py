@@ -1,7 +1,7 @@
 """Ingest assets: each feed file into its typed ``raw_*`` table in DuckDB."""
 
 
-from dagster import AssetExecutionContext, MaterializeResult, asset
+from dagster import MaterializeResult, asset
 from dagster_duckdb import DuckDBResource
 
 from assets._metadata import OWNERS, table_metadata

@@ -8,7 +8,8 @@ from pydantic import Field
 
 from assets._metadata import OWNERS, markdown_table, table_metadata
 from procurement.catalogue import synthetic_inventory
-from procurement.orders import preferred_offers, purchase_order_proposals as propose_orders
+from procurement.orders import preferred_offers
+from procurement.orders import purchase_order_proposals as propose_orders
 from procurement.policy import replenishment_proposals as propose_replenishment
 from warehouse.db import read_table, replace_table
 

@@ -36,6 +36,9 @@ class ScoreWeights:
         return self.risk / total, self.cost / total, self.carbon / total
 
 
+DEFAULT_WEIGHTS = ScoreWeights()
+
+
 def supplier_id(vendor: pd.Series, mode: pd.Series) -> pd.Series:
     """Stable, readable id per vendor x freight-mode lane, e.g. ``orgenics-ltd-air``."""
     slug = vendor.str.lower().map(lambda v: re.sub(r"[^a-z0-9]+", "-", v).strip("-")[:40])
@@ -53,7 +56,7 @@ def score_suppliers(
     stats: pd.DataFrame,
     emission_factors: pd.DataFrame,
     *,
-    weights: ScoreWeights = ScoreWeights(),
+    weights: ScoreWeights = DEFAULT_WEIGHTS,
     distance_km: float = DEFAULT_DISTANCE_KM,
     min_lines: int = 10,
 ) -> pd.DataFrame:
