@@ -1,79 +1,122 @@
-"""Ingest assets: each feed file into its typed ``raw_*`` table in DuckDB."""
+"""Ingest assets: each feed's files into its typed ``raw_*`` table, bad rows into ``quarantine_*``.
 
+``raw_pos`` is partitioned by day; one run loads a whole range of days in one step and one
+DuckDB transaction (``BackfillPolicy.single_run``), which is how ``supplycast run`` and UI
+backfills load it. Every writing asset takes the ``duckdb_writer`` pool: with the instance's
+pool limit at 1 only one step writes the warehouse at a time.
+"""
 
-from dagster import MaterializeResult, asset
+import datetime as dt
+
+import pandas as pd
+from dagster import (
+    AssetExecutionContext,
+    BackfillPolicy,
+    DailyPartitionsDefinition,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 from dagster_duckdb import DuckDBResource
 
 from assets._metadata import OWNERS, table_metadata
 from pipelines.resources import FeedsResource
 from warehouse import ingest
+from warehouse.loader import LoadReport, table_rows
 
-__all__ = ["raw_pos", "raw_prices", "raw_calendar", "raw_weather", "raw_shipments", "raw_emission_factors", "INGEST_ASSETS"]
+__all__ = [
+    "raw_pos", "raw_prices", "raw_calendar", "raw_weather", "raw_shipments", "raw_suppliers",
+    "raw_inventory", "raw_emission_factors", "INGEST_ASSETS", "POS_PARTITIONS", "WRITER_POOL", "partition_range_tags",
+]
 
-_COMMON = dict(group_name="ingest", owners=OWNERS, kinds={"duckdb", "python"})
+WRITER_POOL = "duckdb_writer"
+# from before the oldest public Walmart POS (2010-02-05) to yesterday, the last complete day
+POS_PARTITIONS = DailyPartitionsDefinition(start_date="2010-01-01")
+
+_COMMON = dict(group_name="ingest", owners=OWNERS, kinds={"duckdb", "python"}, pool=WRITER_POOL)
 
 
-@asset(**_COMMON, description="Daily unit sales per store x item (POS), from the M5 sales files.")
-def raw_pos(duckdb: DuckDBResource, feeds: FeedsResource) -> MaterializeResult:
-    paths = feeds.paths()
-    with duckdb.get_connection() as con:
-        rows = ingest.ingest_pos(con, paths.pos)
-        span = con.execute("SELECT min(date)::VARCHAR, max(date)::VARCHAR, count(DISTINCT (store_id, item_id)) FROM raw_pos").fetchall()[0]
-    return MaterializeResult(
-        metadata=table_metadata(rows, first_date=span[0], last_date=span[1], series=int(span[2]),
-                                source=", ".join(str(p) for p in paths.pos))
+def partition_range_tags(start: dt.date, end: dt.date) -> dict[str, str]:
+    """Run tags that make one run load the day partitions ``start..end`` (single-run backfill)."""
+    return {"dagster/asset_partition_range_start": start.isoformat(),
+            "dagster/asset_partition_range_end": end.isoformat()}
+
+
+def _report_metadata(report: LoadReport | None, table_total: int, **extra: object) -> dict:
+    if report is None:
+        return table_metadata(table_total, provided=False, **extra)
+    meta = table_metadata(
+        table_total, rows_loaded=report.rows_loaded, rows_quarantined=report.rows_quarantined,
+        bad_share=float(round(report.bad_share, 6)), quarantine_table=f"quarantine_{report.feed}",
+        source=", ".join(report.files[:5]) + (f" (+{len(report.files) - 5} files)" if len(report.files) > 5 else ""),
+        **extra,
     )
+    if report.reasons:
+        meta["quarantine_reasons"] = MetadataValue.md(
+            pd.DataFrame(report.reasons, columns=["file", "reason", "rows"]).head(20).to_markdown(index=False))
+    return meta
 
 
-@asset(**_COMMON, description="Weekly sell prices per store x item (M5 sell_prices).")
-def raw_prices(duckdb: DuckDBResource, feeds: FeedsResource) -> MaterializeResult:
+@asset(**_COMMON, partitions_def=POS_PARTITIONS, backfill_policy=BackfillPolicy.single_run(),
+       description="Daily unit sales per store x item (POS), one partition per day; a run replaces its day range "
+                   "atomically (delete + insert in one transaction), bad rows go to quarantine_pos.")
+def raw_pos(context: AssetExecutionContext, duckdb: DuckDBResource, feeds: FeedsResource) -> MaterializeResult:
+    window = context.partition_time_window
+    start, end = window.start.date(), (window.end - dt.timedelta(days=1)).date()
     paths = feeds.paths()
     with duckdb.get_connection() as con:
-        rows = ingest.ingest_prices(con, paths.prices)
-    return MaterializeResult(metadata=table_metadata(rows, source=str(paths.prices)))
+        report = ingest.ingest_pos(con, paths.pos, (start, end), max_bad_share=feeds.max_bad_share)
+        span = con.execute(
+            "SELECT min(date)::VARCHAR, max(date)::VARCHAR, count(DISTINCT (store_id, item_id)), count(*) "
+            "FROM raw_pos WHERE date BETWEEN ? AND ?", [start, end]).fetchall()[0]
+        total = table_rows(con, "raw_pos")
+    return MaterializeResult(metadata=_report_metadata(
+        report, total, partition_range=f"{start}..{end}", rows_in_range=int(span[3]), first_date=span[0],
+        last_date=span[1], series=int(span[2])))
 
 
-@asset(**_COMMON, description="Retail calendar: Walmart weeks, events and SNAP days (M5 calendar).")
-def raw_calendar(duckdb: DuckDBResource, feeds: FeedsResource) -> MaterializeResult:
-    paths = feeds.paths()
-    with duckdb.get_connection() as con:
-        rows = ingest.ingest_calendar(con, paths.calendar)
-    return MaterializeResult(metadata=table_metadata(rows, source=str(paths.calendar)))
+def _full_load(name: str, description: str, loader, feed: str, deps: list[str] | None = None):
+    @asset(**_COMMON, name=name, description=description, deps=deps or [])
+    def _asset(duckdb: DuckDBResource, feeds: FeedsResource) -> MaterializeResult:
+        files = feeds.paths().files(feed)
+        with duckdb.get_connection() as con:
+            report = loader(con, files, max_bad_share=feeds.max_bad_share)
+            total = table_rows(con, name)
+        return MaterializeResult(metadata=_report_metadata(report, total))
+
+    return _asset
 
 
-@asset(**_COMMON, description="NOAA daily weather per station ('M' missing -> NULL, 'T' trace -> 0 + flag), and the store->station key.")
+raw_prices = _full_load("raw_prices", "Weekly sell prices per store x item (canonical prices/ or M5 sell_prices).",
+                        ingest.ingest_prices, "prices")
+raw_calendar = _full_load("raw_calendar", "Retail calendar: Walmart weeks, events and SNAP days.",
+                          ingest.ingest_calendar, "calendar")
+
+
+@asset(**_COMMON, description="Daily weather per station (NOAA 'M' missing -> NULL, 'T' trace -> 0 + flag), and "
+                               "the store -> station map (weather_stations/) into raw_weather_key.")
 def raw_weather(duckdb: DuckDBResource, feeds: FeedsResource) -> MaterializeResult:
     paths = feeds.paths()
     with duckdb.get_connection() as con:
-        rows = ingest.ingest_weather(con, paths.weather, paths.weather_key)
+        report = ingest.ingest_weather(con, paths.files("weather"), max_bad_share=feeds.max_bad_share)
+        stations = ingest.ingest_weather_stations(con, paths.files("weather_stations"), max_bad_share=feeds.max_bad_share)
         stats = con.execute(
             "SELECT count(DISTINCT station_nbr), sum(preciptotal_trace::INT), count(*) - count(tavg) FROM raw_weather"
         ).fetchall()[0]
-    return MaterializeResult(
-        metadata=table_metadata(rows, stations=int(stats[0]), trace_precip_days=int(stats[1]),
-                                missing_tavg=int(stats[2]), source=str(paths.weather))
-    )
+        total = table_rows(con, "raw_weather")
+    return MaterializeResult(metadata=_report_metadata(
+        report, total, stations=int(stats[0]), trace_precip_days=int(stats[1] or 0), missing_tavg=int(stats[2]),
+        store_station_pairs=stations.rows_loaded, store_station_quarantined=stations.rows_quarantined))
 
+raw_shipments = _full_load("raw_shipments", "Shipment lines (real USAID lead times, modes, weights, freight), "
+                           "shipment-level references resolved.", ingest.ingest_shipments, "shipments")
+raw_suppliers = _full_load("raw_suppliers", "Supplier catalogue / approved vendor list (canonical suppliers/; "
+                           "optional: empty when not provided).", ingest.ingest_suppliers, "suppliers")
+raw_inventory = _full_load("raw_inventory", "Stock on hand per store x item (canonical inventory/; optional: empty "
+                           "when not provided, procurement then uses its labelled synthetic snapshot).",
+                           ingest.ingest_inventory, "inventory")
+raw_emission_factors = _full_load("raw_emission_factors", "Freight emission factors, g CO2e per tonne-km by mode "
+                                  "(DESNZ 2024, GLEC v3.1).", ingest.ingest_emission_factors, "emission_factors")
 
-@asset(**_COMMON, description="USAID SCMS shipment lines (real lead times, modes, weights, freight), shipment-level references resolved.")
-def raw_shipments(duckdb: DuckDBResource, feeds: FeedsResource) -> MaterializeResult:
-    paths = feeds.paths()
-    with duckdb.get_connection() as con:
-        rows = ingest.ingest_shipments(con, paths.shipments)
-        stats = con.execute("SELECT count(DISTINCT vendor), count(weight_kg), count(freight_usd) FROM raw_shipments").fetchall()[0]
-    return MaterializeResult(
-        metadata=table_metadata(rows, vendors=int(stats[0]), lines_with_weight=int(stats[1]),
-                                lines_with_freight=int(stats[2]), source=str(paths.shipments))
-    )
-
-
-@asset(**_COMMON, description="Freight emission factors, g CO2e per tonne-km by mode (DESNZ 2024, GLEC v3.1).")
-def raw_emission_factors(duckdb: DuckDBResource, feeds: FeedsResource) -> MaterializeResult:
-    paths = feeds.paths()
-    with duckdb.get_connection() as con:
-        rows = ingest.ingest_emission_factors(con, paths.emission_factors)
-        factors = con.execute("SELECT mode, g_co2e_per_tonne_km FROM raw_emission_factors ORDER BY mode").df()
-    return MaterializeResult(metadata=table_metadata(rows, factors=factors, source=str(paths.emission_factors)))
-
-
-INGEST_ASSETS = [raw_pos, raw_prices, raw_calendar, raw_weather, raw_shipments, raw_emission_factors]
+INGEST_ASSETS = [raw_pos, raw_prices, raw_calendar, raw_weather, raw_shipments, raw_suppliers,
+                 raw_inventory, raw_emission_factors]

@@ -91,6 +91,27 @@ def _print_summary(summary: dict[str, Any], seconds: float) -> None:
                   f"lines by status {summary['po_status']}")
 
 
+def _pos_partition_tags() -> dict[str, str]:
+    """Tags making the run load every POS day in the data as one partition range (one step, one transaction)."""
+    import datetime as dt
+
+    import duckdb
+
+    from assets.ingest import POS_PARTITIONS, partition_range_tags
+    from pipelines import settings
+    from warehouse.feeds import discover_feeds
+    from warehouse.ingest import pos_date_span
+
+    con = duckdb.connect()
+    try:
+        lo, hi = pos_date_span(con, discover_feeds(settings.data_dir()).pos)
+    finally:
+        con.close()
+    first = dt.date.fromisoformat(POS_PARTITIONS.get_first_partition_key())
+    last = dt.date.fromisoformat(POS_PARTITIONS.get_last_partition_key())
+    return partition_range_tags(max(lo, first), min(hi, last))
+
+
 def run(args: argparse.Namespace) -> int:
     from warehouse.feeds import FeedError, discover_feeds
 
@@ -111,6 +132,11 @@ def run(args: argparse.Namespace) -> int:
     from pipelines.progress import StepProgress, progress_logger_def
 
     job = defs.resolve_job_def("daily_refresh")
+    try:
+        partition_tags = _pos_partition_tags()
+    except FeedError as exc:
+        print(f"supplycast: {exc}", file=sys.stderr)
+        return 2
     n_steps = len(job.nodes_in_topological_order) if hasattr(job, "nodes_in_topological_order") else len(job.graph.nodes)
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
     handler = StepProgress(n_steps, enabled=not args.quiet)
@@ -118,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
         # our logger replaces Dagster's console logger: the terminal shows a progress bar instead
         result = job.with_logger_defs({"progress": progress_logger_def(handler)}).execute_in_process(
             run_config={**_run_config(args), "loggers": {"progress": {}}},
-            instance=instance, raise_on_error=False,
+            instance=instance, raise_on_error=False, tags=partition_tags,
         )
     seconds = time.perf_counter() - started
     if not result.success:

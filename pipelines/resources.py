@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from dagster import ConfigurableResource
+from pydantic import Field
 from dagster_duckdb import DuckDBResource
 
 from pipelines import settings
@@ -18,6 +19,11 @@ class FeedsResource(ConfigurableResource):
     """The folder the feeds are read from (embedded sample, M5 folder or canonical layout)."""
 
     data_dir: str
+    max_bad_share: float = Field(
+        default=0.05, description="Largest share (0..1) of quarantined rows a feed may have and still load; above it "
+                                  "the load fails and the warehouse is left as it was ($SUPPLYCAST_MAX_BAD_SHARE).")
+    docs_dir: str = Field(default="", description="Folder of the Great Expectations project whose data docs (HTML) "
+                                                  "the quality gates build; empty = no data docs.")
 
     def paths(self) -> FeedPaths:
         return discover_feeds(self.data_dir)
@@ -41,7 +47,9 @@ def build_resources(env: str | None = None) -> dict[str, Any]:
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     return {
         "duckdb": DuckDBResource(database=str(warehouse)),
-        "feeds": FeedsResource(data_dir=str(settings.data_dir())),
+        "feeds": FeedsResource(data_dir=str(settings.data_dir()),
+                               max_bad_share=float(os.environ.get("SUPPLYCAST_MAX_BAD_SHARE", "0.05")),
+                               docs_dir=str(settings.state_dir() / "gx")),
         "mlflow_tracking": MlflowTrackingResource(
             tracking_uri=settings.mlflow_tracking_uri(), artifact_root=settings.mlflow_artifact_root()
         ),

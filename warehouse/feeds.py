@@ -6,7 +6,11 @@ Two layouts are recognised:
   ``../shared/data/m5``; the logistics feeds (USAID shipments, NOAA weather, emission factors)
   are then looked up beside it (its parent folder, the layout of ``../shared/data``) and, when
   absent there, taken from the embedded sample;
-* a folder that **contains** an ``m5/`` folder, such as ``data/sample`` or ``../shared/data``.
+* a folder that **contains** an ``m5/`` folder, such as ``data/sample`` or ``../shared/data``;
+* the **canonical layout** (README "Feed layout"): one folder per feed (``pos/``, ``prices/``,
+  ``calendar/``, ``weather/``, ``weather_stations/``, ``shipments/``, optional ``suppliers/`` and
+  ``inventory/``, ``emission_factors/``), each holding ``*.csv`` / ``*.parquet`` files. It is
+  recognised by its ``pos/`` folder; a missing logistics folder is taken from the sample.
 """
 
 from __future__ import annotations
@@ -14,7 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["FeedError", "FeedPaths", "discover_feeds", "SAMPLE_DIR"]
+__all__ = ["FeedError", "FeedPaths", "discover_feeds", "feed_files", "SAMPLE_DIR", "CANONICAL_FOLDERS"]
+
+CANONICAL_FOLDERS = ("pos", "prices", "calendar", "weather", "weather_stations", "shipments", "suppliers",
+                     "inventory", "emission_factors")
+_OPTIONAL = ("suppliers", "inventory")
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
 
@@ -36,6 +44,20 @@ class FeedPaths:
     emission_factors: Path
     layout: str = "m5"
     fallbacks: tuple[str, ...] = field(default=())
+    extra: dict[str, tuple[Path, ...]] = field(default_factory=dict)
+
+    def files(self, feed: str) -> tuple[Path, ...]:
+        """Every file of ``feed`` (a canonical folder name); empty for an absent optional feed."""
+        single = {"prices": self.prices, "calendar": self.calendar, "weather": self.weather,
+                  "weather_stations": self.weather_key, "shipments": self.shipments,
+                  "emission_factors": self.emission_factors}
+        if feed in self.extra:
+            return self.extra[feed]
+        if feed == "pos":
+            return self.pos
+        if feed in single:
+            return (single[feed],)
+        return ()
 
     def as_metadata(self) -> dict[str, str]:
         return {
@@ -47,6 +69,7 @@ class FeedPaths:
             "shipments": str(self.shipments),
             "emission_factors": str(self.emission_factors),
             "taken_from_sample": ", ".join(self.fallbacks) or "none",
+            **{k: ", ".join(str(p) for p in v) for k, v in self.extra.items()},
         }
 
 
@@ -62,11 +85,37 @@ def _logistics(root: Path, name: str, fallbacks: list[str]) -> Path:
     return SAMPLE_DIR / name
 
 
+def feed_files(folder: Path) -> tuple[Path, ...]:
+    """The ``*.csv`` and ``*.parquet`` files of one canonical feed folder, sorted."""
+    if not folder.is_dir():
+        return ()
+    return tuple(sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in (".csv", ".parquet")))
+
+
+def _canonical(root: Path) -> FeedPaths:
+    found = {name: feed_files(root / name) for name in CANONICAL_FOLDERS}
+    fallbacks: list[str] = []
+    sample = discover_feeds(SAMPLE_DIR)
+    for name in ("pos", "prices", "calendar"):
+        if not found[name]:
+            raise FeedError(f"{root}: canonical layout without files in {name}/ (expected *.csv or *.parquet)")
+    for name in ("weather", "weather_stations", "shipments", "emission_factors"):
+        if not found[name]:
+            fallbacks.append(name)
+            found[name] = sample.files(name)
+    return FeedPaths(
+        pos=found["pos"], prices=found["prices"][0], calendar=found["calendar"][0], weather=found["weather"][0],
+        weather_key=found["weather_stations"][0], shipments=found["shipments"][0],
+        emission_factors=found["emission_factors"][0], layout="canonical", fallbacks=tuple(fallbacks),
+        extra={k: v for k, v in found.items() if k != "pos"},
+    )
+
+
 def discover_feeds(data_dir: str | Path) -> FeedPaths:
     """Locate every feed under ``data_dir``.
 
     Args:
-        data_dir: an M5 folder or a folder holding ``m5/``.
+        data_dir: a canonical feed folder, an M5 folder or a folder holding ``m5/``.
 
     Returns:
         The resolved paths.
@@ -77,14 +126,16 @@ def discover_feeds(data_dir: str | Path) -> FeedPaths:
     data_dir = Path(data_dir).expanduser().resolve()
     if not data_dir.is_dir():
         raise FeedError(f"data folder {data_dir} does not exist")
+    if (data_dir / "pos").is_dir():
+        return _canonical(data_dir)
     if _is_m5_folder(data_dir):
         m5, root = data_dir, data_dir.parent
     elif _is_m5_folder(data_dir / "m5"):
         m5, root = data_dir / "m5", data_dir
     else:
         raise FeedError(
-            f"{data_dir}: no feeds found; expected calendar.parquet and sales_*.parquet "
-            "(an M5 folder) or an m5/ folder holding them"
+            f"{data_dir}: no feeds found; expected a canonical feed layout (pos/, prices/, calendar/...), "
+            "calendar.parquet and sales_*.parquet (an M5 folder) or an m5/ folder holding them"
         )
     prices = m5 / "sell_prices.parquet"
     if not prices.is_file():

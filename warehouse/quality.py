@@ -7,14 +7,16 @@ Dagster asset checks turn into pass/fail and metadata.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["SUITES", "FeedValidation", "validate_feed", "suite_expectations"]
+__all__ = ["SUITES", "FeedValidation", "validate_feed", "suite_expectations", "docs_index"]
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
@@ -31,48 +33,92 @@ def _exist(*cols: str) -> list[tuple[str, dict[str, Any]]]:
     return [_e("ExpectColumnToExist", column=c) for c in cols]
 
 
+def _types(column: str, *types: str) -> tuple[str, dict[str, Any]]:
+    return _e("ExpectColumnValuesToBeInTypeList", column=column, type_list=list(types))
+
+
+# pandas dtypes DuckDB hands over (``.df()``) for the canonical types
+_STR = ("object", "str", "string")
+_INT = ("int8", "int16", "int32", "int64", "Int8", "Int16", "Int32", "Int64")
+_FLOAT = ("float32", "float64", "Float64")
+_DATE = ("datetime64[us]", "datetime64[ns]", "datetime64[ms]", "datetime64[s]")
+_TODAY = "__today__"  # replaced by today's date when a suite is built: "dates within the expected window"
+
+
+def _window(column: str, start: str) -> tuple[str, dict[str, Any]]:
+    return _e("ExpectColumnValuesToBeBetween", column=column, min_value=pd.Timestamp(start), max_value=_TODAY)
+
+
 SUITES: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "pos": [
         *_exist("store_id", "item_id", "date", "units"),
+        _types("store_id", *_STR), _types("item_id", *_STR), _types("date", *_DATE), _types("units", *_INT),
         *_not_null("store_id", "item_id", "date", "units"),
         _e("ExpectTableRowCountToBeBetween", min_value=1),
         _e("ExpectColumnValuesToBeBetween", column="units", min_value=0, max_value=100_000),
         _e("ExpectCompoundColumnsToBeUnique", column_list=["store_id", "item_id", "date"]),
-        _e("ExpectColumnValuesToBeBetween", column="date", min_value=pd.Timestamp("2011-01-29"), max_value=pd.Timestamp("2016-06-19")),
+        _window("date", "2010-01-01"),
     ],
     "prices": [
         *_exist("store_id", "item_id", "wm_yr_wk", "sell_price"),
+        _types("wm_yr_wk", *_INT), _types("sell_price", *_FLOAT),
         *_not_null("store_id", "item_id", "wm_yr_wk", "sell_price"),
+        _e("ExpectTableRowCountToBeBetween", min_value=1),
         _e("ExpectColumnValuesToBeBetween", column="sell_price", min_value=0, strict_min=True, max_value=10_000),
         _e("ExpectCompoundColumnsToBeUnique", column_list=["store_id", "item_id", "wm_yr_wk"]),
     ],
     "calendar": [
         *_exist("date", "wm_yr_wk", "wday", "d"),
-        *_not_null("date", "wm_yr_wk", "wday", "d"),
+        _types("date", *_DATE), _types("wm_yr_wk", *_INT),
+        *_not_null("date", "wm_yr_wk", "wday"),
         _e("ExpectColumnValuesToBeUnique", column="date"),
         _e("ExpectColumnValuesToBeBetween", column="wday", min_value=1, max_value=7),
+        _e("ExpectColumnValuesToBeBetween", column="month", min_value=1, max_value=12),
+        _e("ExpectColumnValuesToBeBetween", column="date", min_value=pd.Timestamp("2010-01-01"),
+           max_value=pd.Timestamp("2100-01-01")),
         *[_e("ExpectColumnValuesToBeInSet", column=c, value_set=[0, 1]) for c in ("snap_CA", "snap_TX", "snap_WI")],
     ],
     "weather": [
         *_exist("station_nbr", "date", "tmax", "tmin", "preciptotal"),
+        _types("date", *_DATE), _types("tmax", *_FLOAT),
         *_not_null("station_nbr", "date"),
         _e("ExpectCompoundColumnsToBeUnique", column_list=["station_nbr", "date"]),
         # plausible US surface observations, degrees Fahrenheit and inches
         _e("ExpectColumnValuesToBeBetween", column="tmax", min_value=-60, max_value=135),
         _e("ExpectColumnValuesToBeBetween", column="tmin", min_value=-80, max_value=120),
+        _e("ExpectColumnValuesToBeBetween", column="tavg", min_value=-70, max_value=125),
         _e("ExpectColumnValuesToBeBetween", column="preciptotal", min_value=0, max_value=30),
         _e("ExpectColumnValuesToBeBetween", column="snowfall", min_value=0, max_value=60),
         _e("ExpectColumnPairValuesAToBeGreaterThanB", column_A="tmax", column_B="tmin", or_equal=True,
            ignore_row_if="either_value_is_missing"),
+        _window("date", "2010-01-01"),
+    ],
+    "weather_stations": [
+        *_exist("store_nbr", "station_nbr"),
+        *_not_null("store_nbr", "station_nbr"),
+        _e("ExpectColumnValuesToBeUnique", column="store_nbr"),
+        _e("ExpectTableRowCountToBeBetween", min_value=1),
     ],
     "shipments": [
         *_exist("shipment_id", "vendor", "shipment_mode", "scheduled_date", "delivered_date"),
+        _types("scheduled_date", *_DATE), _types("delivered_date", *_DATE), _types("weight_kg", *_FLOAT),
         *_not_null("shipment_id", "vendor", "scheduled_date", "delivered_date"),
         _e("ExpectColumnValuesToBeUnique", column="shipment_id"),
         _e("ExpectColumnValuesToBeInSet", column="shipment_mode", value_set=["Air", "Air Charter", "Truck", "Ocean", "N/A"]),
         _e("ExpectColumnValuesToBeBetween", column="weight_kg", min_value=0, max_value=1_000_000),
         _e("ExpectColumnValuesToBeBetween", column="freight_usd", min_value=0, max_value=10_000_000),
         _e("ExpectColumnValuesToBeBetween", column="line_quantity", min_value=0),
+        _window("scheduled_date", "2000-01-01"),
+        _window("delivered_date", "2000-01-01"),
+    ],
+    "suppliers": [
+        *_exist("vendor"),
+        _e("ExpectColumnValuesToBeUnique", column="vendor"),
+    ],
+    "inventory": [
+        *_exist("store_id", "item_id", "as_of", "on_hand"),
+        _e("ExpectCompoundColumnsToBeUnique", column_list=["store_id", "item_id", "as_of"]),
+        _e("ExpectColumnValuesToBeBetween", column="on_hand", min_value=0),
     ],
     "emission_factors": [
         *_exist("mode", "g_co2e_per_tonne_km"),
@@ -93,6 +139,7 @@ class FeedValidation:
     evaluated: int
     rows: int
     failures: list[dict[str, Any]] = field(default_factory=list)
+    docs_url: str | None = None
 
     def summary(self) -> str:
         if self.success:
@@ -110,51 +157,76 @@ def suite_expectations(feed: str) -> list[Any]:
 
     if feed not in SUITES:
         raise KeyError(f"no suite for feed {feed!r}; known: {', '.join(SUITES)}")
-    return [getattr(gx.expectations, kind)(**kwargs) for kind, kwargs in SUITES[feed]]
+    today = pd.Timestamp(dt.datetime.now(dt.UTC).date())
+    return [
+        getattr(gx.expectations, kind)(**{k: (today if v == _TODAY else v) for k, v in kwargs.items()})
+        for kind, kwargs in SUITES[feed]
+    ]
 
 
-@lru_cache(maxsize=1)
-def _context() -> Any:
+@lru_cache(maxsize=4)
+def _context(project_dir: str = "") -> Any:
+    """An ephemeral GX context, or a file-backed one under ``project_dir`` (which keeps data docs)."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    ctx = gx.get_context(mode="ephemeral")
+    if project_dir:
+        Path(project_dir).mkdir(parents=True, exist_ok=True)
+        ctx = gx.get_context(mode="file", project_root_dir=project_dir)
+    else:
+        ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
     return ctx
 
 
-def validate_feed(feed: str, df: pd.DataFrame) -> FeedValidation:
+def docs_index(project_dir: str | Path) -> Path:
+    """The data docs home page of the GX project in ``project_dir``."""
+    return Path(project_dir) / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+
+def _batch_definition(ctx: Any, feed: str) -> Any:
+    source = ctx.data_sources.add_or_update_pandas(name=f"supplycast_{feed}")
+    try:
+        asset = source.get_asset(feed)
+    except LookupError:
+        asset = source.add_dataframe_asset(name=feed)
+    try:
+        return asset.get_batch_definition("whole")
+    except (KeyError, LookupError):
+        return asset.add_batch_definition_whole_dataframe("whole")
+
+
+def validate_feed(feed: str, df: pd.DataFrame, docs_dir: str | Path | None = None) -> FeedValidation:
     """Run ``feed``'s suite on ``df``.
 
     Args:
         feed: a key of ``SUITES``.
         df: the loaded rows.
+        docs_dir: a folder for a file-backed GX project; when given, the validation result is
+            stored and rendered into its data docs (HTML) and ``docs_url`` points to the page.
 
     Returns:
         The outcome with, for every failed expectation, its column, unexpected count and examples.
     """
     import great_expectations as gx
 
-    ctx = _context()
+    ctx = _context(str(docs_dir or ""))
     name = f"{feed}_suite"
-    for existing in list(ctx.suites.all()):
-        if existing.name == name:
-            ctx.suites.delete(name)
-    suite = ctx.suites.add(gx.ExpectationSuite(name=name, expectations=suite_expectations(feed)))
-    source_name = f"supplycast_{feed}"
-    try:
-        source = ctx.data_sources.get(source_name)
-    except (KeyError, ValueError):
-        source = ctx.data_sources.add_pandas(name=source_name)
-    try:
-        asset = source.get_asset(feed)
-    except LookupError:
-        asset = source.add_dataframe_asset(name=feed)
-    try:
-        batch_def = asset.get_batch_definition("whole")
-    except (KeyError, LookupError):
-        batch_def = asset.add_batch_definition_whole_dataframe("whole")
-    result = batch_def.get_batch(batch_parameters={"dataframe": df}).validate(suite)
+    suite = ctx.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=suite_expectations(feed)))
+    batch_def = _batch_definition(ctx, feed)
+    docs_url = None
+    if docs_dir:
+        validation = ctx.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=f"{feed}_validation", data=batch_def, suite=suite))
+        checkpoint = ctx.checkpoints.add_or_update(gx.Checkpoint(
+            name=f"{feed}_checkpoint", validation_definitions=[validation],
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")]))
+        run = checkpoint.run(batch_parameters={"dataframe": df})
+        identifier, result = next(iter(run.run_results.items()))
+        page = docs_index(docs_dir).parent / "validations" / Path(*identifier.to_tuple()).with_suffix(".html")
+        docs_url = page.as_uri() if page.is_file() else docs_index(docs_dir).as_uri()
+    else:
+        result = batch_def.get_batch(batch_parameters={"dataframe": df}).validate(suite)
     failures = []
     for r in result.results:
         if r.success:
@@ -172,4 +244,5 @@ def validate_feed(feed: str, df: pd.DataFrame) -> FeedValidation:
                 "exception": (r.exception_info or {}).get("exception_message") if r.exception_info else None,
             }
         )
-    return FeedValidation(feed=feed, success=bool(result.success), evaluated=len(result.results), rows=len(df), failures=failures)
+    return FeedValidation(feed=feed, success=bool(result.success), evaluated=len(result.results), rows=len(df),
+                          failures=failures, docs_url=docs_url)

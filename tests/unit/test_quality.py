@@ -19,7 +19,8 @@ def pos(sample_db):
 
 
 def test_every_feed_has_a_suite():
-    assert set(SUITES) == {"pos", "prices", "calendar", "weather", "shipments", "emission_factors"}
+    assert set(SUITES) == {"pos", "prices", "calendar", "weather", "weather_stations", "shipments", "suppliers",
+                           "inventory", "emission_factors"}
 
 
 def test_clean_pos_passes(pos):

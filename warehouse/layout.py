@@ -1,0 +1,225 @@
+"""The canonical feed layout: one folder per feed, CSV or Parquet files, typed columns and keys.
+
+Declared as data so that the loader types and checks every column from it and the README
+table is written from the same source. Units: money in US dollars, weights in kilograms,
+temperatures in degrees Fahrenheit, precipitation and snow in inches (NOAA's units).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+__all__ = ["Column", "FeedSchema", "SCHEMAS", "FEED_FOLDERS", "layout_markdown"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One canonical column.
+
+    Attributes:
+        name: canonical name.
+        type: DuckDB type the loader casts to; a value that does not cast is quarantined.
+        unit: unit of measure, or ``""``.
+        required: the file must have it (otherwise the column is NULL / its default).
+        min_value / max_value: plausible range; a value outside is quarantined.
+        description: what it means.
+    """
+
+    name: str
+    type: str
+    description: str
+    unit: str = ""
+    required: bool = True
+    min_value: float | None = None
+    max_value: float | None = None
+    strict_min: bool = False
+
+
+@dataclass(frozen=True)
+class FeedSchema:
+    """A feed: its folder, table, columns and key."""
+
+    feed: str
+    folder: str
+    table: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    description: str
+    optional_feed: bool = False
+    date_column: str | None = None
+    extra: tuple[str, ...] = field(default=())
+    # earliest plausible date: before the oldest public Walmart data (2010-02-05)
+    window_start: dt.date = dt.date(2010, 1, 1)
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+def _c(name: str, type_: str, description: str, **kw: object) -> Column:
+    return Column(name, type_, description, **kw)  # type: ignore[arg-type]
+
+
+SCHEMAS: dict[str, FeedSchema] = {
+    "pos": FeedSchema(
+        "pos", "pos", "raw_pos",
+        (
+            _c("store_id", "VARCHAR", "store code, e.g. CA_1"),
+            _c("item_id", "VARCHAR", "item code, e.g. FOODS_3_090"),
+            _c("date", "DATE", "sales day (ISO YYYY-MM-DD)"),
+            _c("units", "INTEGER", "units sold that day", unit="units", min_value=0, max_value=1_000_000),
+            _c("dept_id", "VARCHAR", "department (default: item_id without its last _part)", required=False),
+            _c("cat_id", "VARCHAR", "category (default: item_id's first _part)", required=False),
+            _c("state_id", "VARCHAR", "state (default: store_id's first _part)", required=False),
+        ),
+        ("store_id", "item_id", "date"),
+        "Daily point-of-sale units per store x item; one Dagster partition per day.",
+        date_column="date",
+    ),
+    "prices": FeedSchema(
+        "prices", "prices", "raw_prices",
+        (
+            _c("store_id", "VARCHAR", "store code"),
+            _c("item_id", "VARCHAR", "item code"),
+            _c("wm_yr_wk", "INTEGER", "Walmart week id, joins the calendar"),
+            _c("sell_price", "DOUBLE", "shelf price that week", unit="USD", min_value=0, strict_min=True,
+               max_value=10_000),
+        ),
+        ("store_id", "item_id", "wm_yr_wk"),
+        "Weekly shelf price per store x item.",
+    ),
+    "calendar": FeedSchema(
+        "calendar", "calendar", "raw_calendar",
+        (
+            _c("date", "DATE", "day"),
+            _c("wm_yr_wk", "INTEGER", "Walmart week id"),
+            _c("weekday", "VARCHAR", "day name", required=False),
+            _c("wday", "INTEGER", "day of the Walmart week, 1 = Saturday", min_value=1, max_value=7),
+            _c("month", "INTEGER", "month", min_value=1, max_value=12),
+            _c("year", "INTEGER", "year", min_value=1990, max_value=2100),
+            _c("d", "VARCHAR", "M5 day id (d_1...)", required=False),
+            _c("event_name_1", "VARCHAR", "event", required=False),
+            _c("event_type_1", "VARCHAR", "event type", required=False),
+            _c("event_name_2", "VARCHAR", "second event", required=False),
+            _c("event_type_2", "VARCHAR", "second event type", required=False),
+            _c("snap_CA", "INTEGER", "SNAP day in California (0/1)", required=False, min_value=0, max_value=1),
+            _c("snap_TX", "INTEGER", "SNAP day in Texas (0/1)", required=False, min_value=0, max_value=1),
+            _c("snap_WI", "INTEGER", "SNAP day in Wisconsin (0/1)", required=False, min_value=0, max_value=1),
+        ),
+        ("date",),
+        "Retail calendar: Walmart weeks, events, SNAP days.",
+    ),
+    "weather": FeedSchema(
+        "weather", "weather", "raw_weather",
+        (
+            _c("station_nbr", "INTEGER", "weather station number"),
+            _c("date", "DATE", "day"),
+            _c("tmax", "DOUBLE", "maximum temperature", unit="degF", required=False, min_value=-80, max_value=135),
+            _c("tmin", "DOUBLE", "minimum temperature", unit="degF", required=False, min_value=-80, max_value=135),
+            _c("tavg", "DOUBLE", "average temperature", unit="degF", required=False, min_value=-80, max_value=135),
+            _c("preciptotal", "DOUBLE", "precipitation (NOAA 'T' trace -> 0 + flag, 'M' -> NULL)", unit="inch",
+               required=False, min_value=0, max_value=30),
+            _c("snowfall", "DOUBLE", "snowfall", unit="inch", required=False, min_value=0, max_value=60),
+            _c("codesum", "VARCHAR", "NOAA weather codes (RA, SN, TS...)", required=False),
+        ),
+        ("station_nbr", "date"),
+        "Daily weather per station (NOAA daily summaries).",
+        date_column="date",
+        extra=("depart", "dewpoint", "wetbulb", "heat", "cool", "stnpressure", "sealevel", "resultspeed",
+               "resultdir", "avgspeed"),
+    ),
+    "weather_stations": FeedSchema(
+        "weather_stations", "weather_stations", "raw_weather_key",
+        (
+            _c("store_nbr", "INTEGER", "store number"),
+            _c("station_nbr", "INTEGER", "station whose weather the store sees"),
+        ),
+        ("store_nbr",),
+        "Store -> weather station map.",
+    ),
+    "shipments": FeedSchema(
+        "shipments", "shipments", "raw_shipments",
+        (
+            _c("shipment_id", "INTEGER", "shipment line id"),
+            _c("vendor", "VARCHAR", "vendor name (joins the supplier catalogue)"),
+            _c("country", "VARCHAR", "destination country", required=False),
+            _c("shipment_mode", "VARCHAR", "Air, Air Charter, Truck, Ocean or N/A", required=False),
+            _c("fulfill_via", "VARCHAR", "Direct Drop / From RDC", required=False),
+            _c("inco_term", "VARCHAR", "vendor INCO term", required=False),
+            _c("product_group", "VARCHAR", "product group", required=False),
+            _c("molecule", "VARCHAR", "product / molecule", required=False),
+            _c("po_sent_date", "DATE", "purchase order sent to vendor", required=False),
+            _c("scheduled_date", "DATE", "scheduled delivery"),
+            _c("delivered_date", "DATE", "delivered to client"),
+            _c("line_quantity", "BIGINT", "units on the line", unit="units", required=False, min_value=0),
+            _c("line_value_usd", "DOUBLE", "line value", unit="USD", required=False, min_value=0),
+            _c("unit_price_usd", "DOUBLE", "unit price", unit="USD", required=False, min_value=0),
+            _c("weight_kg", "DOUBLE", "shipment weight", unit="kg", required=False, min_value=0,
+               max_value=1_000_000),
+            _c("freight_usd", "DOUBLE", "shipment freight cost", unit="USD", required=False, min_value=0,
+               max_value=10_000_000),
+            _c("shares_shipment_figures", "BOOLEAN", "weight/freight taken from another line of the shipment",
+               required=False),
+            _c("weight_note", "VARCHAR", "original text when weight is not a number", required=False),
+            _c("freight_note", "VARCHAR", "original text when freight is not a number", required=False),
+        ),
+        ("shipment_id",),
+        "Shipment lines with real scheduled vs delivered dates, weights and freight.",
+        window_start=dt.date(2000, 1, 1),  # USAID SCMS lines start in 2006
+    ),
+    "suppliers": FeedSchema(
+        "suppliers", "suppliers", "raw_suppliers",
+        (
+            _c("vendor", "VARCHAR", "vendor name as written in shipments"),
+            _c("supplier_id", "VARCHAR", "supplier code", required=False),
+            _c("country", "VARCHAR", "vendor country", required=False),
+        ),
+        ("vendor",),
+        "Supplier catalogue / approved vendor list; a shipment from a vendor not listed fails a gate.",
+        optional_feed=True,
+    ),
+    "inventory": FeedSchema(
+        "inventory", "inventory", "raw_inventory",
+        (
+            _c("store_id", "VARCHAR", "store code"),
+            _c("item_id", "VARCHAR", "item code"),
+            _c("as_of", "DATE", "stock count date"),
+            _c("on_hand", "INTEGER", "units on hand", unit="units", min_value=0, max_value=10_000_000),
+            _c("on_order", "INTEGER", "units ordered, not yet received", unit="units", required=False,
+               min_value=0, max_value=10_000_000),
+        ),
+        ("store_id", "item_id", "as_of"),
+        "Stock on hand per store x item (no public source: absent unless you provide it).",
+        optional_feed=True,
+    ),
+    "emission_factors": FeedSchema(
+        "emission_factors", "emission_factors", "raw_emission_factors",
+        (
+            _c("mode", "VARCHAR", "road, sea, air (lower case)"),
+            _c("g_co2e_per_tonne_km", "DOUBLE", "well-to-wheel emission factor", unit="g CO2e / t-km",
+               min_value=0, strict_min=True, max_value=5_000),
+            _c("source", "VARCHAR", "publication", required=False),
+            _c("source_table", "VARCHAR", "table in the publication", required=False),
+        ),
+        ("mode",),
+        "Freight emission factors by mode.",
+    ),
+}
+
+FEED_FOLDERS: tuple[str, ...] = tuple(s.folder for s in SCHEMAS.values())
+
+
+def layout_markdown() -> str:
+    """The canonical layout as a markdown table (the README's "Feed layout" section is made from it)."""
+    lines = ["| folder | table | column | type | unit | required | range |", "|---|---|---|---|---|---|---|"]
+    for s in SCHEMAS.values():
+        for c in s.columns:
+            rng = ""
+            if c.min_value is not None or c.max_value is not None:
+                lo = "" if c.min_value is None else (f"> {c.min_value:g}" if c.strict_min else f">= {c.min_value:g}")
+                hi = "" if c.max_value is None else f"<= {c.max_value:g}"
+                rng = ", ".join(x for x in (lo, hi) if x)
+            key = " (key)" if c.name in s.key else ""
+            lines.append(f"| `{s.folder}/` | `{s.table}` | `{c.name}`{key} | {c.type} | {c.unit} | "
+                         f"{'yes' if c.required else 'no'} | {rng} |")
+    return "\n".join(lines)
