@@ -28,14 +28,15 @@ def reader_sql(path: Path, rejects: str | None = None) -> str:
 
     CSV is read as text with a fixed ``,`` delimiter so that a wrong delimiter shows as missing
     columns instead of being guessed, and types are cast (and failures quarantined) later; lines
-    DuckDB cannot parse (bad UTF-8, wrong field count) go to the ``rejects`` table.
+    DuckDB cannot parse (bad UTF-8, wrong field count) go to the ``rejects`` table; without a
+    ``rejects`` table (describing a file, finding its dates) they are skipped.
     """
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         return "read_parquet(?)"
     if suffix == ".csv":
         rej = (f", store_rejects = true, rejects_table = '{rejects}', rejects_scan = '{rejects}_scan'"
-               if rejects else "")
+               if rejects else ", ignore_errors = true")
         return f"read_csv(?, header = true, all_varchar = true, delim = ',', quote = '\"'{rej})"
     raise ValueError(f"{path}: unsupported file type {suffix!r} (expected .parquet or .csv)")
 

@@ -45,8 +45,10 @@ def _files(paths: Path | Sequence[Path]) -> list[Path]:
 def pos_date_span(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> tuple[dt.date, dt.date]:
     """First and last parseable date in the POS files (the partition range a full load covers).
 
-    Dates after today are left out: they are quarantined, not partitions.
+    Dates after today or before the window start are left out: they are quarantined, not partitions.
     """
+    from warehouse.loader import WINDOW_START, check_columns
+
     from warehouse import adapters
 
     if not files:
@@ -55,12 +57,16 @@ def pos_date_span(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> tupl
     lo: dt.date | None = None
     hi: dt.date | None = None
     for f in files:
+        check_columns(con, "pos", Path(f))
         try:
             row = con.execute(
-                f"SELECT min(d), max(d) FROM (SELECT try_cast(date AS DATE) AS d FROM {adapters.reader_sql(Path(f))}) "
-                "WHERE d <= ?", [str(f), today]).fetchall()[0]
+                f"SELECT min(d), max(d), (SELECT count(*) FROM {adapters.reader_sql(Path(f))}) "
+                f"FROM (SELECT try_cast(date AS DATE) AS d FROM {adapters.reader_sql(Path(f))}) "
+                "WHERE d BETWEEN ? AND ?", [str(f), str(f), WINDOW_START, today]).fetchall()[0]
         except duckdb.Error as exc:
             raise FeedError(f"pos: cannot read {f}: {str(exc).splitlines()[0]}") from exc
+        if row[2] == 0:
+            raise FeedError(f"pos: {f} has no data rows (header only)")
         if row[0] is not None:
             lo = row[0] if lo is None else min(lo, row[0])
             hi = row[1] if hi is None else max(hi, row[1])

@@ -23,7 +23,7 @@ from warehouse.db import row_count, table_exists, transaction
 from warehouse.feeds import FeedError
 from warehouse.layout import SCHEMAS, FeedSchema
 
-__all__ = ["LoadReport", "load_feed", "DEFAULT_MAX_BAD_SHARE", "WINDOW_START"]
+__all__ = ["LoadReport", "load_feed", "check_columns", "DEFAULT_MAX_BAD_SHARE", "WINDOW_START"]
 
 DEFAULT_MAX_BAD_SHARE = 0.05
 WINDOW_START = SCHEMAS["pos"].window_start
@@ -64,6 +64,16 @@ def _describe(con: duckdb.DuckDBPyConnection, feed: str, path: Path) -> set[str]
     except (duckdb.Error, ValueError) as exc:
         raise FeedError(f"{feed}: cannot read {path}: {str(exc).splitlines()[0]}") from exc
     return {row[0] for row in described}
+
+
+def check_columns(con: duckdb.DuckDBPyConnection, feed: str, path: Path) -> set[str]:
+    """The file's columns; raises :class:`FeedError` naming the file when it is unreadable or lacks one."""
+    present = _describe(con, feed, path)
+    missing = adapters.required_missing(feed, present)
+    if missing:
+        hint = " (wrong delimiter? canonical CSV uses ',')" if len(present) == 1 else ""
+        raise FeedError(f"{feed}: {path} lacks column(s) {', '.join(missing)}; found {sorted(present)}{hint}")
+    return present
 
 
 def _types(schema: FeedSchema, columns: Sequence[str]) -> dict[str, str]:
@@ -112,11 +122,7 @@ def _stage(con: duckdb.DuckDBPyConnection, schema: FeedSchema, files: Sequence[P
     params: list[str] = []
     rejects: list[str] = []
     for i, path in enumerate(files):
-        present = _describe(con, schema.feed, path)
-        missing = adapters.required_missing(schema.feed, present)
-        if missing:
-            hint = " (wrong delimiter? canonical CSV uses ',')" if len(present) == 1 else ""
-            raise FeedError(f"{schema.feed}: {path} lacks column(s) {', '.join(missing)}; found {sorted(present)}{hint}")
+        present = check_columns(con, schema.feed, path)
         rej = f"_rej_{i}" if path.suffix.lower() == ".csv" else None
         if rej:
             rejects.append(rej)
