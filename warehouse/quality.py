@@ -55,7 +55,7 @@ SUITES: dict[str, list[tuple[str, dict[str, Any]]]] = {
         _types("store_id", *_STR), _types("item_id", *_STR), _types("date", *_DATE), _types("units", *_INT),
         *_not_null("store_id", "item_id", "date", "units"),
         _e("ExpectTableRowCountToBeBetween", min_value=1),
-        _e("ExpectColumnValuesToBeBetween", column="units", min_value=0, max_value=100_000),
+        _e("ExpectColumnValuesToBeBetween", column="units", min_value=0, max_value=1_000_000),
         _e("ExpectCompoundColumnsToBeUnique", column_list=["store_id", "item_id", "date"]),
         _window("date", "2010-01-01"),
     ],
@@ -196,6 +196,13 @@ def _batch_definition(ctx: Any, feed: str) -> Any:
         return asset.add_batch_definition_whole_dataframe("whole")
 
 
+def _plain(value: Any) -> Any:
+    """numpy scalars (and tuples of them) as plain Python, so messages read ``(40.0, 60.0)``."""
+    if isinstance(value, (tuple, list)):
+        return type(value)(_plain(v) for v in value)
+    return value.item() if hasattr(value, "item") else value
+
+
 def validate_feed(feed: str, df: pd.DataFrame, docs_dir: str | Path | None = None) -> FeedValidation:
     """Run ``feed``'s suite on ``df``.
 
@@ -240,7 +247,7 @@ def validate_feed(feed: str, df: pd.DataFrame, docs_dir: str | Path | None = Non
                 "column": kwargs.get("column") or kwargs.get("column_list") or kwargs.get("column_A") or "(table)",
                 "unexpected_count": res.get("unexpected_count", res.get("observed_value")),
                 "unexpected_percent": res.get("unexpected_percent"),
-                "examples": list(res.get("partial_unexpected_list") or [])[:5],
+                "examples": [_plain(x) for x in list(res.get("partial_unexpected_list") or [])[:5]],
                 "exception": (r.exception_info or {}).get("exception_message") if r.exception_info else None,
             }
         )

@@ -106,20 +106,21 @@ def test_failed_gate_blocks_downstream(tmp_path):
     import shutil
 
     shutil.copytree(SAMPLE_DIR, data)
-    sales = data / "m5" / "sales_d1914_d1941.parquet"
-    df = pd.read_parquet(sales)
-    # implausible for GX (> 100,000 a day) though loadable (the loader quarantines only > 1,000,000)
-    df["sales"] = df["sales"].astype("int32")
-    df.loc[df.index[:7], "sales"] = 300_000
-    df.to_parquet(sales)
-    from assets.ingest import raw_pos
-    from assets.warehouse import demand_history
+    weather = data / "walmart_stormy_weather" / "weather.parquet"
+    df = pd.read_parquet(weather)
+    # each value is plausible, so the loader keeps the rows, but tmax < tmin breaks the GX suite
+    rows = df.index[(df["tmax"] == "60") & (df["tmin"] == "40")][:7]
+    assert len(rows) >= 5
+    df.loc[rows, ["tmax", "tmin"]] = ["40", "60"]
+    df.to_parquet(weather)
+    from assets.ingest import raw_weather
+    from assets.warehouse import weather_daily
 
-    result = materialize([raw_pos, demand_history, *ALL_CHECKS], resources=_resources(tmp_path, data),
-                         selection=["raw_pos", "demand_history"], raise_on_error=False, tags=SAMPLE_DAYS)
+    result = materialize([raw_weather, weather_daily, *ALL_CHECKS], resources=_resources(tmp_path, data),
+                         selection=["raw_weather", "weather_daily"], raise_on_error=False)
     assert not result.success
     evals = result.get_asset_check_evaluations()
     failed = [e for e in evals if not e.passed]
-    assert failed and failed[0].check_name == "gx_pos_suite"
-    assert "units" in failed[0].description and "7 bad rows" in failed[0].description
-    assert "demand_history" not in {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()}
+    assert [e.check_name for e in failed] == ["gx_weather_suite"]
+    assert "tmax" in failed[0].description and f"{len(rows)} bad rows" in failed[0].description
+    assert "weather_daily" not in {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()}
