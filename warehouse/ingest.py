@@ -64,7 +64,7 @@ def pos_date_span(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> tupl
                 f"FROM (SELECT try_cast(date AS DATE) AS d FROM {adapters.reader_sql(Path(f))}) "
                 "WHERE d BETWEEN ? AND ?", [str(f), str(f), WINDOW_START, today]).fetchall()[0]
         except duckdb.Error as exc:
-            raise FeedError(f"pos: cannot read {f}: {str(exc).splitlines()[0]}") from exc
+            raise FeedError(f"pos: cannot read {f}: {str(exc).splitlines()[0]}") from None  # DuckDB's text is in ours
         if row[2] == 0:
             raise FeedError(f"pos: {f} has no data rows (header only)")
         if row[0] is not None:

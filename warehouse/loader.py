@@ -62,7 +62,7 @@ def _describe(con: duckdb.DuckDBPyConnection, feed: str, path: Path) -> set[str]
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM {adapters.reader_sql(path)}", [str(path)]).fetchall()
     except (duckdb.Error, ValueError) as exc:
-        raise FeedError(f"{feed}: cannot read {path}: {str(exc).splitlines()[0]}") from exc
+        raise FeedError(f"{feed}: cannot read {path}: {str(exc).splitlines()[0]}") from None  # DuckDB's text is in ours
     return {row[0] for row in described}
 
 
@@ -133,7 +133,7 @@ def _stage(con: duckdb.DuckDBPyConnection, schema: FeedSchema, files: Sequence[P
         described = con.execute(f"DESCRIBE {union}", params).fetchall()
     except duckdb.Error as exc:
         raise FeedError(f"{schema.feed}: cannot read {', '.join(str(f) for f in files)}: "
-                        f"{str(exc).splitlines()[0]}") from exc
+                        f"{str(exc).splitlines()[0]}") from None  # DuckDB's text is in ours
     columns = [r[0] for r in described if r[0] != "_file"]
     types = _types(schema, columns)
     typed = ", ".join(f"try_cast({_q('r_' + c)} AS {t}) AS {_q(c)}" for c, t in types.items())
@@ -153,7 +153,7 @@ def _stage(con: duckdb.DuckDBPyConnection, schema: FeedSchema, files: Sequence[P
         """, params)
     except duckdb.Error as exc:
         raise FeedError(f"{schema.feed}: cannot read {', '.join(str(f) for f in files)}: "
-                        f"{str(exc).splitlines()[0]}") from exc
+                        f"{str(exc).splitlines()[0]}") from None  # DuckDB's text is in ours
     per_file = dict(con.execute("SELECT _file, count(*) FROM _stage GROUP BY 1").fetchall())
     for path in files:
         if not per_file.get(str(path)) and not _rejected(con, rejects, path):
