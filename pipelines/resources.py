@@ -6,8 +6,8 @@ import os
 from typing import Any
 
 from dagster import ConfigurableResource
-from pydantic import Field
 from dagster_duckdb import DuckDBResource
+from pydantic import Field
 
 from pipelines import settings
 from warehouse.feeds import FeedPaths, discover_feeds

@@ -73,7 +73,10 @@ def _mapping(feed: str, present: set[str]) -> dict[str, str]:
             v = f"trim({_q(c)}::VARCHAR)"
             if c in _NOAA_TRACE:
                 out[c] = f"CASE WHEN {v} = 'T' THEN '0' ELSE nullif({v}, 'M') END"
-                out[f"{c}_trace"] = f"coalesce({v} = 'T', false)"
+                flag = f"{c}_trace"
+                # a canonical file carries the flag itself (its 'T' is already 0)
+                out[flag] = (f"coalesce(try_cast({_q(flag)} AS BOOLEAN) OR {v} = 'T', false)" if flag in present
+                             else f"coalesce({v} = 'T', false)")
             else:
                 out[c] = f"nullif({v}, 'M')"
         if "codesum" in present:

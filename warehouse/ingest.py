@@ -47,9 +47,8 @@ def pos_date_span(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> tupl
 
     Dates after today or before the window start are left out: they are quarantined, not partitions.
     """
-    from warehouse.loader import WINDOW_START, check_columns
-
     from warehouse import adapters
+    from warehouse.loader import WINDOW_START, check_columns
 
     if not files:
         raise FeedError("pos: no files found")

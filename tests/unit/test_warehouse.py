@@ -113,3 +113,72 @@ def test_shipment_stats_modes_and_ranges(sample_con):
     assert stats["late_rate"].between(0, 1).all()
     assert (stats["freight_usd_per_kg"].dropna() > 0).all()
     assert "SCMS from RDC" not in set(stats["vendor"])
+
+
+def test_readme_documents_the_canonical_layout():
+    from warehouse.layout import layout_markdown
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert "## Feed layout" in readme and "## Quality gates" in readme
+    assert layout_markdown() in readme  # the README table is the one the loader checks against
+
+
+@pytest.fixture(scope="module")
+def canonical_sample(tmp_path_factory) -> Path:
+    from warehouse.convert import convert
+
+    out = tmp_path_factory.mktemp("canonical")
+    written = convert(SAMPLE_DIR, out)
+    assert written["quarantined"] == 0 and written["pos"] == 3049 * 28
+    return out
+
+
+def test_convert_m5_noaa_usaid_to_canonical_layout(canonical_sample: Path, sample_con):
+    paths = discover_feeds(canonical_sample)
+    assert paths.layout == "canonical" and paths.fallbacks == ()
+    assert len(paths.pos) == 28 and paths.pos[0].name == "2016-04-25.parquet"  # one file per day
+    con = duckdb.connect()
+    assert ingest.ingest_pos(con, paths.pos).rows_loaded == row_count(sample_con, "raw_pos")
+    ingest.ingest_weather(con, paths.files("weather"), paths.files("weather_stations"))
+    ingest.ingest_shipments(con, paths.files("shipments"))
+    ingest.ingest_suppliers(con, paths.files("suppliers"))
+    for table in ("raw_weather", "raw_weather_key", "raw_shipments"):
+        assert row_count(con, table) == row_count(sample_con, table), table
+    # the round trip keeps NOAA's trace flags and USAID's resolved shipment figures
+    trace = "SELECT sum(preciptotal_trace::INT) FROM raw_weather"
+    assert con.execute(trace).fetchall() == sample_con.execute(trace).fetchall() != [(0,)]
+    assert con.execute("SELECT count(weight_kg) FROM raw_shipments").fetchall() == sample_con.execute(
+        "SELECT count(weight_kg) FROM raw_shipments").fetchall()
+    from warehouse.crossfeed import shipment_vendors_known
+
+    assert shipment_vendors_known(con).passed and row_count(con, "raw_suppliers") > 10
+
+
+def test_convert_walmart_weekly_format(tmp_path: Path):
+    """The Walmart weekly adapter on rows in its published columns (values made up for the format test)."""
+    from warehouse.convert import convert
+
+    src = tmp_path / "walmart_store_sales"
+    src.mkdir()
+    dates = pd.to_datetime(["2010-02-05", "2010-02-12", "2010-02-19"])
+    pd.DataFrame({"Store": [1, 1, 1, 2], "Dept": [1, 1, 1, 7], "Date": list(dates) + [dates[0]],
+                  "Weekly_Sales": [24924.5, 46039.49, -10.0, 100.4], "IsHoliday": [False, True, False, False]}
+                 ).to_parquet(src / "train.parquet")
+    pd.DataFrame({"Store": [1, 1, 1, 2, 2, 2], "Date": list(dates) * 2, "Temperature": [42.3, 38.5, 39.9, 40.0, 41.0, 42.0],
+                  "IsHoliday": [False, True, False] * 2}).to_parquet(src / "features.parquet")
+    out = tmp_path / "canonical"
+    written = convert(src, out)
+    assert written["pos"] == 4 and written["calendar"] == 3 and written["weather_stations"] == 2
+    paths = discover_feeds(out)
+    con = duckdb.connect()
+    report = ingest.ingest_pos(con, paths.pos, max_bad_share=0.5)
+    assert report.rows_quarantined == 1 and "units: below 0" in report.reasons[0][1]  # a return week
+    assert con.execute("SELECT store_id, item_id, units FROM raw_pos ORDER BY date LIMIT 1").fetchall() == [
+        ("WM_1", "DEPT_01", 24925)]
+    ingest.ingest_prices(con, paths.files("prices"))
+    ingest.ingest_calendar(con, paths.files("calendar"))
+    cal = con.execute("SELECT wday, weekday, event_name_1 FROM raw_calendar ORDER BY date").fetchall()
+    assert cal[0][:2] == (7, "Friday") and cal[1][2] == "Holiday week"
+    from warehouse.crossfeed import pos_items_priced_and_dated
+
+    assert pos_items_priced_and_dated(con).passed
