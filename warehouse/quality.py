@@ -33,15 +33,13 @@ def _exist(*cols: str) -> list[tuple[str, dict[str, Any]]]:
     return [_e("ExpectColumnToExist", column=c) for c in cols]
 
 
-def _types(column: str, *types: str) -> tuple[str, dict[str, Any]]:
-    return _e("ExpectColumnValuesToBeInTypeList", column=column, type_list=list(types))
+def _types(column: str, dtype: str) -> tuple[str, dict[str, Any]]:
+    # "of type" checks the column's dtype once; "in type list" tests every value (4.5 s on 853k M5 rows)
+    return _e("ExpectColumnValuesToBeOfType", column=column, type_=dtype)
 
 
 # pandas dtypes DuckDB hands over (``.df()``) for the canonical types
-_STR = ("object", "str", "string")
-_INT = ("int8", "int16", "int32", "int64", "Int8", "Int16", "Int32", "Int64")
-_FLOAT = ("float32", "float64", "Float64")
-_DATE = ("datetime64[us]", "datetime64[ns]", "datetime64[ms]", "datetime64[s]")
+_STR, _INT, _FLOAT, _DATE = "object", "int32", "float64", "datetime64[us]"
 _TODAY = "__today__"  # replaced by today's date when a suite is built: "dates within the expected window"
 
 
@@ -52,7 +50,7 @@ def _window(column: str, start: str) -> tuple[str, dict[str, Any]]:
 SUITES: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "pos": [
         *_exist("store_id", "item_id", "date", "units"),
-        _types("store_id", *_STR), _types("item_id", *_STR), _types("date", *_DATE), _types("units", *_INT),
+        _types("store_id", _STR), _types("item_id", _STR), _types("date", _DATE), _types("units", _INT),
         *_not_null("store_id", "item_id", "date", "units"),
         _e("ExpectTableRowCountToBeBetween", min_value=1),
         _e("ExpectColumnValuesToBeBetween", column="units", min_value=0, max_value=1_000_000),
@@ -61,7 +59,7 @@ SUITES: dict[str, list[tuple[str, dict[str, Any]]]] = {
     ],
     "prices": [
         *_exist("store_id", "item_id", "wm_yr_wk", "sell_price"),
-        _types("wm_yr_wk", *_INT), _types("sell_price", *_FLOAT),
+        _types("wm_yr_wk", _INT), _types("sell_price", _FLOAT),
         *_not_null("store_id", "item_id", "wm_yr_wk", "sell_price"),
         _e("ExpectTableRowCountToBeBetween", min_value=1),
         _e("ExpectColumnValuesToBeBetween", column="sell_price", min_value=0, strict_min=True, max_value=10_000),
@@ -69,7 +67,7 @@ SUITES: dict[str, list[tuple[str, dict[str, Any]]]] = {
     ],
     "calendar": [
         *_exist("date", "wm_yr_wk", "wday", "d"),
-        _types("date", *_DATE), _types("wm_yr_wk", *_INT),
+        _types("date", _DATE), _types("wm_yr_wk", _INT),
         *_not_null("date", "wm_yr_wk", "wday"),
         _e("ExpectColumnValuesToBeUnique", column="date"),
         _e("ExpectColumnValuesToBeBetween", column="wday", min_value=1, max_value=7),
@@ -80,7 +78,7 @@ SUITES: dict[str, list[tuple[str, dict[str, Any]]]] = {
     ],
     "weather": [
         *_exist("station_nbr", "date", "tmax", "tmin", "preciptotal"),
-        _types("date", *_DATE), _types("tmax", *_FLOAT),
+        _types("date", _DATE), _types("tmax", _FLOAT),
         *_not_null("station_nbr", "date"),
         _e("ExpectCompoundColumnsToBeUnique", column_list=["station_nbr", "date"]),
         # plausible US surface observations, degrees Fahrenheit and inches
@@ -101,7 +99,7 @@ SUITES: dict[str, list[tuple[str, dict[str, Any]]]] = {
     ],
     "shipments": [
         *_exist("shipment_id", "vendor", "shipment_mode", "scheduled_date", "delivered_date"),
-        _types("scheduled_date", *_DATE), _types("delivered_date", *_DATE), _types("weight_kg", *_FLOAT),
+        _types("scheduled_date", _DATE), _types("delivered_date", _DATE), _types("weight_kg", _FLOAT),
         *_not_null("shipment_id", "vendor", "scheduled_date", "delivered_date"),
         _e("ExpectColumnValuesToBeUnique", column="shipment_id"),
         _e("ExpectColumnValuesToBeInSet", column="shipment_mode", value_set=["Air", "Air Charter", "Truck", "Ocean", "N/A"]),

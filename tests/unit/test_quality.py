@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 import pytest
 
-from warehouse.quality import SUITES, validate_feed
+from warehouse.quality import SUITES, docs_index, validate_feed
 
 
 @pytest.fixture(scope="module")
@@ -58,3 +61,21 @@ def test_implausible_weather_fails(sample_db):
     outcome = validate_feed("weather", weather)
     assert not outcome.success
     assert any(f["column"] == "tmax" and f["unexpected_count"] == 2 for f in outcome.failures)
+
+
+def test_wrong_type_and_dates_outside_the_window_fail(pos):
+    bad = pos.copy()
+    bad["units"] = bad["units"].astype("float64")
+    bad.loc[bad.index[:2], "date"] = pd.Timestamp("2099-01-01")
+    failed = {(f["expectation"], str(f["column"])): f for f in validate_feed("pos", bad).failures}
+    assert ("expect_column_values_to_be_of_type", "units") in failed
+    assert failed[("expect_column_values_to_be_between", "date")]["unexpected_count"] == 2
+
+
+def test_data_docs_are_built_and_linked(pos, tmp_path):
+    outcome = validate_feed("pos", pos, docs_dir=tmp_path / "gx")
+    assert outcome.success and outcome.docs_url and outcome.docs_url.startswith("file://")
+    page = Path(outcome.docs_url.removeprefix("file://"))
+    assert page.is_file() and page.suffix == ".html" and "validations" in page.parts
+    assert "pos_suite" in page.read_text()
+    assert docs_index(tmp_path / "gx").is_file()
