@@ -7,11 +7,13 @@ pool limit at 1 only one step writes the warehouse at a time.
 """
 
 import datetime as dt
+import warnings
 
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
     BackfillPolicy,
+    BetaWarning,
     DailyPartitionsDefinition,
     MaterializeResult,
     MetadataValue,
@@ -28,6 +30,10 @@ __all__ = [
     "raw_pos", "raw_prices", "raw_calendar", "raw_weather", "raw_shipments", "raw_suppliers",
     "raw_inventory", "raw_emission_factors", "INGEST_ASSETS", "POS_PARTITIONS", "WRITER_POOL", "partition_range_tags",
 ]
+
+# single-run backfills are what make one run load a day range in one transaction; Dagster labels
+# the parameter beta, and the warning would otherwise open every `supplycast run`
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=BetaWarning)
 
 WRITER_POOL = "duckdb_writer"
 # from before the oldest public Walmart POS (2010-02-05) to yesterday, the last complete day
