@@ -23,7 +23,7 @@ from warehouse.db import row_count, table_exists, transaction
 from warehouse.feeds import FeedError
 from warehouse.layout import SCHEMAS, FeedSchema
 
-__all__ = ["LoadReport", "load_feed", "check_columns", "DEFAULT_MAX_BAD_SHARE", "WINDOW_START"]
+__all__ = ["LoadReport", "load_feed", "check_columns", "table_rows", "DEFAULT_MAX_BAD_SHARE", "WINDOW_START"]
 
 DEFAULT_MAX_BAD_SHARE = 0.05
 WINDOW_START = SCHEMAS["pos"].window_start
@@ -121,11 +121,16 @@ def _stage(con: duckdb.DuckDBPyConnection, schema: FeedSchema, files: Sequence[P
     selects: list[str] = []
     params: list[str] = []
     rejects: list[str] = []
+    reject_of: dict[str, str] = {}
     for i, path in enumerate(files):
         present = check_columns(con, schema.feed, path)
         rej = f"_rej_{i}" if path.suffix.lower() == ".csv" else None
         if rej:
+            # a load that failed half-way may have left its rejects tables behind
+            con.execute(f"DROP TABLE IF EXISTS {rej}")
+            con.execute(f"DROP TABLE IF EXISTS {rej}_scan")
             rejects.append(rej)
+            reject_of[str(path)] = rej
         selects.append(adapters.source_sql(schema.feed, path, present, rej))
         params += [str(path), str(path)]
     union = " UNION ALL BY NAME ".join(f"({s})" for s in selects)
@@ -156,7 +161,7 @@ def _stage(con: duckdb.DuckDBPyConnection, schema: FeedSchema, files: Sequence[P
                         f"{str(exc).splitlines()[0]}") from None  # DuckDB's text is in ours
     per_file = dict(con.execute("SELECT _file, count(*) FROM _stage GROUP BY 1").fetchall())
     for path in files:
-        if not per_file.get(str(path)) and not _rejected(con, rejects, path):
+        if not per_file.get(str(path)) and not _rejected(con, reject_of.get(str(path))):
             raise FeedError(f"{schema.feed}: {path} has no data rows (header only)")
     key = ", ".join(_q(k) for k in schema.key)
     # one pass over a single hash column finds candidate duplicates cheaply (6.8M M5 prices);
@@ -185,14 +190,14 @@ def _stage(con: duckdb.DuckDBPyConnection, schema: FeedSchema, files: Sequence[P
     return columns
 
 
-def _rejected(con: duckdb.DuckDBPyConnection, rejects: list[str], path: Path) -> list[int]:
-    out = []
-    for rej in rejects:
-        try:
-            out.append(con.execute(f"SELECT count(*) FROM {rej}").fetchall()[0][0])
-        except duckdb.Error:
-            continue
-    return [n for n in out if n]
+def _rejected(con: duckdb.DuckDBPyConnection, rejects: str | None) -> int:
+    """Lines of one CSV that DuckDB could not parse (its rejects table), 0 when none."""
+    if rejects is None:
+        return 0
+    try:
+        return int(con.execute(f"SELECT count(*) FROM {rejects}").fetchall()[0][0])
+    except duckdb.Error:  # no rejects table: nothing was rejected
+        return 0
 
 
 def load_feed(
@@ -234,8 +239,10 @@ def load_feed(
         dcol = _q(schema.date_column or "date")
         lo, hi = (d.isoformat() for d in date_range)
         # this partition's rows, plus rows no partition can own (bad or out-of-window dates)
-        scope = (f"({dcol} BETWEEN DATE '{lo}' AND DATE '{hi}' OR {dcol} IS NULL "
-                 f"OR {dcol} < DATE '{schema.window_start.isoformat()}' OR {dcol} > DATE '{window_end.isoformat()}')")
+        con.execute("ALTER TABLE _stage ADD COLUMN _in_scope BOOLEAN")
+        con.execute(f"UPDATE _stage SET _in_scope = coalesce({dcol} BETWEEN ? AND ? OR {dcol} < ? OR {dcol} > ?, true)",
+                    [lo, hi, schema.window_start, window_end])
+        scope = "_in_scope"
         report.date_range = (lo, hi)
     counts = con.execute(f"SELECT count(*), count(*) FILTER (WHERE _reason IS NOT NULL) FROM _stage WHERE {scope}").fetchall()[0]
     report.rows_read, report.rows_quarantined = int(counts[0]), int(counts[1])

@@ -392,3 +392,11 @@ def test_future_window_uses_today(good: Good):
     df.loc[[0], "date"] = pd.Timestamp(tomorrow)
     report = ingest.ingest_pos(good.con, [_parquet(df, good.tmp / "pos_tomorrow.parquet")])
     assert report.rows_quarantined == 1
+
+
+def test_a_failed_csv_load_does_not_break_the_next_one(good: Good):
+    _, header_only = _header_only(good)
+    with pytest.raises(FeedError, match="no data rows"):
+        ingest.ingest_pos(good.con, [header_only])
+    _, ragged = _ragged_line(good)
+    assert ingest.ingest_pos(good.con, [ragged]).rows_quarantined == 1
