@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["M5_WINDOW_START", "M5_LAST_DAY", "M5Data", "load_m5", "series_info"]
+__all__ = ["M5_WINDOW_START", "M5_LAST_DAY", "M5Data", "load_m5", "load_series_info", "series_info"]
 
 M5_WINDOW_START = pd.Timestamp("2016-04-25")  # d_1914
 M5_LAST_DAY = pd.Timestamp("2016-05-22")  # d_1941: no M5 sales after this day are used
@@ -118,3 +118,23 @@ def load_m5(folder: str | Path) -> M5Data:
     summary = pd.read_parquet(summary_path) if summary_path.is_file() else None
     info = series_info(sales, summary=summary, scales=_level12_scales(folder))
     return M5Data(sales, calendar, prices, info, folder)
+
+
+def load_series_info(folder: str | Path, sales: pd.DataFrame) -> pd.DataFrame | None:
+    """:func:`series_info` from the optional files of an M5 folder; None if both are absent.
+
+    Args:
+        folder: Folder that may hold ``series_summary_d1_d1941.parquet`` and
+            ``rmsse_scale_d1_d1913.parquet``.
+        sales: ``store_id, item_id, date, units`` (the 28-day window).
+
+    Returns:
+        Per series ``store_id, item_id, hist_rate, hist_scale``, or None.
+    """
+    folder = Path(folder)
+    summary_path = folder / "series_summary_d1_d1941.parquet"
+    summary = pd.read_parquet(summary_path) if summary_path.is_file() else None
+    scales = _level12_scales(folder)
+    if summary is None and scales is None:
+        return None
+    return series_info(sales, summary=summary, scales=scales)

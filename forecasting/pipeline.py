@@ -463,6 +463,10 @@ def forecast_demand(
     forecast = out[[*id_cols, time_col, "yhat", *q_names, "model"]]
     held = {f"holdout_below_{n}": float(np.mean(actual[ok] <= negbin_quantiles(holdout_sel[ok], bt_disp[ok], [levels[float(q)]])[levels[float(q)]]))
             for q, n in zip(quantiles, q_names, strict=True)}
+    deployed = to_long(holdout_sel, series_keys, holdout_dates, id_cols=id_cols, time_col=time_col,
+                       value_col="deployed")
+    preds = bt.predictions.astype({c: str for c in id_cols}).merge(deployed, on=[*id_cols, time_col], how="left")
+    bt = replace(bt, predictions=preds)
     seconds["quantiles"] = perf_counter() - t
     seconds["total"] = perf_counter() - t_start
 
