@@ -451,11 +451,13 @@ def forecast_demand(
     bt_disp = np.broadcast_to(bt_dispersion.reindex(np.arange(len(keys))).fillna(0.0).to_numpy()[:, None],
                               actual.shape)
     levels = calibrate_levels(actual[ok], holdout_sel[ok], bt_disp[ok], quantiles)
-    disp_rows = np.repeat(dispersion.reindex(np.arange(len(keys))).fillna(0.0).to_numpy(), horizon)
-    qs = negbin_quantiles(yhat.ravel(), disp_rows, list(levels.values()))
     ids, counts, _ = _series_bounds(frame)
     is_short = np.zeros(len(keys), dtype=bool)
     is_short[ids] = counts < min_history
+    # Too short for any model, the global one included: their mean stands.
+    yhat = np.where(is_short[:, None], stat_fc, yhat)
+    disp_rows = np.repeat(dispersion.reindex(np.arange(len(keys))).fillna(0.0).to_numpy(), horizon)
+    qs = negbin_quantiles(yhat.ravel(), disp_rows, list(levels.values()))
     out = to_long(yhat, keys, forecast_dates, id_cols=id_cols, time_col=time_col, value_col="yhat")
     for q, name in zip(quantiles, q_names, strict=True):
         out[name] = qs[levels[float(q)]]

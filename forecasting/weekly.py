@@ -44,95 +44,112 @@ _PARAMS: dict[str, Any] = {
 }
 
 
-def _lag(y: np.ndarray, t: np.ndarray, k: int) -> np.ndarray:
-    idx = t - k
-    ok = idx >= 0
-    out = np.full((y.shape[0], len(t)), np.nan)
-    out[:, ok] = y[:, idx[ok]]
-    return out
-
-
-def _window_mean(y: np.ndarray, t: np.ndarray, end_lag: int, width: int) -> np.ndarray:
-    out = np.full((y.shape[0], len(t)), np.nan)
-    for j, tt in enumerate(t):  # one slice per target week (tens), never per series
-        lo, hi = tt - end_lag - width + 1, tt - end_lag + 1
-        if lo >= 0:
-            with np.errstate(all="ignore"):
-                out[:, j] = np.nanmean(y[:, lo:hi], axis=1) if hi > lo else np.nan
-    return out
+def _origin_block(y: np.ndarray, origin: int, horizons: np.ndarray, weeks: pd.DatetimeIndex,
+                  series: pd.DataFrame, weekly: pd.DataFrame, exogenous: Sequence[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """Features for every series at ``origin + horizons`` using sales up to ``origin`` only."""
+    n, h = y.shape[0], len(horizons)
+    t = origin + horizons
+    with np.errstate(all="ignore"):
+        last13 = np.nanmean(y[:, origin - 12: origin + 1], axis=1)
+        last4 = np.nanmean(y[:, origin - 3: origin + 1], axis=1)
+        ly4 = np.nanmean(y[:, origin - 55: origin - 51], axis=1)
+        ly13 = np.nanmean(y[:, origin - 64: origin - 51], axis=1) if origin >= 64 else np.full(n, np.nan)
+    scale = np.clip(np.nan_to_num(np.abs(last13), nan=1.0), 1.0, None)
+    lag = lambda k: y[:, t - k] / scale[:, None]  # noqa: E731 - t - k <= origin for k > 39
+    target_dates = weeks[0] + pd.to_timedelta(7 * t, unit="D")
+    rep = lambda v: np.repeat(v, h)  # noqa: E731
+    feats = {
+        "horizon": np.tile(horizons, n),
+        "lag52": lag(52).ravel(),
+        "lag51": lag(51).ravel(),
+        "lag53": lag(53).ravel(),
+        "last1": rep(y[:, origin] / scale),
+        "last4": rep(last4 / scale),
+        "ly4": rep(ly4 / scale),
+        "ly13": rep(ly13 / scale),
+        "log_scale": rep(np.log(scale)),
+        "store": rep(series["Store"].to_numpy()),
+        "dept": rep(series["Dept"].to_numpy()),
+        "type": rep(series["Type"].map({"A": 0, "B": 1, "C": 2}).to_numpy()),
+        "size": rep(series["Size"].to_numpy()),
+        "week_of_year": np.tile(target_dates.isocalendar().week.to_numpy(dtype=np.int32), n),
+    }
+    grid = pd.DataFrame({"Store": rep(series["Store"].to_numpy()), "Date": np.tile(target_dates.to_numpy(), n)})
+    extra = grid.merge(weekly, on=["Store", "Date"], how="left")
+    feats["holiday"] = extra["IsHoliday"].fillna(False).astype(int).to_numpy()
+    for c in exogenous:
+        feats[c] = extra[c].to_numpy(dtype=np.float64)
+    return pd.DataFrame(feats), rep(scale)
 
 
 def weekly_features(
     y: np.ndarray,
     weeks: pd.DatetimeIndex,
-    targets: np.ndarray,
+    origins: Sequence[int],
     series: pd.DataFrame,
     weekly: pd.DataFrame,
     *,
-    min_lag: int = 39,
+    max_horizon: int = 39,
     exogenous: Sequence[str] = (),
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """Features for every series at target week positions ``targets``.
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """Direct multi-horizon features from several forecast origins.
+
+    For each origin ``o`` and horizon ``1..max_horizon`` (while ``o + h`` is inside
+    ``y``, or always for the last origin when forecasting): lags 51-53 of the target
+    week, the last 1/4/13 weeks before the origin and the same weeks a year earlier,
+    all divided by the series' 13-week level at the origin; calendar, store and
+    department, and the exogenous columns of the target week.
 
     Args:
         y: Sales, (n_series, n_weeks), NaN where a series has no row.
-        weeks: The week dates (columns of ``y``).
-        targets: Target week positions (may run past ``y``'s last column).
+        weeks: Week dates of the columns of ``y`` (extended as needed).
+        origins: Origin positions (each needs 55 weeks of history before it).
         series: Per series ``Store, Dept, Type, Size``.
         weekly: Per ``Store, Date``: ``IsHoliday`` and the exogenous columns.
-        min_lag: Youngest sales lag used (the longest horizon served).
+        max_horizon: Longest horizon (must be below 51 so lag 51 is known).
         exogenous: Exogenous columns of the target week to include.
 
     Returns:
-        Feature frame (rows series-major) and the per-row scale (recent level).
+        Features, the per-row scale, the series row and the target week position of each row.
     """
-    n = y.shape[0]
-    targets = np.asarray(targets)
-    target_dates = weeks[0] + pd.to_timedelta(7 * targets, unit="D")
-    level = _window_mean(y, targets, min_lag, 13)
-    cols: dict[str, np.ndarray] = {
-        "lag52": _lag(y, targets, 52),
-        "lag51": _lag(y, targets, 51),
-        "lag53": _lag(y, targets, 53),
-        "level_recent": level,
-        "level_year_before": _window_mean(y, targets, min_lag + 52, 13),
-        "level_lag52": _window_mean(y, targets, 52, 5),
-    }
-    scale = np.where(np.isfinite(level), np.abs(level), np.nan)
-    scale = np.where(np.isfinite(scale), scale, np.nanmedian(np.abs(y), axis=1)[:, None])
-    scale = np.clip(np.nan_to_num(scale, nan=1.0), 1.0, None)
-    feats = {k: (v / scale).ravel() for k, v in cols.items()}
-    grid = pd.DataFrame({"Store": np.repeat(series["Store"].to_numpy(), len(targets)),
-                         "Date": np.tile(target_dates.to_numpy(), n)})
-    extra = grid.merge(weekly, on=["Store", "Date"], how="left")
-    feats.update({
-        "store": np.repeat(series["Store"].to_numpy(), len(targets)),
-        "dept": np.repeat(series["Dept"].to_numpy(), len(targets)),
-        "type": np.repeat(series["Type"].map({"A": 0, "B": 1, "C": 2}).to_numpy(), len(targets)),
-        "size": np.repeat(series["Size"].to_numpy(), len(targets)),
-        "week_of_year": np.tile(target_dates.isocalendar().week.to_numpy(dtype=np.int32), n),
-        "holiday": extra["IsHoliday"].fillna(False).astype(int).to_numpy(),
-        "log_scale": np.log(scale.ravel()),
-    })
-    for c in exogenous:
-        feats[c] = extra[c].to_numpy(dtype=np.float64)
-    return pd.DataFrame(feats), scale.ravel()
+    if max_horizon >= 51:
+        raise ValueError(f"max_horizon {max_horizon} must be below 51 (lag-51 feature)")
+    frames, scales, targets, rows = [], [], [], []
+    for o in origins:  # tens of origins; each block is vectorised over all series
+        hs = np.arange(1, max_horizon + 1)
+        if o + max_horizon >= y.shape[1]:
+            hs = hs[o + hs < y.shape[1]] if o < y.shape[1] - 1 else hs
+        if not len(hs):
+            continue
+        ypad = y if o + hs.max() < y.shape[1] else np.pad(y, ((0, 0), (0, o + hs.max() - y.shape[1] + 1)),
+                                                           constant_values=np.nan)
+        x, sc = _origin_block(ypad, o, hs, weeks, series, weekly, exogenous)
+        frames.append(x)
+        scales.append(sc)
+        targets.append(np.tile(o + hs, y.shape[0]))
+        rows.append(np.repeat(np.arange(y.shape[0]), len(hs)))
+    return (pd.concat(frames, ignore_index=True), np.concatenate(scales), np.concatenate(rows),
+            np.concatenate(targets))
 
 
 def _fit_predict(y: np.ndarray, weeks: pd.DatetimeIndex, n_train: int, horizon: int, series: pd.DataFrame,
-                 weekly: pd.DataFrame, exogenous: Sequence[str], rounds: int = 400) -> np.ndarray:
+                 weekly: pd.DataFrame, exogenous: Sequence[str], rounds: int = 400,
+                 max_rows: int = 600_000) -> np.ndarray:
     import lightgbm as lgb
 
-    train_t = np.arange(64, n_train)
-    x, scale = weekly_features(y[:, :n_train], weeks, train_t, series, weekly, exogenous=exogenous)
-    target = y[:, train_t].ravel()
+    hist = y[:, :n_train]
+    x, scale, series_of, t = weekly_features(hist, weeks, range(55, n_train - 1), series, weekly, max_horizon=horizon,
+                                  exogenous=exogenous)
+    target = hist[series_of, t]
     ok = np.isfinite(target)
+    idx = np.flatnonzero(ok)
+    if len(idx) > max_rows:
+        idx = np.sort(np.random.default_rng(7).choice(idx, size=max_rows, replace=False))
     w = scale * np.where(x["holiday"].to_numpy() == 1, 5.0, 1.0)
-    data = lgb.Dataset(x[ok], label=target[ok] / scale[ok], weight=w[ok],
+    data = lgb.Dataset(x.iloc[idx], label=target[idx] / scale[idx], weight=w[idx],
                        categorical_feature=["store", "dept", "type"])
     booster = lgb.train(_PARAMS, data, num_boost_round=rounds)
-    test_t = np.arange(n_train, n_train + horizon)
-    xt, st = weekly_features(y[:, :n_train], weeks, test_t, series, weekly, exogenous=exogenous)
+    xt, st, _, _ = weekly_features(hist, weeks, [n_train - 1], series, weekly, max_horizon=horizon, exogenous=exogenous)
     return (booster.predict(xt) * st).reshape(y.shape[0], horizon)
 
 
