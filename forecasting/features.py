@@ -251,7 +251,7 @@ def _frame(static: dict[str, np.ndarray], day: dict[str, np.ndarray], window: di
     cols.update(window)
     frame = pd.DataFrame(cols)[list(FEATURES)]
     for c in CATEGORICAL:
-        frame[c] = frame[c].astype(np.int32)
+        frame[c] = frame[c].fillna(-1).astype(np.int32)
     return frame
 
 
