@@ -24,7 +24,7 @@ DEFAULT_FEATURES: tuple[str, ...] = tuple(f for f in FEATURES if f != "item")
 LGBM_PARAMS: dict[str, Any] = {
     "objective": "tweedie",
     "tweedie_variance_power": 1.2,
-    "learning_rate": 0.08,
+    "learning_rate": 0.12,
     "num_leaves": 63,
     "min_data_in_leaf": 100,
     "feature_fraction": 0.8,
@@ -53,8 +53,8 @@ class GlobalLGBM:
     """
 
     params: Mapping[str, Any] = field(default_factory=lambda: dict(LGBM_PARAMS))
-    num_rounds: int = 200
-    max_train_rows: int = 300_000
+    num_rounds: int = 120
+    max_train_rows: int = 250_000
     features: Sequence[str] = DEFAULT_FEATURES
     booster: Any = None
 

@@ -1,18 +1,20 @@
 """Global LightGBM for weekly store x department sales (Walmart store-sales benchmark).
 
-One direct model serves every horizon up to ``min_lag`` weeks: all its sales features are
-at least ``min_lag`` weeks old at the target week (lag 52 and its neighbours, the 13 weeks
-ending ``min_lag`` weeks back and the same 13 weeks a year earlier), plus week of year,
-holiday flag, store type and size, and, optionally, the store's weather/economy/markdown
-columns of the target week (Temperature, Fuel_Price, MarkDown1-5, CPI, Unemployment).
+One direct multi-horizon model trained from many forecast origins: the horizon, lags
+51-53 of the target week, the last 1/4/13 weeks before the origin and the same weeks a
+year earlier, week of year, holiday flag, store, department, store type and size, and,
+optionally, the store's weather/economy/markdown columns of the target week
+(Temperature, Fuel_Price, MarkDown1-5, CPI, Unemployment; Kaggle publishes them for the
+test weeks, so they are treated as known ahead, an optimistic assumption for weather).
 
-The target is sales divided by the series' recent level, fitted with an L1 objective
+The target is sales divided by the series' 13-week level at the origin, fitted with an L1 objective
 weighted by that level (x5 in holiday weeks), so the fit minimises the competition's WMAE
 in units while trees share one scale across large and small departments.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from time import perf_counter
@@ -49,7 +51,9 @@ def _origin_block(y: np.ndarray, origin: int, horizons: np.ndarray, weeks: pd.Da
     """Features for every series at ``origin + horizons`` using sales up to ``origin`` only."""
     n, h = y.shape[0], len(horizons)
     t = origin + horizons
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        # Series without sales in a window get NaN, which LightGBM treats as missing.
+        warnings.simplefilter("ignore", RuntimeWarning)
         last13 = np.nanmean(y[:, origin - 12: origin + 1], axis=1)
         last4 = np.nanmean(y[:, origin - 3: origin + 1], axis=1)
         ly4 = np.nanmean(y[:, origin - 55: origin - 51], axis=1)
