@@ -1,4 +1,4 @@
-"""Forecast asset: statsforecast models chosen by backtest, quantiles, one MLflow run per materialisation."""
+"""Forecast asset: statsforecast models and a global LightGBM chosen by backtest, MLflow champion, quantiles."""
 
 
 import pandas as pd
@@ -8,10 +8,15 @@ from pydantic import Field
 
 from assets._metadata import OWNERS, markdown_table, table_metadata
 from forecasting import DEFAULT_MODELS, forecast_demand, log_forecast_run
-from pipelines.resources import MlflowTrackingResource
+from forecasting.m5 import load_series_info
+from forecasting.registry import REGISTERED_MODEL, load_champion, log_global_model
+from pipelines.resources import FeedsResource, MlflowTrackingResource
 from warehouse.db import replace_table
 
 __all__ = ["forecast", "ForecastConfig", "FORECAST_ASSETS"]
+
+# Price weeks read before the origin: the global model's window and week-on-week change.
+_PRICE_LOOKBACK_DAYS = 70
 
 
 class ForecastConfig(Config):
@@ -19,33 +24,84 @@ class ForecastConfig(Config):
     as_of: str = Field("", description="Forecast origin YYYY-MM-DD; empty = last POS date")
     holdout_days: int = Field(14, description="Days held out at the end of the history to choose the model")
     models: list[str] = Field(list(DEFAULT_MODELS), description="statsforecast models to compare")
+    global_model: bool = Field(True, description="Backtest and use the global LightGBM (challenger vs champion)")
+    use_champion: bool = Field(True, description="Compete with, and promote to, the MLflow registry's champion")
+    regression_threshold: float = Field(
+        0.05, description="Fall back to seasonal naive when the global model's holdout MASE exceeds seasonal "
+                          "naive's by more than this share")
 
 
-@asset(group_name="forecast", owners=OWNERS, kinds={"duckdb", "statsforecast", "mlflow"}, deps=["demand_history"],
-       description="Daily demand forecast per store x item: mean `yhat` and quantiles `yhat_qNN`; the model is "
-                   "chosen by a holdout backtest against seasonal naive; logged to MLflow.")
+def _covariates(con, as_of: str, horizon: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    calendar = con.execute("SELECT * FROM raw_calendar ORDER BY date").df()
+    end = con.execute("SELECT max(date) FROM demand_history").fetchall()[0][0]
+    origin = pd.Timestamp(as_of) if as_of else pd.Timestamp(end)
+    lo = (origin - pd.Timedelta(days=_PRICE_LOOKBACK_DAYS)).date()
+    hi = (origin + pd.Timedelta(days=horizon)).date()
+    prices = con.execute(
+        "SELECT p.store_id, p.item_id, p.wm_yr_wk, p.sell_price FROM raw_prices p "
+        "WHERE p.wm_yr_wk IN (SELECT DISTINCT wm_yr_wk FROM raw_calendar WHERE date BETWEEN ? AND ?)",
+        [lo, hi],
+    ).df()
+    return calendar, prices
+
+
+@asset(group_name="forecast", owners=OWNERS, kinds={"duckdb", "lightgbm", "statsforecast", "mlflow"},
+       deps=["demand_history"],
+       description="Daily demand forecast per store x item: mean `yhat` and calibrated quantiles `yhat_qNN`; per "
+                   "store x department the backtest picks statsforecast, the global LightGBM (MLflow champion) or "
+                   "their mean; falls back to seasonal naive with a warning if the champion fails or regresses.")
 def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: DuckDBResource,
-             mlflow_tracking: MlflowTrackingResource) -> MaterializeResult:
+             mlflow_tracking: MlflowTrackingResource, feeds: FeedsResource) -> MaterializeResult:
     with duckdb.get_connection() as con:
-        history = con.execute("SELECT store_id, item_id, date, units FROM demand_history").df()
+        history = con.execute(
+            "SELECT store_id, item_id, dept_id, cat_id, state_id, date, units, sell_price FROM demand_history"
+        ).df()
+        calendar, prices = _covariates(con, config.as_of, config.horizon) if config.global_model else (None, None)
+    info = load_series_info(feeds.paths().calendar.parent, history) if config.global_model else None
+    champion = None
+    if config.global_model and config.use_champion:
+        champion = load_champion(mlflow_tracking.tracking_uri)
     as_of = pd.Timestamp(config.as_of) if config.as_of else None
-    run = forecast_demand(history, horizon=config.horizon, models=config.models,
-                          holdout_days=config.holdout_days, as_of=as_of)
+    run = forecast_demand(history, horizon=config.horizon, models=config.models, holdout_days=config.holdout_days,
+                          as_of=as_of, global_model=config.global_model, calendar=calendar, prices=prices,
+                          series_info=info, champion=champion, regression_threshold=config.regression_threshold)
+    bt = run.backtest
+    holdout = bt.predictions[["store_id", "item_id", "date", "units"]].copy()
     with duckdb.get_connection() as con:
         rows = replace_table(con, "forecast", run.forecast)
-        replace_table(con, "forecast_backtest", run.backtest.metrics.reset_index(drop=False))
+        replace_table(con, "forecast_backtest", bt.metrics.reset_index(drop=False))
+        # The deployed forecast's backtest, for the drift check.
+        holdout["yhat"] = bt.predictions["deployed"].to_numpy()
+        replace_table(con, "forecast_holdout", holdout)
     run_id = log_forecast_run(run, tracking_uri=mlflow_tracking.tracking_uri, experiment=mlflow_tracking.experiment,
                               artifact_root=mlflow_tracking.artifact_root, run_name=context.run_id[:8])
-    bt = run.backtest
-    context.log.info("forecast: %s rows, model %s, backtest MASE improvement vs seasonal naive %.1f%%",
-                     rows, bt.best_model, 100 * bt.improvement_vs_seasonal_naive)
+    outcome = run.global_outcome
+    version = None
+    if outcome is not None and outcome.model is not None and outcome.promote:
+        version = log_global_model(mlflow_tracking.tracking_uri, run_id, outcome.model, promote=config.use_champion,
+                                   tags={"holdout_mase": f"{outcome.scores['challenger']:.4f}"})
+    champion_version = version if version and config.use_champion else (champion.version if champion else None)
+    for w in run.warnings:
+        context.log.warning("forecast: %s", w)
+    context.log.info("forecast: %s rows, models %s, global model %s", rows, run.params["models_used"],
+                     outcome.source if outcome else "off")
+    warning_md = "\n".join(f"- **WARNING** {w}" for w in run.warnings) or "none"
     return MaterializeResult(
         metadata=table_metadata(
             rows,
             model=bt.best_model,
+            models_used=MetadataValue.json(run.params["models_used"]),
+            global_model_source=outcome.source if outcome else "off",
+            fallback_seasonal_naive=bool(outcome is not None and outcome.source == "seasonal_naive"),
+            warnings=MetadataValue.md(warning_md),
+            champion=f"{REGISTERED_MODEL}@champion v{champion_version}" if champion_version else "none",
             backtest_mase=float(bt.metrics.loc[bt.best_model, "mase"]),
             seasonal_naive_mase=float(bt.metrics.loc["seasonal_naive", "mase"]),
             improvement_vs_seasonal_naive=float(bt.improvement_vs_seasonal_naive),
+            holdout_mase=MetadataValue.json({k: round(v, 4) for k, v in (outcome.scores if outcome else {}).items()}),
+            quantile_holdout_share_below=MetadataValue.json(
+                {k.removeprefix("holdout_below_"): round(v, 3) for k, v in run.params.items()
+                 if k.startswith("holdout_below_")}),
             backtest=markdown_table(bt.metrics.reset_index()),
             seconds=MetadataValue.json({k: round(v, 2) for k, v in run.seconds.items()}),
             mlflow_run_id=run_id,

@@ -12,6 +12,7 @@ __all__ = [
     "rmse",
     "bias",
     "mase",
+    "wmae",
     "interval_coverage",
     "seasonal_scale",
     "per_model_metrics",
@@ -89,6 +90,28 @@ def mase(y: ArrayLike, yhat: ArrayLike, scale: ArrayLike | float) -> float:
     if not ok.any():
         return float("nan")
     return float(np.mean(abs_err[ok] / scale_arr[ok]))
+
+
+def wmae(y: ArrayLike, yhat: ArrayLike, is_holiday: ArrayLike, *, holiday_weight: float = 5.0) -> float:
+    """Weighted mean absolute error of the Walmart store-sales competition.
+
+    Holiday weeks weigh ``holiday_weight`` (5 in the competition), other weeks 1:
+    ``sum(w * |y - yhat|) / sum(w)``.
+
+    Args:
+        y: Actual values.
+        yhat: Predicted values, same length as ``y``.
+        is_holiday: Holiday-week flag per row.
+        holiday_weight: Weight of a holiday week.
+
+    Returns:
+        The WMAE; NaN for empty input.
+    """
+    abs_err = np.abs(_as_float(yhat) - _as_float(y))
+    if not abs_err.size:
+        return float("nan")
+    w = np.where(np.asarray(is_holiday, dtype=bool), float(holiday_weight), 1.0)
+    return float(np.sum(w * abs_err) / np.sum(w))
 
 
 def interval_coverage(y: ArrayLike, lo: ArrayLike, hi: ArrayLike) -> float:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from time import perf_counter
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from forecasting.backtest import BacktestResult, _backtest_nixtla
+from forecasting.backtest import BacktestResult, _backtest_nixtla, coverage_column
+from forecasting.global_forecast import GlobalOutcome, run_global, to_long, to_wide
+from forecasting.lgbm import GlobalLGBM
+from forecasting.metrics import per_model_metrics, seasonal_scale
 from forecasting.models import (
     _DS,
     _UID,
@@ -22,11 +25,15 @@ from forecasting.models import (
     _series_bounds,
     _to_nixtla,
 )
-from forecasting.quantiles import estimate_dispersion, negbin_quantiles, quantile_column
+from forecasting.quantiles import calibrate_levels, estimate_dispersion, negbin_quantiles, quantile_column
+from forecasting.registry import Champion
+from forecasting.selection import apply_choice, choose_per_segment
 
 __all__ = [
     "DEFAULT_QUANTILES",
     "SHORT_HISTORY_MODEL",
+    "GLOBAL_MODEL",
+    "BLEND_MODEL",
     "ForecastRun",
     "forecast_demand",
     "validate_history",
@@ -37,7 +44,11 @@ DEFAULT_QUANTILES: tuple[float, ...] = (0.1, 0.5, 0.9, 0.95)
 # Label in the ``model`` column for series too short to fit, forecast by their mean.
 SHORT_HISTORY_MODEL = "history_mean"
 
+GLOBAL_MODEL = "lightgbm"
+BLEND_MODEL = "blend"  # mean of the global model and the best statsforecast candidate
+
 _ONE_DAY = np.timedelta64(1, "D")
+_HIERARCHY = ("dept_id", "cat_id", "state_id")
 
 
 @dataclass(frozen=True)
@@ -50,13 +61,20 @@ class ForecastRun:
         backtest: The backtest that chose the model.
         params: Run parameters and sizes, plain Python values.
         seconds: Wall-clock seconds per stage (``prepare``, ``backtest``,
-            ``refit``, ``quantiles``) plus ``total``.
+            ``global``, ``refit``, ``quantiles``) plus ``total``.
+        global_outcome: Challenger/champion outcome of the global model (None when the
+            global model is off or the history is too short for it).
+        segment_choice: Per segment (``segment`` label) the candidate the backtest chose.
+        warnings: Fallbacks and failures to surface to the user.
     """
 
     forecast: pd.DataFrame
     backtest: BacktestResult
     params: dict[str, Any] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    global_outcome: GlobalOutcome | None = None
+    segment_choice: pd.DataFrame | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 def _missing_columns(history: pd.DataFrame, required: Sequence[str]) -> list[str]:
@@ -213,6 +231,40 @@ def _check_args(horizon: int, models: Sequence[str], quantiles: Sequence[float])
     return names
 
 
+def _segments(keys: pd.DataFrame) -> pd.Series:
+    """Selection segment per series: store x department when known, else store."""
+    store = keys["store_id"].astype(str) if "store_id" in keys else pd.Series("all", index=keys.index)
+    if "dept_id" in keys:
+        return store + "|" + keys["dept_id"].astype(str)
+    if "item_id" in keys:
+        # M5 item ids are <DEPT>_<n>: the department is the id without its number.
+        return store + "|" + keys["item_id"].astype(str).str.rsplit("_", n=1).str[0]
+    return store
+
+
+def _add_candidates(bt: BacktestResult, extra: pd.DataFrame, names: list[str], *, target_col: str,
+                    id_cols: list[str], time_col: str, scale: pd.Series, keys: pd.DataFrame,
+                    interval: tuple[float, float], dispersion: pd.Series) -> BacktestResult:
+    """Backtest table and predictions with more candidate columns scored the same way."""
+    preds = bt.predictions.astype({c: str for c in id_cols}).merge(
+        extra.astype({c: str for c in id_cols}), on=[*id_cols, time_col], how="left"
+    )
+    for n in names:
+        preds[n] = preds[n].fillna(preds[bt.best_model])
+    code = preds[id_cols].merge(keys.astype(str).reset_index(names="unique_id"), on=id_cols, how="left")["unique_id"]
+    scored = preds.assign(unique_id=code.to_numpy())
+    table = per_model_metrics(scored, models=names, target_col=target_col, scale=scale)
+    disp = scored["unique_id"].map(dispersion).to_numpy()
+    y = scored[target_col].to_numpy()
+    cov = []
+    for n in names:
+        q = negbin_quantiles(scored[n].to_numpy(), disp, interval)
+        cov.append(float(np.mean((y >= q[interval[0]]) & (y <= q[interval[1]]))) if len(y) else np.nan)
+    table[coverage_column(interval)] = cov
+    metrics = pd.concat([bt.metrics, table[bt.metrics.columns]])
+    return replace(bt, metrics=metrics, predictions=preds)
+
+
 def forecast_demand(
     history: pd.DataFrame,
     *,
@@ -226,17 +278,30 @@ def forecast_demand(
     target_col: str = "units",
     n_jobs: int = 2,
     min_history: int = 14,
+    global_model: bool = True,
+    calendar: pd.DataFrame | None = None,
+    prices: pd.DataFrame | None = None,
+    series_info: pd.DataFrame | None = None,
+    champion: Champion | None = None,
+    regression_threshold: float = 0.05,
+    model_factory: type[GlobalLGBM] = GlobalLGBM,
 ) -> ForecastRun:
-    """Forecast daily demand per series with the model that wins a holdout backtest.
+    """Forecast daily demand per series with the models that win a holdout backtest.
 
-    Cuts the history at ``as_of``, backtests ``models`` (plus seasonal naive and an
-    equal-weight ensemble) on the last ``holdout_days`` days, refits the winner on
-    the whole cut history, and adds negative-binomial quantiles with a per-series
-    dispersion. Series with fewer than ``min_history`` days are forecast by their
-    mean; series that stop before ``as_of`` are padded with zero demand.
+    Cuts the history at ``as_of`` and backtests ``models`` (plus seasonal naive and an
+    equal-weight ensemble) on the last ``holdout_days`` days. With ``global_model`` a
+    global LightGBM (challenger, and the registry's ``champion`` if given) is backtested
+    on the same holdout (see :func:`forecasting.global_forecast.run_global`); then per
+    store x department segment the backtest picks the best statsforecast candidate, the
+    global model or their mean. Quantiles are negative binomial around the mean with a
+    per-series dispersion, their levels recalibrated on the holdout. Series with fewer
+    than ``min_history`` days are forecast by their mean; series that stop before
+    ``as_of`` are padded with zero demand. A failed or regressed champion means
+    seasonal naive for every series, with the reason in ``warnings``.
 
     Args:
-        history: Daily demand, one row per series and day; extra columns are ignored.
+        history: Daily demand, one row per series and day; extra columns are ignored
+            except ``dept_id, cat_id, state_id`` (features of the global model).
         horizon: Days to forecast after ``as_of``.
         models: Candidate names from ``MODEL_NAMES``.
         quantiles: Quantile levels, each a whole percentage (named ``yhat_qNN``).
@@ -247,6 +312,14 @@ def forecast_demand(
         target_col: Demand column.
         n_jobs: Worker processes for statsforecast.
         min_history: Fewer days than this and a series gets its mean.
+        global_model: Backtest and use the global LightGBM.
+        calendar: M5-style calendar covering the horizon (events, SNAP, ``wm_yr_wk``).
+        prices: ``store_id, item_id, wm_yr_wk, sell_price`` covering the horizon.
+        series_info: Pre-window ``store_id, item_id, hist_rate, hist_scale`` (optional).
+        champion: Registry champion to compete with the challenger (None: no registry).
+        regression_threshold: Tolerated excess of the global model's holdout MASE over
+            seasonal naive before falling back to seasonal naive.
+        model_factory: Class of the global model.
 
     Returns:
         The forecast, the backtest, the parameters and per-stage timings.
@@ -271,6 +344,7 @@ def forecast_demand(
     seconds["prepare"] = perf_counter() - t_start
 
     t = perf_counter()
+    interval = (0.1, 0.9)
     bt = _backtest_nixtla(
         frame,
         keys,
@@ -281,34 +355,129 @@ def forecast_demand(
         target_col=target_col,
         n_jobs=n_jobs,
         min_history=min_history,
-        interval=(0.1, 0.9),
+        interval=interval,
     )
     seconds["backtest"] = perf_counter() - t
 
     t = perf_counter()
     members = list(bt.best_members)
-    fc = _forecast_nixtla(frame, models=members, horizon=horizon, n_jobs=n_jobs, min_history=min_history)
+    stat_names = list(dict.fromkeys([*members, "seasonal_naive"]))
+    fc = _forecast_nixtla(frame, models=stat_names, horizon=horizon, n_jobs=n_jobs, min_history=min_history)
     fc["yhat"] = fc[members].to_numpy().mean(axis=1)
     seconds["refit"] = perf_counter() - t
 
+    forecast_dates = pd.date_range(cut + pd.Timedelta(days=1), periods=horizon, freq="D")
+    holdout_dates = pd.date_range(bt.cutoff + pd.Timedelta(days=1), periods=holdout_days, freq="D")
+    train_frame = frame[frame[_DS] <= bt.cutoff]
+    bt_dispersion = estimate_dispersion(train_frame, min_obs=min_history)
+    outcome: GlobalOutcome | None = None
+    warnings: list[str] = []
+    choice_table: pd.DataFrame | None = None
+    stat_label = bt.best_model
+    stat_fc = to_wide(_from_nixtla(fc, keys, id_cols=id_cols, time_col=time_col, value_cols=["yhat"]),
+                      keys.astype(str), forecast_dates, id_cols=id_cols, time_col=time_col, value_col="yhat")
+    series_keys = keys.astype(str)
+    yhat, labels = stat_fc, np.full(len(keys), stat_label, dtype=object)
+    holdout_sel = to_wide(bt.predictions, series_keys, holdout_dates, id_cols=id_cols, time_col=time_col,
+                          value_col=bt.best_model)
+    t = perf_counter()
+    if global_model and (bt.cutoff - frame[_DS].min()).days + 1 >= 7:
+        extra_cols = [c for c in _HIERARCHY if c in history.columns and c not in id_cols]
+        full_hist = _from_nixtla(frame, keys, id_cols=id_cols, time_col=time_col, value_cols=[_Y])
+        full_hist = full_hist.rename(columns={_Y: target_col})
+        if extra_cols:
+            full_hist = full_hist.merge(history[[*id_cols, *extra_cols]].drop_duplicates(id_cols), on=id_cols,
+                                        how="left")
+        scale = seasonal_scale(train_frame, season_length=7)
+        scale_df = _from_nixtla(pd.DataFrame({_UID: scale.index, _DS: pd.NaT, "scale": scale.to_numpy()}), keys,
+                                id_cols=id_cols, time_col=time_col, value_cols=["scale"]).drop(columns=time_col)
+        outcome = run_global(
+            full_hist,
+            cutoff=bt.cutoff,
+            holdout_dates=holdout_dates,
+            forecast_dates=forecast_dates,
+            actual_holdout=bt.predictions[[*id_cols, time_col, target_col]],
+            seasonal_naive_holdout=bt.predictions[[*id_cols, time_col, "seasonal_naive"]],
+            scale=scale_df,
+            calendar=calendar,
+            prices=prices,
+            series_info=series_info,
+            champion=champion,
+            regression_threshold=regression_threshold,
+            model_factory=model_factory,
+            **cols,
+        )
+        warnings += outcome.warnings
+        g_keys = outcome.keys[id_cols].astype(str)
+        if outcome.forecast is None:
+            # Fallback: seasonal naive everywhere.
+            sn = _from_nixtla(fc, keys, id_cols=id_cols, time_col=time_col, value_cols=["seasonal_naive"])
+            yhat = to_wide(sn, series_keys, forecast_dates, id_cols=id_cols, time_col=time_col,
+                           value_col="seasonal_naive")
+            labels = np.full(len(keys), "seasonal_naive", dtype=object)
+            holdout_sel = to_wide(bt.predictions, series_keys, holdout_dates, id_cols=id_cols, time_col=time_col,
+                                  value_col="seasonal_naive")
+        else:
+            realign = lambda m, d: to_wide(to_long(m, g_keys, d, id_cols=id_cols, time_col=time_col, value_col="v"),  # noqa: E731
+                                           series_keys, d, id_cols=id_cols, time_col=time_col, value_col="v")
+            g_hold, g_fc = realign(outcome.holdout, holdout_dates), realign(outcome.forecast, forecast_dates)
+            g_fc = np.where(np.isfinite(g_fc), g_fc, stat_fc)
+            extra = to_long(g_hold, series_keys, holdout_dates, id_cols=id_cols, time_col=time_col,
+                            value_col=GLOBAL_MODEL)
+            extra[BLEND_MODEL] = 0.5 * (extra[GLOBAL_MODEL].to_numpy() + holdout_sel.ravel())
+            bt = _add_candidates(bt, extra, [GLOBAL_MODEL, BLEND_MODEL], target_col=target_col, id_cols=id_cols,
+                                 time_col=time_col, scale=scale, keys=series_keys, interval=interval,
+                                 dispersion=bt_dispersion)
+            actual = to_wide(bt.predictions, series_keys, holdout_dates, id_cols=id_cols, time_col=time_col,
+                             value_col=target_col)
+            seen = np.isfinite(actual).all(axis=1)
+            cands_hold = {stat_label: holdout_sel, GLOBAL_MODEL: g_hold, BLEND_MODEL: 0.5 * (g_hold + holdout_sel)}
+            cands_fc = {stat_label: stat_fc, GLOBAL_MODEL: g_fc, BLEND_MODEL: 0.5 * (g_fc + stat_fc)}
+            segments = _segments(full_hist[[*id_cols, *extra_cols]].drop_duplicates(id_cols).astype(str)
+                                 .merge(series_keys, on=id_cols, how="right"))
+            clean = lambda m: np.where(np.isfinite(m), m, 0.0)  # noqa: E731 - unseen series add nothing
+            choice = choose_per_segment(clean(actual[seen]), {k: clean(v[seen]) for k, v in cands_hold.items()},
+                                        segments[seen].to_numpy())
+            yhat, labels = apply_choice(choice, cands_fc, segments.to_numpy(), default=GLOBAL_MODEL)
+            holdout_sel, _ = apply_choice(choice, cands_hold, segments.to_numpy(), default=GLOBAL_MODEL)
+            choice_table = choice.rename_axis("segment").reset_index()
+    seconds["global"] = perf_counter() - t
+
     t = perf_counter()
     dispersion = estimate_dispersion(frame, min_obs=min_history)
-    qs = negbin_quantiles(fc["yhat"].to_numpy(), fc[_UID].map(dispersion).to_numpy(), quantiles)
-    for q, name in zip(quantiles, q_names, strict=True):
-        fc[name] = qs[float(q)]
+    actual = to_wide(bt.predictions, series_keys, holdout_dates, id_cols=id_cols, time_col=time_col,
+                     value_col=target_col)
+    ok = np.isfinite(actual) & np.isfinite(holdout_sel)
+    bt_disp = np.broadcast_to(bt_dispersion.reindex(np.arange(len(keys))).fillna(0.0).to_numpy()[:, None],
+                              actual.shape)
+    levels = calibrate_levels(actual[ok], holdout_sel[ok], bt_disp[ok], quantiles)
     ids, counts, _ = _series_bounds(frame)
-    is_short = pd.Series(counts < min_history, index=ids)
-    fc["model"] = np.where(fc[_UID].map(is_short).to_numpy(), SHORT_HISTORY_MODEL, bt.best_model)
-    forecast = _from_nixtla(
-        fc, keys, id_cols=id_cols, time_col=time_col, value_cols=["yhat", *q_names, "model"]
-    )
+    is_short = np.zeros(len(keys), dtype=bool)
+    is_short[ids] = counts < min_history
+    # Too short for any model, the global one included: their mean stands.
+    yhat = np.where(is_short[:, None], stat_fc, yhat)
+    disp_rows = np.repeat(dispersion.reindex(np.arange(len(keys))).fillna(0.0).to_numpy(), horizon)
+    qs = negbin_quantiles(yhat.ravel(), disp_rows, list(levels.values()))
+    out = to_long(yhat, keys, forecast_dates, id_cols=id_cols, time_col=time_col, value_col="yhat")
+    for q, name in zip(quantiles, q_names, strict=True):
+        out[name] = qs[levels[float(q)]]
+    out["model"] = np.repeat(np.where(is_short, SHORT_HISTORY_MODEL, labels), horizon)
+    forecast = out[[*id_cols, time_col, "yhat", *q_names, "model"]]
+    held = {f"holdout_below_{n}": float(np.mean(actual[ok] <= negbin_quantiles(holdout_sel[ok], bt_disp[ok], [levels[float(q)]])[levels[float(q)]]))
+            for q, n in zip(quantiles, q_names, strict=True)}
+    deployed = to_long(holdout_sel, series_keys, holdout_dates, id_cols=id_cols, time_col=time_col,
+                       value_col="deployed")
+    preds = bt.predictions.astype({c: str for c in id_cols}).merge(deployed, on=[*id_cols, time_col], how="left")
+    bt = replace(bt, predictions=preds)
     seconds["quantiles"] = perf_counter() - t
     seconds["total"] = perf_counter() - t_start
 
+    model_counts = pd.Series(labels).value_counts().to_dict()
     params = {
         "horizon": int(horizon),
         "models": list(models),
         "quantiles": [float(q) for q in quantiles],
+        "quantile_levels_calibrated": [round(levels[float(q)], 4) for q in quantiles],
         "holdout_days": int(holdout_days),
         "as_of": cut.date().isoformat(),
         "backtest_cutoff": bt.cutoff.date().isoformat(),
@@ -316,12 +485,20 @@ def forecast_demand(
         "n_jobs": int(n_jobs),
         "chosen_model": bt.best_model,
         "ensemble_members": list(bt.ensemble_members),
-        "n_series": len(ids),
+        "global_model": bool(global_model),
+        "global_source": outcome.source if outcome else "off",
+        "regression_threshold": float(regression_threshold),
+        "models_used": {str(k): int(v) for k, v in model_counts.items()},
+        "n_series": len(keys),
         "n_history_rows": len(frame),
         "n_series_short_history": int(is_short.sum()),
         "n_series_zero_padded": n_padded,
         "backtest_n_series": bt.n_series,
         "backtest_n_series_mase": bt.n_series_mase,
         "pooled_dispersion_median": float(dispersion.median()) if len(dispersion) else float("nan"),
+        **held,
     }
-    return ForecastRun(forecast=forecast, backtest=bt, params=params, seconds=seconds)
+    if outcome is not None:
+        params.update({f"holdout_mase_{k}": float(v) for k, v in outcome.scores.items()})
+    return ForecastRun(forecast=forecast, backtest=bt, params=params, seconds=seconds, global_outcome=outcome,
+                       segment_choice=choice_table, warnings=warnings)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["negbin_quantiles", "estimate_dispersion", "quantile_column"]
+__all__ = ["negbin_quantiles", "estimate_dispersion", "quantile_column", "calibrate_levels"]
 
 
 def quantile_column(q: float, *, prefix: str = "yhat_q") -> str:
@@ -127,3 +127,48 @@ def estimate_dispersion(
     weight = n / (n + prior_obs) if prior_obs > 0 else np.ones_like(n)
     shrunk = np.where(own, weight * np.where(own, raw, 0.0) + (1 - weight) * pooled, pooled)
     return pd.Series(shrunk, index=stats_.index, name="dispersion")
+
+
+def calibrate_levels(
+    y: np.ndarray,
+    mean: np.ndarray,
+    dispersion: np.ndarray,
+    qs: Sequence[float],
+    *,
+    seed: int = 0,
+) -> dict[float, float]:
+    """Recalibrate quantile levels on held-out data (split-conformal quantile recalibration).
+
+    Computes the randomised probability integral transform ``u = F(y)`` of each
+    held-out actual under its negative binomial (randomised between ``F(y-1)`` and
+    ``F(y)`` because counts are discrete). If the model were calibrated, ``u`` would
+    be uniform; the level to ask the model for, so that a share ``q`` of actuals falls
+    below the quantile, is the empirical ``q``-quantile of ``u`` (Kuleshov et al., 2018).
+
+    Args:
+        y: Held-out actuals.
+        mean: Their predicted means.
+        dispersion: Their dispersions (broadcast against ``mean``).
+        qs: Nominal levels.
+        seed: Seed of the randomisation.
+
+    Returns:
+        Nominal level -> level to evaluate, clipped to ``[0.005, 0.995]``.
+    """
+    levels = _check_levels(qs)
+    yy = np.asarray(y, dtype=np.float64).ravel()
+    if not yy.size:
+        return {float(q): float(q) for q in levels}
+    mu = np.clip(np.asarray(mean, dtype=np.float64).ravel(), 1e-9, None)
+    disp = np.nan_to_num(np.broadcast_to(np.asarray(dispersion, dtype=np.float64), np.shape(mean)).ravel())
+    upper, lower = np.empty_like(mu), np.empty_like(mu)
+    pois = disp <= 0
+    upper[pois] = stats.poisson.cdf(yy[pois], mu[pois])
+    lower[pois] = stats.poisson.cdf(yy[pois] - 1, mu[pois])
+    nb = ~pois
+    n = 1.0 / np.where(nb, disp, 1.0)[nb]
+    p = n / (n + mu[nb])
+    upper[nb] = stats.nbinom.cdf(yy[nb], n, p)
+    lower[nb] = stats.nbinom.cdf(yy[nb] - 1, n, p)
+    u = lower + np.random.default_rng(seed).random(yy.size) * (upper - lower)
+    return {float(q): float(np.clip(np.quantile(u, q), 0.005, 0.995)) for q in levels}

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from forecasting.pipeline import ForecastRun
 
-__all__ = ["log_forecast_run"]
+__all__ = ["log_forecast_run", "plot_backtest"]
 
 # MLflow rejects longer param values.
 _MAX_PARAM_CHARS = 6000
@@ -96,7 +96,45 @@ def _run_metrics(run: ForecastRun) -> dict[str, float]:
         {f"per_series_optimistic_{k}": float(v) for k, v in bt.per_series_selection_optimistic.items()}
     )
     metrics.update({f"seconds_{stage}": float(s) for stage, s in run.seconds.items()})
+    if run.global_outcome is not None:
+        metrics.update({f"holdout_mase_{k}": float(v) for k, v in run.global_outcome.scores.items()})
+        metrics["fallback_seasonal_naive"] = float(run.global_outcome.source == "seasonal_naive")
     return metrics
+
+
+def plot_backtest(run: ForecastRun, path: Path, *, target_col: str = "units", time_col: str = "date") -> Path:
+    """Save a PNG of the backtest: total daily actuals vs each candidate, and the forecast.
+
+    Args:
+        run: Result of ``forecast_demand``.
+        path: PNG file to write.
+        target_col: Actuals column of the backtest predictions.
+        time_col: Date column.
+
+    Returns:
+        ``path``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    preds = run.backtest.predictions
+    models = [m for m in run.backtest.metrics.index if m in preds.columns]
+    daily = preds.groupby(time_col)[[target_col, *models]].sum()
+    future = run.forecast.groupby(time_col)[["yhat"]].sum()
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    ax.plot(daily.index, daily[target_col], color="black", lw=2.2, label="actual (holdout)")
+    for m in models:
+        ax.plot(daily.index, daily[m], lw=1, alpha=0.8, label=m)
+    ax.plot(future.index, future["yhat"], color="tab:red", lw=2, ls="--", label="forecast (sum of yhat)")
+    ax.set_title("Backtest holdout and forecast, all series summed (units/day)")
+    ax.legend(fontsize=7, ncol=3)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
 
 
 def log_forecast_run(
@@ -113,8 +151,10 @@ def log_forecast_run(
     Logs ``run.params`` as params; per-candidate ``mase_<model>``, ``mae_<model>``,
     ``rmse_<model>``, ``bias_<model>``; for the chosen model ``backtest_mase``,
     ``backtest_mae`` and ``coverage_q10_q90``; ``improvement_vs_seasonal_naive``;
-    stage timings as ``seconds_<stage>``; and the artifacts
-    ``backtest/backtest_metrics.csv`` and ``forecast/forecast.parquet``.
+    stage timings as ``seconds_<stage>``; challenger/champion holdout MASE; and the
+    artifacts ``backtest/backtest_metrics.csv``, ``backtest/backtest_vs_actual.png``,
+    ``backtest/segment_choice.csv`` and ``forecast/forecast.parquet``. The fitted global
+    model is logged and registered by :func:`forecasting.registry.log_global_model`.
 
     Args:
         run: Result of ``forecast_demand``.
@@ -158,6 +198,14 @@ def log_forecast_run(
                 forecast_pq = Path(tmp) / "forecast.parquet"
                 run.forecast.to_parquet(forecast_pq, index=False)
                 client.log_artifact(run_id, str(forecast_pq), artifact_path="forecast")
+                client.log_artifact(run_id, str(plot_backtest(run, Path(tmp) / "backtest_vs_actual.png")),
+                                    artifact_path="backtest")
+                if run.segment_choice is not None:
+                    choice_csv = Path(tmp) / "segment_choice.csv"
+                    run.segment_choice.to_csv(choice_csv, index=False)
+                    client.log_artifact(run_id, str(choice_csv), artifact_path="backtest")
+                if run.warnings:
+                    client.set_tag(run_id, "warning", " | ".join(run.warnings)[:5000])
         except BaseException:
             client.set_terminated(run_id, status="FAILED")
             raise

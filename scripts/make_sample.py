@@ -31,11 +31,30 @@ def build_sample(shared: Path, out: Path, store: str = "CA_1") -> None:
             [src, store],
         )
     shutil.copy2(shared / "m5" / "calendar.parquet", out / "m5" / "calendar.parquet")
+    copy_series_info(con, shared, out, store)
     for folder in ("walmart_stormy_weather", "usaid_scms_shipments"):
         shutil.copytree(shared / folder, out / folder, dirs_exist_ok=True)
     shutil.copy2(shared / "freight_emission_factors.csv", out / "freight_emission_factors.csv")
     for p in out.rglob("*"):
         p.chmod(0o644 if p.is_file() else 0o755)
+
+
+def copy_series_info(con: duckdb.DuckDBPyConnection, shared: Path, out: Path, store: str = "CA_1") -> None:
+    """The store's rows of the two pre-window files the global forecast model can use.
+
+    ``series_summary_d1_d1941``: rows of ``store``; ``rmsse_scale_d1_d1913``: its level-12 rows
+    (ids ``<item>_<store>_evaluation``). Both are optional for the pipeline.
+    """
+    copy = "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 19)"
+    src = str(shared / "m5" / "series_summary_d1_d1941.parquet")
+    dst = str(out / "m5" / "series_summary_d1_d1941.parquet")
+    con.execute(f"COPY (SELECT * FROM read_parquet(?) WHERE store_id = ? ORDER BY ALL) TO '{dst}' {copy}", [src, store])
+    src = str(shared / "m5" / "rmsse_scale_d1_d1913.parquet")
+    dst = str(out / "m5" / "rmsse_scale_d1_d1913.parquet")
+    con.execute(
+        f"COPY (SELECT * FROM read_parquet(?) WHERE level = 12 AND ends_with(agg_level_1, ?) ORDER BY ALL) TO '{dst}' {copy}",
+        [src, f"_{store}_evaluation"],
+    )
 
 
 def main() -> None:

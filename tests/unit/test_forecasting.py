@@ -320,7 +320,11 @@ def test_forecast_demand_output_contract(run_200, history_200: pd.DataFrame):
     )
     q = fc[["yhat_q10", "yhat_q50", "yhat_q90", "yhat_q95"]].to_numpy()
     assert np.isfinite(q).all() and (np.diff(q, axis=1) >= 0).all() and (q[:, 0] >= 0).all()
-    assert fc["model"].notna().all() and (fc["model"] == run_200.backtest.best_model).all()
+    # Per store x department the backtest chose the statsforecast winner, the global model or their mean.
+    choice = run_200.segment_choice.set_index("segment")["model"]
+    dept = fc["item_id"].str.rsplit("_", n=1).str[0]
+    assert (fc["model"].to_numpy() == (fc["store_id"] + "|" + dept).map(choice).to_numpy()).all()
+    assert set(choice) <= {run_200.backtest.best_model, "lightgbm", "blend"}
     assert (fc["yhat"] >= 0).all()
 
 
@@ -338,7 +342,7 @@ def test_forecast_demand_refits_every_ensemble_member(history_50: pd.DataFrame, 
     # Force the choice so the test does not depend on which candidate wins on 50 series.
     monkeypatch.setattr(bt_module, "_pick_best", lambda metrics: ENSEMBLE)
     members = ["tsb", "window_average"]
-    run = forecast_demand(history_50, models=members, horizon=5, n_jobs=1)
+    run = forecast_demand(history_50, models=members, horizon=5, n_jobs=1, global_model=False)
     assert run.backtest.best_members == tuple(members)
     assert (run.forecast["model"] == ENSEMBLE).all()
     direct = fit_predict(history_50, models=members, horizon=5, n_jobs=1)
@@ -389,7 +393,8 @@ def test_log_forecast_run_round_trip(run_200, tmp_path: Path):
     for model in DEFAULT_MODELS:
         assert f"mase_{model}" in metrics and f"mae_{model}" in metrics
     artifacts = {a.path for d in ("backtest", "forecast") for a in client.list_artifacts(run_id, d)}
-    assert artifacts == {"backtest/backtest_metrics.csv", "forecast/forecast.parquet"}
+    assert artifacts == {"backtest/backtest_metrics.csv", "backtest/backtest_vs_actual.png",
+                         "backtest/segment_choice.csv", "forecast/forecast.parquet"}
     local = client.download_artifacts(run_id, "forecast/forecast.parquet", str(tmp_path))
     assert pd.read_parquet(local).shape == run_200.forecast.shape
     exp = client.get_experiment_by_name("supplycast-forecast")

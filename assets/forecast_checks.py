@@ -1,0 +1,32 @@
+"""Drift check on the forecast: recent inputs and forecast error against the training window."""
+
+
+from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
+from dagster_duckdb import DuckDBResource
+
+from assets.forecast import forecast
+from forecasting.drift import drift_report
+
+__all__ = ["FORECAST_CHECKS", "forecast_drift"]
+
+
+@asset_check(asset=forecast, name="forecast_drift", blocking=False,
+             description="Compares the last 7 days of demand and prices (PSI, level ratio) and the deployed model's "
+                         "most recent backtest error with the training window; fails past the thresholds.")
+def forecast_drift(duckdb: DuckDBResource) -> AssetCheckResult:
+    with duckdb.get_connection() as con:
+        history = con.execute("SELECT date, units, sell_price FROM demand_history").df()
+        holdout = con.execute("SELECT date, units, yhat FROM forecast_holdout").df()
+    report = drift_report(history, holdout)
+    return AssetCheckResult(
+        passed=report.passed,
+        severity=AssetCheckSeverity.WARN,
+        description="; ".join(report.messages) or "no drift past the thresholds",
+        metadata={
+            **{k: MetadataValue.float(float(v)) for k, v in report.figures.items()},
+            "thresholds": MetadataValue.json(report.thresholds),
+        },
+    )
+
+
+FORECAST_CHECKS = [forecast_drift]

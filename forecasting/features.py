@@ -1,0 +1,340 @@
+"""Cross-sectional features for a global demand model, built on wide (series x day) arrays.
+
+Only weeks of daily history exist per series (M5: 28 days), so lag features are short.
+The global model instead learns from what is known about every series and day:
+
+* window statistics of the training window (mean, same-weekday mean, SNAP / non-SNAP
+  means, zero share, standard deviation). When training, each day's statistics leave
+  that day out (leave-one-out), so the model never sees its own target;
+* calendar: weekday, day of month, event flag and type, SNAP for the series' state;
+* price on the day, relative to the window's mean price, and its week-on-week change;
+* ids as categoricals: item, department, category, store, state;
+* optional pre-window level: ``hist_rate`` (mean daily units before the window) and
+  ``hist_scale`` (root of the mean squared daily change before the window).
+
+Every input is known at forecast time: calendar and shelf prices are published ahead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Panel", "build_panel", "training_features", "forecast_features", "FEATURES", "CATEGORICAL"]
+
+CATEGORICAL: tuple[str, ...] = ("item", "dept", "cat", "store", "state", "wday", "event_type")
+FEATURES: tuple[str, ...] = (
+    *CATEGORICAL,
+    "snap",
+    "event",
+    "win_mean",
+    "win_dow_mean",
+    "win_snap_mean",
+    "win_nosnap_mean",
+    "win_zero_share",
+    "win_std",
+    "win_recent_mean",
+    "price",
+    "price_rel",
+    "price_change",
+    "hist_rate",
+    "hist_scale",
+)
+
+_ONE_DAY = np.timedelta64(1, "D")
+_HIER = ("item_id", "dept_id", "cat_id", "store_id", "state_id")
+
+
+@dataclass
+class Panel:
+    """Series x day arrays for the training window plus covariates for any day.
+
+    Attributes:
+        keys: One row per series: ``store_id, item_id`` and the hierarchy columns.
+        dates: Training days (consecutive), oldest first.
+        y: Units, shape (n_series, n_days).
+        calendar: Per date (index): ``wday, mday, event, event_type, snap_<STATE>``.
+        prices: Shelf price per series (rows) and date (columns), NaN = not on sale.
+        hist: Per series ``hist_rate, hist_scale`` (NaN when unknown).
+    """
+
+    keys: pd.DataFrame
+    dates: pd.DatetimeIndex
+    y: np.ndarray
+    calendar: pd.DataFrame
+    prices: pd.DataFrame
+    hist: pd.DataFrame
+
+
+def _state_of(store: pd.Series) -> pd.Series:
+    # M5 store ids are <STATE>_<n>.
+    return store.astype(str).str.split("_").str[0]
+
+
+def _calendar_table(calendar: pd.DataFrame | None, dates: pd.DatetimeIndex) -> pd.DataFrame:
+    out = pd.DataFrame(index=dates)
+    out["wday"] = dates.dayofweek
+    out["mday"] = dates.day
+    out["event"] = 0
+    out["event_type"] = -1
+    if calendar is None or calendar.empty:
+        return out
+    cal = calendar.assign(date=pd.to_datetime(calendar["date"])).drop_duplicates("date").set_index("date")
+    cal = cal.reindex(dates)
+    if "event_type_1" in cal:
+        et = cal["event_type_1"]
+        out["event"] = et.notna().astype(int).to_numpy()
+        codes = {"Cultural": 0, "National": 1, "Religious": 2, "Sporting": 3}
+        out["event_type"] = et.map(codes).fillna(-1).astype(int).to_numpy()
+    for col in [c for c in cal.columns if c.startswith("snap_")]:
+        out[col] = cal[col].fillna(0).astype(int).to_numpy()
+    return out
+
+
+def _price_matrix(
+    keys: pd.DataFrame, prices: pd.DataFrame | None, calendar: pd.DataFrame | None, dates: pd.DatetimeIndex
+) -> pd.DataFrame:
+    empty = pd.DataFrame(np.nan, index=keys.index, columns=dates)
+    if prices is None or calendar is None or prices.empty or "wm_yr_wk" not in calendar:
+        return empty
+    cal = calendar.assign(date=pd.to_datetime(calendar["date"])).drop_duplicates("date").set_index("date")
+    week = cal["wm_yr_wk"].reindex(dates)
+    weeks = week.dropna().astype(int).unique()
+    p = prices[prices["wm_yr_wk"].isin(weeks)][["store_id", "item_id", "wm_yr_wk", "sell_price"]]
+    p = p.astype({"store_id": str, "item_id": str})
+    k = keys[["store_id", "item_id"]].astype(str).reset_index().rename(columns={"index": "row"})
+    wide = k.merge(p, on=["store_id", "item_id"], how="inner").pivot_table(
+        index="row", columns="wm_yr_wk", values="sell_price", aggfunc="first"
+    )
+    wide = wide.reindex(index=np.arange(len(keys)), columns=week.to_numpy())
+    wide.columns = dates
+    return wide
+
+
+def build_panel(
+    history: pd.DataFrame,
+    *,
+    calendar: pd.DataFrame | None = None,
+    prices: pd.DataFrame | None = None,
+    series_info: pd.DataFrame | None = None,
+    extra_dates: Sequence[pd.Timestamp] = (),
+    id_cols: Sequence[str] = ("store_id", "item_id"),
+    time_col: str = "date",
+    target_col: str = "units",
+) -> Panel:
+    """Pivot a long daily history to a :class:`Panel`.
+
+    Args:
+        history: One row per series and day (missing days count as zero sales).
+        calendar: M5-style calendar (``date, wm_yr_wk, event_type_1, snap_CA, ...``).
+        prices: ``store_id, item_id, wm_yr_wk, sell_price``.
+        series_info: Per ``store_id, item_id``: ``hist_rate``, ``hist_scale`` (optional).
+        extra_dates: Future days to prepare covariates for (the forecast horizon).
+        id_cols: Series id columns (``store_id, item_id`` for prices and states).
+        time_col: Date column.
+        target_col: Units column.
+
+    Returns:
+        The panel; series ordered by their id columns.
+    """
+    id_cols = list(id_cols)
+    ds = pd.to_datetime(history[time_col])
+    codes, uniq = pd.factorize(pd.MultiIndex.from_frame(history[id_cols].astype(str)), sort=True)
+    first, last = ds.min(), ds.max()
+    dates = pd.date_range(first, last, freq="D")
+    col = ((ds - first) // pd.Timedelta(days=1)).to_numpy()
+    y = np.zeros((len(uniq), len(dates)))
+    np.add.at(y, (codes, col), history[target_col].to_numpy(dtype=np.float64))
+    keys = pd.DataFrame(list(uniq), columns=id_cols)
+    extra = [c for c in _HIER if c in history.columns and c not in id_cols]
+    if extra:
+        firsts = history[id_cols + extra].astype(str).drop_duplicates(id_cols)
+        keys = keys.merge(firsts, on=id_cols, how="left")
+    if "state_id" not in keys and "store_id" in keys:
+        keys["state_id"] = _state_of(keys["store_id"])
+    all_dates = dates.append(pd.DatetimeIndex(pd.to_datetime(list(extra_dates)))).unique().sort_values()
+    hist = pd.DataFrame({"hist_rate": np.nan, "hist_scale": np.nan}, index=keys.index)
+    if series_info is not None and not series_info.empty:
+        info = keys[["store_id", "item_id"]].merge(
+            series_info.astype({"store_id": str, "item_id": str}), on=["store_id", "item_id"], how="left"
+        )
+        for c in ("hist_rate", "hist_scale"):
+            if c in info:
+                hist[c] = info[c].to_numpy(dtype=np.float64)
+    return Panel(
+        keys=keys,
+        dates=dates,
+        y=y,
+        calendar=_calendar_table(calendar, all_dates),
+        prices=_price_matrix(keys, prices, calendar, all_dates),
+        hist=hist,
+    )
+
+
+def _codes(values: pd.Series) -> np.ndarray:
+    return pd.factorize(values.astype(str), sort=True)[0].astype(np.int32)
+
+
+def _snap_matrix(panel: Panel, dates: pd.DatetimeIndex) -> np.ndarray:
+    state = panel.keys.get("state_id", pd.Series("", index=panel.keys.index)).astype(str).to_numpy()
+    out = np.zeros((len(panel.keys), len(dates)), dtype=np.float64)
+    cal = panel.calendar.reindex(dates)
+    for st in np.unique(state):
+        col = f"snap_{st}"
+        if col in cal:
+            out[state == st] = cal[col].fillna(0).to_numpy(dtype=np.float64)[None, :]
+    return out
+
+
+def _static(panel: Panel) -> dict[str, np.ndarray]:
+    k = panel.keys
+    get = lambda c: _codes(k[c]) if c in k else np.zeros(len(k), dtype=np.int32)  # noqa: E731
+    return {
+        "item": get("item_id"),
+        "dept": get("dept_id"),
+        "cat": get("cat_id"),
+        "store": get("store_id"),
+        "state": get("state_id"),
+        "hist_rate": panel.hist["hist_rate"].to_numpy(dtype=np.float64),
+        "hist_scale": panel.hist["hist_scale"].to_numpy(dtype=np.float64),
+    }
+
+
+def _day_block(panel: Panel, dates: pd.DatetimeIndex, n: int) -> dict[str, np.ndarray]:
+    cal = panel.calendar.reindex(dates)
+    rep = lambda c: np.tile(cal[c].to_numpy(), n)  # noqa: E731 - series-major rows
+    prices = panel.prices.reindex(columns=dates).to_numpy(dtype=np.float64)
+    prev = panel.prices.reindex(columns=dates - pd.Timedelta(days=7)).to_numpy(dtype=np.float64)
+    window_prices = panel.prices.reindex(columns=panel.dates).to_numpy(dtype=np.float64)
+    counts = np.isfinite(window_prices).sum(axis=1)
+    win_price = _div(np.nansum(window_prices, axis=1), counts.astype(np.float64))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = prices / win_price[:, None]
+        change = prices / prev - 1.0
+    return {
+        "wday": rep("wday"),
+        "mday": rep("mday"),
+        "event": rep("event"),
+        "event_type": rep("event_type"),
+        "snap": _snap_matrix(panel, dates).ravel(),
+        "price": prices.ravel(),
+        "price_rel": rel.ravel(),
+        "price_change": change.ravel(),
+    }
+
+
+def _window_sums(panel: Panel) -> dict[str, np.ndarray]:
+    y = panel.y
+    wday = panel.dates.dayofweek.to_numpy()
+    onehot = (wday[:, None] == np.arange(7)[None, :]).astype(np.float64)  # days x 7
+    snap = _snap_matrix(panel, panel.dates)
+    return {
+        "s": y.sum(axis=1),
+        "ss": np.square(y).sum(axis=1),
+        "z": (y == 0).sum(axis=1).astype(np.float64),
+        "s_dow": y @ onehot,
+        "c_dow": onehot.sum(axis=0),
+        "s_snap": (y * snap).sum(axis=1),
+        "c_snap": snap.sum(axis=1),
+        "snap": snap,
+        "onehot": onehot,
+    }
+
+
+def _frame(static: dict[str, np.ndarray], day: dict[str, np.ndarray], window: dict[str, np.ndarray],
+           n_days: int) -> pd.DataFrame:
+    cols = {k: np.repeat(v, n_days) for k, v in static.items()}
+    cols.update(day)
+    cols.update(window)
+    frame = pd.DataFrame(cols)[list(FEATURES)]
+    for c in CATEGORICAL:
+        frame[c] = frame[c].fillna(-1).astype(np.int32)
+    return frame
+
+
+def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b > 0, a / np.where(b > 0, b, 1.0), np.nan)
+
+
+def training_features(panel: Panel, *, recent_days: int = 7) -> tuple[pd.DataFrame, np.ndarray]:
+    """Leave-one-out features for every series and training day, with the targets.
+
+    Each row's window statistics are computed over the training window without that
+    row's own day, so the target never leaks into its features.
+
+    Args:
+        panel: The training panel.
+        recent_days: Length of the trailing window behind ``win_recent_mean``.
+
+    Returns:
+        Features (rows series-major: series 0 day 0..T-1, series 1, ...) and targets.
+    """
+    n, t = panel.y.shape
+    y = panel.y
+    w = _window_sums(panel)
+    wday = panel.dates.dayofweek.to_numpy()
+    loo_n = max(t - 1, 1)
+    mean = (w["s"][:, None] - y) / loo_n
+    sq = (w["ss"][:, None] - np.square(y)) / loo_n
+    dow_sum = w["s_dow"][:, wday] - y
+    dow_cnt = np.broadcast_to(w["c_dow"][wday] - 1, y.shape)
+    snap = w["snap"]
+    snap_sum = w["s_snap"][:, None] - y * snap
+    snap_cnt = w["c_snap"][:, None] - snap
+    nosnap_sum = (w["s"] - w["s_snap"])[:, None] - y * (1 - snap)
+    nosnap_cnt = (t - w["c_snap"])[:, None] - (1 - snap)
+    # Trailing mean of the last ``recent_days`` days before the target day (or of the
+    # window's first days when there are none before it).
+    csum = np.concatenate([np.zeros((n, 1)), np.cumsum(y, axis=1)], axis=1)
+    end = np.arange(t)
+    start = np.maximum(end - recent_days, 0)
+    recent = _div(csum[:, end] - csum[:, start], np.broadcast_to((end - start).astype(np.float64), y.shape))
+    window = {
+        "win_mean": mean.ravel(),
+        "win_dow_mean": _div(dow_sum, dow_cnt).ravel(),
+        "win_snap_mean": _div(snap_sum, snap_cnt).ravel(),
+        "win_nosnap_mean": _div(nosnap_sum, nosnap_cnt).ravel(),
+        "win_zero_share": ((w["z"][:, None] - (y == 0)) / loo_n).ravel(),
+        "win_std": np.sqrt(np.clip(sq - np.square(mean), 0, None)).ravel(),
+        "win_recent_mean": np.where(np.isnan(recent), mean, recent).ravel(),
+    }
+    frame = _frame(_static(panel), _day_block(panel, panel.dates, n), window, t)
+    return frame, y.ravel()
+
+
+def forecast_features(panel: Panel, dates: Sequence[pd.Timestamp], *, recent_days: int = 7) -> pd.DataFrame:
+    """Features for future ``dates`` from the whole training window.
+
+    Args:
+        panel: The training panel (built with ``extra_dates`` covering ``dates``).
+        dates: Days to forecast.
+        recent_days: Length of the trailing window behind ``win_recent_mean``.
+
+    Returns:
+        Features, rows series-major (series 0 date 0..H-1, series 1, ...).
+    """
+    dates = pd.DatetimeIndex(pd.to_datetime(list(dates)))
+    n, t = panel.y.shape
+    h = len(dates)
+    w = _window_sums(panel)
+    mean = w["s"] / t
+    std = np.sqrt(np.clip(w["ss"] / t - np.square(mean), 0, None))
+    dow = _div(w["s_dow"], np.broadcast_to(w["c_dow"], w["s_dow"].shape))[:, dates.dayofweek.to_numpy()]
+    snap_mean = _div(w["s_snap"], w["c_snap"])
+    nosnap_mean = _div(w["s"] - w["s_snap"], t - w["c_snap"])
+    recent = panel.y[:, -min(recent_days, t):].mean(axis=1)
+    rep = lambda v: np.repeat(v, h)  # noqa: E731
+    window = {
+        "win_mean": rep(mean),
+        "win_dow_mean": dow.ravel(),
+        "win_snap_mean": rep(snap_mean),
+        "win_nosnap_mean": rep(nosnap_mean),
+        "win_zero_share": rep(w["z"] / t),
+        "win_std": rep(std),
+        "win_recent_mean": rep(recent),
+    }
+    return _frame(_static(panel), _day_block(panel, dates, n), window, h)

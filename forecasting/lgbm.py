@@ -1,0 +1,101 @@
+"""Global LightGBM demand model: one booster for every series, on cross-sectional features."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecasting.features import CATEGORICAL, FEATURES, Panel, forecast_features, training_features
+
+__all__ = ["LGBM_PARAMS", "DEFAULT_FEATURES", "GlobalLGBM"]
+
+# item_id as a 3,049-level categorical is left out by default: on the M5 split it made
+# the model both slower (188 s vs 44 s) and worse (WRMSSE 0.804 vs 0.743) because the
+# window statistics already carry each item's level; pass ``features=FEATURES`` to use it.
+DEFAULT_FEATURES: tuple[str, ...] = tuple(f for f in FEATURES if f != "item")
+
+# Tweedie suits zero-heavy counts; the rest are conventional M5 settings scaled down.
+# One thread: on this shared 2-core machine, 2 OpenMP threads competing with other
+# processes made a 43k-row fit take 67-90 s instead of 1.6 s (busy-waiting threads).
+LGBM_PARAMS: dict[str, Any] = {
+    "objective": "tweedie",
+    "tweedie_variance_power": 1.2,
+    "learning_rate": 0.12,
+    "num_leaves": 63,
+    "min_data_in_leaf": 100,
+    "feature_fraction": 0.8,
+    "bagging_fraction": 0.7,
+    "bagging_freq": 1,
+    "lambda_l2": 0.1,
+    "cat_smooth": 10,
+    "max_bin": 127,
+    "verbose": -1,
+    "num_threads": 1,
+    "force_col_wise": True,
+    "seed": 7,
+}
+
+
+@dataclass
+class GlobalLGBM:
+    """One LightGBM booster trained across all series.
+
+    Attributes:
+        params: LightGBM parameters (defaults :data:`LGBM_PARAMS`).
+        num_rounds: Boosting rounds.
+        max_train_rows: Training rows are subsampled (seeded) above this many.
+        features: Feature columns used; drop some to measure what they are worth.
+        booster: The fitted ``lightgbm.Booster`` after :meth:`fit`.
+    """
+
+    params: Mapping[str, Any] = field(default_factory=lambda: dict(LGBM_PARAMS))
+    num_rounds: int = 120
+    max_train_rows: int = 250_000
+    features: Sequence[str] = DEFAULT_FEATURES
+    booster: Any = None
+
+    def fit(self, panel: Panel) -> GlobalLGBM:
+        """Train on leave-one-out features of every series and day of ``panel``.
+
+        Args:
+            panel: Training panel.
+
+        Returns:
+            ``self``, fitted.
+        """
+        import lightgbm as lgb
+
+        x, y = training_features(panel)
+        keep = self._rows(len(y))
+        x, y = x.iloc[keep], y[keep]
+        cols = list(self.features)
+        cats = [c for c in CATEGORICAL if c in cols]
+        data = lgb.Dataset(x[cols], label=y, categorical_feature=cats, free_raw_data=True)
+        self.booster = lgb.train(dict(self.params), data, num_boost_round=self.num_rounds)
+        return self
+
+    def _rows(self, n: int) -> np.ndarray:
+        if n <= self.max_train_rows:
+            return np.arange(n)
+        rng = np.random.default_rng(int(self.params.get("seed", 0)))
+        return np.sort(rng.choice(n, size=self.max_train_rows, replace=False))
+
+    def predict(self, panel: Panel, dates: Sequence[pd.Timestamp]) -> np.ndarray:
+        """Mean forecast for ``dates``, shape (n_series, len(dates)), non-negative.
+
+        Args:
+            panel: The panel the features come from (its window and covariates).
+            dates: Days to forecast.
+
+        Returns:
+            Forecast matrix in the panel's series order.
+        """
+        if self.booster is None:
+            raise RuntimeError("GlobalLGBM.predict called before fit")
+        x = forecast_features(panel, dates)
+        pred = self.booster.predict(x[list(self.booster.feature_name())])
+        return np.clip(pred, 0.0, None).reshape(len(panel.keys), len(dates))

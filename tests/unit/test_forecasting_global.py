@@ -1,0 +1,117 @@
+"""Global LightGBM: leave-one-out features, champion registry round trip, fallbacks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecasting import forecast_demand
+from forecasting.features import build_panel, forecast_features, training_features
+from forecasting.lgbm import GlobalLGBM
+from forecasting.m5 import load_m5
+from forecasting.registry import Champion, load_champion, log_global_model
+
+SAMPLE_M5 = Path(__file__).resolve().parents[2] / "data" / "sample" / "m5"
+
+
+@dataclass
+class SmallLGBM(GlobalLGBM):
+    """Same model, fewer rounds: the tests check behaviour, not accuracy."""
+
+    num_rounds: int = 25
+
+
+@pytest.fixture(scope="module")
+def m5_small():
+    data = load_m5(SAMPLE_M5)
+    keep = data.sales[["store_id", "item_id"]].drop_duplicates().iloc[::20]  # ~150 series across depts
+    sales = data.sales.merge(keep, on=["store_id", "item_id"])
+    return sales, data.calendar, data.prices
+
+
+def test_training_features_leave_the_target_day_out(m5_small):
+    sales, calendar, prices = m5_small
+    panel = build_panel(sales, calendar=calendar, prices=prices)
+    x, y = training_features(panel)
+    n, t = panel.y.shape
+    assert len(x) == n * t and np.array_equal(y, panel.y.ravel())
+    row, day = 3, 5
+    others = np.delete(panel.y[row], day)
+    assert x["win_mean"].iloc[row * t + day] == pytest.approx(others.mean())
+    # The same-weekday mean uses only the other weeks' same weekday.
+    same = [d for d in range(t) if d != day and d % 7 == day % 7]
+    assert x["win_dow_mean"].iloc[row * t + day] == pytest.approx(panel.y[row, same].mean())
+    # SNAP flag follows the series' state (CA) in the real calendar.
+    cal = calendar.set_index("date")["snap_CA"]
+    assert x["snap"].iloc[row * t + day] == cal[panel.dates[day]]
+
+
+def test_forecast_features_cover_future_prices_and_calendar(m5_small):
+    sales, calendar, prices = m5_small
+    future = pd.date_range(sales["date"].max() + pd.Timedelta(days=1), periods=28)
+    panel = build_panel(sales, calendar=calendar, prices=prices, extra_dates=future)
+    x = forecast_features(panel, future)
+    assert len(x) == len(panel.keys) * 28
+    assert x["price"].notna().mean() > 0.9  # shelf prices are published ahead
+    assert x.loc[x["event"] == 1].shape[0] > 0  # Memorial Day 2016-05-30 is in the horizon
+
+
+def test_registry_round_trip_and_alias(m5_small, tmp_path):
+    from mlflow import MlflowClient
+
+    sales, calendar, prices = m5_small
+    dates = pd.date_range(sales["date"].max() + pd.Timedelta(days=1), periods=3)
+    panel = build_panel(sales, calendar=calendar, prices=prices, extra_dates=dates)
+    model = SmallLGBM().fit(panel)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.create_experiment("t", artifact_location=(tmp_path / "art").as_uri())
+    run_id = client.create_run(exp).info.run_id
+    assert load_champion(uri) == Champion(None, None)
+    version = log_global_model(uri, run_id, model, promote=True)
+    champ = load_champion(uri)
+    assert champ.version == version and champ.error is None
+    np.testing.assert_allclose(champ.model.predict(panel, dates), model.predict(panel, dates))
+    # Breaking the stored model is reported, not raised.
+    client.delete_run(run_id)
+    art = Path(client.get_run(run_id).info.artifact_uri.removeprefix("file://")) / "global_model"
+    for f in art.glob("*"):
+        f.unlink()
+    broken = load_champion(uri)
+    assert broken.model is None and broken.version == version and broken.error
+
+
+def _history(sales: pd.DataFrame) -> pd.DataFrame:
+    return sales[["store_id", "item_id", "dept_id", "cat_id", "state_id", "date", "units"]]
+
+
+def test_failed_champion_falls_back_to_seasonal_naive(m5_small):
+    sales, calendar, prices = m5_small
+    run = forecast_demand(_history(sales), horizon=7, calendar=calendar, prices=prices, n_jobs=1,
+                          champion=Champion(None, "3", "OSError: gone"), model_factory=SmallLGBM)
+    assert run.global_outcome.source == "seasonal_naive"
+    assert (run.forecast["model"] == "seasonal_naive").all()
+    assert run.warnings and "champion v3 failed to load" in run.warnings[0]
+    # Seasonal naive repeats the last week.
+    one = run.forecast[run.forecast["item_id"] == sales["item_id"].iloc[0]]
+    last_week = sales[sales["item_id"] == sales["item_id"].iloc[0]].sort_values("date")["units"].tail(7)
+    np.testing.assert_allclose(one["yhat"].to_numpy(), last_week.to_numpy())
+
+
+def test_regressed_model_falls_back_and_good_one_is_used(m5_small):
+    sales, calendar, prices = m5_small
+    strict = forecast_demand(_history(sales), horizon=7, calendar=calendar, prices=prices, n_jobs=1,
+                             regression_threshold=-0.99, model_factory=SmallLGBM)
+    assert strict.global_outcome.source == "seasonal_naive"
+    assert "regressed past seasonal naive" in strict.warnings[0]
+    run = forecast_demand(_history(sales), horizon=7, calendar=calendar, prices=prices, n_jobs=1,
+                          model_factory=SmallLGBM)
+    out = run.global_outcome
+    assert out.source == "challenger" and out.promote and not run.warnings
+    assert out.scores["challenger"] <= out.scores["seasonal_naive"] * 1.05
+    assert {"lightgbm", "blend"} <= set(run.backtest.metrics.index)
+    assert run.backtest.predictions["deployed"].notna().all()
