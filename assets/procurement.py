@@ -7,8 +7,8 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from assets._metadata import OWNERS, markdown_table, table_metadata
-from procurement.catalogue import synthetic_inventory
 from procurement.audit import AUDIT_COLUMNS, audit_changes
+from procurement.catalogue import synthetic_inventory
 from procurement.landed_cost import CostParams
 from procurement.orders import preferred_offers
 from procurement.policy import item_service_levels

@@ -20,7 +20,7 @@ import pandas as pd
 
 from procurement.catalogue import LEAD_TIME_COMPRESSION
 
-__all__ = ["CostParams", "landed_costs"]
+__all__ = ["CostParams", "DEFAULT_COSTS", "landed_costs"]
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,10 @@ class CostParams:
     review_days: int = 7
 
 
-def landed_costs(offers: pd.DataFrame, params: CostParams = CostParams()) -> pd.DataFrame:
+DEFAULT_COSTS = CostParams()
+
+
+def landed_costs(offers: pd.DataFrame, params: CostParams = DEFAULT_COSTS) -> pd.DataFrame:
     """Add the per-unit cost parts and ``objective_per_unit`` to catalogue offers.
 
     Args:

@@ -46,8 +46,9 @@ def item_service_levels(
     g = history.assign(_value=value).groupby(keys, observed=True)
     stats = g.agg(_value=("_value", "sum"), _mean=(target_col, "mean"), _std=(target_col, "std")).reset_index()
     stats = stats.sort_values("_value", ascending=False)
-    share = stats["_value"].cumsum() / max(stats["_value"].sum(), 1e-9)
-    stats["abc"] = np.select([share <= abc_cuts[0], share <= abc_cuts[1]], ["A", "B"], "C")
+    # share of value held by the items ranked above: the item that crosses a cut still belongs to it
+    share_before = (stats["_value"].cumsum() - stats["_value"]) / max(stats["_value"].sum(), 1e-9)
+    stats["abc"] = np.select([share_before < abc_cuts[0], share_before < abc_cuts[1]], ["A", "B"], "C")
     cv = (stats["_std"].fillna(0) / stats["_mean"].where(stats["_mean"] > 0)).fillna(np.inf)
     stats["xyz"] = np.select([cv < xyz_cuts[0], cv < xyz_cuts[1]], ["X", "Y"], "Z")
     stats["abc_xyz"] = stats["abc"] + stats["xyz"]

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from procurement.allocation import allocate
-from procurement.landed_cost import CostParams, landed_costs
+from procurement.landed_cost import DEFAULT_COSTS, CostParams, landed_costs
 from procurement.orders import _po_id
 
 __all__ = ["ProposalResult", "propose_purchase_orders", "priced_offers"]
@@ -94,7 +94,7 @@ def propose_purchase_orders(
     catalogue: pd.DataFrame,
     scores: pd.DataFrame,
     *,
-    params: CostParams = CostParams(),
+    params: CostParams = DEFAULT_COSTS,
     budget: float | None = None,
     approval_threshold_usd: float = 1_000.0,
     po_approval_threshold_usd: float = 25_000.0,

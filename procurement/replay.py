@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-__all__ = ["ReplayParams", "load_actuals", "replay", "ActualsError", "POLICIES"]
+__all__ = ["ReplayParams", "DEFAULT_REPLAY", "load_actuals", "replay", "ActualsError", "POLICIES"]
 
 POLICIES = ("supplycast", "snaive_base_stock", "oracle")
 _Z90 = float(norm.ppf(0.9))
@@ -42,6 +42,9 @@ class ReplayParams:
     holding_rate_annual: float = 0.25
     stockout_margin: float = 0.4
     order_cost: float = 2.0
+
+
+DEFAULT_REPLAY = ReplayParams()
 
 
 def load_actuals(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -88,7 +91,7 @@ def replay(
     actuals: pd.DataFrame,
     unit_cost: pd.Series,
     *,
-    params: ReplayParams = ReplayParams(),
+    params: ReplayParams = DEFAULT_REPLAY,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Replay the three policies.
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from procurement.replay import ActualsError, ReplayParams, load_actuals, replay
+from procurement.replay import DEFAULT_REPLAY, ActualsError, ReplayParams, load_actuals, replay
 from warehouse.db import connect, replace_table, table_exists
 
 __all__ = ["run_replay"]
@@ -14,7 +14,7 @@ __all__ = ["run_replay"]
 _NEEDED = ("replenishment_proposals", "forecast", "demand_history", "supplier_catalogue")
 
 
-def run_replay(warehouse: Path, actuals_path: Path, *, params: ReplayParams = ReplayParams()) -> pd.DataFrame:
+def run_replay(warehouse: Path, actuals_path: Path, *, params: ReplayParams = DEFAULT_REPLAY) -> pd.DataFrame:
     """Replay against ``actuals_path`` and write ``replay_kpis``, ``replay_daily`` and quarantined rows.
 
     Raises:

@@ -8,7 +8,12 @@ import pandas as pd
 import pytest
 
 from procurement.distance import (
-    destination_centroid, great_circle_km, lane_distances, load_vendor_origins, site_country, vendor_origins,
+    destination_centroid,
+    great_circle_km,
+    lane_distances,
+    load_vendor_origins,
+    site_country,
+    vendor_origins,
 )
 from procurement.landed_cost import CostParams, landed_costs
 from procurement.risk import fit_risk_model, lane_risk
