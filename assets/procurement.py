@@ -99,7 +99,7 @@ def purchase_order_proposals(context: AssetExecutionContext, config: PurchaseOrd
         replenishment = read_table(con, "replenishment_proposals")
         result = propose_purchase_orders(
             replenishment, read_table(con, "supplier_catalogue"), read_table(con, "supplier_scores"),
-            params=params, budget=config.budget_usd or None, approval_threshold_usd=config.approval_threshold_usd,
+            forecast=read_table(con, "forecast"), params=params, budget=config.budget_usd or None, approval_threshold_usd=config.approval_threshold_usd,
             po_approval_threshold_usd=config.po_approval_threshold_usd, high_risk_score=config.high_risk_score,
             time_limit=config.time_limit_seconds,
         )

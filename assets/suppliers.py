@@ -61,14 +61,16 @@ def supplier_scores(config: SupplierScoreConfig, duckdb: DuckDBResource) -> Mate
     ))
 
 
-@asset(**_COMMON, kinds={"duckdb", "pandas"}, deps=["supplier_scores", "demand_history"],
+@asset(**_COMMON, kinds={"duckdb", "pandas"}, deps=["supplier_scores", "demand_history", "forecast"],
        description="SYNTHETIC supplier catalogue (no public data exists): offers per item with cost, MOQ, pack, "
                    "lead time and freight calibrated to the real USAID lanes and M5 prices.")
 def supplier_catalogue(duckdb: DuckDBResource) -> MaterializeResult:
     with duckdb.get_connection() as con:
+        # only history up to the forecast's as-of date calibrates the offers (no look-ahead)
         items = con.execute(
             "SELECT item_id, any_value(dept_id) AS dept_id, any_value(cat_id) AS cat_id, "
-            "median(sell_price) AS sell_price FROM demand_history GROUP BY item_id"
+            "median(sell_price) AS sell_price, sum(units) * 7.0 / count(DISTINCT date) AS weekly_units "
+            "FROM demand_history WHERE date < (SELECT min(date) FROM forecast) GROUP BY item_id"
         ).df()
         catalogue = synthetic_catalogue(items, read_table(con, "supplier_scores"))
         rows = replace_table(con, "supplier_catalogue", catalogue)

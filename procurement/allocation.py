@@ -6,14 +6,15 @@ packs bought and the binary ``y_j`` says whether the offer is used. The program 
     sum_j pack_j * n_j * objective_per_unit_j + line_cost * y_j + shortage_penalty * sum_i u_i
 
 subject to
-    coverage   sum_{j in i} pack_j n_j + u_i >= need_i      (u_i: units left uncovered)
+    coverage   sum_{j in i} pack_j n_j / need_ij + u_i / need_i >= 1
+               (need_ij: the need if offer j serves it alone, default need_i; u_i: units short)
     MOQ        pack_j n_j >= moq_j y_j                      (semi-continuous via the binary)
     link       pack_j n_j <= M_j y_j
     capacity   sum_{j of offer k} pack_j n_j <= capacity_k  (a supplier's weekly capacity of an item)
     budget     sum_j unit_cost_j pack_j n_j <= budget
 
-Pack size holds by construction (integer packs). Offers that cannot arrive by the need date are
-dropped when the need has a faster one. The matrix is built column-wise with ``scipy.sparse`` from
+Pack size holds by construction (integer packs). Offers that cannot arrive by the need date stay
+only as penalised back-ups, used when the on-time offers run out of capacity. The matrix is built column-wise with ``scipy.sparse`` from
 vectors (no loop over needs). HiGHS runs under a time limit; if it returns no feasible solution,
 a vectorised greedy (cheapest feasible offer first, one pass per offer rank) is used instead.
 """
@@ -21,7 +22,9 @@ a vectorised greedy (cheapest feasible offer first, one pass per offer rank) is 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -54,14 +57,19 @@ def candidate_offers(needs: pd.DataFrame, offers: pd.DataFrame, *, item_col: str
     pairs["meets_need_date"] = pairs["lead_time_days"] <= pairs["need_days"]
     any_meets = pairs.groupby("need_id")["meets_need_date"].transform("any")
     fastest = pairs["lead_time_days"] == pairs.groupby("need_id")["lead_time_days"].transform("min")
-    keep = pairs["meets_need_date"] | (~any_meets & fastest)
+    # a late offer stays only as a back-up (penalised in the objective) for when the on-time
+    # offers run out of capacity; if none is on time, the fastest counts as on time
+    pairs["late_backup"] = ~pairs["meets_need_date"] & any_meets
+    pairs.loc[~any_meets & fastest, "meets_need_date"] = True
+    keep = pairs["meets_need_date"] | pairs["late_backup"]
     return pairs[keep].reset_index(drop=True)
 
 
 def _greedy(pairs: pd.DataFrame, needs: pd.DataFrame, budget: float | None) -> np.ndarray:
     """Units per pair: each need takes its cheapest offer with capacity left, rank by rank."""
     qty = np.zeros(len(pairs))
-    order = pairs.sort_values(["need_id", "objective_per_unit", "supplier_id"]).index
+    order = pairs.assign(_late=pairs["late_backup"]).sort_values(["need_id", "_late", "objective_per_unit",
+                                                                   "supplier_id"]).index
     rank = pairs.loc[order].groupby("need_id").cumcount().reindex(pairs.index).to_numpy()
     open_need = pd.Series(True, index=needs["need_id"])
     used_cap = pd.Series(0.0, index=pairs["offer_key"].unique())
@@ -71,7 +79,7 @@ def _greedy(pairs: pd.DataFrame, needs: pd.DataFrame, budget: float | None) -> n
         if idx.size == 0:
             continue
         p = pairs.iloc[idx]
-        want = np.ceil(np.maximum(p["need_qty"], p["moq"]) / p["pack_size"]) * p["pack_size"]
+        want = np.ceil(np.maximum(p["pair_need"], p["moq"]) / p["pack_size"]) * p["pack_size"]
         cum = want.groupby(p["offer_key"].to_numpy()).cumsum().to_numpy() + used_cap.reindex(p["offer_key"]).to_numpy()
         fits = cum <= p["capacity"].to_numpy()
         if budget is not None:
@@ -95,6 +103,7 @@ def _allocate_block(
     time_limit: float = 60.0,
     mip_rel_gap: float = 0.005,
     item_col: str = "item_id",
+    pair_need_fn: Callable[[pd.DataFrame], pd.Series] | None = None,
 ) -> AllocationResult:
     """One MILP over ``needs`` (see :func:`allocate`).
 
@@ -107,6 +116,8 @@ def _allocate_block(
         shortage_penalty: USD per unit left uncovered; default 10x the dearest unit objective.
         time_limit: HiGHS time limit in seconds.
         mip_rel_gap: relative optimality gap at which HiGHS stops.
+        pair_need_fn: units each need x offer pair needs if that offer served it alone (for
+            instance the order-up-to level at the offer's own lead time); default ``need_qty``.
 
     Returns:
         ``AllocationResult`` with lines (need x offer, ``qty`` > 0), needs (with ``allocated`` and
@@ -118,6 +129,8 @@ def _allocate_block(
         raise ValueError(f"needs: {(needs['need_qty'] <= 0).sum()} rows with need_qty <= 0")
     started = time.perf_counter()
     pairs = candidate_offers(needs, offers, item_col=item_col)
+    if pair_need_fn is not None and len(pairs):
+        pairs["pair_need"] = pair_need_fn(pairs).to_numpy(dtype=float)
     pairs["offer_key"] = pairs["supplier_id"] + "|" + pairs[item_col]
     pairs["capacity"] = pairs["capacity_units_per_week"].astype(float)
     n_pairs, n_needs = len(pairs), len(needs)
@@ -126,9 +139,17 @@ def _allocate_block(
     pack = pairs["pack_size"].to_numpy(dtype=float)
     moq = pairs["moq"].to_numpy(dtype=float)
     need_qty = needs["need_qty"].to_numpy(dtype=float)
-    big_m = np.ceil(np.maximum(need_qty[row_need], moq) / pack) * pack
+    # an offer may have its own need (a faster supplier needs less stock on order); coverage then
+    # counts the share of each offer's need that it delivers
+    pair_need = (pairs["pair_need"].to_numpy(dtype=float) if "pair_need" in pairs else need_qty[row_need])
+    pair_need = np.maximum(pair_need, 1.0)
+    pairs["pair_need"] = pair_need
+    big_m = np.ceil(np.maximum(pair_need, moq) / pack) * pack
     unit_obj = pairs["objective_per_unit"].to_numpy(dtype=float)
-    penalty = float(shortage_penalty if shortage_penalty is not None else 10 * max(unit_obj.max(initial=1.0), 1.0))
+    top = max(unit_obj.max(initial=1.0), 1.0)
+    penalty = float(shortage_penalty if shortage_penalty is not None else 10 * top)
+    # late back-up offers cost more than any on-time offer, less than leaving the need short
+    unit_obj = unit_obj + np.where(pairs["late_backup"].to_numpy(dtype=bool), 3 * top, 0.0)
 
     info: dict[str, float | str] = {"pairs": n_pairs, "needs": n_needs}
     qty = None
@@ -146,8 +167,8 @@ def _allocate_block(
             vals.append(v)
 
         r0 = 0
-        add(r0 + row_need, j, pack)                       # coverage: packs
-        add(r0 + np.arange(n_needs), 2 * n_pairs + np.arange(n_needs), np.ones(n_needs))  # + shortage
+        add(r0 + row_need, j, pack / pair_need)           # coverage: share of the need delivered
+        add(r0 + np.arange(n_needs), 2 * n_pairs + np.arange(n_needs), 1.0 / need_qty)  # + shortage share
         r1 = n_needs
         add(r1 + j, j, pack)                              # MOQ: pack n - moq y >= 0
         add(r1 + j, n_pairs + j, -moq)
@@ -157,7 +178,7 @@ def _allocate_block(
         r3 = r2 + n_pairs
         add(r3 + offer_idx, j, pack)                      # capacity per offer
         n_rows = r3 + k
-        lb = np.concatenate([need_qty, np.zeros(n_pairs), np.full(n_pairs, -np.inf), np.full(k, -np.inf)])
+        lb = np.concatenate([np.ones(n_needs), np.zeros(n_pairs), np.full(n_pairs, -np.inf), np.full(k, -np.inf)])
         ub = np.concatenate([np.full(n_needs, np.inf), np.full(n_pairs, np.inf), np.zeros(n_pairs), cap])
         if budget is not None:
             add(np.full(n_pairs, n_rows), j, pack * pairs["unit_cost"].to_numpy(dtype=float))
@@ -182,14 +203,18 @@ def _allocate_block(
             qty = np.round(res.x[:n_pairs]) * pack
             info.update(method="milp", objective=float(res.fun))
     if qty is None:
+        pairs["pair_need"] = pair_need if n_pairs else []
         qty = _greedy(pairs, needs, budget) if n_pairs else np.zeros(0)
         info["method"] = "greedy"
     pairs["qty"] = qty.astype(int)
     lines = pairs[pairs["qty"] > 0].reset_index(drop=True)
     allocated = lines.groupby("need_id")["qty"].sum()
+    share = (lines["qty"] / lines["pair_need"]).groupby(lines["need_id"]).sum()
     out_needs = needs.copy()
     out_needs["allocated"] = out_needs["need_id"].map(allocated).fillna(0).astype(int)
-    out_needs["shortage"] = (out_needs["need_qty"] - out_needs["allocated"]).clip(lower=0)
+    out_needs["covered_share"] = out_needs["need_id"].map(share).fillna(0.0).clip(upper=1.0)
+    # units short, in the need's own units (the share of it that no offer delivers)
+    out_needs["shortage"] = np.ceil((1 - out_needs["covered_share"]) * out_needs["need_qty"] - 1e-9).clip(lower=0).astype(int)
     info["seconds"] = round(time.perf_counter() - started, 3)
     info["lines"] = len(lines)
     return AllocationResult(lines=lines, needs=out_needs, info=info)
@@ -203,7 +228,7 @@ def allocate(
     block_col: str | None = "dept_id",
     time_limit: float = 60.0,
     item_col: str = "item_id",
-    **kwargs: float,
+    **kwargs: Any,
 ) -> AllocationResult:
     """Allocate every need to offers at least total objective under MOQ, pack, capacity, budget.
 
@@ -219,7 +244,8 @@ def allocate(
         block_col: column of ``needs`` to decompose by, or None for one MILP.
         time_limit: HiGHS time limit in seconds for the whole allocation (shared by the blocks
             in proportion to their size).
-        **kwargs: ``line_cost``, ``shortage_penalty``, ``mip_rel_gap`` passed to each block.
+        **kwargs: ``line_cost``, ``shortage_penalty``, ``mip_rel_gap``, ``pair_need_fn`` passed
+            to each block.
 
     Returns:
         ``AllocationResult``: lines (need x offer, ``qty`` > 0), needs (``allocated``,

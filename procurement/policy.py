@@ -7,6 +7,8 @@ Protection period P = lead time L + review period R. With daily forecast mean mu
 spread sigma_t read off the quantiles ((q90 - q50) / z_0.90), demand over P has mean sum(mu_t)
 and, assuming independent days and lead-time spread sigma_L, standard deviation
 sqrt(sum(sigma_t^2) + mean_daily^2 * sigma_L^2). Safety stock is z_service times that.
+S = mean demand over P + safety stock; s = S - one day of mean demand (at least 1 unit): the next
+order cannot arrive before R + L days, so s must protect the same period as S.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-__all__ = ["replenishment_proposals", "item_service_levels", "SERVICE_BY_CLASS"]
+__all__ = ["replenishment_proposals", "item_service_levels", "offer_needs", "SERVICE_BY_CLASS"]
 
 _Z90 = float(norm.ppf(0.9))
 # cycle service target per ABC (share of sales value) x XYZ (demand variability) class: the few
@@ -136,8 +138,11 @@ def replenishment_proposals(
     out["demand_protection"] = mu_protect.round(2)
     out["sigma_protection"] = sigma.round(3)
     out["safety_stock"] = np.ceil(z * sigma).astype(int)
-    out["reorder_point"] = np.ceil(mu_lead + out["safety_stock"]).astype(int)
     out["order_up_to"] = np.ceil(mu_protect + out["safety_stock"]).astype(int)
+    # the next order can only arrive after R + L days, so s protects the whole period too; it sits
+    # one day of mean demand below S so that orders smaller than a day's sales are skipped
+    out["reorder_point"] = np.maximum(out["safety_stock"], out["order_up_to"] - np.maximum(1, np.ceil(mean_daily)))
+    out["reorder_point"] = out["reorder_point"].astype(int)
     position = out["on_hand"] + out["on_order"]
     out["order_qty"] = np.where(position <= out["reorder_point"], (out["order_up_to"] - position).clip(lower=0), 0)
     out["order_qty"] = out["order_qty"].astype(int)
@@ -147,3 +152,49 @@ def replenishment_proposals(
         "demand_protection", "sigma_protection", "abc_xyz",
     ]
     return out[cols].reset_index()
+
+
+def offer_needs(
+    pairs: pd.DataFrame,
+    forecast: pd.DataFrame,
+    *,
+    as_of: pd.Timestamp,
+    id_cols: tuple[str, str] = ("store_id", "item_id"),
+    time_col: str = "date",
+) -> pd.Series:
+    """Units to order from each candidate offer: its own order-up-to level minus the position.
+
+    The same (R, S) rule as :func:`replenishment_proposals`, evaluated with each offer's lead time
+    and lead-time spread, so a fast supplier is asked for less than a slow one.
+
+    Args:
+        pairs: store x item x offer rows with ``position, lead_time_days, lead_time_std_days,
+            review_days, service_level``.
+        forecast: the ``forecast`` table.
+
+    Returns:
+        Units (may be <= 0 when the position already covers that offer's protection period).
+    """
+    keys = list(id_cols)
+    f = forecast[keys + [time_col, "yhat", "yhat_q50", "yhat_q90"]].copy()
+    f["step"] = (f[time_col] - pd.Timestamp(as_of)).dt.days
+    f["var"] = ((f["yhat_q90"] - f["yhat_q50"]).clip(lower=0) / _Z90) ** 2
+    mu = f.pivot_table(index=keys, columns="step", values="yhat", aggfunc="sum")
+    var = f.pivot_table(index=keys, columns="step", values="var", aggfunc="sum").reindex_like(mu)
+    horizon = int(mu.columns.max())
+    mean_mu, mean_var = mu.mean(axis=1).to_numpy(), var.mean(axis=1).to_numpy()
+    cum_mu = np.concatenate([np.zeros((len(mu), 1)), np.nancumsum(mu.to_numpy(), axis=1)], axis=1)
+    cum_var = np.concatenate([np.zeros((len(mu), 1)), np.nancumsum(var.to_numpy(), axis=1)], axis=1)
+    row = mu.index.get_indexer(pd.MultiIndex.from_frame(pairs[keys]))
+    if (row < 0).any():
+        raise ValueError(f"{int((row < 0).sum())} offer rows have no forecast")
+    protect = (pairs["lead_time_days"] + pairs["review_days"]).to_numpy(dtype=int)
+    inside = np.minimum(protect, horizon)
+    # beyond the horizon each series' mean day is carried forward
+    m_p = cum_mu[row, inside] + (protect - inside) * mean_mu[row]
+    v_p = cum_var[row, inside] + (protect - inside) * mean_var[row]
+    daily = m_p / np.maximum(protect, 1)
+    z = norm.ppf(pairs["service_level"].to_numpy(dtype=float))
+    sigma = np.sqrt(v_p + daily**2 * pairs["lead_time_std_days"].fillna(0).to_numpy(dtype=float) ** 2)
+    level = np.ceil(m_p + np.ceil(z * sigma))
+    return pd.Series(level - pairs["position"].to_numpy(dtype=float), index=pairs.index)

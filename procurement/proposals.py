@@ -18,6 +18,7 @@ import pandas as pd
 from procurement.allocation import allocate
 from procurement.landed_cost import DEFAULT_COSTS, CostParams, landed_costs
 from procurement.orders import _po_id
+from procurement.policy import offer_needs
 
 __all__ = ["ProposalResult", "propose_purchase_orders", "priced_offers"]
 
@@ -38,6 +39,7 @@ def priced_offers(catalogue: pd.DataFrame, scores: pd.DataFrame, params: CostPar
 
 
 def _needs(replenishment: pd.DataFrame, catalogue: pd.DataFrame, store_col: str, item_col: str) -> pd.DataFrame:
+    """Store x item rows the plan orders now, with the need date and what offer_needs requires."""
     need = replenishment[replenishment["order_qty"] > 0].copy()
     protect = (need["lead_time_days"] + need["review_days"]).clip(lower=1)
     mean_daily = (need["demand_protection"] / protect).clip(lower=1e-6)
@@ -48,7 +50,10 @@ def _needs(replenishment: pd.DataFrame, catalogue: pd.DataFrame, store_col: str,
     dept = catalogue.drop_duplicates(item_col).set_index(item_col)["dept_id"]
     need["dept_id"] = need[item_col].map(dept)
     need["need_id"] = np.arange(len(need))
-    return need[["need_id", store_col, item_col, "dept_id", "as_of", "need_qty", "need_days", "supplier_id"]].rename(
+    need["position"] = position
+    cols = ["need_id", store_col, item_col, "dept_id", "as_of", "need_qty", "need_days", "supplier_id", "position",
+            "review_days", "service_level"]
+    return need[cols].rename(
         columns={"supplier_id": "preferred_supplier"}
     )
 
@@ -94,6 +99,7 @@ def propose_purchase_orders(
     catalogue: pd.DataFrame,
     scores: pd.DataFrame,
     *,
+    forecast: pd.DataFrame | None = None,
     params: CostParams = DEFAULT_COSTS,
     budget: float | None = None,
     approval_threshold_usd: float = 1_000.0,
@@ -110,6 +116,9 @@ def propose_purchase_orders(
         replenishment: ``replenishment_proposals`` (order_qty, safety_stock, demand_protection, ...).
         catalogue: ``supplier_catalogue`` offers.
         scores: ``supplier_scores``.
+        forecast: the ``forecast`` table; when given, each offer is asked for the quantity its own
+            lead time needs (order-up-to at that lead time minus the position), so a fast
+            supplier gets a smaller order than the plan made for the preferred one.
         params: landed-cost and objective parameters (carbon price, risk rate, ...).
         budget: USD of goods all lines may spend (None: no limit).
         approval_threshold_usd: a line worth more (goods + freight) needs approval.
@@ -124,9 +133,15 @@ def propose_purchase_orders(
     offers = priced_offers(catalogue, scores, params)
     offers["offer_key"] = offers["supplier_id"] + "|" + offers[item_col]
     needs = _needs(replenishment, catalogue, store_col, item_col)
-    result = allocate(needs, offers, budget=budget, time_limit=time_limit, item_col=item_col)
+    pair_need_fn = None
+    if forecast is not None:
+        as_of = pd.Timestamp(replenishment["as_of"].iloc[0])
+        pair_need_fn = lambda pairs: offer_needs(pairs, forecast, as_of=as_of).clip(lower=1)  # noqa: E731
+    result = allocate(needs, offers, budget=budget, time_limit=time_limit, item_col=item_col,
+                      pair_need_fn=pair_need_fn)
     pairs = needs.merge(offers, on=item_col, suffixes=("", "_offer"))
     lines = result.lines.copy()
+    lines["need_qty"] = np.ceil(lines["pair_need"]).astype(int)
 
     # runner-up: the cheapest other offer of the same item (per unit objective)
     ranked = pairs.sort_values(["need_id", "objective_per_unit", "supplier_id"])

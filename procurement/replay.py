@@ -91,6 +91,7 @@ def replay(
     actuals: pd.DataFrame,
     unit_cost: pd.Series,
     *,
+    supply: pd.DataFrame | None = None,
     params: ReplayParams = DEFAULT_REPLAY,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Replay the three policies.
@@ -102,6 +103,12 @@ def replay(
         history: real daily ``units`` up to the as-of date (for the seasonal-naive baseline).
         actuals: real daily ``units`` after the as-of date.
         unit_cost: per item_id (for the money KPIs).
+        supply: the stored purchase-order proposals per store x item (``store_id, item_id, po_qty,
+            lead_time_days, lead_time_std_days, pack_size, moq`` of the supplier the allocation
+            chose). When given,
+            every policy is supplied by that supplier (same lead-time draws for all) and
+            ``supplycast`` places exactly ``po_qty`` on day 0; otherwise the replenishment
+            proposal's supplier and ``order_qty`` are used.
         params: seed and cost parameters.
 
     Returns:
@@ -141,6 +148,17 @@ def replay(
 
     lead = proposals["lead_time_days"].to_numpy(dtype=float)
     lead_sd = proposals["lead_time_std_days"].fillna(0).to_numpy(dtype=float)
+    stored_order = proposals["order_qty"].to_numpy(dtype=float)
+    if supply is not None:
+        sup = supply.set_index(["store_id", "item_id"]).reindex(index)
+        has = sup["lead_time_days"].notna().to_numpy()
+        lead = np.where(has, sup["lead_time_days"].to_numpy(dtype=float), lead)
+        lead_sd = np.where(has, sup["lead_time_std_days"].fillna(0).to_numpy(dtype=float), lead_sd)
+        stored_order = sup["po_qty"].fillna(0).to_numpy(dtype=float)
+        pack = np.where(has, sup["pack_size"].fillna(1).to_numpy(dtype=float), 1.0)
+        moq = np.where(has, sup["moq"].fillna(1).to_numpy(dtype=float), 1.0)
+    else:
+        pack = moq = np.ones(len(proposals))
     review = int(proposals["review_days"].iloc[0])
     z = norm.ppf(proposals["service_level"].to_numpy(dtype=float))
     reviews = list(range(0, horizon, review))
@@ -160,26 +178,28 @@ def replay(
         plan_lead = lead.astype(int)
         protect = plan_lead + review
         if policy == "supplycast":
-            m_p, m_l = window(cum_mu, t, protect), window(cum_mu, t, plan_lead)
+            m_p = window(cum_mu, t, protect)
             daily = m_p / protect
             ss = np.ceil(z * np.sqrt(window(cum_var, t, protect) + daily**2 * lead_sd**2))
-            return np.ceil(m_l + ss), np.ceil(m_p + ss)
+            big_s = np.ceil(m_p + ss)
+            return big_s - np.maximum(1, np.ceil(daily)), big_s
         if policy == "snaive_base_stock":
             m_p = window(cum_sn, t, protect)
             daily = m_p / protect
             ss = np.ceil(z * np.sqrt(snaive_sd**2 * protect + daily**2 * lead_sd**2))
             level = np.ceil(m_p + ss)
             return level, level
-        level = window(cum_or, t, draws[:, k] + review)
+        # perfect foresight of demand and of lead times: cover until the next order lands
+        nxt = draws[:, min(k + 1, draws.shape[1] - 1)]
+        level = window(cum_or, t, np.maximum(draws[:, k], nxt + review))
         return level, level
 
-    stored_order = proposals["order_qty"].to_numpy(dtype=float)
     kpis, daily_rows = [], []
     for policy in POLICIES:
         on_hand = proposals["on_hand"].to_numpy(dtype=float).copy()
         pipeline = np.zeros((n, horizon + int(draws.max()) + 2))
         # stock already on order arrives after the planned lead time
-        pipeline[rows, np.minimum(lead.astype(int), pipeline.shape[1] - 1)] += proposals["on_order"].to_numpy(dtype=float)
+        pipeline[rows, np.minimum(lead.astype(int) - 1, pipeline.shape[1] - 1)] += proposals["on_order"].to_numpy(dtype=float)
         served_total = lost_total = hold_total = lost_value = 0.0
         n_orders = 0
         on_hand_days = []
@@ -192,9 +212,12 @@ def replay(
                     order = stored_order  # the stored proposal, as the buyer would place it
                 else:
                     order = np.where(position <= s_level, np.maximum(big_s - position, 0), 0)
+                    # every policy buys from the same offer, so MOQ and packs bind all alike
+                    order = np.where(order > 0, np.ceil(np.maximum(order, moq) / pack) * pack, 0)
                 order = np.where(covered, order, 0)
-                # an order placed at the end of day t arrives at the start of day t + lead
-                pipeline[rows, t + draws[:, k]] += order
+                # the review of day t happens the evening before (day 0: the as-of evening), so an
+                # order with lead time L is on the shelf at the start of day t + L - 1
+                pipeline[rows, t + draws[:, k] - 1] += order
                 n_orders += int((order > 0).sum())
             on_hand += pipeline[:, t]
             served = np.minimum(on_hand, demand[:, t])

@@ -38,10 +38,13 @@ def test_capacity_forces_a_split_and_moq_pack_hold():
     assert set(lines["supplier_id"]) == {"cheap", "dear"}
 
 
-def test_late_offer_is_dropped_when_a_faster_one_exists():
+def test_late_offer_is_only_a_backup_for_capacity():
     offers = _offers([("slow_cheap", "I1", 1.0, 1.0, 1, 1, 1000, 20), ("fast", "I1", 2.0, 2.0, 1, 1, 1000, 2)])
     res = allocate(_needs([10], need_days=5), offers)
     assert list(res.lines["supplier_id"]) == ["fast"]
+    tight = offers.assign(capacity_units_per_week=[1000, 6])
+    res = allocate(_needs([10], need_days=5), tight)
+    assert res.lines.set_index("supplier_id")["qty"].to_dict() == {"fast": 6, "slow_cheap": 4}
 
 
 def test_budget_leaves_a_shortage_not_an_overspend():
