@@ -63,7 +63,7 @@ def _explain(lines: pd.DataFrame) -> pd.Series:
     runner = np.where(
         lines["runner_up"].notna(),
         "; next best " + lines["runner_up"].fillna("") + " at " + f(lines["runner_up_objective"].fillna(0))
-        + " (+" + f(lines["runner_up_objective"].fillna(0) - lines["objective_per_unit"]) + ")",
+        + " (difference " + f(lines["runner_up_objective"].fillna(0) - lines["objective_per_unit"]) + ")",
         "; only offer",
     )
     return (
