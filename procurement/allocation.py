@@ -93,6 +93,14 @@ def _greedy(pairs: pd.DataFrame, needs: pd.DataFrame, budget: float | None) -> n
     return qty
 
 
+def _objective(qty: np.ndarray, pairs: pd.DataFrame, row_need: np.ndarray, need_qty: np.ndarray,
+               unit_obj: np.ndarray, line_cost: float, penalty: float) -> float:
+    """The MILP objective of an allocation in units (to compare the MILP incumbent with greedy)."""
+    share = np.bincount(row_need, weights=qty / pairs["pair_need"].to_numpy(dtype=float), minlength=len(need_qty))
+    short = np.clip(1 - share, 0, None) * need_qty
+    return float((qty * unit_obj).sum() + line_cost * (qty > 0).sum() + penalty * short.sum())
+
+
 def _allocate_block(
     needs: pd.DataFrame,
     offers: pd.DataFrame,
@@ -202,8 +210,14 @@ def _allocate_block(
         if res.x is not None:
             qty = np.round(res.x[:n_pairs]) * pack
             info.update(method="milp", objective=float(res.fun))
+        if res.status != 0:
+            # time limit: keep the MILP incumbent only if it beats the greedy allocation
+            greedy = _greedy(pairs, needs, budget)
+            g_obj = _objective(greedy, pairs, row_need, need_qty, unit_obj, line_cost, penalty)
+            if qty is None or g_obj < _objective(qty, pairs, row_need, need_qty, unit_obj, line_cost, penalty):
+                qty = greedy
+                info.update(method="greedy", objective=g_obj)
     if qty is None:
-        pairs["pair_need"] = pair_need if n_pairs else []
         qty = _greedy(pairs, needs, budget) if n_pairs else np.zeros(0)
         info["method"] = "greedy"
     pairs["qty"] = qty.astype(int)
@@ -226,14 +240,16 @@ def allocate(
     *,
     budget: float | None = None,
     block_col: str | None = "dept_id",
+    max_block_needs: int = 2000,
     time_limit: float = 60.0,
     item_col: str = "item_id",
     **kwargs: Any,
 ) -> AllocationResult:
     """Allocate every need to offers at least total objective under MOQ, pack, capacity, budget.
 
-    Needs of different departments share no offer, so without a budget one MILP per department
-    (``block_col``) is exact and much faster than one large MILP. With a budget, each department
+    Needs of different items share no offer capacity, so without a budget one MILP per block of
+    whole items (a department, cut into chunks of about ``max_block_needs`` needs) is exact and
+    much faster than one large MILP. With a budget, each department
     gets the share of it that its greedy (cheapest-offer) spend represents; the split is recorded.
 
     Args:
@@ -242,6 +258,7 @@ def allocate(
         offers: ``procurement.landed_cost.landed_costs`` output with ``capacity_units_per_week``.
         budget: most USD of goods (unit cost x qty) all lines together may spend; None = no limit.
         block_col: column of ``needs`` to decompose by, or None for one MILP.
+        max_block_needs: blocks larger than this are cut into chunks of whole items.
         time_limit: HiGHS time limit in seconds for the whole allocation (shared by the blocks
             in proportion to their size).
         **kwargs: ``line_cost``, ``shortage_penalty``, ``mip_rel_gap``, ``pair_need_fn`` passed
@@ -253,16 +270,22 @@ def allocate(
     """
     if needs["need_id"].duplicated().any():
         raise ValueError("needs: need_id must be unique")
-    if block_col is None or block_col not in needs or needs[block_col].nunique() <= 1:
+    if block_col is None or block_col not in needs:
         return _allocate_block(needs, offers, budget=budget, time_limit=time_limit, item_col=item_col, **kwargs)
     started = time.perf_counter()
-    blocks = dict(tuple(needs.groupby(block_col, sort=True)))
+    # an item's needs share its offers' capacity, so items are never split across blocks; large
+    # departments are cut into chunks of whole items of about ``max_block_needs`` needs each
+    per_item = needs.groupby([block_col, item_col]).size().rename("n").reset_index()
+    per_item["chunk"] = per_item.groupby(block_col)["n"].cumsum().sub(per_item["n"]) // max_block_needs
+    chunk = needs[[block_col, item_col]].merge(per_item, on=[block_col, item_col], how="left")["chunk"]
+    key = needs[block_col].astype(str) + "/" + chunk.astype(int).astype(str).to_numpy()
+    blocks = dict(tuple(needs.groupby(key.to_numpy(), sort=True)))
     shares = {b: len(n) / len(needs) for b, n in blocks.items()}
     budgets: dict[str, float | None] = dict.fromkeys(blocks)
     if budget is not None:
         cheapest = offers.groupby(item_col)["unit_cost"].min()
         spend = needs["need_qty"] * needs[item_col].map(cheapest).fillna(0)
-        by_block = spend.groupby(needs[block_col]).sum()
+        by_block = spend.groupby(key.to_numpy()).sum()
         budgets = {b: budget * float(by_block[b]) / max(float(by_block.sum()), 1e-9) for b in blocks}
     results = [
         _allocate_block(n, offers, budget=budgets[b], time_limit=max(1.0, time_limit * shares[b]),
@@ -272,7 +295,9 @@ def allocate(
     info: dict[str, float | str] = {
         "method": "+".join(sorted({str(r.info.get("method")) for r in results})),
         "blocks": len(results),
-        "status": "; ".join(f"{b}: {r.info.get('status', 'no offers')}" for b, r in zip(blocks, results, strict=True)),
+        "status": "; ".join(f"{b}: {r.info.get('method', '-')}, {r.info.get('status', 'no offers')}"
+                            for b, r in zip(blocks, results, strict=True)),
+        "blocks_optimal": sum("Optimal" in str(r.info.get("status", "")) for r in results),
         "seconds": round(time.perf_counter() - started, 3),
     }
     for key in ("pairs", "needs", "variables", "constraints", "lines", "build_seconds", "solve_seconds", "objective"):

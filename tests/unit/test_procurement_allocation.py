@@ -180,3 +180,23 @@ def test_replay_oracle_and_policies_on_known_demand():
     # with nothing on hand and a 2-day lead time, the first two days are lost whatever the policy
     assert (k2["stockout_units"] >= demand[:2].sum()).all()
     assert k2.loc["oracle", "fill_rate"] >= 0.8
+
+
+@_SETTINGS
+@given(_problem())
+def test_greedy_fallback_respects_the_same_constraints(problem):
+    from procurement.allocation import _greedy, candidate_offers
+
+    needs, offers, budget = problem
+    n = _needs(needs)
+    pairs = candidate_offers(n, offers)
+    pairs["offer_key"] = pairs["supplier_id"] + "|" + pairs["item_id"]
+    pairs["capacity"] = pairs["capacity_units_per_week"].astype(float)
+    pairs["pair_need"] = pairs["need_qty"].astype(float)
+    qty = _greedy(pairs, n, budget)
+    used = qty > 0
+    assert (qty[used] % pairs["pack_size"].to_numpy()[used] == 0).all()
+    assert (qty[used] >= pairs["moq"].to_numpy()[used]).all()
+    assert (pd.Series(qty).groupby(pairs["supplier_id"]).sum() <= offers.set_index("supplier_id")["capacity_units_per_week"]).all()
+    if budget is not None:
+        assert (qty * pairs["unit_cost"].to_numpy()).sum() <= budget + 1e-6
