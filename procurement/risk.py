@@ -28,7 +28,7 @@ _NUMERIC = ["log_weight_kg", "log_value_usd", "log_quantity", "month", "planned_
 _PARAMS = dict(
     objective="binary", n_estimators=300, learning_rate=0.03, num_leaves=15, min_child_samples=30,
     subsample=0.8, subsample_freq=1, colsample_bytree=0.8, reg_lambda=1.0, cat_smooth=20, verbose=-1,
-    random_state=7, n_jobs=2,
+    random_state=7, n_jobs=2, deterministic=True, force_row_wise=True,
 )
 
 
