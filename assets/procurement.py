@@ -2,16 +2,19 @@
 
 
 import pandas as pd
-from dagster import Config, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from assets._metadata import OWNERS, markdown_table, table_metadata
+from procurement.audit import AUDIT_COLUMNS, audit_changes
 from procurement.catalogue import synthetic_inventory
+from procurement.landed_cost import CostParams
 from procurement.orders import preferred_offers
-from procurement.orders import purchase_order_proposals as propose_orders
+from procurement.policy import item_service_levels
 from procurement.policy import replenishment_proposals as propose_replenishment
-from warehouse.db import read_table, replace_table
+from procurement.proposals import propose_purchase_orders
+from warehouse.db import read_table, replace_table, table_exists, transaction
 
 __all__ = ["inventory_snapshot", "replenishment_proposals", "purchase_order_proposals", "PROCUREMENT_ASSETS"]
 
@@ -25,12 +28,21 @@ def _forecast_as_of(con) -> pd.Timestamp:
 
 class ReplenishmentConfig(Config):
     review_days: int = Field(7, description="Review period R in days")
-    service_level: float = Field(0.95, description="Cycle service level for the safety stock")
+    service_level: float = Field(0.95, description="Cycle service level when use_abc_xyz is off")
+    use_abc_xyz: bool = Field(True, description="Service target per ABC (sales value) x XYZ (demand variability) class")
 
 
 class PurchaseOrderConfig(Config):
-    approval_threshold_usd: float = Field(250.0, description="Order value (goods + freight) above which a line needs approval")
+    approval_threshold_usd: float = Field(1000.0, description="Order value (goods + freight) above which a line needs approval")
+    po_approval_threshold_usd: float = Field(25000.0, description="PO value (all its lines) above which every line of "
+                                                                  "the PO needs approval")
     high_risk_score: float = Field(0.7, description="Supplier risk score above which a line needs approval")
+    carbon_price_usd_per_tonne: float = Field(100.0, description="Carbon price charged in the allocation objective")
+    risk_penalty_rate: float = Field(0.05, description="Risk penalty per unit = risk score x this x unit price")
+    holding_rate_annual: float = Field(0.25, description="Annual holding cost as a share of the unit price")
+    stockout_margin: float = Field(0.4, description="Gross margin (share of shelf price) lost per unit short")
+    budget_usd: float = Field(0.0, description="Most USD of goods all PO lines may spend; 0 = no limit")
+    time_limit_seconds: float = Field(60.0, description="MILP (HiGHS) time limit")
 
 
 @asset(**_COMMON, deps=["demand_history", "forecast"],
@@ -53,9 +65,14 @@ def replenishment_proposals(config: ReplenishmentConfig, duckdb: DuckDBResource)
     with duckdb.get_connection() as con:
         as_of = _forecast_as_of(con)
         offers = preferred_offers(read_table(con, "supplier_catalogue"), read_table(con, "supplier_scores"))
+        service = config.service_level
+        if config.use_abc_xyz:
+            history = con.execute("SELECT store_id, item_id, date, units, sell_price FROM demand_history "
+                                  "WHERE date <= ?", [as_of]).df()
+            service = item_service_levels(history)
         proposals = propose_replenishment(
             read_table(con, "forecast"), read_table(con, "inventory_snapshot"), offers,
-            as_of=as_of, review_days=config.review_days, service_level=config.service_level,
+            as_of=as_of, review_days=config.review_days, service_level=service,
         )
         rows = replace_table(con, "replenishment_proposals", proposals)
     ordering = proposals[proposals["order_qty"] > 0]
@@ -70,15 +87,34 @@ def replenishment_proposals(config: ReplenishmentConfig, duckdb: DuckDBResource)
 
 
 @asset(**_COMMON, deps=["replenishment_proposals", "supplier_catalogue", "supplier_scores"],
-       description="Purchase-order lines: best supplier by total score, MOQ and pack rounding, approval status.")
-def purchase_order_proposals(config: PurchaseOrderConfig, duckdb: DuckDBResource) -> MaterializeResult:
+       description="Purchase-order lines: each need split across suppliers by a MILP (HiGHS) minimising landed cost "
+                   "+ risk penalty + carbon price under MOQ, pack, capacity and budget; explained line by line; "
+                   "approval status; substitutions in po_substitutions; every status change in po_audit.")
+def purchase_order_proposals(context: AssetExecutionContext, config: PurchaseOrderConfig,
+                             duckdb: DuckDBResource) -> MaterializeResult:
+    params = CostParams(holding_rate_annual=config.holding_rate_annual, stockout_margin=config.stockout_margin,
+                        risk_penalty_rate=config.risk_penalty_rate,
+                        carbon_price_usd_per_tonne=config.carbon_price_usd_per_tonne)
     with duckdb.get_connection() as con:
-        offers = preferred_offers(read_table(con, "supplier_catalogue"), read_table(con, "supplier_scores"))
-        orders = propose_orders(
-            read_table(con, "replenishment_proposals"), offers,
-            approval_threshold_usd=config.approval_threshold_usd, high_risk_score=config.high_risk_score,
+        replenishment = read_table(con, "replenishment_proposals")
+        result = propose_purchase_orders(
+            replenishment, read_table(con, "supplier_catalogue"), read_table(con, "supplier_scores"),
+            forecast=read_table(con, "forecast"), params=params, budget=config.budget_usd or None, approval_threshold_usd=config.approval_threshold_usd,
+            po_approval_threshold_usd=config.po_approval_threshold_usd, high_risk_score=config.high_risk_score,
+            time_limit=config.time_limit_seconds,
         )
+        orders = result.lines
+        previous = read_table(con, "po_audit") if table_exists(con, "po_audit") else pd.DataFrame(columns=AUDIT_COLUMNS)
+        changes = audit_changes(previous, orders, run_id=context.run_id, recorded_at=pd.Timestamp.now(tz="UTC"),
+                                order_dates=list(pd.to_datetime(replenishment["as_of"]).unique()))
+        with transaction(con):
+            # append-only audit; the proposals of this order date are replaced (deterministic ids: no duplicates)
+            con.register("_audit_src", changes)
+            con.execute("CREATE TABLE IF NOT EXISTS po_audit AS SELECT * FROM _audit_src LIMIT 0")
+            con.execute("INSERT INTO po_audit SELECT * FROM _audit_src")
+            con.unregister("_audit_src")
         rows = replace_table(con, "purchase_order_proposals", orders)
+        replace_table(con, "po_substitutions", result.substitutions)
     by_po = (
         orders.groupby(["po_id", "supplier_id", "ship_to"], as_index=False)
         .agg(lines=("item_id", "size"), value_usd=("order_value", "sum"), co2e_kg=("co2e_kg", "sum"),
@@ -87,13 +123,17 @@ def purchase_order_proposals(config: PurchaseOrderConfig, duckdb: DuckDBResource
     )
     status = orders["status"].value_counts().reindex(["auto_approved", "needs_approval", "rejected"], fill_value=0)
     top = orders.nlargest(10, "order_value")[["po_id", "supplier_id", "item_id", "qty", "unit_cost", "order_value", "status", "reason"]]
+    info = result.info
     return MaterializeResult(
         metadata=table_metadata(
             rows, purchase_orders=int(orders["po_id"].nunique()), total_value_usd=float(orders["order_value"].sum()),
             total_co2e_kg=float(orders["co2e_kg"].sum()),
             auto_approved=int(status["auto_approved"]), needs_approval=int(status["needs_approval"]),
             rejected=int(status["rejected"]), top_proposals=MetadataValue.md(top.to_markdown(index=False, floatfmt=".2f")),
-            by_purchase_order=markdown_table(by_po),
+            by_purchase_order=markdown_table(by_po), allocation_method=str(info.get("method")),
+            milp_seconds=float(info.get("seconds", 0.0)), milp_variables=int(info.get("variables", 0)),
+            milp_status=str(info.get("status", ""))[:500], substitutions=len(result.substitutions),
+            audit_rows_appended=len(changes),
         )
     )
 

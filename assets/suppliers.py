@@ -7,6 +7,8 @@ from pydantic import Field
 
 from assets._metadata import OWNERS, table_metadata
 from procurement.catalogue import synthetic_catalogue
+from procurement.distance import lane_distances
+from procurement.risk import fit_risk_model, lane_risk
 from procurement.scoring import DEFAULT_DISTANCE_KM, ScoreWeights, score_suppliers
 from warehouse.db import read_table, replace_table
 
@@ -20,34 +22,55 @@ class SupplierScoreConfig(Config):
     cost_weight: float = Field(0.4, description="Weight of the cost penalty (price index, freight per kg)")
     carbon_weight: float = Field(0.2, description="Weight of the carbon penalty (kg CO2e per kg shipped)")
     min_lines: int = Field(10, description="Lanes with fewer shipment lines are not scored")
-    distance_km: float = Field(DEFAULT_DISTANCE_KM, description="Distance charged to every lane (proxy)")
+    distance_km: float = Field(DEFAULT_DISTANCE_KM, description="Distance charged to a vendor missing from the "
+                                                                "origin table (others use real great-circle km)")
+    risk_split_date: str = Field("2014-01-01", description="Time split of the late-delivery model: train before, "
+                                                           "test on and after")
 
 
-@asset(**_COMMON, kinds={"duckdb", "pandas"}, deps=["shipment_stats", "raw_emission_factors"],
-       description="Risk, cost and carbon penalties (0 best .. 1 worst) per vendor x mode lane, with their inputs; "
-                   "lowest total_score is best.")
+@asset(**_COMMON, kinds={"duckdb", "pandas", "lightgbm"}, deps=["shipment_stats", "raw_emission_factors", "raw_shipments"],
+       description="Risk, cost and carbon penalties (0 best .. 1 worst) per vendor x mode lane, with their inputs "
+                   "and a one-line explanation; risk from a LightGBM late-delivery model (time split; AUC and "
+                   "reliability in supplier_risk_model), carbon from real great-circle distances; lowest "
+                   "total_score is best.")
 def supplier_scores(config: SupplierScoreConfig, duckdb: DuckDBResource) -> MaterializeResult:
     with duckdb.get_connection() as con:
+        shipments = read_table(con, "raw_shipments")
+        stats = read_table(con, "shipment_stats")
+        model = fit_risk_model(shipments, split_date=config.risk_split_date)
         scores = score_suppliers(
-            read_table(con, "shipment_stats"),
+            stats,
             read_table(con, "raw_emission_factors"),
             weights=ScoreWeights(config.risk_weight, config.cost_weight, config.carbon_weight),
             distance_km=config.distance_km,
             min_lines=config.min_lines,
+            lane_risk=lane_risk(shipments, model),
+            distances=lane_distances(stats["vendor"]),
         )
+        evaluation = model.reliability.assign(**{k: v for k, v in model.metrics.items()},
+                                              split_date=model.split_date)
+        replace_table(con, "supplier_risk_model", evaluation)
         rows = replace_table(con, "supplier_scores", scores)
     card = scores[["rank", "supplier_id", "mode", "risk_score", "cost_score", "carbon_score", "total_score", "n_lines"]]
-    return MaterializeResult(metadata=table_metadata(rows, scorecard=card, weights=scores["weights"].iloc[0]))
+    m = model.metrics
+    return MaterializeResult(metadata=table_metadata(
+        rows, scorecard=card, weights=scores["weights"].iloc[0],
+        risk_auc=round(m["auc"], 4), risk_brier=round(m["brier"], 5), risk_brier_base_rate=round(m["brier_base_rate"], 5),
+        risk_ece=round(m["ece"], 5), risk_test_lines=int(m["test_lines"]), risk_reliability=model.reliability.round(4),
+        explanation_best=scores["explanation"].iloc[0],
+    ))
 
 
-@asset(**_COMMON, kinds={"duckdb", "pandas"}, deps=["supplier_scores", "demand_history"],
+@asset(**_COMMON, kinds={"duckdb", "pandas"}, deps=["supplier_scores", "demand_history", "forecast"],
        description="SYNTHETIC supplier catalogue (no public data exists): offers per item with cost, MOQ, pack, "
                    "lead time and freight calibrated to the real USAID lanes and M5 prices.")
 def supplier_catalogue(duckdb: DuckDBResource) -> MaterializeResult:
     with duckdb.get_connection() as con:
+        # only history up to the forecast's as-of date calibrates the offers (no look-ahead)
         items = con.execute(
             "SELECT item_id, any_value(dept_id) AS dept_id, any_value(cat_id) AS cat_id, "
-            "median(sell_price) AS sell_price FROM demand_history GROUP BY item_id"
+            "median(sell_price) AS sell_price, sum(units) * 7.0 / count(DISTINCT date) AS weekly_units "
+            "FROM demand_history WHERE date < (SELECT min(date) FROM forecast) GROUP BY item_id"
         ).df()
         catalogue = synthetic_catalogue(items, read_table(con, "supplier_scores"))
         rows = replace_table(con, "supplier_catalogue", catalogue)

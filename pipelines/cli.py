@@ -42,6 +42,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--horizon", type=int, default=28, help="days to forecast (default: 28)")
     run.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
     run.add_argument("--quiet", action="store_true", help="no progress output")
+    rp = sub.add_parser("replay", help="replay the stored policy against real demand and write replay_kpis",
+                        description="Simulate day by day after the as-of date of the stored proposals against real "
+                                    "demand, comparing supplycast, snaive_base_stock and oracle; writes replay_kpis.\n\n"
+                                    "Example: supplycast replay --actuals sales_after_as_of.parquet",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    rp.add_argument("--actuals", type=Path, required=True,
+                    help="POS file (parquet or CSV): canonical (store_id, item_id, date, units) or M5 long "
+                         "(item_id, store_id, date, sales)")
+    rp.add_argument("--warehouse", type=Path, default=None,
+                    help="DuckDB file (default: $SUPPLYCAST_WAREHOUSE or .supplycast/warehouse.duckdb)")
+    rp.add_argument("--seed", type=int, default=2016, help="seed of the lead-time draws (default: 2016)")
+    rp.add_argument("--json", action="store_true", help="print the KPIs as JSON")
     return parser
 
 
@@ -163,10 +175,32 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def replay(args: argparse.Namespace) -> int:
+    from pipelines import settings
+    from procurement.replay import ActualsError, ReplayParams
+    from procurement.replay_io import run_replay
+
+    warehouse = args.warehouse.resolve() if args.warehouse is not None else settings.warehouse_path()
+    try:
+        kpis = run_replay(warehouse, args.actuals, params=ReplayParams(seed=args.seed))
+    except (ActualsError, FileNotFoundError) as exc:
+        print(f"supplycast replay: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(kpis.to_json(orient="records", date_format="iso"))
+    else:
+        print(kpis[["policy", "fill_rate", "avg_on_hand_units", "stockout_units", "holding_cost", "stockout_cost",
+                    "ordering_cost", "total_cost", "on_hand_vs_baseline"]].to_string(index=False, float_format="%.3f"))
+        print(f"replay_kpis written to {warehouse}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "run":
         return run(args)
+    if args.command == "replay":
+        return replay(args)
     raise AssertionError(f"unhandled command {args.command}")
 
 

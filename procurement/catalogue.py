@@ -44,11 +44,13 @@ def synthetic_catalogue(
     dept_col: str = "dept_id",
     cat_col: str = "cat_id",
     price_col: str = "sell_price",
+    weekly_col: str = "weekly_units",
 ) -> pd.DataFrame:
     """Offers (supplier x item) with cost, pack size, MOQ, lead time, weight and capacity.
 
     Args:
-        items: one row per item with department, category and a real shelf price.
+        items: one row per item with department, category, a real shelf price and (optional)
+            ``weekly_col``, its real mean weekly unit sales over all stores, to size capacity.
         suppliers: ``supplier_scores`` (supplier_id, mode, lead_time_p50, lead_time_std,
             cost_index, freight_usd_per_kg, ...).
         offers_per_item: number of supplier lanes offering each department.
@@ -71,7 +73,8 @@ def synthetic_catalogue(
         for j in range(offers_per_item)
     ]
     dept_lanes = pd.DataFrame(rows, columns=[dept_col, "supplier_id"]).drop_duplicates()
-    offers = items[[item_col, dept_col, cat_col, price_col]].merge(dept_lanes, on=dept_col).merge(
+    item_cols = [item_col, dept_col, cat_col, price_col] + ([weekly_col] if weekly_col in items else [])
+    offers = items[item_cols].merge(dept_lanes, on=dept_col).merge(
         lanes[["supplier_id", "vendor", "mode", "lead_time_p50", "lead_time_std", "cost_index", "freight_usd_per_kg"]],
         on="supplier_id",
     )
@@ -89,7 +92,13 @@ def synthetic_catalogue(
     offers["moq"] = offers["pack_size"] * (1 + (u3 * 4).astype(int))
     offers["lead_time_days"] = np.maximum(1, np.round(offers["lead_time_p50"] / LEAD_TIME_COMPRESSION)).astype(int)
     offers["lead_time_std_days"] = (offers["lead_time_std"] / LEAD_TIME_COMPRESSION).round(2)
-    offers["capacity_units_per_week"] = (offers["moq"] * (20 + (u1 * 80).astype(int))).astype(int)
+    if weekly_col in offers:
+        # calibrated to the item's real weekly sales over all stores: a lane can carry 1.5x-4x of
+        # them (an order covers lead time + review + safety stock), so some lanes bind and needs get split
+        weekly = offers[weekly_col].fillna(0).clip(lower=1)
+        offers["capacity_units_per_week"] = np.maximum(offers["moq"], np.ceil(weekly * (1.5 + 2.5 * u1))).astype(int)
+    else:
+        offers["capacity_units_per_week"] = (offers["moq"] * (20 + (u1 * 80).astype(int))).astype(int)
     offers["synthetic"] = True
     offers["provenance"] = (
         "SYNTHETIC offer: lane stats from real USAID shipments (lead time /"

@@ -7,6 +7,8 @@ Protection period P = lead time L + review period R. With daily forecast mean mu
 spread sigma_t read off the quantiles ((q90 - q50) / z_0.90), demand over P has mean sum(mu_t)
 and, assuming independent days and lead-time spread sigma_L, standard deviation
 sqrt(sum(sigma_t^2) + mean_daily^2 * sigma_L^2). Safety stock is z_service times that.
+S = mean demand over P + safety stock; s = S - one day of mean demand (at least 1 unit): the next
+order cannot arrive before R + L days, so s must protect the same period as S.
 """
 
 from __future__ import annotations
@@ -15,9 +17,45 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-__all__ = ["replenishment_proposals"]
+__all__ = ["replenishment_proposals", "item_service_levels", "offer_needs", "SERVICE_BY_CLASS"]
 
 _Z90 = float(norm.ppf(0.9))
+# cycle service target per ABC (share of sales value) x XYZ (demand variability) class: the few
+# items that carry the revenue and sell steadily get the highest target
+SERVICE_BY_CLASS = {
+    "AX": 0.99, "AY": 0.98, "AZ": 0.97,
+    "BX": 0.97, "BY": 0.96, "BZ": 0.95,
+    "CX": 0.95, "CY": 0.93, "CZ": 0.90,
+}
+
+
+def item_service_levels(
+    history: pd.DataFrame, *, abc_cuts: tuple[float, float] = (0.8, 0.95), xyz_cuts: tuple[float, float] = (0.5, 1.0),
+    service_by_class: dict[str, float] | None = None, id_cols: tuple[str, str] = ("store_id", "item_id"),
+    target_col: str = "units", price_col: str = "sell_price",
+) -> pd.DataFrame:
+    """ABC/XYZ class and service target per store x item.
+
+    ABC: items sorted by sales value; A up to ``abc_cuts[0]`` of cumulative value, B up to
+    ``abc_cuts[1]``, C the rest. XYZ: coefficient of variation of daily units; X below
+    ``xyz_cuts[0]``, Y below ``xyz_cuts[1]``, Z above (intermittent items land in Z).
+
+    Returns:
+        ``store_id, item_id, abc, xyz, abc_xyz, service_level``.
+    """
+    keys = list(id_cols)
+    value = history[target_col] * history[price_col].fillna(0)
+    g = history.assign(_value=value).groupby(keys, observed=True)
+    stats = g.agg(_value=("_value", "sum"), _mean=(target_col, "mean"), _std=(target_col, "std")).reset_index()
+    stats = stats.sort_values("_value", ascending=False)
+    # share of value held by the items ranked above: the item that crosses a cut still belongs to it
+    share_before = (stats["_value"].cumsum() - stats["_value"]) / max(stats["_value"].sum(), 1e-9)
+    stats["abc"] = np.select([share_before < abc_cuts[0], share_before < abc_cuts[1]], ["A", "B"], "C")
+    cv = (stats["_std"].fillna(0) / stats["_mean"].where(stats["_mean"] > 0)).fillna(np.inf)
+    stats["xyz"] = np.select([cv < xyz_cuts[0], cv < xyz_cuts[1]], ["X", "Y"], "Z")
+    stats["abc_xyz"] = stats["abc"] + stats["xyz"]
+    stats["service_level"] = stats["abc_xyz"].map(service_by_class or SERVICE_BY_CLASS)
+    return stats[[*keys, "abc", "xyz", "abc_xyz", "service_level"]].reset_index(drop=True)
 
 
 def _period_sums(forecast: pd.DataFrame, days: pd.Series, keys: list[str], col: str) -> pd.Series:
@@ -40,7 +78,7 @@ def replenishment_proposals(
     *,
     as_of: pd.Timestamp,
     review_days: int = 7,
-    service_level: float = 0.95,
+    service_level: float | pd.DataFrame = 0.95,
     id_cols: tuple[str, str] = ("store_id", "item_id"),
     time_col: str = "date",
 ) -> pd.DataFrame:
@@ -52,14 +90,19 @@ def replenishment_proposals(
         lead_times: per item: ``lead_time_days`` and ``lead_time_std_days`` of its preferred supplier.
         as_of: decision date; forecast day 1 is ``as_of + 1``.
         review_days: review period R in days.
-        service_level: cycle service level used for the safety factor.
+        service_level: cycle service level for the safety factor: one number, or a table per
+            store x item (``item_service_levels``) with ``service_level`` (and ``abc_xyz``).
 
     Returns:
         CONTRACTS §3 columns plus the inputs behind them.
     """
-    if not 0.5 <= service_level < 1:
-        raise ValueError(f"service_level must be in [0.5, 1), got {service_level}")
     keys = list(id_cols)
+    if isinstance(service_level, pd.DataFrame):
+        levels = service_level.set_index(keys)
+    else:
+        levels = pd.DataFrame({"service_level": [service_level]})
+    if not levels["service_level"].between(0.5, 1, inclusive="left").all():
+        raise ValueError(f"service_level must be in [0.5, 1), got {sorted(levels['service_level'].unique())[:5]}")
     f = forecast[keys + [time_col, "yhat", "yhat_q50", "yhat_q90"]].copy()
     f["step"] = (f[time_col] - pd.Timestamp(as_of)).dt.days
     if (f["step"] < 1).any():
@@ -81,24 +124,77 @@ def replenishment_proposals(
     var_protect = _period_sums(f, protect, keys, "var")
     mean_daily = mu_protect / protect
     sigma = np.sqrt(var_protect + mean_daily**2 * base["lead_time_std_days"].fillna(0) ** 2)
-    z = float(norm.ppf(service_level))
-
     out = base.copy()
+    if isinstance(service_level, pd.DataFrame):
+        out["service_level"] = levels["service_level"].reindex(out.index).fillna(0.95)
+        out["abc_xyz"] = levels["abc_xyz"].reindex(out.index).fillna("") if "abc_xyz" in levels else ""
+    else:
+        out["service_level"] = float(service_level)
+        out["abc_xyz"] = ""
+    z = norm.ppf(out["service_level"].to_numpy())
     out["as_of"] = pd.Timestamp(as_of)
     out["review_days"] = review_days
-    out["service_level"] = service_level
     out["demand_lead_time"] = mu_lead.round(2)
     out["demand_protection"] = mu_protect.round(2)
     out["sigma_protection"] = sigma.round(3)
     out["safety_stock"] = np.ceil(z * sigma).astype(int)
-    out["reorder_point"] = np.ceil(mu_lead + out["safety_stock"]).astype(int)
     out["order_up_to"] = np.ceil(mu_protect + out["safety_stock"]).astype(int)
+    # the next order can only arrive after R + L days, so s protects the whole period too; it sits
+    # one day of mean demand below S so that orders smaller than a day's sales are skipped
+    out["reorder_point"] = np.maximum(out["safety_stock"], out["order_up_to"] - np.maximum(1, np.ceil(mean_daily)))
+    out["reorder_point"] = out["reorder_point"].astype(int)
     position = out["on_hand"] + out["on_order"]
     out["order_qty"] = np.where(position <= out["reorder_point"], (out["order_up_to"] - position).clip(lower=0), 0)
     out["order_qty"] = out["order_qty"].astype(int)
     cols = [
         "as_of", "on_hand", "on_order", "safety_stock", "reorder_point", "order_up_to", "order_qty", "supplier_id",
         "lead_time_days", "lead_time_std_days", "review_days", "service_level", "demand_lead_time",
-        "demand_protection", "sigma_protection",
+        "demand_protection", "sigma_protection", "abc_xyz",
     ]
     return out[cols].reset_index()
+
+
+def offer_needs(
+    pairs: pd.DataFrame,
+    forecast: pd.DataFrame,
+    *,
+    as_of: pd.Timestamp,
+    id_cols: tuple[str, str] = ("store_id", "item_id"),
+    time_col: str = "date",
+) -> pd.Series:
+    """Units to order from each candidate offer: its own order-up-to level minus the position.
+
+    The same (R, S) rule as :func:`replenishment_proposals`, evaluated with each offer's lead time
+    and lead-time spread, so a fast supplier is asked for less than a slow one.
+
+    Args:
+        pairs: store x item x offer rows with ``position, lead_time_days, lead_time_std_days,
+            review_days, service_level``.
+        forecast: the ``forecast`` table.
+
+    Returns:
+        Units (may be <= 0 when the position already covers that offer's protection period).
+    """
+    keys = list(id_cols)
+    f = forecast[keys + [time_col, "yhat", "yhat_q50", "yhat_q90"]].copy()
+    f["step"] = (f[time_col] - pd.Timestamp(as_of)).dt.days
+    f["var"] = ((f["yhat_q90"] - f["yhat_q50"]).clip(lower=0) / _Z90) ** 2
+    mu = f.pivot_table(index=keys, columns="step", values="yhat", aggfunc="sum")
+    var = f.pivot_table(index=keys, columns="step", values="var", aggfunc="sum").reindex_like(mu)
+    horizon = int(mu.columns.max())
+    mean_mu, mean_var = mu.mean(axis=1).to_numpy(), var.mean(axis=1).to_numpy()
+    cum_mu = np.concatenate([np.zeros((len(mu), 1)), np.nancumsum(mu.to_numpy(), axis=1)], axis=1)
+    cum_var = np.concatenate([np.zeros((len(mu), 1)), np.nancumsum(var.to_numpy(), axis=1)], axis=1)
+    row = mu.index.get_indexer(pd.MultiIndex.from_frame(pairs[keys]))
+    if (row < 0).any():
+        raise ValueError(f"{int((row < 0).sum())} offer rows have no forecast")
+    protect = (pairs["lead_time_days"] + pairs["review_days"]).to_numpy(dtype=int)
+    inside = np.minimum(protect, horizon)
+    # beyond the horizon each series' mean day is carried forward
+    m_p = cum_mu[row, inside] + (protect - inside) * mean_mu[row]
+    v_p = cum_var[row, inside] + (protect - inside) * mean_var[row]
+    daily = m_p / np.maximum(protect, 1)
+    z = norm.ppf(pairs["service_level"].to_numpy(dtype=float))
+    sigma = np.sqrt(v_p + daily**2 * pairs["lead_time_std_days"].fillna(0).to_numpy(dtype=float) ** 2)
+    level = np.ceil(m_p + np.ceil(z * sigma))
+    return pd.Series(level - pairs["position"].to_numpy(dtype=float), index=pairs.index)

@@ -14,8 +14,9 @@ import pandas as pd
 
 __all__ = ["ScoreWeights", "score_suppliers", "supplier_id", "DEFAULT_DISTANCE_KM"]
 
-# Documented proxy until a real origin->destination distance source is wired in: every lane is
-# charged the same distance, so carbon ranks lanes by their mode's emission factor.
+# Used only when no origin->destination table is given (``distances=None``): every lane is then
+# charged the same distance, so carbon ranks lanes by their mode's emission factor. The pipeline
+# passes real great-circle distances (procurement.distance).
 DEFAULT_DISTANCE_KM = 5_000.0
 # Bayesian shrinkage of late rates toward the mode's pooled rate, in pseudo-lines.
 _PRIOR_LINES = 20.0
@@ -52,6 +53,21 @@ def _minmax(x: pd.Series) -> pd.Series:
     return (x - lo) / (hi - lo)
 
 
+def _explain(lanes: pd.DataFrame, w_risk: float, w_cost: float, w_carbon: float) -> pd.Series:
+    """One sentence per lane: each weighted contribution to the total and the facts behind it."""
+    return (
+        "total " + lanes["total_score"].round(3).astype(str)
+        + " = risk " + (w_risk * lanes["risk_score"]).round(3).astype(str)
+        + " (P(late) " + (100 * lanes["p_late"]).round(1).astype(str) + "%, lead-time CV "
+        + lanes["lead_time_cv"].round(2).astype(str) + ") + cost " + (w_cost * lanes["cost_score"]).round(3).astype(str)
+        + " (price index " + lanes["cost_index"].round(2).astype(str) + ", freight "
+        + lanes["freight_usd_per_kg"].round(2).astype(str) + " USD/kg) + carbon "
+        + (w_carbon * lanes["carbon_score"]).round(3).astype(str) + " (" + lanes["mode"] + ", "
+        + lanes["distance_km"].round(0).astype(int).astype(str) + " km, "
+        + lanes["kg_co2e_per_kg"].round(3).astype(str) + " kg CO2e/kg)"
+    )
+
+
 def score_suppliers(
     stats: pd.DataFrame,
     emission_factors: pd.DataFrame,
@@ -59,6 +75,8 @@ def score_suppliers(
     weights: ScoreWeights = DEFAULT_WEIGHTS,
     distance_km: float = DEFAULT_DISTANCE_KM,
     min_lines: int = 10,
+    lane_risk: pd.DataFrame | None = None,
+    distances: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Score each vendor x mode lane with at least ``min_lines`` shipment lines.
 
@@ -67,8 +85,12 @@ def score_suppliers(
             lead_time_std, mean_delay_days, freight_usd_per_kg, cost_index, ...).
         emission_factors: ``mode, g_co2e_per_tonne_km``.
         weights: relative weights of risk, cost and carbon.
-        distance_km: transport distance charged to every lane (documented proxy).
+        distance_km: transport distance charged to every lane when ``distances`` is None.
         min_lines: lanes with fewer lines are too thin to score.
+        lane_risk: ``procurement.risk.lane_risk`` output (vendor, mode, p_late, delay quantiles);
+            when given, the learned late probability replaces the shrunk late rate.
+        distances: ``procurement.distance.lane_distances`` output (vendor, origin_country,
+            distance_km, distance_source); when given, carbon uses each vendor's real distance.
 
     Returns:
         One row per supplier lane with the inputs behind each score, the three penalties,
@@ -95,10 +117,31 @@ def score_suppliers(
     ).fillna(stats["freight_usd_per_kg"].median())
     lanes["cost_index"] = lanes["cost_index"].fillna(1.0)
     lanes["g_co2e_per_tonne_km"] = lanes["mode"].map(factors)
-    lanes["distance_km"] = distance_km
-    lanes["kg_co2e_per_kg"] = lanes["g_co2e_per_tonne_km"] * 1e-6 * distance_km
+    if distances is None:
+        lanes["origin_country"] = ""
+        lanes["distance_km"] = distance_km
+        lanes["distance_source"] = f"proxy: {distance_km:g} km for every lane"
+    else:
+        lanes = lanes.merge(distances[["vendor", "origin_country", "distance_km", "distance_source"]], on="vendor",
+                            how="left")
+        lanes["distance_source"] = lanes["distance_source"].fillna(f"proxy: {distance_km:g} km (vendor not in table)")
+        lanes["distance_km"] = lanes["distance_km"].fillna(distance_km)
+        lanes["origin_country"] = lanes["origin_country"].fillna("")
+    # kg CO2e per kg shipped = tonnes (1e-3) x km x kg CO2e per tonne-km (g / 1e3)
+    lanes["kg_co2e_per_kg"] = lanes["g_co2e_per_tonne_km"] * 1e-6 * lanes["distance_km"]
 
-    lanes["risk_score"] = _minmax(0.7 * _minmax(lanes["late_rate_shrunk"]) + 0.3 * _minmax(lanes["lead_time_cv"]))
+    if lane_risk is None:
+        lanes["p_late"] = lanes["late_rate_shrunk"]
+        lanes["delay_days_p50_if_late"] = lanes["mean_delay_days"] / lanes["late_rate"].where(lanes["late_rate"] > 0)
+        lanes["risk_source"] = "shrunk observed late rate"
+    else:
+        cols = ["vendor", "mode", "p_late", "delay_days_p50_if_late", "delay_days_p90_if_late", "lead_time_p10"]
+        lanes = lanes.merge(lane_risk[cols], on=["vendor", "mode"], how="left")
+        lanes["p_late"] = lanes["p_late"].fillna(lanes["late_rate_shrunk"])
+        lanes["risk_source"] = "LightGBM late-delivery probability (time split)"
+    lanes["delay_days_p50_if_late"] = lanes["delay_days_p50_if_late"].fillna(0.0)
+
+    lanes["risk_score"] = _minmax(0.7 * _minmax(lanes["p_late"]) + 0.3 * _minmax(lanes["lead_time_cv"]))
     freight_rel = lanes["freight_usd_per_kg"] / lanes["freight_usd_per_kg"].median()
     lanes["cost_score"] = _minmax(0.7 * _minmax(lanes["cost_index"]) + 0.3 * _minmax(np.log(freight_rel)))
     lanes["carbon_score"] = _minmax(np.log(lanes["kg_co2e_per_kg"]))
@@ -108,10 +151,13 @@ def score_suppliers(
     lanes.insert(0, "supplier_id", supplier_id(lanes["vendor"], lanes["mode"]))
     lanes["rank"] = lanes["total_score"].rank(method="first").astype(int)
     lanes["weights"] = f"risk={w_risk:.2f} cost={w_cost:.2f} carbon={w_carbon:.2f}"
+    lanes["explanation"] = _explain(lanes, w_risk, w_cost, w_carbon)
+    extra = [c for c in ("delay_days_p90_if_late", "lead_time_p10") if c in lanes]
     cols = [
         "supplier_id", "vendor", "mode", "rank", "risk_score", "cost_score", "carbon_score", "total_score",
         "n_lines", "late_rate", "late_rate_shrunk", "mean_delay_days", "lead_time_p50", "lead_time_p90",
         "lead_time_std", "lead_time_cv", "cost_index", "freight_usd_per_kg", "g_co2e_per_tonne_km",
-        "distance_km", "kg_co2e_per_kg", "weights",
+        "distance_km", "kg_co2e_per_kg", "weights", "p_late", "delay_days_p50_if_late", "risk_source",
+        "origin_country", "distance_source", "explanation", *extra,
     ]
     return lanes[cols].sort_values("rank").reset_index(drop=True)

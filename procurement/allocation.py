@@ -1,0 +1,310 @@
+"""Split each store x item need across supplier offers with one sparse MILP (HiGHS).
+
+For need i and offer j (a supplier's offer of the need's item), the integer ``n_j`` is the number of
+packs bought and the binary ``y_j`` says whether the offer is used. The program minimises
+
+    sum_j pack_j * n_j * objective_per_unit_j + line_cost * y_j + shortage_penalty * sum_i u_i
+
+subject to
+    coverage   sum_{j in i} pack_j n_j / need_ij + u_i / need_i >= 1
+               (need_ij: the need if offer j serves it alone, default need_i; u_i: units short)
+    MOQ        pack_j n_j >= moq_j y_j                      (semi-continuous via the binary)
+    link       pack_j n_j <= M_j y_j
+    capacity   sum_{j of offer k} pack_j n_j <= capacity_k  (a supplier's weekly capacity of an item)
+    budget     sum_j unit_cost_j pack_j n_j <= budget
+
+Pack size holds by construction (integer packs). Offers that cannot arrive by the need date stay
+only as penalised back-ups, used when the on-time offers run out of capacity. The matrix is built column-wise with ``scipy.sparse`` from
+vectors (no loop over needs). HiGHS runs under a time limit; if it returns no feasible solution,
+a vectorised greedy (cheapest feasible offer first, one pass per offer rank) is used instead.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+__all__ = ["AllocationResult", "allocate", "candidate_offers"]
+
+
+@dataclass
+class AllocationResult:
+    """Allocated lines (one per need x offer used), per-need shortage and solver figures."""
+
+    lines: pd.DataFrame
+    needs: pd.DataFrame
+    info: dict[str, float | str] = field(default_factory=dict)
+
+
+def candidate_offers(needs: pd.DataFrame, offers: pd.DataFrame, *, item_col: str = "item_id") -> pd.DataFrame:
+    """Need x offer pairs, without offers that miss the need date when a faster one exists.
+
+    Args:
+        needs: ``need_id, item_id, need_qty, need_days`` (days until the stock is needed).
+        offers: landed-cost offers (``lead_time_days, supplier_id, pack_size, moq, ...``).
+
+    Returns:
+        One row per usable pair with ``meets_need_date``.
+    """
+    pairs = needs.merge(offers, on=item_col, how="inner")
+    pairs["meets_need_date"] = pairs["lead_time_days"] <= pairs["need_days"]
+    any_meets = pairs.groupby("need_id")["meets_need_date"].transform("any")
+    fastest = pairs["lead_time_days"] == pairs.groupby("need_id")["lead_time_days"].transform("min")
+    # a late offer stays only as a back-up (penalised in the objective) for when the on-time
+    # offers run out of capacity; if none is on time, the fastest counts as on time
+    pairs["late_backup"] = ~pairs["meets_need_date"] & any_meets
+    pairs.loc[~any_meets & fastest, "meets_need_date"] = True
+    keep = pairs["meets_need_date"] | pairs["late_backup"]
+    return pairs[keep].reset_index(drop=True)
+
+
+def _greedy(pairs: pd.DataFrame, needs: pd.DataFrame, budget: float | None) -> np.ndarray:
+    """Units per pair: each need takes its cheapest offer with capacity left, rank by rank."""
+    qty = np.zeros(len(pairs))
+    order = pairs.assign(_late=pairs["late_backup"]).sort_values(["need_id", "_late", "objective_per_unit",
+                                                                   "supplier_id"]).index
+    rank = pairs.loc[order].groupby("need_id").cumcount().reindex(pairs.index).to_numpy()
+    open_need = pd.Series(True, index=needs["need_id"])
+    used_cap = pd.Series(0.0, index=pairs["offer_key"].unique())
+    spent = 0.0
+    for r in range(int(rank.max()) + 1 if len(rank) else 0):
+        idx = np.flatnonzero((rank == r) & open_need.reindex(pairs["need_id"]).to_numpy())
+        if idx.size == 0:
+            continue
+        p = pairs.iloc[idx]
+        want = np.ceil(np.maximum(p["pair_need"], p["moq"]) / p["pack_size"]) * p["pack_size"]
+        cum = want.groupby(p["offer_key"].to_numpy()).cumsum().to_numpy() + used_cap.reindex(p["offer_key"]).to_numpy()
+        fits = cum <= p["capacity"].to_numpy()
+        if budget is not None:
+            value = np.where(fits, want * p["unit_cost"], 0.0)
+            fits &= spent + np.cumsum(value) <= budget
+            spent += float(np.sum(np.where(fits, want * p["unit_cost"], 0.0)))
+        qty[idx[fits]] = want.to_numpy()[fits]
+        taken = pd.Series(np.where(fits, want, 0.0)).groupby(p["offer_key"].to_numpy()).sum()
+        used_cap = used_cap.add(taken, fill_value=0.0)
+        open_need.loc[p["need_id"].to_numpy()[fits]] = False
+    return qty
+
+
+def _objective(qty: np.ndarray, pairs: pd.DataFrame, row_need: np.ndarray, need_qty: np.ndarray,
+               unit_obj: np.ndarray, line_cost: float, penalty: float) -> float:
+    """The MILP objective of an allocation in units (to compare the MILP incumbent with greedy)."""
+    share = np.bincount(row_need, weights=qty / pairs["pair_need"].to_numpy(dtype=float), minlength=len(need_qty))
+    short = np.clip(1 - share, 0, None) * need_qty
+    return float((qty * unit_obj).sum() + line_cost * (qty > 0).sum() + penalty * short.sum())
+
+
+def _allocate_block(
+    needs: pd.DataFrame,
+    offers: pd.DataFrame,
+    *,
+    budget: float | None = None,
+    line_cost: float = 1.0,
+    shortage_penalty: float | None = None,
+    time_limit: float = 60.0,
+    mip_rel_gap: float = 0.005,
+    item_col: str = "item_id",
+    pair_need_fn: Callable[[pd.DataFrame], pd.Series] | None = None,
+) -> AllocationResult:
+    """One MILP over ``needs`` (see :func:`allocate`).
+
+    Args:
+        needs: ``need_id`` (unique), ``item_id``, ``need_qty`` (> 0) and ``need_days``, plus any
+            columns to carry through (store_id, ...).
+        offers: ``procurement.landed_cost.landed_costs`` output with ``capacity_units_per_week``.
+        budget: most USD of goods (unit cost x qty) all lines together may spend; None = no limit.
+        line_cost: fixed cost of using an offer for a need (discourages needless splits).
+        shortage_penalty: USD per unit left uncovered; default 10x the dearest unit objective.
+        time_limit: HiGHS time limit in seconds.
+        mip_rel_gap: relative optimality gap at which HiGHS stops.
+        pair_need_fn: units each need x offer pair needs if that offer served it alone (for
+            instance the order-up-to level at the offer's own lead time); default ``need_qty``.
+
+    Returns:
+        ``AllocationResult`` with lines (need x offer, ``qty`` > 0), needs (with ``allocated`` and
+        ``shortage``) and info (method, status, seconds, variables, constraints, objective).
+    """
+    if needs["need_id"].duplicated().any():
+        raise ValueError("needs: need_id must be unique")
+    if (needs["need_qty"] <= 0).any():
+        raise ValueError(f"needs: {(needs['need_qty'] <= 0).sum()} rows with need_qty <= 0")
+    started = time.perf_counter()
+    pairs = candidate_offers(needs, offers, item_col=item_col)
+    if pair_need_fn is not None and len(pairs):
+        pairs["pair_need"] = pair_need_fn(pairs).to_numpy(dtype=float)
+    pairs["offer_key"] = pairs["supplier_id"] + "|" + pairs[item_col]
+    pairs["capacity"] = pairs["capacity_units_per_week"].astype(float)
+    n_pairs, n_needs = len(pairs), len(needs)
+    need_pos = pd.Series(np.arange(n_needs), index=needs["need_id"])
+    row_need = need_pos.reindex(pairs["need_id"]).to_numpy()
+    pack = pairs["pack_size"].to_numpy(dtype=float)
+    moq = pairs["moq"].to_numpy(dtype=float)
+    need_qty = needs["need_qty"].to_numpy(dtype=float)
+    # an offer may have its own need (a faster supplier needs less stock on order); coverage then
+    # counts the share of each offer's need that it delivers
+    pair_need = (pairs["pair_need"].to_numpy(dtype=float) if "pair_need" in pairs else need_qty[row_need])
+    pair_need = np.maximum(pair_need, 1.0)
+    pairs["pair_need"] = pair_need
+    big_m = np.ceil(np.maximum(pair_need, moq) / pack) * pack
+    unit_obj = pairs["objective_per_unit"].to_numpy(dtype=float)
+    top = max(unit_obj.max(initial=1.0), 1.0)
+    penalty = float(shortage_penalty if shortage_penalty is not None else 10 * top)
+    # late back-up offers cost more than any on-time offer, less than leaving the need short
+    unit_obj = unit_obj + np.where(pairs["late_backup"].to_numpy(dtype=bool), 3 * top, 0.0)
+
+    info: dict[str, float | str] = {"pairs": n_pairs, "needs": n_needs}
+    qty = None
+    if n_pairs:
+        offer_codes, offer_idx = np.unique(pairs["offer_key"].to_numpy(), return_inverse=True)
+        k = len(offer_codes)
+        cap = pairs.groupby(offer_idx)["capacity"].first().to_numpy()
+        j = np.arange(n_pairs)
+        # columns: n_j (packs) [0, J), y_j [J, 2J), u_i [2J, 2J+N)
+        rows, cols, vals = [], [], []
+
+        def add(r: np.ndarray, c: np.ndarray, v: np.ndarray) -> None:
+            rows.append(r)
+            cols.append(c)
+            vals.append(v)
+
+        r0 = 0
+        add(r0 + row_need, j, pack / pair_need)           # coverage: share of the need delivered
+        add(r0 + np.arange(n_needs), 2 * n_pairs + np.arange(n_needs), 1.0 / need_qty)  # + shortage share
+        r1 = n_needs
+        add(r1 + j, j, pack)                              # MOQ: pack n - moq y >= 0
+        add(r1 + j, n_pairs + j, -moq)
+        r2 = r1 + n_pairs
+        add(r2 + j, j, pack)                              # link: pack n - M y <= 0
+        add(r2 + j, n_pairs + j, -big_m)
+        r3 = r2 + n_pairs
+        add(r3 + offer_idx, j, pack)                      # capacity per offer
+        n_rows = r3 + k
+        lb = np.concatenate([np.ones(n_needs), np.zeros(n_pairs), np.full(n_pairs, -np.inf), np.full(k, -np.inf)])
+        ub = np.concatenate([np.full(n_needs, np.inf), np.full(n_pairs, np.inf), np.zeros(n_pairs), cap])
+        if budget is not None:
+            add(np.full(n_pairs, n_rows), j, pack * pairs["unit_cost"].to_numpy(dtype=float))
+            n_rows += 1
+            lb, ub = np.append(lb, -np.inf), np.append(ub, budget)
+        n_vars = 2 * n_pairs + n_needs
+        a = sparse.csr_array(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_rows, n_vars)
+        )
+        c = np.concatenate([pack * unit_obj, np.full(n_pairs, line_cost), np.full(n_needs, penalty)])
+        integrality = np.concatenate([np.ones(2 * n_pairs), np.zeros(n_needs)])
+        bounds = Bounds(
+            np.zeros(n_vars), np.concatenate([big_m / pack, np.ones(n_pairs), need_qty])
+        )
+        built = time.perf_counter()
+        res = milp(c, constraints=LinearConstraint(a, lb, ub), integrality=integrality, bounds=bounds,
+                   options={"time_limit": time_limit, "mip_rel_gap": mip_rel_gap, "disp": False})
+        info.update(variables=n_vars, constraints=n_rows, build_seconds=round(built - started, 3),
+                    solve_seconds=round(time.perf_counter() - built, 3), status=str(res.message),
+                    mip_gap=float(getattr(res, "mip_gap", np.nan) or 0.0))
+        if res.x is not None:
+            qty = np.round(res.x[:n_pairs]) * pack
+            info.update(method="milp", objective=float(res.fun))
+        if res.status != 0:
+            # time limit: keep the MILP incumbent only if it beats the greedy allocation
+            greedy = _greedy(pairs, needs, budget)
+            g_obj = _objective(greedy, pairs, row_need, need_qty, unit_obj, line_cost, penalty)
+            if qty is None or g_obj < _objective(qty, pairs, row_need, need_qty, unit_obj, line_cost, penalty):
+                qty = greedy
+                info.update(method="greedy", objective=g_obj)
+    if qty is None:
+        qty = _greedy(pairs, needs, budget) if n_pairs else np.zeros(0)
+        info["method"] = "greedy"
+    pairs["qty"] = qty.astype(int)
+    lines = pairs[pairs["qty"] > 0].reset_index(drop=True)
+    allocated = lines.groupby("need_id")["qty"].sum()
+    share = (lines["qty"] / lines["pair_need"]).groupby(lines["need_id"]).sum()
+    out_needs = needs.copy()
+    out_needs["allocated"] = out_needs["need_id"].map(allocated).fillna(0).astype(int)
+    out_needs["covered_share"] = out_needs["need_id"].map(share).fillna(0.0).clip(upper=1.0)
+    # units short, in the need's own units (the share of it that no offer delivers)
+    out_needs["shortage"] = np.ceil((1 - out_needs["covered_share"]) * out_needs["need_qty"] - 1e-9).clip(lower=0).astype(int)
+    info["seconds"] = round(time.perf_counter() - started, 3)
+    info["lines"] = len(lines)
+    return AllocationResult(lines=lines, needs=out_needs, info=info)
+
+
+def allocate(
+    needs: pd.DataFrame,
+    offers: pd.DataFrame,
+    *,
+    budget: float | None = None,
+    block_col: str | None = "dept_id",
+    max_block_needs: int = 2000,
+    time_limit: float = 60.0,
+    item_col: str = "item_id",
+    **kwargs: Any,
+) -> AllocationResult:
+    """Allocate every need to offers at least total objective under MOQ, pack, capacity, budget.
+
+    Needs of different items share no offer capacity, so without a budget one MILP per block of
+    whole items (a department, cut into chunks of about ``max_block_needs`` needs) is exact and
+    much faster than one large MILP. With a budget, each department
+    gets the share of it that its greedy (cheapest-offer) spend represents; the split is recorded.
+
+    Args:
+        needs: ``need_id`` (unique), ``item_id``, ``need_qty`` (> 0), ``need_days`` and
+            ``block_col``, plus any columns to carry through (store_id, ...).
+        offers: ``procurement.landed_cost.landed_costs`` output with ``capacity_units_per_week``.
+        budget: most USD of goods (unit cost x qty) all lines together may spend; None = no limit.
+        block_col: column of ``needs`` to decompose by, or None for one MILP.
+        max_block_needs: blocks larger than this are cut into chunks of whole items.
+        time_limit: HiGHS time limit in seconds for the whole allocation (shared by the blocks
+            in proportion to their size).
+        **kwargs: ``line_cost``, ``shortage_penalty``, ``mip_rel_gap``, ``pair_need_fn`` passed
+            to each block.
+
+    Returns:
+        ``AllocationResult``: lines (need x offer, ``qty`` > 0), needs (``allocated``,
+        ``shortage``) and info (method, status, seconds per phase, variables, constraints).
+    """
+    if needs["need_id"].duplicated().any():
+        raise ValueError("needs: need_id must be unique")
+    if block_col is None or block_col not in needs:
+        return _allocate_block(needs, offers, budget=budget, time_limit=time_limit, item_col=item_col, **kwargs)
+    started = time.perf_counter()
+    # an item's needs share its offers' capacity, so items are never split across blocks; large
+    # departments are cut into chunks of whole items of about ``max_block_needs`` needs each
+    per_item = needs.groupby([block_col, item_col]).size().rename("n").reset_index()
+    per_item["chunk"] = per_item.groupby(block_col)["n"].cumsum().sub(per_item["n"]) // max_block_needs
+    chunk = needs[[block_col, item_col]].merge(per_item, on=[block_col, item_col], how="left")["chunk"]
+    key = needs[block_col].astype(str) + "/" + chunk.astype(int).astype(str).to_numpy()
+    blocks = dict(tuple(needs.groupby(key.to_numpy(), sort=True)))
+    shares = {b: len(n) / len(needs) for b, n in blocks.items()}
+    budgets: dict[str, float | None] = dict.fromkeys(blocks)
+    if budget is not None:
+        cheapest = offers.groupby(item_col)["unit_cost"].min()
+        spend = needs["need_qty"] * needs[item_col].map(cheapest).fillna(0)
+        by_block = spend.groupby(key.to_numpy()).sum()
+        budgets = {b: budget * float(by_block[b]) / max(float(by_block.sum()), 1e-9) for b in blocks}
+    results = [
+        _allocate_block(n, offers, budget=budgets[b], time_limit=max(1.0, time_limit * shares[b]),
+                        item_col=item_col, **kwargs)
+        for b, n in blocks.items()
+    ]
+    info: dict[str, float | str] = {
+        "method": "+".join(sorted({str(r.info.get("method")) for r in results})),
+        "blocks": len(results),
+        "status": "; ".join(f"{b}: {r.info.get('method', '-')}, {r.info.get('status', 'no offers')}"
+                            for b, r in zip(blocks, results, strict=True)),
+        "blocks_optimal": sum("Optimal" in str(r.info.get("status", "")) for r in results),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    for key in ("pairs", "needs", "variables", "constraints", "lines", "build_seconds", "solve_seconds", "objective"):
+        info[key] = float(sum(float(r.info.get(key, 0) or 0) for r in results))
+    info["max_block_solve_seconds"] = max(float(r.info.get("solve_seconds", 0) or 0) for r in results)
+    return AllocationResult(
+        lines=pd.concat([r.lines for r in results], ignore_index=True),
+        needs=pd.concat([r.needs for r in results]).sort_values("need_id").reset_index(drop=True),
+        info=info,
+    )

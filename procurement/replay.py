@@ -1,0 +1,260 @@
+"""Day-by-day replay of replenishment policies against real demand after the as-of date.
+
+Three policies start from the same stock (``replenishment_proposals.on_hand``/``on_order``) and
+face the same real daily demand and the same lead-time draws (a fixed seed; each review's lead
+time ~ round(Normal(lead_time_days, lead_time_std_days)), at least 1 day):
+
+* ``supplycast``: the stored (R, s, S) policy: at each review (day 0 = as-of, then every R days) the
+  reorder point and order-up-to level are recomputed from the stored forecast quantiles over the
+  protection period with the stored service target; day 0 places exactly the stored proposal;
+* ``snaive_base_stock``: a base-stock policy whose forecast is seasonal naive (the same weekday
+  one week earlier) with the same service target; its demand spread is the spread of the
+  seasonal-naive errors in the history, scaled by the square root of the protection period;
+* ``oracle``: perfect foresight: orders exactly the real demand of the protection period.
+
+Unmet demand is lost. Costs: holding = on-hand at end of day x unit cost x annual rate / 365;
+stock-out = lost units x lost gross margin per unit; ordering = a fixed cost per order line.
+The simulation loops over days; every day is one vectorised step over all series.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+__all__ = ["ReplayParams", "DEFAULT_REPLAY", "load_actuals", "replay", "ActualsError", "POLICIES"]
+
+POLICIES = ("supplycast", "snaive_base_stock", "oracle")
+_Z90 = float(norm.ppf(0.9))
+
+
+class ActualsError(ValueError):
+    """The actuals file cannot be replayed; the message names the file and column."""
+
+
+@dataclass(frozen=True)
+class ReplayParams:
+    seed: int = 2016
+    holding_rate_annual: float = 0.25
+    stockout_margin: float = 0.4
+    order_cost: float = 2.0
+
+
+DEFAULT_REPLAY = ReplayParams()
+
+
+def load_actuals(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Real daily demand from a POS file (canonical ``store_id, item_id, date, units`` or M5 long
+    ``item_id, store_id, date, sales``), as parquet or CSV.
+
+    Returns:
+        ``(actuals, quarantined)``: clean rows ``store_id, item_id, date, units`` and rows that
+        cannot be used (missing keys, missing or negative units) with a ``reason``.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ActualsError(f"actuals file {path} does not exist")
+    raw = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    target = "units" if "units" in raw.columns else "sales"
+    missing = [c for c in ("store_id", "item_id", "date", target) if c not in raw.columns]
+    if missing:
+        raise ActualsError(
+            f"actuals file {path}: missing column(s) {missing} in {len(raw):,} rows; expected canonical "
+            "(store_id, item_id, date, units) or M5 long (item_id, store_id, date, sales)"
+        )
+    df = raw[["store_id", "item_id", "date", target]].rename(columns={target: "units"})
+    df["date"] = pd.to_datetime(df["date"], errors="coerce")
+    units = pd.to_numeric(df["units"], errors="coerce")
+    reason = np.select(
+        [df[["store_id", "item_id", "date"]].isna().any(axis=1), units.isna(), units < 0],
+        ["missing store_id, item_id or date", f"missing or non-numeric {target}", f"negative {target}"], "",
+    )
+    bad = reason != ""
+    quarantined = raw[bad].astype(str).assign(reason=reason[bad], source_file=str(path))
+    clean = df[~bad].assign(units=units[~bad].astype(float))
+    return clean.reset_index(drop=True), quarantined.reset_index(drop=True)
+
+
+def _matrix(frame: pd.DataFrame, index: pd.MultiIndex, days: pd.DatetimeIndex, col: str) -> np.ndarray:
+    wide = frame.pivot_table(index=["store_id", "item_id"], columns="date", values=col, aggfunc="sum")
+    return wide.reindex(index=index, columns=days).to_numpy(dtype=float)
+
+
+def replay(
+    proposals: pd.DataFrame,
+    forecast: pd.DataFrame,
+    history: pd.DataFrame,
+    actuals: pd.DataFrame,
+    unit_cost: pd.Series,
+    *,
+    supply: pd.DataFrame | None = None,
+    params: ReplayParams = DEFAULT_REPLAY,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Replay the three policies.
+
+    Args:
+        proposals: ``replenishment_proposals`` (as_of, on_hand, on_order, order_qty, lead_time_days,
+            lead_time_std_days, review_days, service_level).
+        forecast: ``forecast`` (yhat, yhat_q50, yhat_q90) after the as-of date.
+        history: real daily ``units`` up to the as-of date (for the seasonal-naive baseline).
+        actuals: real daily ``units`` after the as-of date.
+        unit_cost: per item_id (for the money KPIs).
+        supply: the stored purchase-order proposals per store x item (``store_id, item_id, po_qty,
+            lead_time_days, lead_time_std_days, pack_size, moq`` of the supplier the allocation
+            chose). When given,
+            every policy is supplied by that supplier (same lead-time draws for all) and
+            ``supplycast`` places exactly ``po_qty`` on day 0; otherwise the replenishment
+            proposal's supplier and ``order_qty`` are used.
+        params: seed and cost parameters.
+
+    Returns:
+        ``(kpis, daily)``: one row per policy (CONTRACTS §3 ``replay_kpis`` columns and more) and
+        the daily totals per policy.
+    """
+    as_of = pd.Timestamp(proposals["as_of"].iloc[0])
+    act = actuals[actuals["date"] > as_of]
+    if act.empty:
+        raise ActualsError(f"actuals hold no day after the as-of date {as_of:%Y-%m-%d}")
+    days = pd.date_range(as_of + pd.Timedelta(days=1), act["date"].max(), freq="D")
+    index = pd.MultiIndex.from_frame(proposals[["store_id", "item_id"]])
+    demand = np.nan_to_num(_matrix(act, index, days, "units"))
+    covered = (~np.isnan(_matrix(act, index, days, "units"))).any(axis=1)
+    n, horizon = demand.shape
+    fc = forecast[forecast["date"] > as_of]
+    fc_days = pd.date_range(days[0], periods=max(horizon, 1) + 60, freq="D")
+    mu = _matrix(fc, index, fc_days, "yhat")
+    var = ((_matrix(fc, index, fc_days, "yhat_q90") - _matrix(fc, index, fc_days, "yhat_q50")).clip(min=0) / _Z90) ** 2
+    # beyond the forecast horizon, carry each series' mean forward
+    mu = np.where(np.isnan(mu), np.nanmean(mu, axis=1, keepdims=True), mu)
+    var = np.where(np.isnan(var), np.nanmean(var, axis=1, keepdims=True), var)
+    mu, var = np.nan_to_num(mu), np.nan_to_num(var)
+
+    hist_days = pd.date_range(as_of - pd.Timedelta(days=27), as_of, freq="D")
+    hist = np.nan_to_num(_matrix(history[history["date"] <= as_of], index, hist_days, "units"))
+    last_week = hist[:, -7:]
+    snaive = np.tile(last_week, (1, (fc.shape[0] and len(fc_days)) // 7 + 2))[:, : len(fc_days)]
+    err = hist[:, 7:] - hist[:, :-7]
+    valid = hist.sum(axis=1) > 0
+    snaive_sd = np.where(valid, err.std(axis=1, ddof=1) if err.shape[1] > 1 else 0.0, 0.0)
+    oracle_demand = np.concatenate([demand, np.zeros((n, len(fc_days) - horizon))], axis=1)
+    # beyond the replay window the oracle assumes the last real week repeats
+    if len(fc_days) > horizon and horizon >= 7:
+        reps = np.tile(demand[:, -7:], (1, (len(fc_days) - horizon) // 7 + 1))[:, : len(fc_days) - horizon]
+        oracle_demand[:, horizon:] = reps
+
+    lead = proposals["lead_time_days"].to_numpy(dtype=float)
+    lead_sd = proposals["lead_time_std_days"].fillna(0).to_numpy(dtype=float)
+    stored_order = proposals["order_qty"].to_numpy(dtype=float)
+    if supply is not None:
+        sup = supply.set_index(["store_id", "item_id"]).reindex(index)
+        has = sup["lead_time_days"].notna().to_numpy()
+        lead = np.where(has, sup["lead_time_days"].to_numpy(dtype=float), lead)
+        lead_sd = np.where(has, sup["lead_time_std_days"].fillna(0).to_numpy(dtype=float), lead_sd)
+        stored_order = sup["po_qty"].fillna(0).to_numpy(dtype=float)
+        pack = np.where(has, sup["pack_size"].fillna(1).to_numpy(dtype=float), 1.0)
+        moq = np.where(has, sup["moq"].fillna(1).to_numpy(dtype=float), 1.0)
+    else:
+        pack = moq = np.ones(len(proposals))
+    review = int(proposals["review_days"].iloc[0])
+    z = norm.ppf(proposals["service_level"].to_numpy(dtype=float))
+    reviews = list(range(0, horizon, review))
+    rng = np.random.default_rng(params.seed)
+    draws = np.maximum(1, np.round(lead[:, None] + lead_sd[:, None] * rng.standard_normal((n, len(reviews))))).astype(int)
+    cost = proposals["item_id"].map(unit_cost).fillna(unit_cost.median()).to_numpy(dtype=float)
+    cum = lambda m: np.concatenate([np.zeros((n, 1)), np.cumsum(m, axis=1)], axis=1)  # noqa: E731
+    cum_mu, cum_var, cum_sn, cum_or = cum(mu), cum(var), cum(snaive), cum(oracle_demand)
+    rows = np.arange(n)
+
+    def window(c: np.ndarray, start: int, length: np.ndarray) -> np.ndarray:
+        end = np.minimum(start + length, c.shape[1] - 1)
+        return c[rows, end] - c[:, start]
+
+    def targets(policy: str, t: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(reorder point, order-up-to level) at the review of day t (the k-th review)."""
+        plan_lead = lead.astype(int)
+        protect = plan_lead + review
+        if policy == "supplycast":
+            m_p = window(cum_mu, t, protect)
+            daily = m_p / protect
+            ss = np.ceil(z * np.sqrt(window(cum_var, t, protect) + daily**2 * lead_sd**2))
+            big_s = np.ceil(m_p + ss)
+            return big_s - np.maximum(1, np.ceil(daily)), big_s
+        if policy == "snaive_base_stock":
+            m_p = window(cum_sn, t, protect)
+            daily = m_p / protect
+            ss = np.ceil(z * np.sqrt(snaive_sd**2 * protect + daily**2 * lead_sd**2))
+            level = np.ceil(m_p + ss)
+            return level, level
+        # perfect foresight of demand and of lead times: cover until the next order lands
+        nxt = draws[:, min(k + 1, draws.shape[1] - 1)]
+        level = window(cum_or, t, np.maximum(draws[:, k], nxt + review))
+        return level, level
+
+    kpis, daily_rows = [], []
+    for policy in POLICIES:
+        on_hand = proposals["on_hand"].to_numpy(dtype=float).copy()
+        pipeline = np.zeros((n, horizon + int(draws.max()) + 2))
+        # stock already on order arrives after the planned lead time
+        pipeline[rows, np.minimum(lead.astype(int) - 1, pipeline.shape[1] - 1)] += proposals["on_order"].to_numpy(dtype=float)
+        served_total = lost_total = hold_total = lost_value = 0.0
+        n_orders = 0
+        on_hand_days = []
+        for t in range(horizon):
+            if t in reviews:
+                k = reviews.index(t)
+                position = on_hand + pipeline[:, t:].sum(axis=1)
+                s_level, big_s = targets(policy, t, k)
+                if policy == "supplycast" and t == 0:
+                    order = stored_order  # the stored proposal, as the buyer would place it
+                else:
+                    order = np.where(position <= s_level, np.maximum(big_s - position, 0), 0)
+                    # every policy buys from the same offer, so MOQ and packs bind all alike
+                    order = np.where(order > 0, np.ceil(np.maximum(order, moq) / pack) * pack, 0)
+                order = np.where(covered, order, 0)
+                # the review of day t happens the evening before (day 0: the as-of evening), so an
+                # order with lead time L is on the shelf at the start of day t + L - 1
+                pipeline[rows, t + draws[:, k] - 1] += order
+                n_orders += int((order > 0).sum())
+            on_hand += pipeline[:, t]
+            served = np.minimum(on_hand, demand[:, t])
+            on_hand -= served
+            lost = demand[:, t] - served
+            served_total += served.sum()
+            lost_total += lost.sum()
+            lost_value += float((lost * cost).sum())
+            hold_total += float((on_hand * cost).sum()) * params.holding_rate_annual / 365.0
+            on_hand_days.append(on_hand.sum())
+            daily_rows.append({"policy": policy, "date": days[t], "demand": demand[:, t].sum(), "served": served.sum(),
+                               "lost": lost.sum(), "on_hand_units": on_hand.sum()})
+        margin = params.stockout_margin / (1 - params.stockout_margin)
+        demand_total = served_total + lost_total
+        stockout_cost = lost_value * margin
+        kpis.append({
+            "policy": policy,
+            "fill_rate": served_total / demand_total if demand_total else 1.0,
+            "avg_on_hand_units": float(np.mean(on_hand_days)),
+            "stockout_units": lost_total,
+            "holding_cost": hold_total,
+            "stockout_cost": stockout_cost,
+            "ordering_cost": n_orders * params.order_cost,
+            "orders": n_orders,
+            "demand_units": demand_total,
+            "days": horizon,
+            "series": int(covered.sum()),
+            "as_of": as_of,
+            "first_day": days[0],
+            "last_day": days[-1],
+            "seed": params.seed,
+        })
+    out = pd.DataFrame(kpis)
+    out["total_cost"] = out["holding_cost"] + out["stockout_cost"] + out["ordering_cost"]
+    base = out.set_index("policy").loc["snaive_base_stock", "avg_on_hand_units"]
+    out["on_hand_vs_baseline"] = out["avg_on_hand_units"] / base if base else np.nan
+    cols = ["policy", "fill_rate", "avg_on_hand_units", "stockout_units", "holding_cost", "stockout_cost", "ordering_cost",
+            "total_cost", "on_hand_vs_baseline", "orders", "demand_units", "days", "series", "as_of", "first_day",
+            "last_day", "seed"]
+    return out[cols], pd.DataFrame(daily_rows)
