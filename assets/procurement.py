@@ -7,6 +7,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from assets._metadata import OWNERS, markdown_table, table_metadata
+from assets._plots import po_by_supplier_status, po_status_table, safe_plot, stockout_risk, stockout_risk_plot
 from procurement.catalogue import synthetic_inventory
 from procurement.orders import preferred_offers
 from procurement.orders import purchase_order_proposals as propose_orders
@@ -65,6 +66,8 @@ def replenishment_proposals(config: ReplenishmentConfig, duckdb: DuckDBResource)
             biggest_orders=ordering.nlargest(10, "order_qty")[
                 ["store_id", "item_id", "on_hand", "safety_stock", "reorder_point", "order_up_to", "order_qty"]
             ],
+            stockout_risk_plot=safe_plot(stockout_risk_plot, proposals),
+            stockout_risk=safe_plot(lambda: markdown_table(stockout_risk(proposals))),
         )
     )
 
@@ -94,6 +97,8 @@ def purchase_order_proposals(config: PurchaseOrderConfig, duckdb: DuckDBResource
             auto_approved=int(status["auto_approved"]), needs_approval=int(status["needs_approval"]),
             rejected=int(status["rejected"]), top_proposals=MetadataValue.md(top.to_markdown(index=False, floatfmt=".2f")),
             by_purchase_order=markdown_table(by_po),
+            by_supplier_and_status_plot=safe_plot(po_by_supplier_status, orders),
+            by_supplier_and_status=safe_plot(lambda: markdown_table(po_status_table(orders), floatfmt=",.2f")),
         )
     )
 

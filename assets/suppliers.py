@@ -6,6 +6,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from assets._metadata import OWNERS, table_metadata
+from assets._plots import safe_plot, supplier_scorecard_plot
 from procurement.catalogue import synthetic_catalogue
 from procurement.scoring import DEFAULT_DISTANCE_KM, ScoreWeights, score_suppliers
 from warehouse.db import read_table, replace_table
@@ -21,6 +22,9 @@ class SupplierScoreConfig(Config):
     carbon_weight: float = Field(0.2, description="Weight of the carbon penalty (kg CO2e per kg shipped)")
     min_lines: int = Field(10, description="Lanes with fewer shipment lines are not scored")
     distance_km: float = Field(DEFAULT_DISTANCE_KM, description="Distance charged to every lane (proxy)")
+    carbon_price_usd_per_tonne: float = Field(
+        0.0, description="Shadow carbon price, USD per tonne CO2e: shown as carbon_usd_per_kg on the scorecard (0 = unpriced)"
+    )
 
 
 @asset(**_COMMON, kinds={"duckdb", "pandas"}, deps=["shipment_stats", "raw_emission_factors"],
@@ -37,7 +41,13 @@ def supplier_scores(config: SupplierScoreConfig, duckdb: DuckDBResource) -> Mate
         )
         rows = replace_table(con, "supplier_scores", scores)
     card = scores[["rank", "supplier_id", "mode", "risk_score", "cost_score", "carbon_score", "total_score", "n_lines"]]
-    return MaterializeResult(metadata=table_metadata(rows, scorecard=card, weights=scores["weights"].iloc[0]))
+    card = card.assign(carbon_usd_per_kg=scores["kg_co2e_per_kg"] * config.carbon_price_usd_per_tonne / 1000.0)
+    weights = {"risk": config.risk_weight, "cost": config.cost_weight, "carbon": config.carbon_weight}
+    return MaterializeResult(metadata=table_metadata(
+        rows, scorecard=card, weights=scores["weights"].iloc[0],
+        scorecard_plot=safe_plot(supplier_scorecard_plot, scores, weights),
+        carbon_price_usd_per_tonne=float(config.carbon_price_usd_per_tonne),
+    ))
 
 
 @asset(**_COMMON, kinds={"duckdb", "pandas"}, deps=["supplier_scores", "demand_history"],
