@@ -149,7 +149,13 @@ def test_01_landing_and_asset_catalog_list_every_asset(page, ui):
     from playwright.sync_api import expect
 
     _open(page, ui, "/")
+    # a fresh instance greets with a "join the community" dialog: dismiss it to see the page
     page.wait_for_timeout(1500)
+    skip = page.get_by_role("button", name="Skip")
+    if skip.is_visible():
+        skip.click()
+    expect(skip).to_be_hidden()
+    expect(page.get_by_text("Timeline").first).to_be_visible()
     _shot(page, "01_landing")
     # the catalog list only renders rows in view: make the view tall enough for all of them
     page.set_viewport_size({"width": 1440, "height": 1900})
@@ -219,6 +225,7 @@ def test_04_plots_render_in_asset_metadata(page, ui, asset, entry, shot):
     expect(image).to_be_visible()
     # the browser decoded the PNG: it has real pixels
     assert image.evaluate("img => img.naturalWidth") > 300
+    page.wait_for_timeout(800)  # let the dialog finish fading in
     _shot(page, shot)
     page.get_by_role("button", name="Close").click()
 
