@@ -50,3 +50,17 @@ def test_daily_refresh_writes_the_exports_and_is_scheduled():
     assert AssetKey("purchase_order_exports") in job.asset_layer.selected_asset_keys
     schedule = defs.resolve_schedule_def("daily_refresh_schedule")
     assert schedule.job_name == "daily_refresh" and schedule.execution_timezone == "UTC"
+
+
+def test_daily_schedule_tick_requests_a_daily_refresh_run():
+    from datetime import UTC, datetime
+
+    from dagster import build_schedule_context
+
+    from pipelines.definitions import defs
+
+    schedule = defs.resolve_schedule_def("daily_refresh_schedule")
+    with build_schedule_context(scheduled_execution_time=datetime(2026, 11, 25, 6, tzinfo=UTC)) as context:
+        tick = schedule.evaluate_tick(context)
+    assert len(tick.run_requests) == 1
+    assert tick.run_requests[0].job_name in (None, "daily_refresh")
