@@ -48,7 +48,7 @@ def safe_plot(build: Callable[..., MetadataValue], *args: Any, **kwargs: Any) ->
     """Call a plot builder; a missing column or empty input becomes a text note instead of an error."""
     try:
         return build(*args, **kwargs)
-    except (KeyError, ValueError, IndexError) as exc:
+    except (KeyError, ValueError, IndexError, AttributeError) as exc:
         return MetadataValue.text(f"plot unavailable: {type(exc).__name__}: {exc}")
 
 

@@ -51,7 +51,7 @@ def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: Duc
             seconds=MetadataValue.json({k: round(v, 2) for k, v in run.seconds.items()}),
             mlflow_run_id=run_id,
             mlflow_tracking_uri=mlflow_tracking.tracking_uri,
-            forecast_vs_actual=safe_plot(forecast_vs_actual, bt.predictions, bt.best_model),
+            forecast_vs_actual=safe_plot(lambda: forecast_vs_actual(bt.predictions, bt.best_model)),
             worst_forecast_items=safe_plot(lambda: markdown_table(worst_forecast_items(bt.predictions, bt.best_model))),
         )
     )
