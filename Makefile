@@ -29,3 +29,13 @@ dev: install
 
 clean:
 	rm -rf $(VENV) .supplycast
+
+# The Dagster UI in headless Chromium (Debian's chromium; see .ci/run). Screenshots land in screenshots/.
+.PHONY: test-browser
+test-browser: install
+	$(BIN)/python -m pytest -q -s -m browser tests/browser
+
+# MLflow UI on the local sqlite store (experiment supplycast-forecast), http://127.0.0.1:5000
+.PHONY: mlflow
+mlflow: install
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/.supplycast/mlflow.db --host 127.0.0.1 --port 5000

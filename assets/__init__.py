@@ -1,6 +1,7 @@
 """Dagster glue, one module per domain; every asset makes one call into the pure packages."""
 
 from assets.checks import CROSS_FEED_CHECKS, GX_CHECKS
+from assets.exports import EXPORT_ASSETS
 from assets.forecast import FORECAST_ASSETS
 from assets.forecast_checks import FORECAST_CHECKS
 from assets.ingest import INGEST_ASSETS
@@ -9,6 +10,7 @@ from assets.suppliers import SUPPLIER_ASSETS
 from assets.warehouse import WAREHOUSE_ASSETS
 
 ALL_ASSETS = [*INGEST_ASSETS, *WAREHOUSE_ASSETS, *FORECAST_ASSETS, *SUPPLIER_ASSETS, *PROCUREMENT_ASSETS]
+ALL_ASSETS += EXPORT_ASSETS
 ALL_CHECKS = [*GX_CHECKS, *CROSS_FEED_CHECKS, *FORECAST_CHECKS]
 
 __all__ = ["ALL_ASSETS", "ALL_CHECKS"]

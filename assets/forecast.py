@@ -7,6 +7,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from assets._metadata import OWNERS, markdown_table, table_metadata
+from assets._plots import forecast_vs_actual, safe_plot, worst_forecast_items
 from forecasting import DEFAULT_MODELS, forecast_demand, log_forecast_run
 from forecasting.m5 import load_series_info
 from forecasting.registry import REGISTERED_MODEL, load_champion, log_global_model
@@ -106,6 +107,8 @@ def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: Duc
             seconds=MetadataValue.json({k: round(v, 2) for k, v in run.seconds.items()}),
             mlflow_run_id=run_id,
             mlflow_tracking_uri=mlflow_tracking.tracking_uri,
+            forecast_vs_actual=safe_plot(lambda: forecast_vs_actual(bt.predictions, bt.best_model)),
+            worst_forecast_items=safe_plot(lambda: markdown_table(worst_forecast_items(bt.predictions, bt.best_model))),
         )
     )
 

@@ -7,6 +7,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from assets._metadata import OWNERS, markdown_table, table_metadata
+from assets._plots import po_by_supplier_status, po_status_table, safe_plot, stockout_risk, stockout_risk_plot
 from procurement.audit import AUDIT_COLUMNS, audit_changes
 from procurement.catalogue import synthetic_inventory
 from procurement.landed_cost import CostParams
@@ -82,6 +83,8 @@ def replenishment_proposals(config: ReplenishmentConfig, duckdb: DuckDBResource)
             biggest_orders=ordering.nlargest(10, "order_qty")[
                 ["store_id", "item_id", "on_hand", "safety_stock", "reorder_point", "order_up_to", "order_qty"]
             ],
+            stockout_risk_plot=safe_plot(stockout_risk_plot, proposals),
+            stockout_risk=safe_plot(lambda: markdown_table(stockout_risk(proposals))),
         )
     )
 
@@ -134,6 +137,8 @@ def purchase_order_proposals(context: AssetExecutionContext, config: PurchaseOrd
             milp_seconds=float(info.get("seconds", 0.0)), milp_variables=int(info.get("variables", 0)),
             milp_status=str(info.get("status", ""))[:500], substitutions=len(result.substitutions),
             audit_rows_appended=len(changes),
+            by_supplier_and_status_plot=safe_plot(po_by_supplier_status, orders),
+            by_supplier_and_status=safe_plot(lambda: markdown_table(po_status_table(orders), floatfmt=",.2f")),
         )
     )
 

@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -30,18 +31,28 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="materialise every asset and print a summary",
-                         description="Materialise every asset in process and print a summary.\n\n"
-                                     "Example: supplycast run --data ../shared/data/m5 --json",
+                         description=_RUN_DESCRIPTION, epilog=_RUN_EXAMPLES,
                          formatter_class=argparse.RawDescriptionHelpFormatter)
-    run.add_argument("--data", type=Path, default=None,
+    run.add_argument("--data", type=Path, default=None, metavar="DIR",
                      help="feed folder: an M5 folder (calendar.parquet, sell_prices.parquet, sales_*.parquet) or a "
-                          "folder holding m5/ (default: the embedded sample, $SUPPLYCAST_DATA)")
-    run.add_argument("--warehouse", type=Path, default=None,
-                     help="DuckDB file (default: $SUPPLYCAST_WAREHOUSE or .supplycast/warehouse.duckdb)")
-    run.add_argument("--as-of", default="", help="forecast origin YYYY-MM-DD (default: last POS date)")
-    run.add_argument("--horizon", type=int, default=28, help="days to forecast (default: 28)")
-    run.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
-    run.add_argument("--quiet", action="store_true", help="no progress output")
+                          "folder holding m5/; logistics feeds are looked up beside it, else taken from the sample "
+                          "(default: $SUPPLYCAST_DATA or the embedded sample). "
+                          "Example: --data ../shared/data/m5")
+    run.add_argument("--warehouse", type=Path, default=None, metavar="FILE",
+                     help="DuckDB file to write; created if missing, tables replaced on each run "
+                          "(default: $SUPPLYCAST_WAREHOUSE or .supplycast/warehouse.duckdb). "
+                          "Example: --warehouse /tmp/wh.duckdb")
+    run.add_argument("--as-of", default="", type=_iso_date, metavar="YYYY-MM-DD",
+                     help="forecast origin: history after it is ignored, the forecast starts the day after "
+                          "(default: the last POS date). Example: --as-of 2016-05-08")
+    run.add_argument("--horizon", type=_positive_int, default=28, metavar="N",
+                     help="days to forecast after the origin (default: 28). Example: --horizon 14")
+    run.add_argument("--json", action="store_true",
+                     help="print one JSON document on stdout (rows per table, backtest, PO totals, export files, "
+                          "seconds); progress still goes to stderr. Example: supplycast run --json | jq .po_status")
+    run.add_argument("--quiet", action="store_true",
+                     help="no progress bar or per-step lines on stderr (errors are still printed). "
+                          "Example: supplycast run --quiet --json")
     rp = sub.add_parser("replay", help="replay the stored policy against real demand and write replay_kpis",
                         description="Simulate day by day after the as-of date of the stored proposals against real "
                                     "demand, comparing supplycast, snaive_base_stock and oracle; writes replay_kpis.\n\n"
@@ -55,6 +66,44 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--seed", type=int, default=2016, help="seed of the lead-time draws (default: 2016)")
     rp.add_argument("--json", action="store_true", help="print the KPIs as JSON")
     return parser
+
+
+_RUN_DESCRIPTION = """\
+Materialise every asset in process (ingest, quality gates, forecast, supplier scores,
+replenishment, purchase orders, exports) with the same Definitions the Dagster UI loads.
+Progress (one line per step, with seconds) goes to stderr; the summary to stdout.
+Exit 0 on success; 1 if an asset or quality gate fails (the message names it and the bad
+file or column); 2 on a bad --data folder."""
+
+_RUN_EXAMPLES = """\
+examples:
+  supplycast run                                       # embedded real sample (M5 store CA_1)
+  supplycast run --data ../shared/data/m5              # all 30,490 M5 series
+  supplycast run --as-of 2016-05-08 --horizon 14       # backdated origin, two weeks ahead
+  supplycast run --warehouse /tmp/wh.duckdb --quiet --json > summary.json
+  DAGSTER_HOME=$PWD/.supplycast/dagster_home supplycast run   # runs show in the Dagster UI"""
+
+
+def _iso_date(value: str) -> str:
+    """argparse type: an ISO date, or empty for the default."""
+    if not value:
+        return value
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {value!r}") from None
+    return value
+
+
+def _positive_int(value: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of days, got {value!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
 
 
 def _run_config(args: argparse.Namespace) -> dict[str, Any]:
@@ -83,6 +132,18 @@ def _summary(warehouse: Path) -> dict[str, Any]:
     return out
 
 
+def _exports(result: Any) -> dict[str, str]:
+    """Export files the run wrote, by format, from the export asset's metadata."""
+    from assets.exports import EXPORT_FORMATS
+
+    out: dict[str, str] = {}
+    for event in result.get_asset_materialization_events():
+        if event.asset_key.to_user_string() == "purchase_order_exports":
+            meta = event.materialization.metadata
+            out.update({fmt: str(meta[fmt].value) for fmt in EXPORT_FORMATS if fmt in meta})
+    return out
+
+
 def _print_summary(summary: dict[str, Any], seconds: float) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -101,6 +162,8 @@ def _print_summary(summary: dict[str, Any], seconds: float) -> None:
     console.print(f"forecast model: {summary['forecast_model']}")
     console.print(f"purchase orders: {summary['purchase_orders']} worth {summary['po_value_usd']:,} USD, "
                   f"lines by status {summary['po_status']}")
+    for fmt, path in summary.get("exports", {}).items():
+        console.print(f"export {fmt}: {path}")
 
 
 def _pos_partition_tags() -> dict[str, str]:
@@ -142,6 +205,7 @@ def run(args: argparse.Namespace) -> int:
     from pipelines import settings
     from pipelines.definitions import defs
     from pipelines.progress import StepProgress, progress_logger_def
+    from pipelines.resources import build_resources
 
     job = defs.resolve_job_def("daily_refresh")
     try:
@@ -157,6 +221,9 @@ def run(args: argparse.Namespace) -> int:
         result = job.with_logger_defs({"progress": progress_logger_def(handler)}).execute_in_process(
             run_config={**_run_config(args), "loggers": {"progress": {}}},
             instance=instance, raise_on_error=False, tags=partition_tags,
+            # resources built now, from the environment set above: the Definitions may have been
+            # imported earlier (tests, a second call) with another warehouse
+            resources=build_resources(),
         )
     seconds = time.perf_counter() - started
     if not result.success:
@@ -168,6 +235,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     summary = _summary(settings.warehouse_path())
     summary.update(success=True, seconds=round(seconds, 2), step_seconds={k: round(v, 2) for k, v in handler.step_seconds.items()})
+    summary["exports"] = _exports(result)
     if args.json:
         print(json.dumps(summary, default=str))
     else:

@@ -1,0 +1,195 @@
+"""``supplycast run`` in process on a temporary warehouse: --help, --json, exports, and UI metadata.
+
+One run of the sample (~20 s) is shared by every test here. It records into a temporary
+DAGSTER_HOME, so the tests read back what the Dagster UI shows for each asset.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import json
+from contextlib import redirect_stdout
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from pipelines.cli import build_parser, main
+
+pytestmark = pytest.mark.integration
+
+PLOTS = {
+    "forecast": ("forecast_vs_actual",),
+    "supplier_scores": ("scorecard_plot",),
+    "replenishment_proposals": ("stockout_risk_plot",),
+    "purchase_order_proposals": ("by_supplier_and_status_plot",),
+}
+TABLES = {
+    "forecast": ("backtest", "worst_forecast_items"),
+    "supplier_scores": ("scorecard",),
+    "replenishment_proposals": ("stockout_risk", "biggest_orders"),
+    "purchase_order_proposals": ("by_supplier_and_status", "top_proposals"),
+}
+
+
+@pytest.fixture(scope="module")
+def cli_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cli")
+    home = tmp / "dagster_home"
+    home.mkdir()
+    warehouse = tmp / "state" / "warehouse.duckdb"
+    with pytest.MonkeyPatch.context() as mp:
+        # run() sets SUPPLYCAST_WAREHOUSE itself; setting it here first makes the patch restore it after
+        mp.setenv("SUPPLYCAST_WAREHOUSE", str(warehouse))
+        mp.setenv("SUPPLYCAST_HOME", str(tmp / "state"))
+        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp / 'state' / 'mlflow.db'}")
+        mp.setenv("DAGSTER_HOME", str(home))
+        mp.delenv("SUPPLYCAST_DATA", raising=False)
+        mp.delenv("SUPPLYCAST_EXPORTS", raising=False)
+        out = io.StringIO()
+        with redirect_stdout(out):
+            code = main(["run", "--warehouse", str(warehouse), "--json", "--quiet"])
+        from dagster import AssetKey, DagsterInstance
+
+        with DagsterInstance.get() as instance:
+            metadata = {}
+            for key in [*PLOTS, "purchase_order_exports", "raw_pos", "demand_history", "supplier_catalogue"]:
+                event = instance.get_latest_materialization_event(AssetKey(key))
+                metadata[key] = event.asset_materialization.metadata if event else None
+        # the environment stays set while this module's tests run
+        yield {"code": code, "stdout": out.getvalue(), "warehouse": warehouse, "metadata": metadata}
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices["run"]
+
+
+def test_help_explains_every_option_with_an_example(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    options = [a for a in _run_parser()._actions if a.option_strings and "--help" not in a.option_strings]
+    assert {o.option_strings[0] for o in options} == {"--data", "--warehouse", "--as-of", "--horizon", "--json", "--quiet"}
+    for option in options:
+        assert option.option_strings[0] in text
+        assert "Example:" in option.help, f"{option.option_strings[0]} has no example"
+    assert "examples:" in text and "supplycast run --data ../shared/data/m5" in text
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["run", "--as-of", "2016-13-01"], "expected a date YYYY-MM-DD"),
+    (["run", "--horizon", "0"], "must be at least 1"),
+    (["run", "--horizon", "two"], "whole number of days"),
+])
+def test_bad_options_are_refused_before_anything_runs(capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_json_summary_is_machine_readable(cli_run):
+    assert cli_run["code"] == 0
+    summary = json.loads(cli_run["stdout"])  # stdout holds exactly one JSON document
+    assert summary["success"] is True
+    assert Path(summary["warehouse"]) == cli_run["warehouse"].resolve()
+    con = duckdb.connect(str(cli_run["warehouse"]), read_only=True)
+    try:
+        po_lines = con.execute("SELECT count(*) FROM purchase_order_proposals").fetchall()[0][0]
+        statuses = dict(con.execute("SELECT status, count(*) FROM purchase_order_proposals GROUP BY 1").fetchall())
+    finally:
+        con.close()
+    assert summary["rows"]["purchase_order_proposals"] == po_lines > 0
+    assert summary["po_status"] == statuses
+    assert summary["forecast_model"] in {r["model"] for r in summary["backtest"]}
+    assert {"forecast", "purchase_order_exports"} <= set(summary["step_seconds"])
+    assert summary["seconds"] > 0
+
+
+def test_exports_written_by_run_date_and_read_back(cli_run):
+    summary = json.loads(cli_run["stdout"])
+    csv_path, xlsx_path = Path(summary["exports"]["csv"]), Path(summary["exports"]["xlsx"])
+    # exports/<run date>/purchase_order_proposals_<as-of>.*, beside the warehouse file
+    assert csv_path.parent == cli_run["warehouse"].parent / "exports" / datetime.now(UTC).date().isoformat()
+    assert csv_path.name == "purchase_order_proposals_2016-05-22.csv" and xlsx_path.suffix == ".xlsx"
+    con = duckdb.connect(str(cli_run["warehouse"]), read_only=True)
+    try:
+        table = con.execute("SELECT * FROM purchase_order_proposals ORDER BY po_id, line_no").df()
+    finally:
+        con.close()
+    for back in (pd.read_csv(csv_path), pd.read_excel(xlsx_path, engine="openpyxl")):
+        back = back.sort_values(["po_id", "line_no"]).reset_index(drop=True)
+        assert list(back.columns) == list(table.columns)
+        assert back["po_id"].tolist() == table["po_id"].tolist()
+        assert back["qty"].tolist() == table["qty"].tolist()
+        assert back["order_value"].sum() == pytest.approx(table["order_value"].sum())
+    ws = load_workbook(xlsx_path, read_only=False).active
+    assert ws.freeze_panes == "B2" and ws["A1"].font.b
+    meta = cli_run["metadata"]["purchase_order_exports"]
+    assert meta["csv"].value == str(csv_path) and meta["xlsx"].value == str(xlsx_path)
+    assert meta["dagster/row_count"].value == len(table)
+
+
+@pytest.mark.parametrize("asset", sorted(PLOTS))
+def test_ui_metadata_holds_png_plots_and_markdown_tables(cli_run, asset):
+    meta = cli_run["metadata"][asset]
+    assert meta is not None, f"{asset} was not recorded in DAGSTER_HOME"
+    assert meta["dagster/row_count"].value > 0
+    for key in PLOTS[asset]:
+        text = meta[key].value
+        assert text.startswith("![") and "(data:image/png;base64," in text, f"{asset}.{key}: {text[:80]}"
+        png = base64.b64decode(text.split("base64,", 1)[1].rstrip(")"))
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5_000
+    for key in TABLES[asset]:
+        assert meta[key].value.lstrip().startswith("|"), f"{asset}.{key} is not a markdown table"
+
+
+def test_worst_forecast_table_names_real_series(cli_run):
+    table = cli_run["metadata"]["forecast"]["worst_forecast_items"].value
+    con = duckdb.connect(str(cli_run["warehouse"]), read_only=True)
+    try:
+        items = {r[0] for r in con.execute("SELECT DISTINCT item_id FROM forecast").fetchall()}
+    finally:
+        con.close()
+    named = [line.split("|")[2].strip() for line in table.splitlines()[2:]]
+    assert named and set(named) <= items
+
+
+def test_procurement_review_runs_with_the_analysts_levers(cli_run):
+    from dagster import DagsterInstance
+
+    from pipelines.definitions import defs
+    from pipelines.resources import build_resources
+
+    config = defs.resolve_job_def("procurement_review").run_config
+    ops = {op: {"config": dict(c["config"])} for op, c in config["ops"].items()}
+    ops["forecast"]["config"]["horizon"] = 14
+    ops["replenishment_proposals"]["config"]["service_level"] = 0.99
+    ops["supplier_scores"]["config"]["carbon_price_usd_per_tonne"] = 100.0
+    ops["purchase_order_proposals"]["config"]["approval_threshold_usd"] = 1e12
+    ops["purchase_order_proposals"]["config"]["high_risk_score"] = 1.0
+    with DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def("procurement_review").execute_in_process(
+            run_config={"ops": ops}, instance=instance, resources=build_resources()
+        )
+    assert result.success
+    con = duckdb.connect(str(cli_run["warehouse"]), read_only=True)
+    try:
+        days = con.execute("SELECT count(DISTINCT date) FROM forecast").fetchall()[0][0]
+        levels = con.execute("SELECT DISTINCT service_level FROM replenishment_proposals").fetchall()
+        statuses = {r[0] for r in con.execute("SELECT DISTINCT status FROM purchase_order_proposals").fetchall()}
+    finally:
+        con.close()
+    assert days == 14 and levels == [(0.99,)]
+    assert "needs_approval" not in statuses
+    scores = next(e for e in result.get_asset_materialization_events()
+                  if e.asset_key.to_user_string() == "supplier_scores").materialization.metadata
+    assert scores["carbon_price_usd_per_tonne"].value == 100.0
+    assert "carbon_usd_per_kg" in scores["scorecard"].value

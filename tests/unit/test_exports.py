@@ -1,0 +1,83 @@
+"""CSV and XLSX export writer: read the files back and check what an analyst opens."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from warehouse.exports import column_widths, export_table, write_xlsx
+
+
+@pytest.fixture()
+def orders() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "po_id": ["PO-20160522-AAAA", "PO-20160522-AAAA", "PO-20160522-BBBB"],
+            "item_id": ["FOODS_3_090", "HOBBIES_1_008", "FOODS_3_120"],
+            "qty": np.array([12, 3, 240], dtype="int64"),
+            "unit_cost": [1.25, np.nan, 0.5],
+            "order_date": pd.to_datetime(["2016-05-22", "2016-05-22", None]),
+            "status": ["auto_approved", "needs_approval", "rejected"],
+            "reason": ["", "order value 312.50 USD above threshold 250 USD and a long explanation of it", None],
+        }
+    )
+
+
+def test_export_table_writes_both_formats_that_read_back_equal(orders, tmp_path):
+    paths = export_table(orders, tmp_path / "exports" / "2026-11-25", "purchase_order_proposals_2016-05-22")
+    assert set(paths) == {"csv", "xlsx"}
+    assert paths["csv"].name == "purchase_order_proposals_2016-05-22.csv"
+    assert paths["xlsx"].parent == tmp_path / "exports" / "2026-11-25"
+
+    csv = pd.read_csv(paths["csv"], parse_dates=["order_date"])
+    xlsx = pd.read_excel(paths["xlsx"], engine="openpyxl")
+    for back in (csv, xlsx):
+        assert list(back.columns) == list(orders.columns)
+        assert back["qty"].tolist() == [12, 3, 240]
+        assert back["po_id"].tolist() == orders["po_id"].tolist()
+        assert np.isnan(back["unit_cost"].iloc[1]) and back["unit_cost"].iloc[0] == 1.25
+        assert back["order_date"].iloc[0] == pd.Timestamp("2016-05-22") and pd.isna(back["order_date"].iloc[2])
+
+
+def test_xlsx_has_bold_frozen_header_filter_dates_and_fitted_widths(orders, tmp_path):
+    path = write_xlsx(orders, tmp_path / "po.xlsx", sheet_name="purchase_orders", title_columns=["po_id"])
+    ws = load_workbook(path)["purchase_orders"]
+    assert [c.value for c in ws[1]] == list(orders.columns)
+    assert all(c.font.b for c in ws[1])
+    # header row and the po_id column stay in view
+    assert ws.freeze_panes == "B2"
+    assert ws.auto_filter.ref == "A1:G4"
+    assert ws["E2"].number_format == "yyyy-mm-dd"
+    assert ws["D3"].value is None and ws["G4"].value is None
+    widths = {ws.cell(1, i + 1).value: ws.column_dimensions[chr(ord("A") + i)].width for i in range(len(orders.columns))}
+    assert widths["qty"] < widths["po_id"] < widths["reason"]
+    assert widths["reason"] == 60  # capped: the long reason would be ~80 characters
+
+
+def test_column_widths_fit_header_or_longest_value():
+    df = pd.DataFrame({"a": ["x" * 20], "a_long_header_name": [1.0]})
+    assert column_widths(df) == [22, len("a_long_header_name") + 2]
+    assert column_widths(df, max_width=10) == [10, 10]
+
+
+def test_empty_table_still_gets_a_header(tmp_path):
+    empty = pd.DataFrame({"po_id": pd.Series([], dtype=object), "qty": pd.Series([], dtype="int64")})
+    paths = export_table(empty, tmp_path, "empty")
+    ws = load_workbook(paths["xlsx"]).active
+    assert [c.value for c in ws[1]] == ["po_id", "qty"] and ws.max_row == 1
+    assert pd.read_csv(paths["csv"]).columns.tolist() == ["po_id", "qty"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"stem": "../escape"}, "plain file name"),
+        ({"stem": "ok", "formats": ("csv", "pdf")}, "unknown export format"),
+        ({"stem": "ok", "title_columns": ("nope",)}, "title_columns"),
+    ],
+)
+def test_bad_arguments_are_named(orders, tmp_path, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        export_table(orders, tmp_path, **kwargs)

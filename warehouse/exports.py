@@ -1,0 +1,198 @@
+"""Write a table as CSV and as an Excel workbook an analyst can open directly.
+
+Pure pandas + openpyxl (no Dagster). The workbook has one sheet: a bold header row, frozen
+below the header, an auto-filter over the data, and column widths fitted to the content.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+__all__ = ["EXPORT_FORMATS", "export_table", "write_csv", "write_xlsx", "column_widths"]
+
+EXPORT_FORMATS = ("csv", "xlsx")
+
+# Excel column width is in characters of the default font; past ~60 a column stops being readable.
+_MIN_WIDTH = 8
+_MAX_WIDTH = 60
+_HEADER_FILL = PatternFill(start_color="DDEBF7", end_color="DDEBF7", fill_type="solid")
+_DATE_FORMAT = "yyyy-mm-dd"
+_DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+
+
+def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``df`` as UTF-8 CSV with a header row and no index.
+
+    Args:
+        df: The table.
+        path: Target file; its folder is created.
+
+    Returns:
+        The path written.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(path, index=False, date_format="%Y-%m-%d")
+    return path
+
+
+def column_widths(df: pd.DataFrame, *, min_width: int = _MIN_WIDTH, max_width: int = _MAX_WIDTH) -> list[int]:
+    """Excel column widths that fit each column's header and longest rendered value.
+
+    Args:
+        df: The table.
+        min_width: Narrowest column, in characters.
+        max_width: Widest column, in characters (longer text is cut off visually, not in the data).
+
+    Returns:
+        One width per column, in ``df``'s column order.
+    """
+    widths = []
+    for col in df.columns:
+        values = _display(df[col])
+        longest = int(values.str.len().max()) if len(values) else 0
+        widths.append(int(np.clip(max(longest, len(str(col))) + 2, min_width, max_width)))
+    return widths
+
+
+def _display(s: pd.Series) -> pd.Series:
+    """How a column will read in Excel (dates without a time, floats to 4 significant digits)."""
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return s.dt.strftime("%Y-%m-%d").fillna("")
+    if pd.api.types.is_float_dtype(s):
+        return s.map(lambda v: "" if pd.isna(v) else f"{v:,.4g}")
+    return s.astype(str)
+
+
+def _python_values(s: pd.Series) -> list:
+    """A column as Python scalars openpyxl accepts; NaN/NaT/None become empty cells (vectorised)."""
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        # Excel has no time zones; openpyxl refuses aware datetimes
+        s = s.dt.tz_localize(None)
+    # object dtype turns numpy scalars into Python ones (pd.Timestamp is a datetime subclass)
+    values = s.astype(object).to_numpy().copy()
+    values[pd.isna(s).to_numpy()] = None
+    return values.tolist()
+
+
+def write_xlsx(
+    df: pd.DataFrame,
+    path: str | Path,
+    *,
+    sheet_name: str = "data",
+    title_columns: Sequence[str] = (),
+) -> Path:
+    """Write ``df`` to a one-sheet workbook: header row, frozen panes, auto-filter, fitted widths.
+
+    Args:
+        df: The table.
+        path: Target ``.xlsx`` file; its folder is created.
+        sheet_name: Sheet title (Excel allows at most 31 characters).
+        title_columns: Leading columns to keep visible when scrolling right (frozen with the header).
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: If a ``title_columns`` entry is not a column of ``df``.
+    """
+    missing = [c for c in title_columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"title_columns {missing} are not columns of the table ({list(df.columns)})")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # write-only mode streams rows: ~3x faster and far less memory than building the sheet in memory
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(sheet_name[:31])
+    for i, width in enumerate(column_widths(df), start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    ws.freeze_panes = f"{get_column_letter(len(title_columns) + 1)}2"
+    n_cols = max(len(df.columns), 1)
+    ws.auto_filter.ref = f"A1:{get_column_letter(n_cols)}{len(df) + 1}"
+
+    header = []
+    for col in df.columns:
+        cell = WriteOnlyCell(ws, value=str(col))
+        cell.font = Font(bold=True)
+        cell.fill = _HEADER_FILL
+        cell.alignment = Alignment(horizontal="center")
+        header.append(cell)
+    ws.append(header)
+
+    formats = [_number_format(df[c]) for c in df.columns]
+    columns = [_python_values(df[c]) for c in df.columns]
+    # only dates need a styled cell (else Excel shows serial numbers); plain values stream fastest
+    styled = [i for i, fmt in enumerate(formats) if fmt is not None]
+    for row in zip(*columns, strict=True) if columns else ():
+        if styled:
+            row = list(row)
+            for i in styled:
+                if row[i] is not None:
+                    cell = WriteOnlyCell(ws, value=row[i])
+                    cell.number_format = formats[i]
+                    row[i] = cell
+        ws.append(row)
+    wb.save(path)
+    return path
+
+
+def _number_format(s: pd.Series) -> str | None:
+    if pd.api.types.is_datetime64_any_dtype(s):
+        times = s.dropna()
+        has_time = bool(len(times)) and bool((times != times.dt.normalize()).any())
+        return _DATETIME_FORMAT if has_time else _DATE_FORMAT
+    sample = s.dropna().head(1).tolist()
+    if sample and isinstance(sample[0], datetime):
+        return _DATETIME_FORMAT
+    if sample and isinstance(sample[0], date):
+        return _DATE_FORMAT
+    return None
+
+
+def export_table(
+    df: pd.DataFrame,
+    folder: str | Path,
+    stem: str,
+    *,
+    formats: Sequence[str] = EXPORT_FORMATS,
+    sheet_name: str | None = None,
+    title_columns: Sequence[str] = (),
+) -> dict[str, Path]:
+    """Write ``df`` as ``<folder>/<stem>.<fmt>`` for each format.
+
+    Args:
+        df: The table.
+        folder: Target folder (created).
+        stem: File name without extension.
+        formats: Any of ``"csv"``, ``"xlsx"``.
+        sheet_name: Workbook sheet title; default ``stem`` (cut to 31 characters).
+        title_columns: Leading columns frozen in the workbook.
+
+    Returns:
+        Format -> path written.
+
+    Raises:
+        ValueError: On an unknown format or a stem that is not a plain file name.
+    """
+    unknown = sorted(set(formats) - set(EXPORT_FORMATS))
+    if unknown:
+        raise ValueError(f"unknown export format(s) {unknown}; choose from {list(EXPORT_FORMATS)}")
+    if not stem or Path(stem).name != stem:
+        raise ValueError(f"export stem must be a plain file name, got {stem!r}")
+    folder = Path(folder)
+    out: dict[str, Path] = {}
+    if "csv" in formats:
+        out["csv"] = write_csv(df, folder / f"{stem}.csv")
+    if "xlsx" in formats:
+        out["xlsx"] = write_xlsx(df, folder / f"{stem}.xlsx", sheet_name=sheet_name or stem,
+                                 title_columns=title_columns)
+    return out
