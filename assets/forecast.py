@@ -8,7 +8,8 @@ from pydantic import Field
 
 from assets._metadata import OWNERS, markdown_table, table_metadata
 from forecasting import DEFAULT_MODELS, forecast_demand, log_forecast_run
-from pipelines.resources import MlflowTrackingResource
+from forecasting.distributed import library_seconds, use_executor
+from pipelines.resources import ForecastExecutorResource, MlflowTrackingResource
 from warehouse.db import replace_table
 
 __all__ = ["forecast", "ForecastConfig", "FORECAST_ASSETS"]
@@ -25,12 +26,14 @@ class ForecastConfig(Config):
        description="Daily demand forecast per store x item: mean `yhat` and quantiles `yhat_qNN`; the model is "
                    "chosen by a holdout backtest against seasonal naive; logged to MLflow.")
 def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: DuckDBResource,
-             mlflow_tracking: MlflowTrackingResource) -> MaterializeResult:
+             mlflow_tracking: MlflowTrackingResource, forecast_executor: ForecastExecutorResource) -> MaterializeResult:
     with duckdb.get_connection() as con:
         history = con.execute("SELECT store_id, item_id, date, units FROM demand_history").df()
     as_of = pd.Timestamp(config.as_of) if config.as_of else None
-    run = forecast_demand(history, horizon=config.horizon, models=config.models,
-                          holdout_days=config.holdout_days, as_of=as_of)
+    with use_executor(forecast_executor.config()):
+        run = forecast_demand(history, horizon=config.horizon, models=config.models,
+                              holdout_days=config.holdout_days, as_of=as_of)
+        statsforecast_seconds = library_seconds()
     with duckdb.get_connection() as con:
         rows = replace_table(con, "forecast", run.forecast)
         replace_table(con, "forecast_backtest", run.backtest.metrics.reset_index(drop=False))
@@ -48,6 +51,8 @@ def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: Duc
             improvement_vs_seasonal_naive=float(bt.improvement_vs_seasonal_naive),
             backtest=markdown_table(bt.metrics.reset_index()),
             seconds=MetadataValue.json({k: round(v, 2) for k, v in run.seconds.items()}),
+            executor=forecast_executor.executor,
+            statsforecast_seconds=float(statsforecast_seconds),
             mlflow_run_id=run_id,
             mlflow_tracking_uri=mlflow_tracking.tracking_uri,
         )
