@@ -45,9 +45,11 @@ class ExecutorConfig:
             raise ValueError(f"executor must be 'local' or 'dask', got {self.kind!r}")
 
 
-_CURRENT: ContextVar[ExecutorConfig] = ContextVar("supplycast_executor", default=ExecutorConfig())
-# seconds spent inside statsforecast calls, so the pipeline's overhead around them can be measured
-_LIBRARY_SECONDS: ContextVar[list[float]] = ContextVar("supplycast_library_seconds", default=[])
+_LOCAL = ExecutorConfig()
+_CURRENT: ContextVar[ExecutorConfig | None] = ContextVar("supplycast_executor", default=None)
+# seconds spent inside statsforecast calls, so the pipeline's overhead around them can be measured;
+# None outside ``use_executor`` (nothing is being timed)
+_LIBRARY_SECONDS: ContextVar[list[float] | None] = ContextVar("supplycast_library_seconds", default=None)
 
 
 @contextmanager
@@ -63,12 +65,12 @@ def use_executor(config: ExecutorConfig) -> Iterator[ExecutorConfig]:
 
 
 def current_executor() -> ExecutorConfig:
-    return _CURRENT.get()
+    return _CURRENT.get() or _LOCAL
 
 
 def library_seconds() -> float:
     """Seconds spent in statsforecast calls since the innermost ``use_executor`` began."""
-    return float(sum(_LIBRARY_SECONDS.get()))
+    return float(sum(_LIBRARY_SECONDS.get() or ()))
 
 
 @contextmanager
@@ -106,11 +108,13 @@ def _forecast_on_dask(sf: Any, df: pd.DataFrame, horizon: int, config: ExecutorC
 
 def run_statsforecast(sf: Any, df: pd.DataFrame, horizon: int) -> pd.DataFrame:
     """``sf.forecast(h=horizon, df=df)`` on the current executor; same columns either way."""
-    config = _CURRENT.get()
+    config = current_executor()
     started = time.perf_counter()
     try:
         if config.kind == "local":
             return sf.forecast(h=horizon, df=df)
         return _forecast_on_dask(sf, df, horizon, config)
     finally:
-        _LIBRARY_SECONDS.get().append(time.perf_counter() - started)
+        timer = _LIBRARY_SECONDS.get()
+        if timer is not None:
+            timer.append(time.perf_counter() - started)
