@@ -11,7 +11,8 @@ from assets._plots import forecast_vs_actual, safe_plot, worst_forecast_items
 from forecasting import DEFAULT_MODELS, forecast_demand, log_forecast_run
 from forecasting.m5 import load_series_info
 from forecasting.registry import REGISTERED_MODEL, load_champion, log_global_model
-from pipelines.resources import FeedsResource, MlflowTrackingResource
+from pipelines.resources import FeedsResource, ForecastExecutorResource, MlflowTrackingResource
+from forecasting.distributed import library_seconds, use_executor
 from warehouse.db import replace_table
 
 __all__ = ["forecast", "ForecastConfig", "FORECAST_ASSETS"]
@@ -52,7 +53,8 @@ def _covariates(con, as_of: str, horizon: int) -> tuple[pd.DataFrame, pd.DataFra
                    "store x department the backtest picks statsforecast, the global LightGBM (MLflow champion) or "
                    "their mean; falls back to seasonal naive with a warning if the champion fails or regresses.")
 def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: DuckDBResource,
-             mlflow_tracking: MlflowTrackingResource, feeds: FeedsResource) -> MaterializeResult:
+             mlflow_tracking: MlflowTrackingResource, feeds: FeedsResource,
+             forecast_executor: ForecastExecutorResource) -> MaterializeResult:
     with duckdb.get_connection() as con:
         history = con.execute(
             "SELECT store_id, item_id, dept_id, cat_id, state_id, date, units, sell_price FROM demand_history"
@@ -63,9 +65,11 @@ def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: Duc
     if config.global_model and config.use_champion:
         champion = load_champion(mlflow_tracking.tracking_uri)
     as_of = pd.Timestamp(config.as_of) if config.as_of else None
-    run = forecast_demand(history, horizon=config.horizon, models=config.models, holdout_days=config.holdout_days,
-                          as_of=as_of, global_model=config.global_model, calendar=calendar, prices=prices,
-                          series_info=info, champion=champion, regression_threshold=config.regression_threshold)
+    with use_executor(forecast_executor.config()):
+        run = forecast_demand(history, horizon=config.horizon, models=config.models, holdout_days=config.holdout_days,
+                              as_of=as_of, global_model=config.global_model, calendar=calendar, prices=prices,
+                              series_info=info, champion=champion, regression_threshold=config.regression_threshold)
+        statsforecast_seconds = library_seconds()
     bt = run.backtest
     holdout = bt.predictions[["store_id", "item_id", "date", "units"]].copy()
     with duckdb.get_connection() as con:
@@ -105,6 +109,8 @@ def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: Duc
                  if k.startswith("holdout_below_")}),
             backtest=markdown_table(bt.metrics.reset_index()),
             seconds=MetadataValue.json({k: round(v, 2) for k, v in run.seconds.items()}),
+            executor=forecast_executor.executor,
+            statsforecast_seconds=float(statsforecast_seconds),
             mlflow_run_id=run_id,
             mlflow_tracking_uri=mlflow_tracking.tracking_uri,
             forecast_vs_actual=safe_plot(lambda: forecast_vs_actual(bt.predictions, bt.best_model)),

@@ -20,6 +20,8 @@ from statsforecast.models import (
     WindowAverage,
 )
 
+from forecasting.distributed import run_statsforecast
+
 __all__ = ["MODEL_NAMES", "DEFAULT_MODELS", "BASELINE_MODEL", "fit_predict"]
 
 # The alias is the friendly name, so statsforecast's output columns need no renaming.
@@ -151,7 +153,7 @@ def _forecast_nixtla(
             # A model that raises on one odd series should not sink the whole batch.
             fallback_model=HistoricAverage(),
         )
-        parts.append(sf.forecast(h=horizon, df=frame[~is_short]))
+        parts.append(run_statsforecast(sf, frame[~is_short], horizon))
     if is_short.any():
         parts.append(_mean_forecast(frame[is_short], names, horizon))
     if not parts:

@@ -10,9 +10,10 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from pipelines import settings
+from forecasting.distributed import ExecutorConfig
 from warehouse.feeds import FeedPaths, discover_feeds
 
-__all__ = ["FeedsResource", "MlflowTrackingResource", "build_resources"]
+__all__ = ["FeedsResource", "MlflowTrackingResource", "ForecastExecutorResource", "build_resources"]
 
 
 class FeedsResource(ConfigurableResource):
@@ -37,6 +38,21 @@ class MlflowTrackingResource(ConfigurableResource):
     experiment: str = "supplycast-forecast"
 
 
+class ForecastExecutorResource(ConfigurableResource):
+    """Where the statistical forecasts run: ``local`` (process pool) or ``dask`` (a cluster).
+
+    An empty ``scheduler_address`` with ``dask`` starts a LocalCluster for the run (tests, demos).
+    """
+
+    executor: str = "local"
+    scheduler_address: str = ""
+    n_workers: int = 2
+
+    def config(self) -> ExecutorConfig:
+        return ExecutorConfig(kind=self.executor, scheduler_address=self.scheduler_address,  # type: ignore[arg-type]
+                              n_workers=self.n_workers)
+
+
 def build_resources(env: str | None = None) -> dict[str, Any]:
     """Resources for ``env`` (``local`` by default; ``ci`` uses the same local files)."""
     env = env or os.environ.get("SUPPLYCAST_ENV", "local")
@@ -50,6 +66,10 @@ def build_resources(env: str | None = None) -> dict[str, Any]:
         "feeds": FeedsResource(data_dir=str(settings.data_dir()),
                                max_bad_share=float(os.environ.get("SUPPLYCAST_MAX_BAD_SHARE", "0.05")),
                                docs_dir=str(settings.state_dir() / "gx")),
+        "forecast_executor": ForecastExecutorResource(
+            executor=os.environ.get("SUPPLYCAST_EXECUTOR", "local"),
+            scheduler_address=os.environ.get("DASK_SCHEDULER_ADDRESS", ""),
+        ),
         "mlflow_tracking": MlflowTrackingResource(
             tracking_uri=settings.mlflow_tracking_uri(), artifact_root=settings.mlflow_artifact_root()
         ),

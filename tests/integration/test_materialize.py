@@ -12,7 +12,7 @@ from dagster_duckdb import DuckDBResource
 
 from assets import ALL_ASSETS, ALL_CHECKS
 from assets.ingest import partition_range_tags
-from pipelines.resources import FeedsResource, MlflowTrackingResource
+from pipelines.resources import FeedsResource, ForecastExecutorResource, MlflowTrackingResource
 from warehouse.feeds import SAMPLE_DIR
 
 pytestmark = pytest.mark.integration
@@ -25,6 +25,7 @@ def _resources(tmp: Path, data_dir: Path = SAMPLE_DIR) -> dict:
     return {
         "duckdb": DuckDBResource(database=str(tmp / "wh.duckdb")),
         "feeds": FeedsResource(data_dir=str(data_dir)),
+        "forecast_executor": ForecastExecutorResource(),
         "mlflow_tracking": MlflowTrackingResource(
             tracking_uri=f"sqlite:///{tmp / 'mlflow.db'}", artifact_root=(tmp / "artifacts").as_uri()
         ),

@@ -1,0 +1,120 @@
+"""Where statsforecast runs: in this process (``local``) or on a Dask cluster (``dask``).
+
+The choice is carried by a context variable, so the forecasting code stays one code path:
+callers wrap a forecast in ``with use_executor(ExecutorConfig(kind="dask", ...)):`` and every
+``StatsForecast.forecast`` call inside goes through :func:`run_statsforecast`, which hands a
+Dask DataFrame to statsforecast's own distributed (fugue) backend.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["ExecutorConfig", "use_executor", "current_executor", "run_statsforecast", "library_seconds"]
+
+_UID, _DS = "unique_id", "ds"
+
+
+@dataclass(frozen=True)
+class ExecutorConfig:
+    """How statistical forecasts are executed.
+
+    Attributes:
+        kind: ``local`` (statsforecast's process pool, ``n_jobs``) or ``dask``.
+        scheduler_address: ``tcp://host:8786`` of an existing Dask scheduler; empty starts a
+            ``LocalCluster`` on this machine for the duration of the call.
+        n_workers: workers of that LocalCluster.
+        partitions_per_worker: Dask partitions per worker (series are never split across partitions).
+    """
+
+    kind: Literal["local", "dask"] = "local"
+    scheduler_address: str = ""
+    n_workers: int = 2
+    partitions_per_worker: int = 2
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("local", "dask"):
+            raise ValueError(f"executor must be 'local' or 'dask', got {self.kind!r}")
+
+
+_LOCAL = ExecutorConfig()
+_CURRENT: ContextVar[ExecutorConfig | None] = ContextVar("supplycast_executor", default=None)
+# seconds spent inside statsforecast calls, so the pipeline's overhead around them can be measured;
+# None outside ``use_executor`` (nothing is being timed)
+_LIBRARY_SECONDS: ContextVar[list[float] | None] = ContextVar("supplycast_library_seconds", default=None)
+
+
+@contextmanager
+def use_executor(config: ExecutorConfig) -> Iterator[ExecutorConfig]:
+    """Run the statsforecast calls in this block with ``config``."""
+    token = _CURRENT.set(config)
+    timer = _LIBRARY_SECONDS.set([])
+    try:
+        yield config
+    finally:
+        _CURRENT.reset(token)
+        _LIBRARY_SECONDS.reset(timer)
+
+
+def current_executor() -> ExecutorConfig:
+    return _CURRENT.get() or _LOCAL
+
+
+def library_seconds() -> float:
+    """Seconds spent in statsforecast calls since the innermost ``use_executor`` began."""
+    return float(sum(_LIBRARY_SECONDS.get() or ()))
+
+
+@contextmanager
+def _dask_client(config: ExecutorConfig) -> Iterator[Any]:
+    from distributed import Client, LocalCluster
+
+    if config.scheduler_address:
+        client = Client(config.scheduler_address)
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    with LocalCluster(n_workers=config.n_workers, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        yield client
+
+
+def _forecast_on_dask(sf: Any, df: pd.DataFrame, horizon: int, config: ExecutorConfig) -> pd.DataFrame:
+    import dask.dataframe as dd
+
+    with _dask_client(config) as client:
+        workers = max(len(client.scheduler_info().get("workers", {})), 1)
+        ddf = dd.from_pandas(df, npartitions=max(workers * config.partitions_per_worker, 1), sort=True)
+        out = sf.forecast(h=horizon, df=ddf)
+        out = out.compute() if hasattr(out, "compute") else out
+    # the fugue backend returns arrow-backed strings/timestamps and float32; restore the local dtypes
+    out = pd.DataFrame(out).reset_index(drop=True)
+    out[_UID] = out[_UID].astype(df[_UID].dtype)
+    out[_DS] = pd.to_datetime(out[_DS]).astype(df[_DS].dtype)
+    for col in out.columns.difference([_UID, _DS]):
+        out[col] = out[col].astype(np.float64)
+    return out.sort_values([_UID, _DS], kind="stable", ignore_index=True)
+
+
+def run_statsforecast(sf: Any, df: pd.DataFrame, horizon: int) -> pd.DataFrame:
+    """``sf.forecast(h=horizon, df=df)`` on the current executor; same columns either way."""
+    config = current_executor()
+    started = time.perf_counter()
+    try:
+        if config.kind == "local":
+            return sf.forecast(h=horizon, df=df)
+        return _forecast_on_dask(sf, df, horizon, config)
+    finally:
+        timer = _LIBRARY_SECONDS.get()
+        if timer is not None:
+            timer.append(time.perf_counter() - started)

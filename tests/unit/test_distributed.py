@@ -1,0 +1,57 @@
+"""statsforecast on a real Dask LocalCluster gives the local results."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecasting.distributed import ExecutorConfig, current_executor, library_seconds, use_executor
+from forecasting.models import fit_predict
+from warehouse.feeds import SAMPLE_DIR
+
+
+@pytest.fixture(scope="module")
+def history() -> pd.DataFrame:
+    sales = SAMPLE_DIR / "m5" / "sales_d1914_d1941.parquet"
+    df = duckdb.execute(
+        "SELECT store_id, item_id, CAST(date AS DATE) AS date, sales AS units FROM read_parquet(?) "
+        "WHERE item_id IN (SELECT DISTINCT item_id FROM read_parquet(?) ORDER BY item_id LIMIT 120)",
+        [str(sales), str(sales)],
+    ).df()
+    df["date"] = pd.to_datetime(df["date"])
+    return df
+
+
+def test_dask_matches_local(history):
+    models = ["seasonal_naive", "croston_sba", "imapa"]
+    local = fit_predict(history, models=models, horizon=14, n_jobs=1)
+    with use_executor(ExecutorConfig(kind="dask", n_workers=2)):
+        assert current_executor().kind == "dask"
+        dist = fit_predict(history, models=models, horizon=14, n_jobs=1)
+        assert library_seconds() > 0
+    assert current_executor().kind == "local"
+    assert len(dist) == len(local) == 120 * 14
+    pd.testing.assert_frame_equal(dist[["store_id", "item_id", "date"]], local[["store_id", "item_id", "date"]])
+    # the distributed backend computes in float32
+    np.testing.assert_allclose(dist[models].to_numpy(), local[models].to_numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_unknown_executor_rejected():
+    with pytest.raises(ValueError, match="executor"):
+        ExecutorConfig(kind="spark")  # type: ignore[arg-type]
+
+
+def test_resource_chooses_executor_from_config(monkeypatch):
+    from pipelines.resources import ForecastExecutorResource, build_resources
+
+    assert ForecastExecutorResource(executor="dask", scheduler_address="tcp://h:8786").config() == ExecutorConfig(
+        kind="dask", scheduler_address="tcp://h:8786"
+    )
+    monkeypatch.setenv("SUPPLYCAST_EXECUTOR", "dask")
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", "tcp://sched:8786")
+    resource = build_resources()["forecast_executor"]
+    assert (resource.executor, resource.scheduler_address) == ("dask", "tcp://sched:8786")
+    with pytest.raises(ValueError, match="executor"):
+        ForecastExecutorResource(executor="ray").config()
