@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-__all__ = ["replenishment_proposals", "item_service_levels", "offer_needs", "SERVICE_BY_CLASS"]
+__all__ = ["replenishment_proposals", "item_service_levels", "offer_needs", "forecast_cumsums", "SERVICE_BY_CLASS"]
 
 _Z90 = float(norm.ppf(0.9))
 # cycle service target per ABC (share of sales value) x XYZ (demand variability) class: the few
@@ -154,14 +154,27 @@ def replenishment_proposals(
     return out[cols].reset_index()
 
 
-def offer_needs(
-    pairs: pd.DataFrame,
-    forecast: pd.DataFrame,
-    *,
-    as_of: pd.Timestamp,
-    id_cols: tuple[str, str] = ("store_id", "item_id"),
+def forecast_cumsums(
+    forecast: pd.DataFrame, *, as_of: pd.Timestamp, id_cols: tuple[str, str] = ("store_id", "item_id"),
     time_col: str = "date",
-) -> pd.Series:
+) -> dict[str, object]:
+    """Per series cumulative forecast mean and variance by step (built once, reused per offer)."""
+    keys = list(id_cols)
+    f = forecast[keys + [time_col, "yhat", "yhat_q50", "yhat_q90"]].copy()
+    f["step"] = (f[time_col] - pd.Timestamp(as_of)).dt.days
+    f["var"] = ((f["yhat_q90"] - f["yhat_q50"]).clip(lower=0) / _Z90) ** 2
+    mu = f.pivot_table(index=keys, columns="step", values="yhat", aggfunc="sum")
+    var = f.pivot_table(index=keys, columns="step", values="var", aggfunc="sum").reindex_like(mu)
+    zero = np.zeros((len(mu), 1))
+    return {
+        "index": mu.index, "keys": keys, "horizon": int(mu.columns.max()),
+        "mean_mu": mu.mean(axis=1).to_numpy(), "mean_var": var.mean(axis=1).to_numpy(),
+        "cum_mu": np.concatenate([zero, np.nancumsum(mu.to_numpy(), axis=1)], axis=1),
+        "cum_var": np.concatenate([zero, np.nancumsum(var.to_numpy(), axis=1)], axis=1),
+    }
+
+
+def offer_needs(pairs: pd.DataFrame, cums: dict[str, object]) -> pd.Series:
     """Units to order from each candidate offer: its own order-up-to level minus the position.
 
     The same (R, S) rule as :func:`replenishment_proposals`, evaluated with each offer's lead time
@@ -170,29 +183,20 @@ def offer_needs(
     Args:
         pairs: store x item x offer rows with ``position, lead_time_days, lead_time_std_days,
             review_days, service_level``.
-        forecast: the ``forecast`` table.
+        cums: :func:`forecast_cumsums` of the ``forecast`` table.
 
     Returns:
         Units (may be <= 0 when the position already covers that offer's protection period).
     """
-    keys = list(id_cols)
-    f = forecast[keys + [time_col, "yhat", "yhat_q50", "yhat_q90"]].copy()
-    f["step"] = (f[time_col] - pd.Timestamp(as_of)).dt.days
-    f["var"] = ((f["yhat_q90"] - f["yhat_q50"]).clip(lower=0) / _Z90) ** 2
-    mu = f.pivot_table(index=keys, columns="step", values="yhat", aggfunc="sum")
-    var = f.pivot_table(index=keys, columns="step", values="var", aggfunc="sum").reindex_like(mu)
-    horizon = int(mu.columns.max())
-    mean_mu, mean_var = mu.mean(axis=1).to_numpy(), var.mean(axis=1).to_numpy()
-    cum_mu = np.concatenate([np.zeros((len(mu), 1)), np.nancumsum(mu.to_numpy(), axis=1)], axis=1)
-    cum_var = np.concatenate([np.zeros((len(mu), 1)), np.nancumsum(var.to_numpy(), axis=1)], axis=1)
-    row = mu.index.get_indexer(pd.MultiIndex.from_frame(pairs[keys]))
+    row = cums["index"].get_indexer(pd.MultiIndex.from_frame(pairs[cums["keys"]]))
     if (row < 0).any():
         raise ValueError(f"{int((row < 0).sum())} offer rows have no forecast")
+    horizon = cums["horizon"]
     protect = (pairs["lead_time_days"] + pairs["review_days"]).to_numpy(dtype=int)
     inside = np.minimum(protect, horizon)
     # beyond the horizon each series' mean day is carried forward
-    m_p = cum_mu[row, inside] + (protect - inside) * mean_mu[row]
-    v_p = cum_var[row, inside] + (protect - inside) * mean_var[row]
+    m_p = cums["cum_mu"][row, inside] + (protect - inside) * cums["mean_mu"][row]
+    v_p = cums["cum_var"][row, inside] + (protect - inside) * cums["mean_var"][row]
     daily = m_p / np.maximum(protect, 1)
     z = norm.ppf(pairs["service_level"].to_numpy(dtype=float))
     sigma = np.sqrt(v_p + daily**2 * pairs["lead_time_std_days"].fillna(0).to_numpy(dtype=float) ** 2)

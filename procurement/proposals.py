@@ -18,7 +18,7 @@ import pandas as pd
 from procurement.allocation import allocate
 from procurement.landed_cost import DEFAULT_COSTS, CostParams, landed_costs
 from procurement.orders import _po_id
-from procurement.policy import offer_needs
+from procurement.policy import forecast_cumsums, offer_needs
 
 __all__ = ["ProposalResult", "propose_purchase_orders", "priced_offers"]
 
@@ -135,8 +135,8 @@ def propose_purchase_orders(
     needs = _needs(replenishment, catalogue, store_col, item_col)
     pair_need_fn = None
     if forecast is not None:
-        as_of = pd.Timestamp(replenishment["as_of"].iloc[0])
-        pair_need_fn = lambda pairs: offer_needs(pairs, forecast, as_of=as_of).clip(lower=1)  # noqa: E731
+        cums = forecast_cumsums(forecast, as_of=pd.Timestamp(replenishment["as_of"].iloc[0]))
+        pair_need_fn = lambda pairs: offer_needs(pairs, cums).clip(lower=1)  # noqa: E731
     result = allocate(needs, offers, budget=budget, time_limit=time_limit, item_col=item_col,
                       pair_need_fn=pair_need_fn)
     pairs = needs.merge(offers, on=item_col, suffixes=("", "_offer"))
