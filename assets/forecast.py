@@ -9,10 +9,10 @@ from pydantic import Field
 from assets._metadata import OWNERS, markdown_table, table_metadata
 from assets._plots import forecast_vs_actual, safe_plot, worst_forecast_items
 from forecasting import DEFAULT_MODELS, forecast_demand, log_forecast_run
+from forecasting.distributed import library_seconds, use_executor
 from forecasting.m5 import load_series_info
 from forecasting.registry import REGISTERED_MODEL, load_champion, log_global_model
 from pipelines.resources import FeedsResource, ForecastExecutorResource, MlflowTrackingResource
-from forecasting.distributed import library_seconds, use_executor
 from warehouse.db import replace_table
 
 __all__ = ["forecast", "ForecastConfig", "FORECAST_ASSETS"]

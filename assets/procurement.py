@@ -137,6 +137,7 @@ def purchase_order_proposals(context: AssetExecutionContext, config: PurchaseOrd
             milp_seconds=float(info.get("seconds", 0.0)), milp_variables=int(info.get("variables", 0)),
             milp_status=str(info.get("status", ""))[:500], substitutions=len(result.substitutions),
             audit_rows_appended=len(changes),
+            carbon_price_usd_per_tonne=float(config.carbon_price_usd_per_tonne),
             by_supplier_and_status_plot=safe_plot(po_by_supplier_status, orders),
             by_supplier_and_status=safe_plot(lambda: markdown_table(po_status_table(orders), floatfmt=",.2f")),
         )

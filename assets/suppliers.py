@@ -27,9 +27,6 @@ class SupplierScoreConfig(Config):
                                                                 "origin table (others use real great-circle km)")
     risk_split_date: str = Field("2014-01-01", description="Time split of the late-delivery model: train before, "
                                                            "test on and after")
-    carbon_price_usd_per_tonne: float = Field(
-        0.0, description="Shadow carbon price, USD per tonne CO2e: shown as carbon_usd_per_kg on the scorecard (0 = unpriced)"
-    )
 
 
 @asset(**_COMMON, kinds={"duckdb", "pandas", "lightgbm"}, deps=["shipment_stats", "raw_emission_factors", "raw_shipments"],
@@ -57,12 +54,10 @@ def supplier_scores(config: SupplierScoreConfig, duckdb: DuckDBResource) -> Mate
         rows = replace_table(con, "supplier_scores", scores)
     card = scores[["rank", "supplier_id", "mode", "risk_score", "cost_score", "carbon_score", "total_score", "n_lines"]]
     m = model.metrics
-    card = card.assign(carbon_usd_per_kg=scores["kg_co2e_per_kg"] * config.carbon_price_usd_per_tonne / 1000.0)
     weights = {"risk": config.risk_weight, "cost": config.cost_weight, "carbon": config.carbon_weight}
     return MaterializeResult(metadata=table_metadata(
         rows, scorecard=card, weights=scores["weights"].iloc[0],
         scorecard_plot=safe_plot(supplier_scorecard_plot, scores, weights),
-        carbon_price_usd_per_tonne=float(config.carbon_price_usd_per_tonne),
         risk_auc=round(m["auc"], 4), risk_brier=round(m["brier"], 5), risk_brier_base_rate=round(m["brier_base_rate"], 5),
         risk_ece=round(m["ece"], 5), risk_test_lines=int(m["test_lines"]), risk_reliability=model.reliability.round(4),
         explanation_best=scores["explanation"].iloc[0],

@@ -4,7 +4,6 @@ from dagster import AssetSelection, RunConfig, define_asset_job
 
 from assets.forecast import ForecastConfig
 from assets.procurement import PurchaseOrderConfig, ReplenishmentConfig
-from assets.suppliers import SupplierScoreConfig
 
 __all__ = ["daily_refresh", "procurement_review", "PROCUREMENT_REVIEW_CONFIG", "JOBS"]
 
@@ -19,9 +18,9 @@ daily_refresh = define_asset_job(
 PROCUREMENT_REVIEW_CONFIG = RunConfig(
     ops={
         "forecast": ForecastConfig(horizon=28),
-        "supplier_scores": SupplierScoreConfig(carbon_price_usd_per_tonne=0.0),
         "replenishment_proposals": ReplenishmentConfig(service_level=0.95),
-        "purchase_order_proposals": PurchaseOrderConfig(approval_threshold_usd=250.0),
+        # the carbon price is charged where it changes decisions: in the PO allocation objective
+        "purchase_order_proposals": PurchaseOrderConfig(approval_threshold_usd=1000.0, carbon_price_usd_per_tonne=100.0),
     }
 )
 
@@ -31,8 +30,8 @@ procurement_review = define_asset_job(
     "procurement_review",
     selection=AssetSelection.assets("forecast") | AssetSelection.groups("suppliers", "procurement"),
     config=PROCUREMENT_REVIEW_CONFIG,
-    description="Analyst what-if from the current demand history: re-forecast (horizon), re-score suppliers "
-                "(carbon price), re-plan stock (service level) and re-propose orders (approval threshold), "
+    description="Analyst what-if from the current demand history: re-forecast (horizon), re-score suppliers, "
+                "re-plan stock (service level) and re-allocate orders (carbon price, approval threshold), "
                 "then export them. Launch from the Launchpad; the config opens pre-filled.",
 )
 

@@ -9,8 +9,8 @@ from dagster import ConfigurableResource
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from pipelines import settings
 from forecasting.distributed import ExecutorConfig
+from pipelines import settings
 from warehouse.feeds import FeedPaths, discover_feeds
 
 __all__ = ["FeedsResource", "MlflowTrackingResource", "ForecastExecutorResource", "build_resources"]

@@ -172,7 +172,7 @@ def test_procurement_review_runs_with_the_analysts_levers(cli_run):
     ops = {op: {"config": dict(c["config"])} for op, c in config["ops"].items()}
     ops["forecast"]["config"]["horizon"] = 14
     ops["replenishment_proposals"]["config"]["service_level"] = 0.99
-    ops["supplier_scores"]["config"]["carbon_price_usd_per_tonne"] = 100.0
+    ops["purchase_order_proposals"]["config"]["carbon_price_usd_per_tonne"] = 500.0
     ops["purchase_order_proposals"]["config"]["approval_threshold_usd"] = 1e12
     ops["purchase_order_proposals"]["config"]["high_risk_score"] = 1.0
     with DagsterInstance.ephemeral() as instance:
@@ -189,7 +189,6 @@ def test_procurement_review_runs_with_the_analysts_levers(cli_run):
         con.close()
     assert days == 14 and levels == [(0.99,)]
     assert "needs_approval" not in statuses
-    scores = next(e for e in result.get_asset_materialization_events()
-                  if e.asset_key.to_user_string() == "supplier_scores").materialization.metadata
-    assert scores["carbon_price_usd_per_tonne"].value == 100.0
-    assert "carbon_usd_per_kg" in scores["scorecard"].value
+    po = next(e for e in result.get_asset_materialization_events()
+              if e.asset_key.to_user_string() == "purchase_order_proposals").materialization.metadata
+    assert po["carbon_price_usd_per_tonne"].value == 500.0
