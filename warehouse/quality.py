@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +20,8 @@ import pandas as pd
 __all__ = ["SUITES", "FeedValidation", "validate_feed", "suite_expectations", "docs_index"]
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+DOCS_HISTORY = 20  # validation results kept per suite in the data docs
 
 
 def _e(kind: str, **kwargs: Any) -> tuple[str, dict[str, Any]]:
@@ -182,6 +185,18 @@ def docs_index(project_dir: str | Path) -> Path:
     return Path(project_dir) / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
 
+def _prune_history(project_dir: str | Path, suite: str, keep: int) -> None:
+    """Keep the newest ``keep`` stored results (and pages) of ``suite``: the docs index renders them all."""
+    root = Path(project_dir) / "gx" / "uncommitted"
+    for base in (root / "validations" / suite / "__none__",
+                 root / "data_docs" / "local_site" / "validations" / suite / "__none__"):
+        if not base.is_dir():
+            continue
+        runs = sorted((p for p in base.iterdir() if p.is_dir()), key=lambda p: p.name)  # names are UTC timestamps
+        for old in runs[: max(len(runs) - keep, 0)]:
+            shutil.rmtree(old, ignore_errors=True)
+
+
 def _batch_definition(ctx: Any, feed: str) -> Any:
     source = ctx.data_sources.add_or_update_pandas(name=f"supplycast_{feed}")
     try:
@@ -226,6 +241,7 @@ def validate_feed(feed: str, df: pd.DataFrame, docs_dir: str | Path | None = Non
         checkpoint = ctx.checkpoints.add_or_update(gx.Checkpoint(
             name=f"{feed}_checkpoint", validation_definitions=[validation],
             actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")]))
+        _prune_history(docs_dir, name, keep=DOCS_HISTORY - 1)
         run = checkpoint.run(batch_parameters={"dataframe": df})
         identifier, result = next(iter(run.run_results.items()))
         page = docs_index(docs_dir).parent / "validations" / Path(*identifier.to_tuple()).with_suffix(".html")

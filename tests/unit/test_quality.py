@@ -79,3 +79,13 @@ def test_data_docs_are_built_and_linked(pos, tmp_path):
     assert page.is_file() and page.suffix == ".html" and "validations" in page.parts
     assert "pos_suite" in page.read_text()
     assert docs_index(tmp_path / "gx").is_file()
+
+
+def test_data_docs_keep_a_bounded_history(pos, tmp_path, monkeypatch):
+    from warehouse import quality
+
+    monkeypatch.setattr(quality, "DOCS_HISTORY", 2)
+    urls = [validate_feed("pos", pos.head(50), docs_dir=tmp_path / "gx").docs_url for _ in range(3)]
+    stored = list((tmp_path / "gx" / "gx" / "uncommitted" / "validations" / "pos_suite" / "__none__").iterdir())
+    assert len(stored) == 2 and len(set(urls)) == 3
+    assert Path(urls[-1].removeprefix("file://")).is_file() and not Path(urls[0].removeprefix("file://")).exists()
