@@ -18,7 +18,7 @@ daily_refresh = define_asset_job(
 PROCUREMENT_REVIEW_CONFIG = RunConfig(
     ops={
         "forecast": ForecastConfig(horizon=28),
-        "replenishment_proposals": ReplenishmentConfig(service_level=0.95),
+        "replenishment_proposals": ReplenishmentConfig(service_level=0.95, use_abc_xyz=True),
         # the carbon price is charged where it changes decisions: in the PO allocation objective
         "purchase_order_proposals": PurchaseOrderConfig(approval_threshold_usd=1000.0, carbon_price_usd_per_tonne=100.0),
     }

@@ -172,6 +172,7 @@ def test_procurement_review_runs_with_the_analysts_levers(cli_run):
     ops = {op: {"config": dict(c["config"])} for op, c in config["ops"].items()}
     ops["forecast"]["config"]["horizon"] = 14
     ops["replenishment_proposals"]["config"]["service_level"] = 0.99
+    ops["replenishment_proposals"]["config"]["use_abc_xyz"] = False  # one target for every item
     ops["purchase_order_proposals"]["config"]["carbon_price_usd_per_tonne"] = 500.0
     ops["purchase_order_proposals"]["config"]["approval_threshold_usd"] = 1e12
     ops["purchase_order_proposals"]["config"]["high_risk_score"] = 1.0
