@@ -25,7 +25,9 @@ lint: install
 	$(BIN)/ruff check .
 
 dev: install
-	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.supplycast/dagster_home} sh -c 'mkdir -p "$$DAGSTER_HOME" && $(BIN)/dagster dev -w workspace.yaml'
+	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.supplycast/dagster_home} sh -c 'mkdir -p "$$DAGSTER_HOME" && \
+	  { test -f "$$DAGSTER_HOME/dagster.yaml" || printf "concurrency:\n  pools:\n    default_limit: 1\ntelemetry:\n  enabled: false\n" > "$$DAGSTER_HOME/dagster.yaml"; } && \
+	  $(BIN)/dagster dev -w workspace.yaml'
 
 clean:
 	rm -rf $(VENV) .supplycast

@@ -6,9 +6,12 @@ from typing import Any
 import pandas as pd
 from dagster import MetadataValue
 
-__all__ = ["table_metadata", "markdown_table", "OWNERS"]
+__all__ = ["table_metadata", "markdown_table", "OWNERS", "WRITER_POOL"]
 
 OWNERS = ["team:supplycast"]
+# Every step that opens the DuckDB file takes this pool: a second process cannot open the file
+# while another writes it, so with the instance's pool limit at 1 they run one at a time.
+WRITER_POOL = "duckdb_writer"
 
 
 def markdown_table(df: pd.DataFrame, max_rows: int = 10, floatfmt: str = ".3g") -> MetadataValue:

@@ -21,6 +21,7 @@ from dagster import (
 )
 from dagster_duckdb import DuckDBResource
 
+from assets._metadata import WRITER_POOL
 from assets.ingest import (
     raw_calendar,
     raw_emission_factors,
@@ -66,6 +67,7 @@ def _pos_range(context: AssetCheckExecutionContext, con) -> tuple[str, str]:
 
 def _gx_check(asset_def, feed: str, table: str) -> AssetChecksDefinition:
     @asset_check(
+        pool=WRITER_POOL,
         asset=asset_def,
         name=f"gx_{feed}_suite",
         blocking=True,
@@ -132,7 +134,7 @@ def _cross_result(outcome: crossfeed.CrossCheck) -> AssetCheckResult:
                             description=outcome.description)
 
 
-@asset_check(asset=raw_pos, name="pos_items_priced_and_dated", blocking=True,
+@asset_check(asset=raw_pos, name="pos_items_priced_and_dated", pool=WRITER_POOL, blocking=True,
              additional_deps=["raw_prices", "raw_calendar"],
              description="Cross-feed: every POS store x item has a price row (raw_prices) and every POS date a "
                          "calendar row (raw_calendar).")
@@ -143,7 +145,7 @@ def pos_items_priced_and_dated(context: AssetCheckExecutionContext, duckdb: Duck
     return _cross_result(outcome)
 
 
-@asset_check(asset=raw_shipments, name="shipment_vendors_known", blocking=True, additional_deps=["raw_suppliers"],
+@asset_check(asset=raw_shipments, name="shipment_vendors_known", pool=WRITER_POOL, blocking=True, additional_deps=["raw_suppliers"],
              description="Cross-feed: every shipment vendor is in the supplier catalogue (raw_suppliers) or, "
                          "without a catalogue, has a real name (not blank / N/A / Unknown).")
 def shipment_vendors_known(duckdb: DuckDBResource) -> AssetCheckResult:

@@ -8,7 +8,7 @@ from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataVa
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from assets._metadata import OWNERS, table_metadata
+from assets._metadata import OWNERS, WRITER_POOL, table_metadata
 from warehouse.db import read_table
 from warehouse.exports import EXPORT_FORMATS, export_table
 
@@ -33,7 +33,7 @@ def exports_root(database: str, folder: str = "") -> Path:
     return Path(chosen).resolve() if chosen else Path(database).resolve().parent / "exports"
 
 
-@asset(group_name="procurement", owners=OWNERS, kinds={"csv", "excel"}, deps=[_TABLE],
+@asset(group_name="procurement", owners=OWNERS, pool=WRITER_POOL, kinds={"csv", "excel"}, deps=[_TABLE],
        description="The purchase-order proposals as CSV and XLSX (header row, frozen panes, fitted columns) in "
                    "`exports/<run date>/purchase_order_proposals_<as-of>.{csv,xlsx}` beside the warehouse; "
                    "a re-run on the same day replaces that day's files.")

@@ -6,7 +6,7 @@ from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataVa
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from assets._metadata import OWNERS, markdown_table, table_metadata
+from assets._metadata import OWNERS, WRITER_POOL, markdown_table, table_metadata
 from assets._plots import forecast_vs_actual, safe_plot, worst_forecast_items
 from forecasting import DEFAULT_MODELS, forecast_demand, log_forecast_run
 from forecasting.distributed import library_seconds, use_executor
@@ -47,7 +47,7 @@ def _covariates(con, as_of: str, horizon: int) -> tuple[pd.DataFrame, pd.DataFra
     return calendar, prices
 
 
-@asset(group_name="forecast", owners=OWNERS, kinds={"duckdb", "lightgbm", "statsforecast", "mlflow"},
+@asset(group_name="forecast", owners=OWNERS, pool=WRITER_POOL, kinds={"duckdb", "lightgbm", "statsforecast", "mlflow"},
        deps=["demand_history"],
        description="Daily demand forecast per store x item: mean `yhat` and calibrated quantiles `yhat_qNN`; per "
                    "store x department the backtest picks statsforecast, the global LightGBM (MLflow champion) or "

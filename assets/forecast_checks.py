@@ -4,13 +4,14 @@
 from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
 from dagster_duckdb import DuckDBResource
 
+from assets._metadata import WRITER_POOL
 from assets.forecast import forecast
 from forecasting.drift import drift_report
 
 __all__ = ["FORECAST_CHECKS", "forecast_drift"]
 
 
-@asset_check(asset=forecast, name="forecast_drift", blocking=False,
+@asset_check(asset=forecast, name="forecast_drift", pool=WRITER_POOL, blocking=False,
              description="Compares the last 7 days of demand and prices (PSI, level ratio) and the deployed model's "
                          "most recent backtest error with the training window; fails past the thresholds.")
 def forecast_drift(duckdb: DuckDBResource) -> AssetCheckResult:

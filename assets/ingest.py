@@ -21,7 +21,7 @@ from dagster import (
 )
 from dagster_duckdb import DuckDBResource
 
-from assets._metadata import OWNERS, table_metadata
+from assets._metadata import OWNERS, WRITER_POOL, table_metadata
 from pipelines.resources import FeedsResource
 from warehouse import ingest
 from warehouse.loader import LoadReport, table_rows
@@ -35,7 +35,6 @@ __all__ = [
 # the parameter beta, and the warning would otherwise open every `supplycast run`
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=BetaWarning)
 
-WRITER_POOL = "duckdb_writer"
 # from before the oldest public Walmart POS (2010-02-05) to yesterday, the last complete day
 POS_PARTITIONS = DailyPartitionsDefinition(start_date="2010-01-01")
 

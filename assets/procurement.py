@@ -6,7 +6,7 @@ from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataVa
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from assets._metadata import OWNERS, markdown_table, table_metadata
+from assets._metadata import OWNERS, WRITER_POOL, markdown_table, table_metadata
 from assets._plots import po_by_supplier_status, po_status_table, safe_plot, stockout_risk, stockout_risk_plot
 from procurement.audit import AUDIT_COLUMNS, audit_changes
 from procurement.catalogue import synthetic_inventory
@@ -19,7 +19,7 @@ from warehouse.db import read_table, replace_table, table_exists, transaction
 
 __all__ = ["inventory_snapshot", "replenishment_proposals", "purchase_order_proposals", "PROCUREMENT_ASSETS"]
 
-_COMMON = dict(group_name="procurement", owners=OWNERS, kinds={"duckdb", "pandas"})
+_COMMON = dict(group_name="procurement", owners=OWNERS, pool=WRITER_POOL, kinds={"duckdb", "pandas"})
 
 
 def _forecast_as_of(con) -> pd.Timestamp:

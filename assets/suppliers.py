@@ -5,7 +5,7 @@ from dagster import Config, MaterializeResult, asset
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from assets._metadata import OWNERS, table_metadata
+from assets._metadata import OWNERS, WRITER_POOL, table_metadata
 from assets._plots import safe_plot, supplier_scorecard_plot
 from procurement.catalogue import synthetic_catalogue
 from procurement.distance import lane_distances
@@ -15,7 +15,7 @@ from warehouse.db import read_table, replace_table
 
 __all__ = ["supplier_scores", "supplier_catalogue", "SUPPLIER_ASSETS", "SupplierScoreConfig"]
 
-_COMMON = dict(group_name="suppliers", owners=OWNERS)
+_COMMON = dict(group_name="suppliers", owners=OWNERS, pool=WRITER_POOL)
 
 
 class SupplierScoreConfig(Config):

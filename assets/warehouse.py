@@ -4,12 +4,12 @@
 from dagster import MaterializeResult, asset
 from dagster_duckdb import DuckDBResource
 
-from assets._metadata import OWNERS, table_metadata
+from assets._metadata import OWNERS, WRITER_POOL, table_metadata
 from warehouse.marts import build_mart
 
 __all__ = ["demand_history", "weather_daily", "shipment_stats", "WAREHOUSE_ASSETS"]
 
-_COMMON = dict(group_name="warehouse", owners=OWNERS, kinds={"duckdb", "sql"})
+_COMMON = dict(group_name="warehouse", owners=OWNERS, pool=WRITER_POOL, kinds={"duckdb", "sql"})
 
 
 @asset(**_COMMON, deps=["raw_pos", "raw_prices", "raw_calendar"],

@@ -1,6 +1,8 @@
 """The one Definitions object: loaded by ``dagster dev`` (workspace.yaml) and ``supplycast run``."""
 
-from dagster import Definitions, in_process_executor
+import os
+
+from dagster import Definitions, in_process_executor, multiprocess_executor
 
 from assets import ALL_ASSETS, ALL_CHECKS
 from pipelines.jobs import JOBS
@@ -8,7 +10,18 @@ from pipelines.resources import build_resources
 from pipelines.schedules import SCHEDULES
 from pipelines.sensors import SENSORS
 
-# One DuckDB file admits one writer process; running steps in one process serialises the writers.
+
+def _executor():
+    """``in_process`` by default: every step opens the one DuckDB file, so steps run one at a time
+    anyway and a process per step would only add start-up time. ``SUPPLYCAST_DAGSTER_EXECUTOR=multiprocess``
+    runs independent steps in parallel processes (e.g. on Kubernetes); give the ``duckdb_writer``
+    pool a limit of 1 in ``dagster.yaml`` so only one of them holds the warehouse at a time."""
+    kind = os.environ.get("SUPPLYCAST_DAGSTER_EXECUTOR", "in_process")
+    if kind not in ("in_process", "multiprocess"):
+        raise ValueError(f"SUPPLYCAST_DAGSTER_EXECUTOR must be in_process or multiprocess, got {kind!r}")
+    return multiprocess_executor if kind == "multiprocess" else in_process_executor
+
+
 defs = Definitions(
     assets=ALL_ASSETS,
     asset_checks=ALL_CHECKS,
@@ -16,5 +29,5 @@ defs = Definitions(
     schedules=SCHEDULES,
     sensors=SENSORS,
     resources=build_resources(),
-    executor=in_process_executor,
+    executor=_executor(),
 )

@@ -79,7 +79,8 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     tmp = tmp_path_factory.mktemp("ui")
     home = tmp / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    # one step at a time holds the DuckDB file (the duckdb_writer pool), as `make dev` configures it
+    (home / "dagster.yaml").write_text("concurrency:\n  pools:\n    default_limit: 1\ntelemetry:\n  enabled: false\n")
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),
