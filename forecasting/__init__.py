@@ -5,6 +5,8 @@ Pure pandas/numpy/statsforecast; never imports dagster. MLflow is imported lazil
 """
 
 from forecasting.backtest import ENSEMBLE, BacktestResult, backtest, coverage_column
+from forecasting.drift import DriftReport, drift_report
+from forecasting.lgbm import GlobalLGBM
 from forecasting.metrics import (
     bias,
     interval_coverage,
@@ -13,6 +15,7 @@ from forecasting.metrics import (
     per_model_metrics,
     rmse,
     seasonal_scale,
+    wmae,
 )
 from forecasting.models import BASELINE_MODEL, DEFAULT_MODELS, MODEL_NAMES, fit_predict
 from forecasting.pipeline import (
@@ -24,8 +27,16 @@ from forecasting.pipeline import (
 )
 from forecasting.quantiles import estimate_dispersion, negbin_quantiles, quantile_column
 from forecasting.tracking import log_forecast_run
+from forecasting.wrmsse import load_m5_scales, load_m5_weights, wrmsse
 
 __all__ = [
+    "DriftReport",
+    "GlobalLGBM",
+    "drift_report",
+    "load_m5_scales",
+    "load_m5_weights",
+    "wmae",
+    "wrmsse",
     "BASELINE_MODEL",
     "DEFAULT_MODELS",
     "DEFAULT_QUANTILES",
