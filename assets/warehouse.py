@@ -13,17 +13,19 @@ _COMMON = dict(group_name="warehouse", owners=OWNERS, pool=WRITER_POOL, kinds={"
 
 
 @asset(**_COMMON, deps=["raw_pos", "raw_prices", "raw_calendar"],
-       description="Daily units per store x item with sell price, price change, events and SNAP.")
+       description="Daily units per store x item with sell price, price change, events and SNAP; a day whose "
+                   "POS row was quarantined is kept as 0 units, flagged units_imputed (count in metadata).")
 def demand_history(duckdb: DuckDBResource) -> MaterializeResult:
     with duckdb.get_connection() as con:
         rows = build_mart(con, "demand_history")
         stats = con.execute(
-            "SELECT count(DISTINCT (store_id, item_id)), avg((units = 0)::INT), avg((sell_price IS NULL)::INT), sum(units) "
-            "FROM demand_history"
+            "SELECT count(DISTINCT (store_id, item_id)), avg((units = 0)::INT), avg((sell_price IS NULL)::INT), sum(units), "
+            "sum(units_imputed::INT) FROM demand_history"
         ).fetchall()[0]
     return MaterializeResult(
         metadata=table_metadata(rows, series=int(stats[0]), zero_share=float(stats[1]),
-                                missing_price_share=float(stats[2]), total_units=int(stats[3]))
+                                missing_price_share=float(stats[2]), total_units=int(stats[3]),
+                                imputed_days=int(stats[4]))
     )
 
 

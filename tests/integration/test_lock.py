@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -54,25 +55,37 @@ def test_reader_reads_while_a_job_writes(tmp_path: Path):
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     writer = subprocess.Popen([sys.executable, "-c", _JOB, str(path), str(SAMPLE_DIR)], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    reads, counts, naive_conflicts = 0, set(), 0
-    try:
-        while writer.poll() is None:
-            try:  # what a naive reader meets while the job holds the file
+    reads, counts, naive_conflicts = 0, set(), []
+    stop = threading.Event()
+
+    def naive_reader() -> None:
+        # what a naive reader meets while the job holds the file: polled often, so the job's
+        # 1.5 s transaction cannot slip between two attempts
+        while not stop.is_set():
+            try:
                 duckdb.connect(str(path), read_only=True).close()
             except duckdb.IOException as exc:
                 assert "lock" in str(exc).lower()
-                naive_conflicts += 1
+                naive_conflicts.append(1)
+            time.sleep(0.01)
+
+    probe = threading.Thread(target=naive_reader, daemon=True)
+    probe.start()
+    try:
+        while writer.poll() is None:
             with read_only(path, timeout_s=60) as reader:
                 counts.add(reader.execute("SELECT count(*) FROM raw_pos").fetchall()[0][0])
             reads += 1
             time.sleep(0.02)
         out, err = writer.communicate(timeout=120)
     finally:
+        stop.set()
+        probe.join(timeout=5)
         if writer.poll() is None:
             writer.kill()
     assert writer.returncode == 0, err[-2000:]
     assert out.count("run done") == 2
     assert reads >= 5
     assert counts == {85_372}  # every read saw a whole POS table, never a half-written one
-    assert naive_conflicts >= 1  # the reads did overlap the job's writes
-    print(f"{reads} reads during the job, {naive_conflicts} naive read-only opens hit the lock")
+    assert len(naive_conflicts) >= 1  # the reads did overlap the job's writes
+    print(f"{reads} reads during the job, {len(naive_conflicts)} naive read-only opens hit the lock")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import duckdb
+import pandas as pd
 import pytest
 from dagster import AssetSelection, materialize
 from dagster_duckdb import DuckDBResource
 
 from assets import ALL_ASSETS, ALL_CHECKS
-from pipelines.resources import FeedsResource, MlflowTrackingResource
+from assets.ingest import partition_range_tags
+from pipelines.resources import FeedsResource, ForecastExecutorResource, MlflowTrackingResource
 from warehouse.feeds import SAMPLE_DIR
 
 pytestmark = pytest.mark.integration
@@ -20,10 +22,12 @@ def warehouse(tmp_path_factory):
     resources = {
         "duckdb": DuckDBResource(database=str(tmp / "wh.duckdb")),
         "feeds": FeedsResource(data_dir=str(SAMPLE_DIR)),
+        "forecast_executor": ForecastExecutorResource(),
         "mlflow_tracking": MlflowTrackingResource(tracking_uri=f"sqlite:///{tmp / 'mlflow.db'}",
                                                   artifact_root=(tmp / "artifacts").as_uri()),
     }
-    assert materialize([*ALL_ASSETS, *ALL_CHECKS], resources=resources).success
+    days = partition_range_tags(pd.Timestamp("2016-04-25").date(), pd.Timestamp("2016-05-22").date())
+    assert materialize([*ALL_ASSETS, *ALL_CHECKS], resources=resources, tags=days).success
     return tmp / "wh.duckdb", resources
 
 

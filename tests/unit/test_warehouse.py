@@ -182,3 +182,23 @@ def test_convert_walmart_weekly_format(tmp_path: Path):
     from warehouse.crossfeed import pos_items_priced_and_dated
 
     assert pos_items_priced_and_dated(con).passed
+
+
+def test_demand_history_fills_a_quarantined_day_and_flags_it(tmp_path, sample_db):
+    shutil.copy(sample_db, tmp_path / "w.duckdb")
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("DELETE FROM raw_pos WHERE item_id = 'FOODS_3_090' AND date = DATE '2016-05-02'")
+    from warehouse.marts import build_mart
+
+    build_mart(con, "demand_history")
+    rows = con.execute(
+        "SELECT date, units, units_imputed FROM demand_history WHERE item_id = 'FOODS_3_090' ORDER BY date"
+    ).df()
+    assert len(rows) == 28
+    gap = rows[rows["date"] == pd.Timestamp("2016-05-02")]
+    assert gap["units"].tolist() == [0] and gap["units_imputed"].tolist() == [True]
+    assert int(rows["units_imputed"].sum()) == 1
+    # a day no series reports is not invented
+    con.execute("DELETE FROM raw_pos WHERE date = DATE '2016-05-03'")
+    build_mart(con, "demand_history")
+    assert con.execute("SELECT count(*) FROM demand_history WHERE date = DATE '2016-05-03'").fetchall()[0][0] == 0
