@@ -43,7 +43,8 @@ class PurchaseOrderConfig(Config):
     holding_rate_annual: float = Field(0.25, description="Annual holding cost as a share of the unit price")
     stockout_margin: float = Field(0.4, description="Gross margin (share of shelf price) lost per unit short")
     budget_usd: float = Field(0.0, description="Most USD of goods all PO lines may spend; 0 = no limit")
-    time_limit_seconds: float = Field(60.0, description="MILP (HiGHS) time limit")
+    time_limit_seconds: float = Field(15.0, description="MILP (HiGHS) time limit for the whole allocation; blocks "
+                                      "not proven optimal by then keep the better of HiGHS's incumbent and greedy")
 
 
 @asset(**_COMMON, deps=["demand_history", "forecast"],

@@ -136,16 +136,19 @@ def _child(data: Path, warehouse: Path) -> None:
                                     run_config={"loggers": {"bench": {}}})
     # the forecast asset times the statsforecast calls it wraps and reports them in its metadata
     statsforecast_seconds = float("nan")
+    forecast_stages: dict = {}
     for mat in result.get_asset_materialization_events():
         if mat.asset_key.to_user_string() == "forecast":
             entry = mat.materialization.metadata.get("statsforecast_seconds")
             statsforecast_seconds = float(entry.value) if entry is not None else float("nan")
+            stages = mat.materialization.metadata.get("seconds")
+            forecast_stages = dict(stages.value) if stages is not None else {}
     stop.set()
     print(json.dumps({
         "success": result.success, "seconds": round(time.perf_counter() - started, 2), "imports": round(imports, 2),
         "max_rss_mb": round(psutil.Process().memory_info().rss / 2**20),
         "peak_rss_mb": round(max(s["peak_rss_mb"] for s in steps.values()) if steps else 0),
-        "statsforecast_seconds": round(statsforecast_seconds, 2), "steps": steps,
+        "statsforecast_seconds": round(statsforecast_seconds, 2), "forecast_stages": forecast_stages, "steps": steps,
     }))
 
 
@@ -175,6 +178,7 @@ def main() -> None:
         print(f"\n== {size}{' (SYNTHETIC replicas)' if size == '300k' else ''}: {figures['wall']} s wall, "
               f"job {figures['seconds']} s (imports {figures['imports']} s), peak RSS {figures['peak_rss_mb']} MB, "
               f"statsforecast calls {figures['statsforecast_seconds']} s, success={figures['success']}")
+        print(f"forecast stages (s): {figures['forecast_stages']}")
         print(f"{'step':45s} {'seconds':>8s} {'peak MB':>8s}")
         for step, s in figures["steps"].items():
             print(f"{step:45s} {s['seconds']:8.2f} {s['peak_rss_mb']:8d}")
