@@ -159,6 +159,16 @@ def forecast_vs_actual(
     return png_markdown(fig, f"forecast vs actual ({model})")
 
 
+
+def _finish_stacked_bars(fig: Any, ax: Any, *, xlabel: str, title: str, alt: str) -> MetadataValue:
+    """Label a stacked horizontal bar chart, put its legend under the axes and embed it."""
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, fontsize=10)
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.08 - 0.6 / fig.get_figheight()), ncol=3, frameon=False)
+    fig.tight_layout()
+    return png_markdown(fig, alt)
+
 def supplier_scorecard_plot(
     scores: pd.DataFrame,
     weights: dict[str, float],
@@ -192,12 +202,9 @@ def supplier_scorecard_plot(
         values = best[f"{part}_score"].to_numpy(dtype=float) * w
         ax.barh(labels, values, left=left, color=colour, label=f"{part} x {w:.2f}")
         left += values
-    ax.set_xlabel("weighted penalty (lower is better)")
-    ax.set_title(f"Supplier scorecard: {len(best)} best of {len(scores)} lanes", fontsize=10)
-    ax.tick_params(labelsize=7)
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.08 - 0.6 / fig.get_figheight()), ncol=3, frameon=False)
-    fig.tight_layout()
-    return png_markdown(fig, "supplier scorecard")
+    return _finish_stacked_bars(fig, ax, xlabel="weighted penalty (lower is better)",
+                                title=f"Supplier scorecard: {len(best)} best of {len(scores)} lanes",
+                                alt="supplier scorecard")
 
 
 def po_status_table(
@@ -251,12 +258,9 @@ def po_by_supplier_status(
         ax.barh(table[supplier_col].astype(str), values, left=left, color=_STATUS_COLOURS.get(status, "#888888"),
                 label=status)
         left += values
-    ax.set_xlabel("order value, USD (goods + freight)")
-    ax.set_title(f"Proposed orders by supplier and status (top {len(table)})", fontsize=10)
-    ax.tick_params(labelsize=7)
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.08 - 0.6 / fig.get_figheight()), ncol=3, frameon=False)
-    fig.tight_layout()
-    return png_markdown(fig, "purchase orders by supplier and status")
+    return _finish_stacked_bars(fig, ax, xlabel="order value, USD (goods + freight)",
+                                title=f"Proposed orders by supplier and status (top {len(table)})",
+                                alt="purchase orders by supplier and status")
 
 
 def stockout_risk(

@@ -132,8 +132,11 @@ def _child(data: Path, warehouse: Path) -> None:
         return log
 
     job = defs.resolve_job_def("daily_refresh").with_logger_defs({"bench": bench_logger})
+    from pipelines.cli import _pos_partition_tags
+
+    # the same partition range `supplycast run` passes: the POS days found in the data folder
     result = job.execute_in_process(instance=DagsterInstance.ephemeral(), raise_on_error=False,
-                                    run_config={"loggers": {"bench": {}}})
+                                    run_config={"loggers": {"bench": {}}}, tags=_pos_partition_tags())
     # the forecast asset times the statsforecast calls it wraps and reports them in its metadata
     statsforecast_seconds = float("nan")
     forecast_stages: dict = {}
