@@ -65,8 +65,14 @@ def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: Duc
     if config.global_model and config.use_champion:
         champion = load_champion(mlflow_tracking.tracking_uri)
     as_of = pd.Timestamp(config.as_of) if config.as_of else None
+    # an early as-of leaves a short history: hold out at most half of it, so the backtest can still train
+    n_days = history.loc[history["date"] <= (as_of or history["date"].max()), "date"].nunique()
+    holdout_days = max(1, min(config.holdout_days, n_days // 2))
+    if holdout_days < config.holdout_days:
+        context.log.warning("forecast: %s days of history up to as-of; backtest holdout shortened from %s to %s days",
+                            n_days, config.holdout_days, holdout_days)
     with use_executor(forecast_executor.config()):
-        run = forecast_demand(history, horizon=config.horizon, models=config.models, holdout_days=config.holdout_days,
+        run = forecast_demand(history, horizon=config.horizon, models=config.models, holdout_days=holdout_days,
                               as_of=as_of, global_model=config.global_model, calendar=calendar, prices=prices,
                               series_info=info, champion=champion, regression_threshold=config.regression_threshold)
         statsforecast_seconds = library_seconds()
@@ -99,6 +105,7 @@ def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: Duc
             global_model_source=outcome.source if outcome else "off",
             fallback_seasonal_naive=bool(outcome is not None and outcome.source == "seasonal_naive"),
             warnings=MetadataValue.md(warning_md),
+            holdout_days=holdout_days,
             champion=f"{REGISTERED_MODEL}@champion v{champion_version}" if champion_version else "none",
             backtest_mase=float(bt.metrics.loc[bt.best_model, "mase"]),
             seasonal_naive_mase=float(bt.metrics.loc["seasonal_naive", "mase"]),
