@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from procurement.landed_cost import DEFAULT_COSTS
+
 __all__ = ["ReplayParams", "DEFAULT_REPLAY", "load_actuals", "replay", "ActualsError", "POLICIES"]
 
 POLICIES = ("supplycast", "snaive_base_stock", "oracle")
@@ -38,9 +40,12 @@ class ActualsError(ValueError):
 
 @dataclass(frozen=True)
 class ReplayParams:
+    """Seed of the lead-time draws and the money rates; holding and stock-out rates default to the
+    allocation's (``DEFAULT_COSTS``), so the replay prices stock the way the orders were chosen."""
+
     seed: int = 2016
-    holding_rate_annual: float = 0.25
-    stockout_margin: float = 0.4
+    holding_rate_annual: float = DEFAULT_COSTS.holding_rate_annual
+    stockout_margin: float = DEFAULT_COSTS.stockout_margin
     order_cost: float = 2.0
 
 
