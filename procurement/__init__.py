@@ -2,8 +2,8 @@
 policy and purchase-order proposals. Plain pandas; never imports Dagster."""
 
 from procurement.catalogue import synthetic_catalogue, synthetic_inventory
-from procurement.orders import purchase_order_proposals
 from procurement.policy import replenishment_proposals
+from procurement.proposals import propose_purchase_orders
 from procurement.scoring import ScoreWeights, score_suppliers
 
 __all__ = [
@@ -12,5 +12,5 @@ __all__ = [
     "synthetic_catalogue",
     "synthetic_inventory",
     "replenishment_proposals",
-    "purchase_order_proposals",
+    "propose_purchase_orders",
 ]

@@ -273,6 +273,8 @@ def allocate(
     if block_col is None or block_col not in needs:
         return _allocate_block(needs, offers, budget=budget, time_limit=time_limit, item_col=item_col, **kwargs)
     started = time.perf_counter()
+    # an item no offer covers has no department to block by; it still gets a block (and a shortage)
+    needs = needs.assign(**{block_col: needs[block_col].astype(object).where(needs[block_col].notna(), "(no offer)")})
     # an item's needs share its offers' capacity, so items are never split across blocks; large
     # departments are cut into chunks of whole items of about ``max_block_needs`` needs each
     per_item = needs.groupby([block_col, item_col]).size().rename("n").reset_index()

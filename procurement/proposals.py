@@ -78,8 +78,11 @@ def _substitute_items(short: pd.DataFrame, offers: pd.DataFrame, spare: pd.Serie
     """Same-department item with the nearest unit cost (within ``tolerance``) and spare capacity."""
     avail = offers.assign(spare=offers["offer_key"].map(spare).fillna(offers["capacity_units_per_week"]))
     avail = avail[avail["spare"] > 0].sort_values("unit_cost")
+    # an item nobody offers has no price to match a substitute against
+    unpriced = short[short["unit_cost"].isna()].assign(substitute_item=pd.NA, substitute_supplier=pd.NA)
+    short = short[short["unit_cost"].notna()]
     if short.empty or avail.empty:
-        return short.assign(substitute_item=pd.NA, substitute_supplier=pd.NA)
+        return pd.concat([short.assign(substitute_item=pd.NA, substitute_supplier=pd.NA), unpriced], ignore_index=True)
     left = short.sort_values("unit_cost")
     match = pd.merge_asof(
         left, avail[["dept_id", "unit_cost", "item_id", "supplier_id", "spare"]].rename(
@@ -91,7 +94,7 @@ def _substitute_items(short: pd.DataFrame, offers: pd.DataFrame, spare: pd.Serie
         (match["sub_cost"] - match["unit_cost"]).abs() <= tolerance * match["unit_cost"]
     )
     match.loc[~ok, ["substitute_item", "substitute_supplier"]] = pd.NA
-    return match
+    return pd.concat([match, unpriced], ignore_index=True) if not unpriced.empty else match
 
 
 def propose_purchase_orders(

@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from procurement import ScoreWeights, score_suppliers, synthetic_catalogue, synthetic_inventory
-from procurement.orders import preferred_offers, purchase_order_proposals
+from procurement.orders import preferred_offers
 from procurement.policy import replenishment_proposals
+from procurement.proposals import propose_purchase_orders
 
 
 @pytest.fixture(scope="module")
@@ -123,27 +124,36 @@ def _flat_forecast_like(fc: pd.DataFrame, factor: float) -> pd.DataFrame:
     return out
 
 
-def test_purchase_orders_rounding_status_and_ids(plan):
+@pytest.fixture(scope="module")
+def proposals(plan, tables, scores):
     as_of, offers, inventory, fc = plan
     rp = replenishment_proposals(fc, inventory, offers, as_of=as_of)
-    po = purchase_order_proposals(rp, offers, approval_threshold_usd=100.0)
-    assert len(po) == int((rp["order_qty"] > 0).sum())
-    assert (po["qty"] >= po["order_qty"]).all() and (po["qty"] >= po["moq"]).all()
-    assert (po["qty"] % po["pack_size"] == 0).all()
+    catalogue = synthetic_catalogue(tables["items"], scores)
+    return rp, catalogue
+
+
+def test_purchase_orders_rounding_status_and_ids(proposals, scores):
+    rp, catalogue = proposals
+    po = propose_purchase_orders(rp, catalogue, scores, approval_threshold_usd=100.0, time_limit=10).lines
+    placed = po[po["status"] != "rejected"]
+    assert not placed.empty
+    assert (placed["qty"] >= placed["moq"]).all()
+    assert (placed["qty"] % placed["pack_size"] == 0).all()
     assert set(po["status"]) <= {"auto_approved", "needs_approval", "rejected"}
     over = po["order_value"] > 100.0
-    assert (po.loc[over, "status"] == "needs_approval").all()
+    assert (po.loc[over & (po["status"] != "rejected"), "status"] == "needs_approval").all()
     assert (po.loc[po["status"] == "auto_approved", "order_value"] <= 100.0).all()
-    assert (po["expected_arrival"] > po["order_date"]).all()
-    again = purchase_order_proposals(rp.sample(frac=1, random_state=3), offers, approval_threshold_usd=100.0)
+    assert (placed["expected_arrival"] > placed["order_date"]).all()
+    again = propose_purchase_orders(rp.sample(frac=1, random_state=3), catalogue, scores,
+                                    approval_threshold_usd=100.0, time_limit=10).lines
     assert set(again["po_id"]) == set(po["po_id"])
-    assert po.groupby("po_id")["supplier_id"].nunique().max() == 1
+    assert placed.groupby("po_id")["supplier_id"].nunique().max() == 1
 
 
-def test_item_without_offer_is_rejected(plan):
-    as_of, offers, inventory, fc = plan
-    rp = replenishment_proposals(fc, inventory, offers, as_of=as_of)
+def test_item_without_offer_is_rejected(proposals, scores):
+    rp, catalogue = proposals
     item = rp.loc[rp["order_qty"] > 0, "item_id"].iloc[0]
-    po = purchase_order_proposals(rp, offers[offers["item_id"] != item])
+    po = propose_purchase_orders(rp, catalogue[catalogue["item_id"] != item], scores, time_limit=10).lines
     rejected = po[po["item_id"] == item]
-    assert (rejected["status"] == "rejected").all() and rejected["reason"].str.contains("no supplier").all()
+    assert not rejected.empty
+    assert (rejected["status"] == "rejected").all() and rejected["reason"].str.contains("no offer").all()
