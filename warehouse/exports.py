@@ -69,8 +69,25 @@ def _display(s: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(s):
         return s.dt.strftime("%Y-%m-%d").fillna("")
     if pd.api.types.is_float_dtype(s):
-        return s.map(lambda v: "" if pd.isna(v) else f"{v:,.4g}")
+        return _width_candidates(s).map(lambda v: "" if pd.isna(v) else f"{v:,.4g}")
     return s.astype(str)
+
+
+def _width_candidates(s: pd.Series, *, sample: int = 1_000) -> pd.Series:
+    """The few floats whose rendering can be the widest, so widths do not format every row.
+
+    At 4 significant digits a rendering's length depends only on sign, magnitude and exponent form,
+    so the extremes (largest, most negative, smallest non-zero magnitude) and a strided sample bound it.
+    """
+    if len(s) <= 4 * sample:
+        return s
+    values = s.dropna()
+    magnitude = values.abs()
+    picks = pd.concat([
+        values.nlargest(5), values.nsmallest(5), values[magnitude > 0].loc[magnitude[magnitude > 0].nsmallest(5).index],
+        values.iloc[:: max(1, len(values) // sample)],
+    ])
+    return picks
 
 
 def _python_values(s: pd.Series) -> list:

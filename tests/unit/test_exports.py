@@ -81,3 +81,11 @@ def test_empty_table_still_gets_a_header(tmp_path):
 def test_bad_arguments_are_named(orders, tmp_path, kwargs, message):
     with pytest.raises(ValueError, match=message):
         export_table(orders, tmp_path, **kwargs)
+
+
+def test_column_widths_of_a_long_float_column_see_its_widest_value():
+    # the widest rendering sits in the middle of a long column: the width must still fit it
+    values = np.full(50_000, 1.5)
+    values[23_457] = -0.0001234
+    width = column_widths(pd.DataFrame({"x": values}))[0]
+    assert width == len(f"{-0.0001234:,.4g}") + 2
