@@ -1,4 +1,10 @@
-"""Holdout backtest that scores candidate models and picks the one to deploy."""
+"""Rolling-origin backtest that scores candidate models and picks the one to deploy.
+
+The last ``holdout_days`` days are split into ``n_windows`` consecutive windows of
+``holdout_days / n_windows`` days; each window is forecast from its own origin (the day
+before it) by models trained on the history up to that origin, so every day of the
+holdout is forecast exactly once and every score pools all origins.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from forecasting.distributed import run_statsforecast_cv
 from forecasting.metrics import bias, mae, mase, per_model_metrics, rmse, seasonal_scale
 from forecasting.models import (
     _DS,
@@ -15,13 +22,15 @@ from forecasting.models import (
     _Y,
     BASELINE_MODEL,
     DEFAULT_MODELS,
+    MODEL_NAMES,
     _decode_ids,
     _forecast_nixtla,
     _from_nixtla,
     _resolve_models,
+    _series_bounds,
     _to_nixtla,
 )
-from forecasting.quantiles import estimate_dispersion, negbin_quantiles, quantile_column
+from forecasting.quantiles import estimate_dispersion, interval_coverage_negbin, quantile_column
 
 __all__ = ["ENSEMBLE", "BacktestResult", "backtest", "coverage_column"]
 
@@ -30,7 +39,7 @@ ENSEMBLE = "ensemble"
 
 @dataclass(frozen=True)
 class BacktestResult:
-    """Outcome of one holdout backtest.
+    """Outcome of a rolling-origin backtest.
 
     Attributes:
         metrics: One row per candidate, indexed by ``model``, with ``mae, rmse,
@@ -46,12 +55,19 @@ class BacktestResult:
         per_series_selection_optimistic: mae/rmse/bias/mase of using each series'
             own best model. Optimistic: the choice was made on the very holdout it
             is scored on, so it is for information, not for model selection.
-        cutoff: Last training date; the holdout is the ``holdout_days`` after it.
-        holdout_days: Length of the holdout.
+        cutoff: Last training date of the first origin; the holdout is the
+            ``holdout_days`` after it.
+        holdout_days: Length of the holdout (all windows).
+        cutoffs: Last training date of every origin, oldest first; window ``k`` is
+            the ``step_days`` after ``cutoffs[k]``.
+        step_days: Days per window (the forecast horizon of each origin).
+        series_codes: Per row of ``predictions``, the position of its series in the
+            key table the backtest was given (for matrix work without joins).
         n_series: Series scored (those with training data before the cutoff).
         n_series_mase: Of those, series that enter MASE; the rest were flat over
             the training window (no seasonal change), so their scale is zero.
-        predictions: Holdout actuals and every candidate's predictions, long format.
+        predictions: Holdout actuals and every candidate's predictions, long format,
+            with the ``cutoff`` (origin) each row was forecast from.
     """
 
     metrics: pd.DataFrame
@@ -65,6 +81,9 @@ class BacktestResult:
     n_series: int
     n_series_mase: int
     predictions: pd.DataFrame
+    cutoffs: tuple[pd.Timestamp, ...] = ()
+    step_days: int = 0
+    series_codes: np.ndarray | None = None
 
     @property
     def best_members(self) -> tuple[str, ...]:
@@ -111,11 +130,8 @@ def _coverage(
     scored: pd.DataFrame, candidates: Sequence[str], dispersion: np.ndarray, interval: tuple[float, float]
 ) -> np.ndarray:
     y = scored[_Y].to_numpy()
-    out = np.empty(len(candidates))
-    for i, name in enumerate(candidates):
-        q = negbin_quantiles(scored[name].to_numpy(), dispersion, interval)
-        out[i] = np.mean((y >= q[interval[0]]) & (y <= q[interval[1]])) if len(y) else np.nan
-    return out
+    return np.array([interval_coverage_negbin(y, scored[name].to_numpy(), dispersion, interval)
+                     for name in candidates])
 
 
 def _per_series_choice(
@@ -145,6 +161,50 @@ def _per_series_choice(
     return choice, score
 
 
+def _windows(holdout_days: int, n_windows: int) -> int:
+    """Days per window; the holdout must split into whole windows."""
+    if holdout_days < 1:
+        raise ValueError(f"holdout_days must be at least 1, got {holdout_days}")
+    if n_windows < 1 or holdout_days % n_windows:
+        raise ValueError(f"holdout_days={holdout_days} must be a positive multiple of n_windows={n_windows}")
+    return holdout_days // n_windows
+
+
+def _cv_nixtla(frame: pd.DataFrame, *, models: Sequence[str], step: int, cutoffs: Sequence[pd.Timestamp],
+               n_jobs: int, min_history: int) -> pd.DataFrame:
+    """Rolling-origin forecasts ``unique_id, ds, cutoff, y, <models>`` of a sorted frame.
+
+    Series long enough at the first origin go through one ``StatsForecast.cross_validation``
+    batch; the few others (new series) are forecast origin by origin, by their mean when
+    they are still shorter than ``min_history`` (as :func:`_forecast_nixtla` does).
+    """
+    from statsforecast import StatsForecast
+    from statsforecast.models import HistoricAverage
+
+    ids, counts, last = _series_bounds(frame)
+    n_test = step * len(cutoffs)
+    # cross_validation cuts every series at the same offsets from its end: it needs the
+    # series to end on the last day and to have min_history days before the first origin
+    batch = (counts - n_test >= max(min_history, 1)) & (last == frame[_DS].max())
+    in_batch = np.repeat(batch, counts)
+    parts = []
+    if batch.any():
+        sf = StatsForecast(models=[MODEL_NAMES[n]() for n in models], freq="D", n_jobs=n_jobs,
+                           fallback_model=HistoricAverage())
+        parts.append(run_statsforecast_cv(sf, frame[in_batch], step, len(cutoffs)))
+    rest = frame[~in_batch]
+    for cut in cutoffs if len(rest) else ():  # a handful of origins, not series
+        train, test = rest[rest[_DS] <= cut], rest[(rest[_DS] > cut) & (rest[_DS] <= cut + pd.Timedelta(days=step))]
+        if len(train):
+            fc = _forecast_nixtla(train, models=models, horizon=step, n_jobs=n_jobs, min_history=min_history)
+            parts.append(test.merge(fc, on=[_UID, _DS], how="inner").assign(cutoff=cut))
+    if not parts:
+        return pd.DataFrame(columns=[_UID, _DS, "cutoff", _Y, *models])
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    out[list(models)] = np.clip(out[list(models)].to_numpy(dtype=np.float64), 0.0, None)
+    return out[[_UID, _DS, "cutoff", _Y, *models]].sort_values([_UID, _DS], kind="stable", ignore_index=True)
+
+
 def _backtest_nixtla(
     frame: pd.DataFrame,
     keys: pd.DataFrame,
@@ -157,13 +217,15 @@ def _backtest_nixtla(
     n_jobs: int,
     min_history: int,
     interval: tuple[float, float],
+    n_windows: int = 1,
 ) -> BacktestResult:
-    if holdout_days < 1:
-        raise ValueError(f"holdout_days must be at least 1, got {holdout_days}")
+    step = _windows(holdout_days, n_windows)
     fitted, members = _candidates(models)
     candidates = [*fitted, ENSEMBLE] if members else fitted
 
-    cutoff = frame[_DS].max() - pd.Timedelta(days=holdout_days)
+    end = frame[_DS].max()
+    cutoffs = [end - pd.Timedelta(days=holdout_days - k * step) for k in range(n_windows)]
+    cutoff = cutoffs[0]
     in_train = (frame[_DS] <= cutoff).to_numpy()
     if not in_train.any():
         span = frame[_DS].nunique()
@@ -171,13 +233,12 @@ def _backtest_nixtla(
             f"column '{time_col}': {span} distinct day(s) of history leave nothing to train on "
             f"with holdout_days={holdout_days}; pass a smaller holdout_days"
         )
-    train, test = frame[in_train], frame[~in_train]
+    # Scale and dispersion from the first origin's training days: before every window.
+    train = frame[in_train]
 
-    fc = _forecast_nixtla(train, models=fitted, horizon=holdout_days, n_jobs=n_jobs, min_history=min_history)
+    scored = _cv_nixtla(frame, models=fitted, step=step, cutoffs=cutoffs, n_jobs=n_jobs, min_history=min_history)
     if members:
-        fc[ENSEMBLE] = fc[list(members)].to_numpy().mean(axis=1)
-    # Inner join: series that start inside the holdout have no forecast to score.
-    scored = test.merge(fc, on=[_UID, _DS], how="inner")
+        scored[ENSEMBLE] = scored[list(members)].to_numpy().mean(axis=1)
 
     scale = seasonal_scale(train, season_length=7)
     dispersion = estimate_dispersion(train, min_obs=min_history)
@@ -199,7 +260,7 @@ def _backtest_nixtla(
         keys,
         id_cols=id_cols,
         time_col=time_col,
-        value_cols=[target_col, *candidates],
+        value_cols=["cutoff", target_col, *candidates],
     )
     return BacktestResult(
         metrics=metrics,
@@ -213,6 +274,9 @@ def _backtest_nixtla(
         n_series=len(per_series),
         n_series_mase=int(((scale > 0) & scale.index.isin(choice[_UID])).sum()),
         predictions=predictions,
+        cutoffs=tuple(pd.Timestamp(c) for c in cutoffs),
+        step_days=step,
+        series_codes=scored[_UID].to_numpy(),
     )
 
 
@@ -227,8 +291,13 @@ def backtest(
     n_jobs: int = 2,
     min_history: int = 14,
     interval: tuple[float, float] = (0.1, 0.9),
+    n_windows: int = 1,
 ) -> BacktestResult:
-    """Train on all but the last ``holdout_days`` days, forecast them, and score.
+    """Rolling-origin backtest over the last ``holdout_days`` days: forecast and score.
+
+    With ``n_windows`` > 1 the holdout is split into that many windows, each forecast
+    from its own origin with every model refitted on the history up to it (one
+    ``StatsForecast.cross_validation`` batch).
 
     Args:
         history: Daily demand in long format, one row per series and day, no gaps.
@@ -243,6 +312,7 @@ def backtest(
         min_history: Series with fewer training days are forecast by their mean.
         interval: Quantile levels of the negative-binomial interval whose coverage
             is reported.
+        n_windows: Origins; ``holdout_days`` must be a multiple of it.
 
     Returns:
         The scored backtest; see :class:`BacktestResult`.
@@ -259,4 +329,5 @@ def backtest(
         n_jobs=n_jobs,
         min_history=min_history,
         interval=interval,
+        n_windows=n_windows,
     )

@@ -18,7 +18,15 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-__all__ = ["ExecutorConfig", "use_executor", "current_executor", "run_statsforecast", "library_seconds"]
+__all__ = [
+    "ExecutorConfig",
+    "use_executor",
+    "current_executor",
+    "run_statsforecast",
+    "run_statsforecast_cv",
+    "library_seconds",
+    "library_call",
+]
 
 _UID, _DS = "unique_id", "ds"
 
@@ -47,9 +55,9 @@ class ExecutorConfig:
 
 _LOCAL = ExecutorConfig()
 _CURRENT: ContextVar[ExecutorConfig | None] = ContextVar("supplycast_executor", default=None)
-# seconds spent inside statsforecast calls, so the pipeline's overhead around them can be measured;
-# None outside ``use_executor`` (nothing is being timed)
-_LIBRARY_SECONDS: ContextVar[list[float] | None] = ContextVar("supplycast_library_seconds", default=None)
+# seconds spent inside library calls (statsforecast, lightgbm), as (library, seconds), so the
+# pipeline's overhead around them can be measured; None outside ``use_executor`` (nothing is timed)
+_LIBRARY_SECONDS: ContextVar[list[tuple[str, float]] | None] = ContextVar("supplycast_library_seconds", default=None)
 
 
 @contextmanager
@@ -68,9 +76,25 @@ def current_executor() -> ExecutorConfig:
     return _CURRENT.get() or _LOCAL
 
 
-def library_seconds() -> float:
-    """Seconds spent in statsforecast calls since the innermost ``use_executor`` began."""
-    return float(sum(_LIBRARY_SECONDS.get() or ()))
+def library_seconds(library: str | None = None) -> float:
+    """Seconds spent in library calls since the innermost ``use_executor`` began.
+
+    Args:
+        library: ``statsforecast`` or ``lightgbm``; None sums every library.
+    """
+    return float(sum(s for name, s in (_LIBRARY_SECONDS.get() or ()) if library is None or name == library))
+
+
+@contextmanager
+def library_call(library: str) -> Iterator[None]:
+    """Time the block as a bare call into ``library`` (the one timer for every library)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timer = _LIBRARY_SECONDS.get()
+        if timer is not None:
+            timer.append((library, time.perf_counter() - started))
 
 
 @contextmanager
@@ -109,12 +133,32 @@ def _forecast_on_dask(sf: Any, df: pd.DataFrame, horizon: int, config: ExecutorC
 def run_statsforecast(sf: Any, df: pd.DataFrame, horizon: int) -> pd.DataFrame:
     """``sf.forecast(h=horizon, df=df)`` on the current executor; same columns either way."""
     config = current_executor()
-    started = time.perf_counter()
-    try:
+    with library_call("statsforecast"):
         if config.kind == "local":
             return sf.forecast(h=horizon, df=df)
         return _forecast_on_dask(sf, df, horizon, config)
-    finally:
-        timer = _LIBRARY_SECONDS.get()
-        if timer is not None:
-            timer.append(time.perf_counter() - started)
+
+
+def run_statsforecast_cv(sf: Any, df: pd.DataFrame, horizon: int, n_windows: int) -> pd.DataFrame:
+    """``sf.cross_validation`` (rolling origins ``horizon`` days apart) on the current executor.
+
+    Returns ``unique_id, ds, cutoff, y`` and one column per model, sorted by id, cutoff and date.
+    """
+    config = current_executor()
+    kwargs = {"h": horizon, "n_windows": n_windows, "step_size": horizon}
+    with library_call("statsforecast"):
+        if config.kind == "local":
+            return sf.cross_validation(df=df, **kwargs).reset_index(drop=True)
+        import dask.dataframe as dd
+
+        with _dask_client(config) as client:
+            workers = max(len(client.scheduler_info().get("workers", {})), 1)
+            ddf = dd.from_pandas(df, npartitions=max(workers * config.partitions_per_worker, 1), sort=True)
+            out = sf.cross_validation(df=ddf, **kwargs)
+            out = pd.DataFrame(out.compute() if hasattr(out, "compute") else out).reset_index(drop=True)
+    out[_UID] = out[_UID].astype(df[_UID].dtype)
+    for col in (_DS, "cutoff"):
+        out[col] = pd.to_datetime(out[col]).astype(df[_DS].dtype)
+    for col in out.columns.difference([_UID, _DS, "cutoff"]):
+        out[col] = out[col].astype(np.float64)
+    return out.sort_values([_UID, "cutoff", _DS], kind="stable", ignore_index=True)

@@ -23,7 +23,19 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["Panel", "build_panel", "training_features", "forecast_features", "FEATURES", "CATEGORICAL"]
+__all__ = [
+    "Panel",
+    "build_panel",
+    "panel_from_codes",
+    "panel_until",
+    "training_features",
+    "training_columns",
+    "forecast_features",
+    "forecast_columns",
+    "feature_matrix",
+    "FEATURES",
+    "CATEGORICAL",
+]
 
 CATEGORICAL: tuple[str, ...] = ("item", "dept", "cat", "store", "state", "wday", "event_type")
 FEATURES: tuple[str, ...] = (
@@ -59,6 +71,7 @@ class Panel:
         calendar: Per date (index): ``wday, mday, event, event_type, snap_<STATE>``.
         prices: Shelf price per series (rows) and date (columns), NaN = not on sale.
         hist: Per series ``hist_rate, hist_scale`` (NaN when unknown).
+        started: Per series, the index in ``dates`` of its first row (None: all at 0).
     """
 
     keys: pd.DataFrame
@@ -67,6 +80,7 @@ class Panel:
     calendar: pd.DataFrame
     prices: pd.DataFrame
     hist: pd.DataFrame
+    started: np.ndarray | None = None
 
 
 def _state_of(store: pd.Series) -> pd.Series:
@@ -101,17 +115,21 @@ def _price_matrix(
     if prices is None or calendar is None or prices.empty or "wm_yr_wk" not in calendar:
         return empty
     cal = calendar.assign(date=pd.to_datetime(calendar["date"])).drop_duplicates("date").set_index("date")
-    week = cal["wm_yr_wk"].reindex(dates)
-    weeks = week.dropna().astype(int).unique()
-    p = prices[prices["wm_yr_wk"].isin(weeks)][["store_id", "item_id", "wm_yr_wk", "sell_price"]]
-    p = p.astype({"store_id": str, "item_id": str})
-    k = keys[["store_id", "item_id"]].astype(str).reset_index().rename(columns={"index": "row"})
-    wide = k.merge(p, on=["store_id", "item_id"], how="inner").pivot_table(
-        index="row", columns="wm_yr_wk", values="sell_price", aggfunc="first"
-    )
-    wide = wide.reindex(index=np.arange(len(keys)), columns=week.to_numpy())
-    wide.columns = dates
-    return wide
+    week = cal["wm_yr_wk"].reindex(dates).to_numpy(dtype=np.float64)
+    known = np.isfinite(week)
+    weeks = np.unique(week[known]).astype(np.int64)
+    p = prices[prices["wm_yr_wk"].isin(weeks)]
+    # Positional scatter instead of a merge and a pivot: row from the series key, column
+    # from the week; the first price of a duplicated (series, week) wins, as pivot's "first" did.
+    series = pd.MultiIndex.from_frame(keys[["store_id", "item_id"]].astype(str))
+    row = series.get_indexer(pd.MultiIndex.from_arrays([p["store_id"].astype(str), p["item_id"].astype(str)]))
+    col = np.searchsorted(weeks, p["wm_yr_wk"].to_numpy(dtype=np.int64))
+    ok = row >= 0
+    by_week = np.full((len(keys), len(weeks)), np.nan)
+    by_week[row[ok][::-1], col[ok][::-1]] = p["sell_price"].to_numpy(dtype=np.float64)[ok][::-1]
+    out = np.full((len(keys), len(dates)), np.nan)
+    out[:, known] = by_week[:, np.searchsorted(weeks, week[known].astype(np.int64))]
+    return pd.DataFrame(out, index=keys.index, columns=dates)
 
 
 def build_panel(
@@ -143,16 +161,57 @@ def build_panel(
     id_cols = list(id_cols)
     ds = pd.to_datetime(history[time_col])
     codes, uniq = pd.factorize(pd.MultiIndex.from_frame(history[id_cols].astype(str)), sort=True)
-    first, last = ds.min(), ds.max()
-    dates = pd.date_range(first, last, freq="D")
-    col = ((ds - first) // pd.Timedelta(days=1)).to_numpy()
-    y = np.zeros((len(uniq), len(dates)))
-    np.add.at(y, (codes, col), history[target_col].to_numpy(dtype=np.float64))
     keys = pd.DataFrame(list(uniq), columns=id_cols)
     extra = [c for c in _HIER if c in history.columns and c not in id_cols]
     if extra:
         firsts = history[id_cols + extra].astype(str).drop_duplicates(id_cols)
         keys = keys.merge(firsts, on=id_cols, how="left")
+    return _assemble(keys, codes, ds.to_numpy(dtype="datetime64[ns]"), history[target_col].to_numpy(dtype=np.float64),
+                     calendar=calendar, prices=prices, series_info=series_info, extra_dates=extra_dates)
+
+
+def panel_from_codes(
+    keys: pd.DataFrame,
+    codes: np.ndarray,
+    ds: np.ndarray,
+    values: np.ndarray,
+    *,
+    calendar: pd.DataFrame | None = None,
+    prices: pd.DataFrame | None = None,
+    series_info: pd.DataFrame | None = None,
+    extra_dates: Sequence[pd.Timestamp] = (),
+) -> Panel:
+    """:func:`build_panel` for rows already coded by series (no string keys to hash again).
+
+    Args:
+        keys: One row per series code (``store_id, item_id`` and hierarchy columns).
+        codes: Series code of each row (a row index of ``keys``).
+        ds: Day of each row.
+        values: Units of each row.
+        calendar: As in :func:`build_panel`.
+        prices: As in :func:`build_panel`.
+        series_info: As in :func:`build_panel`.
+        extra_dates: As in :func:`build_panel`.
+
+    Returns:
+        The panel; series in the order of ``keys``.
+    """
+    keys = keys.reset_index(drop=True).astype(str)
+    return _assemble(keys, np.asarray(codes), np.asarray(ds, dtype="datetime64[ns]"),
+                     np.asarray(values, dtype=np.float64), calendar=calendar, prices=prices,
+                     series_info=series_info, extra_dates=extra_dates)
+
+
+def _assemble(keys: pd.DataFrame, codes: np.ndarray, ds: np.ndarray, values: np.ndarray, *,
+              calendar: pd.DataFrame | None, prices: pd.DataFrame | None, series_info: pd.DataFrame | None,
+              extra_dates: Sequence[pd.Timestamp]) -> Panel:
+    first, last = ds.min(), ds.max()
+    dates = pd.date_range(first, last, freq="D")
+    col = ((ds - first) // _ONE_DAY).astype(np.int64)
+    y = np.zeros((len(keys), len(dates)))
+    np.add.at(y, (codes, col), values)
+    started = np.full(len(keys), len(dates), dtype=np.int64)
+    np.minimum.at(started, codes, col)
     if "state_id" not in keys and "store_id" in keys:
         keys["state_id"] = _state_of(keys["store_id"])
     all_dates = dates.append(pd.DatetimeIndex(pd.to_datetime(list(extra_dates)))).unique().sort_values()
@@ -171,6 +230,42 @@ def build_panel(
         calendar=_calendar_table(calendar, all_dates),
         prices=_price_matrix(keys, prices, calendar, all_dates),
         hist=hist,
+        started=started,
+    )
+
+
+def panel_until(panel: Panel, end: pd.Timestamp) -> Panel:
+    """The panel as :func:`build_panel` would build it from the history up to ``end``.
+
+    A slice, not a rebuild: the training days are cut at ``end`` and series without a
+    sale up to ``end`` are dropped; covariates (calendar, prices, pre-window levels)
+    are kept for every day, so the days after ``end`` can be forecast (rolling origins).
+
+    Args:
+        panel: Panel of the whole history.
+        end: Last training day (inclusive).
+
+    Returns:
+        The shorter panel; series in the same order.
+    """
+    n_days = int(np.searchsorted(panel.dates, pd.Timestamp(end), side="right"))
+    if n_days < 1:
+        raise ValueError(f"no training day up to {pd.Timestamp(end).date()} (panel starts {panel.dates[0].date()})")
+    y = panel.y[:, :n_days]
+    # build_panel only knows series with a row up to ``end``; rows are sales records, and a
+    # padded history carries zeros, so a series has rows once any day is non-missing.
+    seen = panel.started <= n_days - 1 if panel.started is not None else np.ones(len(y), dtype=bool)
+    keep = np.flatnonzero(seen)
+    if len(keep) == len(y):
+        return Panel(panel.keys, panel.dates[:n_days], y, panel.calendar, panel.prices, panel.hist, panel.started)
+    return Panel(
+        keys=panel.keys.iloc[keep].reset_index(drop=True),
+        dates=panel.dates[:n_days],
+        y=y[keep],
+        calendar=panel.calendar,
+        prices=panel.prices.iloc[keep].reset_index(drop=True),
+        hist=panel.hist.iloc[keep].reset_index(drop=True),
+        started=panel.started[keep],
     )
 
 
@@ -244,15 +339,43 @@ def _window_sums(panel: Panel) -> dict[str, np.ndarray]:
     }
 
 
-def _frame(static: dict[str, np.ndarray], day: dict[str, np.ndarray], window: dict[str, np.ndarray],
-           n_days: int) -> pd.DataFrame:
-    cols = {k: np.repeat(v, n_days) for k, v in static.items()}
+def _columns(static: dict[str, np.ndarray], day: dict[str, np.ndarray], window: dict[str, np.ndarray],
+             n_days: int) -> dict[str, np.ndarray]:
+    """Every feature as one flat array over series-major rows (static ones repeated lazily)."""
+    cols = {k: _Repeat(v, n_days) for k, v in static.items()}
     cols.update(day)
     cols.update(window)
-    frame = pd.DataFrame(cols)[list(FEATURES)]
-    for c in CATEGORICAL:
-        frame[c] = frame[c].fillna(-1).astype(np.int32)
-    return frame
+    return cols
+
+
+class _Repeat:
+    """A per-series value repeated over ``n_days`` rows, materialised only for the rows asked."""
+
+    def __init__(self, values: np.ndarray, n_days: int) -> None:
+        self.values, self.n_days = values, n_days
+
+    def take(self, rows: np.ndarray | None) -> np.ndarray:
+        return np.repeat(self.values, self.n_days) if rows is None else self.values[rows // self.n_days]
+
+
+def _take(col: np.ndarray | _Repeat, rows: np.ndarray | None) -> np.ndarray:
+    if isinstance(col, _Repeat):
+        return col.take(rows)
+    return col if rows is None else col[rows]
+
+
+def feature_matrix(cols: dict[str, np.ndarray], names: Sequence[str], rows: np.ndarray | None = None) -> np.ndarray:
+    """Features ``names`` (in that order) of ``rows`` as one float64 matrix for LightGBM (what it would make of a frame).
+
+    Categoricals become non-negative integer codes with -1 for missing (LightGBM treats
+    negative categorical values as missing).
+    """
+    n = len(rows) if rows is not None else len(_take(cols[names[0]], None))
+    out = np.empty((n, len(names)), dtype=np.float64)
+    for j, name in enumerate(names):
+        v = _take(cols[name], rows)
+        out[:, j] = np.nan_to_num(v, nan=-1.0) if name in CATEGORICAL else v
+    return out
 
 
 def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -262,6 +385,9 @@ def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def training_features(panel: Panel, *, recent_days: int = 7) -> tuple[pd.DataFrame, np.ndarray]:
     """Leave-one-out features for every series and training day, with the targets.
+
+    As a data frame (for inspection); :class:`forecasting.lgbm.GlobalLGBM` uses
+    :func:`training_columns` and :func:`feature_matrix` and skips the frame.
 
     Each row's window statistics are computed over the training window without that
     row's own day, so the target never leaks into its features.
@@ -273,6 +399,12 @@ def training_features(panel: Panel, *, recent_days: int = 7) -> tuple[pd.DataFra
     Returns:
         Features (rows series-major: series 0 day 0..T-1, series 1, ...) and targets.
     """
+    cols, y = training_columns(panel, recent_days=recent_days)
+    return pd.DataFrame({k: _take(cols[k], None) for k in FEATURES}).astype({c: np.int32 for c in CATEGORICAL}), y
+
+
+def training_columns(panel: Panel, *, recent_days: int = 7) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """:func:`training_features` as flat arrays per feature (see :func:`feature_matrix`)."""
     n, t = panel.y.shape
     y = panel.y
     w = _window_sums(panel)
@@ -302,12 +434,26 @@ def training_features(panel: Panel, *, recent_days: int = 7) -> tuple[pd.DataFra
         "win_std": np.sqrt(np.clip(sq - np.square(mean), 0, None)).ravel(),
         "win_recent_mean": np.where(np.isnan(recent), mean, recent).ravel(),
     }
-    frame = _frame(_static(panel), _day_block(panel, panel.dates, n), window, t)
-    return frame, y.ravel()
+    return _columns(_static(panel), _day_block(panel, panel.dates, n), window, t), y.ravel()
 
 
 def forecast_features(panel: Panel, dates: Sequence[pd.Timestamp], *, recent_days: int = 7) -> pd.DataFrame:
     """Features for future ``dates`` from the whole training window.
+
+    Args:
+        panel: The training panel (built with ``extra_dates`` covering ``dates``).
+        dates: Days to forecast.
+        recent_days: Length of the trailing window behind ``win_recent_mean``.
+
+    Returns:
+        Features, rows series-major (series 0 date 0..H-1, series 1, ...).
+    """
+    cols = forecast_columns(panel, dates, recent_days=recent_days)
+    return pd.DataFrame({k: _take(cols[k], None) for k in FEATURES}).astype({c: np.int32 for c in CATEGORICAL})
+
+
+def forecast_columns(panel: Panel, dates: Sequence[pd.Timestamp], *, recent_days: int = 7) -> dict[str, np.ndarray]:
+    """:func:`forecast_features` as flat arrays per feature (see :func:`feature_matrix`).
 
     Args:
         panel: The training panel (built with ``extra_dates`` covering ``dates``).
@@ -337,4 +483,4 @@ def forecast_features(panel: Panel, dates: Sequence[pd.Timestamp], *, recent_day
         "win_std": rep(std),
         "win_recent_mean": rep(recent),
     }
-    return _frame(_static(panel), _day_block(panel, dates, n), window, h)
+    return _columns(_static(panel), _day_block(panel, dates, n), window, h)

@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecasting.features import CATEGORICAL, FEATURES, Panel, forecast_features, training_features
+from forecasting.distributed import library_call
+from forecasting.features import CATEGORICAL, FEATURES, Panel, feature_matrix, forecast_columns, training_columns
 
 __all__ = ["LGBM_PARAMS", "DEFAULT_FEATURES", "GlobalLGBM"]
 
@@ -60,6 +61,21 @@ class GlobalLGBM:
     features: Sequence[str] = DEFAULT_FEATURES
     booster: Any = None
 
+    def config(self) -> dict[str, Any]:
+        """What it takes to refit this model on other data: params, rounds, row cap, features."""
+        return {
+            "params": dict(self.params),
+            "num_rounds": int(self.num_rounds),
+            "max_train_rows": int(self.max_train_rows),
+            "features": list(self.features),
+        }
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> GlobalLGBM:
+        """An unfitted model with a :meth:`config` (e.g. a champion's, to refit it)."""
+        return cls(params=dict(config["params"]), num_rounds=int(config["num_rounds"]),
+                   max_train_rows=int(config["max_train_rows"]), features=tuple(config["features"]))
+
     def fit(self, panel: Panel) -> GlobalLGBM:
         """Train on leave-one-out features of every series and day of ``panel``.
 
@@ -71,18 +87,21 @@ class GlobalLGBM:
         """
         import lightgbm as lgb
 
-        x, y = training_features(panel)
+        cols, y = training_columns(panel)
         keep = self._rows(len(y))
-        x, y = x.iloc[keep], y[keep]
-        cols = list(self.features)
-        cats = [c for c in CATEGORICAL if c in cols]
-        data = lgb.Dataset(x[cols], label=y, categorical_feature=cats, free_raw_data=True)
-        self.booster = lgb.train(dict(self.params), data, num_boost_round=self.num_rounds)
+        names = list(self.features)
+        # Only the sampled rows are materialised, straight into the matrix LightGBM reads.
+        x = feature_matrix(cols, names, keep)
+        cats = [c for c in CATEGORICAL if c in names]
+        with library_call("lightgbm"):
+            data = lgb.Dataset(x, label=y if keep is None else y[keep], feature_name=names,
+                               categorical_feature=cats, free_raw_data=True)
+            self.booster = lgb.train(dict(self.params), data, num_boost_round=self.num_rounds)
         return self
 
-    def _rows(self, n: int) -> np.ndarray:
+    def _rows(self, n: int) -> np.ndarray | None:
         if n <= self.max_train_rows:
-            return np.arange(n)
+            return None
         rng = np.random.default_rng(int(self.params.get("seed", 0)))
         return np.sort(rng.choice(n, size=self.max_train_rows, replace=False))
 
@@ -98,6 +117,7 @@ class GlobalLGBM:
         """
         if self.booster is None:
             raise RuntimeError("GlobalLGBM.predict called before fit")
-        x = forecast_features(panel, dates)
-        pred = self.booster.predict(x[list(self.booster.feature_name())])
+        x = feature_matrix(forecast_columns(panel, dates), list(self.booster.feature_name()))
+        with library_call("lightgbm"):
+            pred = self.booster.predict(x)
         return np.clip(pred, 0.0, None).reshape(len(panel.keys), len(dates))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from time import perf_counter
 from typing import Any
@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from forecasting.backtest import BacktestResult, _backtest_nixtla, coverage_column
-from forecasting.global_forecast import GlobalOutcome, run_global, to_long, to_wide
+from forecasting.features import panel_from_codes
+from forecasting.global_forecast import GlobalOutcome, run_global, to_long
 from forecasting.lgbm import GlobalLGBM
 from forecasting.metrics import per_model_metrics, seasonal_scale
 from forecasting.models import (
@@ -20,12 +21,18 @@ from forecasting.models import (
     _Y,
     DEFAULT_MODELS,
     _forecast_nixtla,
-    _from_nixtla,
     _resolve_models,
     _series_bounds,
     _to_nixtla,
 )
-from forecasting.quantiles import calibrate_levels, estimate_dispersion, negbin_quantiles, quantile_column
+from forecasting.quantiles import (
+    calibrate_levels,
+    estimate_dispersion,
+    interval_coverage_negbin,
+    negbin_quantiles,
+    quantile_column,
+    share_below_quantile,
+)
 from forecasting.registry import Champion
 from forecasting.selection import apply_choice, choose_per_segment
 
@@ -35,6 +42,7 @@ __all__ = [
     "GLOBAL_MODEL",
     "BLEND_MODEL",
     "ForecastRun",
+    "backtest_plan",
     "forecast_demand",
     "validate_history",
 ]
@@ -215,6 +223,26 @@ def _pad_to(frame: pd.DataFrame, end: pd.Timestamp) -> tuple[pd.DataFrame, int]:
     return padded.iloc[order].reset_index(drop=True), int(stale.sum())
 
 
+def backtest_plan(n_days: int, holdout_days: int, n_windows: int) -> tuple[int, int]:
+    """Holdout length and origins that fit ``n_days`` of history.
+
+    At most half the history is held out, so every origin still has training days; the
+    number of origins is kept where it can be and the windows shortened first (two
+    3-day origins say more than one 7-day one about how a model ages).
+
+    Args:
+        n_days: Days of history up to the forecast origin.
+        holdout_days: Wanted holdout (all windows).
+        n_windows: Wanted origins.
+
+    Returns:
+        ``(holdout_days, n_windows)`` with the holdout a multiple of the origins.
+    """
+    budget = max(1, min(holdout_days, n_days // 2))
+    windows = max(1, min(n_windows, budget))
+    return (budget // windows) * windows, windows
+
+
 def _raise_on(problems: list[str]) -> None:
     if problems:
         raise ValueError("invalid demand history: " + "; ".join(problems))
@@ -242,25 +270,44 @@ def _segments(keys: pd.DataFrame) -> pd.Series:
     return store
 
 
-def _add_candidates(bt: BacktestResult, extra: pd.DataFrame, names: list[str], *, target_col: str,
-                    id_cols: list[str], time_col: str, scale: pd.Series, keys: pd.DataFrame,
-                    interval: tuple[float, float], dispersion: pd.Series) -> BacktestResult:
-    """Backtest table and predictions with more candidate columns scored the same way."""
-    preds = bt.predictions.astype({c: str for c in id_cols}).merge(
-        extra.astype({c: str for c in id_cols}), on=[*id_cols, time_col], how="left"
-    )
-    for n in names:
-        preds[n] = preds[n].fillna(preds[bt.best_model])
-    code = preds[id_cols].merge(keys.astype(str).reset_index(names="unique_id"), on=id_cols, how="left")["unique_id"]
-    scored = preds.assign(unique_id=code.to_numpy())
+def _wide(codes: np.ndarray, cols: np.ndarray, values: pd.Series | np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Long values -> (series x day) matrix by series code and day position; NaN where absent."""
+    out = np.full(shape, np.nan)
+    ok = cols >= 0
+    out[np.asarray(codes)[ok], cols[ok]] = np.asarray(values, dtype=np.float64)[ok]
+    return out
+
+
+def _at(matrix: np.ndarray, codes: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """The matrix cells of long rows (NaN for rows outside its days)."""
+    return np.where(cols >= 0, matrix[np.asarray(codes), np.clip(cols, 0, None)], np.nan)
+
+
+def _with_hierarchy(keys: pd.DataFrame, history: pd.DataFrame, id_cols: list[str]) -> pd.DataFrame:
+    """``keys`` plus the hierarchy columns the history carries (first value per series)."""
+    extra = [c for c in _HIERARCHY if c in history.columns and c not in id_cols]
+    out = keys[id_cols].astype(str).reset_index(drop=True)
+    if not extra:
+        return out
+    firsts = history[[*id_cols, *extra]].drop_duplicates(id_cols).astype(str)
+    return out.merge(firsts, on=id_cols, how="left")
+
+
+def _add_candidates(bt: BacktestResult, candidates: dict[str, np.ndarray], *, codes: np.ndarray, cols: np.ndarray,
+                    target_col: str, scale: pd.Series, interval: tuple[float, float],
+                    dispersion: pd.Series) -> BacktestResult:
+    """Backtest table and predictions with more candidate (series x day) matrices scored the same way."""
+    preds = bt.predictions.copy()
+    for name, matrix in candidates.items():
+        values = _at(matrix, codes, cols)
+        preds[name] = np.where(np.isfinite(values), values, preds[bt.best_model].to_numpy())
+    names = list(candidates)
+    scored = preds.assign(unique_id=codes)
     table = per_model_metrics(scored, models=names, target_col=target_col, scale=scale)
-    disp = scored["unique_id"].map(dispersion).to_numpy()
+    disp = dispersion.reindex(codes).to_numpy()
     y = scored[target_col].to_numpy()
-    cov = []
-    for n in names:
-        q = negbin_quantiles(scored[n].to_numpy(), disp, interval)
-        cov.append(float(np.mean((y >= q[interval[0]]) & (y <= q[interval[1]]))) if len(y) else np.nan)
-    table[coverage_column(interval)] = cov
+    table[coverage_column(interval)] = [interval_coverage_negbin(y, scored[n].to_numpy(), disp, interval)
+                                        for n in names]
     metrics = pd.concat([bt.metrics, table[bt.metrics.columns]])
     return replace(bt, metrics=metrics, predictions=preds)
 
@@ -272,6 +319,7 @@ def forecast_demand(
     models: Sequence[str] = DEFAULT_MODELS,
     quantiles: Sequence[float] = DEFAULT_QUANTILES,
     holdout_days: int = 14,
+    n_windows: int = 2,
     as_of: pd.Timestamp | None = None,
     id_cols: Sequence[str] = ("store_id", "item_id"),
     time_col: str = "date",
@@ -282,19 +330,22 @@ def forecast_demand(
     calendar: pd.DataFrame | None = None,
     prices: pd.DataFrame | None = None,
     series_info: pd.DataFrame | None = None,
-    champion: Champion | None = None,
+    champion: Champion | Callable[[], Champion | None] | None = None,
     regression_threshold: float = 0.05,
     model_factory: type[GlobalLGBM] = GlobalLGBM,
 ) -> ForecastRun:
-    """Forecast daily demand per series with the models that win a holdout backtest.
+    """Forecast daily demand per series with the models that win a rolling-origin backtest.
 
     Cuts the history at ``as_of`` and backtests ``models`` (plus seasonal naive and an
-    equal-weight ensemble) on the last ``holdout_days`` days. With ``global_model`` a
-    global LightGBM (challenger, and the registry's ``champion`` if given) is backtested
-    on the same holdout (see :func:`forecasting.global_forecast.run_global`); then per
-    store x department segment the backtest picks the best statsforecast candidate, the
-    global model or their mean. Quantiles are negative binomial around the mean with a
-    per-series dispersion, their levels recalibrated on the holdout. Series with fewer
+    equal-weight ensemble) on the last ``holdout_days`` days, split into ``n_windows``
+    windows each forecast from its own origin (rolling-origin cross-validation: every
+    model refitted on the history up to each origin). With ``global_model`` a global
+    LightGBM (challenger, and the registry's ``champion`` if given) is backtested on the
+    same origins (see :func:`forecasting.global_forecast.run_global`); then per store x
+    department segment the backtest, pooled over all origins, picks the best
+    statsforecast candidate, the global model or their mean. Quantiles are negative
+    binomial around the mean with a per-series dispersion, their levels recalibrated on
+    the backtest of all origins. Series with fewer
     than ``min_history`` days are forecast by their mean; series that stop before
     ``as_of`` are padded with zero demand. A failed or regressed champion means
     seasonal naive for every series, with the reason in ``warnings``.
@@ -305,7 +356,9 @@ def forecast_demand(
         horizon: Days to forecast after ``as_of``.
         models: Candidate names from ``MODEL_NAMES``.
         quantiles: Quantile levels, each a whole percentage (named ``yhat_qNN``).
-        holdout_days: Days held out to choose the model.
+        holdout_days: Days held out to choose the model (all windows together).
+        n_windows: Backtest origins; ``holdout_days`` must be a multiple of it (each
+            window is ``holdout_days / n_windows`` days).
         as_of: Last day of history to use (inclusive); defaults to the last date.
         id_cols: Columns that together identify a series.
         time_col: Date column.
@@ -316,7 +369,9 @@ def forecast_demand(
         calendar: M5-style calendar covering the horizon (events, SNAP, ``wm_yr_wk``).
         prices: ``store_id, item_id, wm_yr_wk, sell_price`` covering the horizon.
         series_info: Pre-window ``store_id, item_id, hist_rate, hist_scale`` (optional).
-        champion: Registry champion to compete with the challenger (None: no registry).
+        champion: Registry champion to compete with the challenger (None: no registry),
+            or a function returning it, called only when the global model is backtested
+            (so a slow registry can load while the statistical backtest runs).
         regression_threshold: Tolerated excess of the global model's holdout MASE over
             seasonal naive before falling back to seasonal naive.
         model_factory: Class of the global model.
@@ -356,6 +411,7 @@ def forecast_demand(
         n_jobs=n_jobs,
         min_history=min_history,
         interval=interval,
+        n_windows=n_windows,
     )
     seconds["backtest"] = perf_counter() - t
 
@@ -370,71 +426,61 @@ def forecast_demand(
     holdout_dates = pd.date_range(bt.cutoff + pd.Timedelta(days=1), periods=holdout_days, freq="D")
     train_frame = frame[frame[_DS] <= bt.cutoff]
     bt_dispersion = estimate_dispersion(train_frame, min_obs=min_history)
+    n_series = len(keys)
+    # Everything below works on (series x day) matrices in the row order of ``keys``: the
+    # backtest rows carry their series code, so no join on string ids is needed.
+    bt_codes = bt.series_codes
+    bt_cols = holdout_dates.get_indexer(bt.predictions[time_col])
+    hold = lambda col: _wide(bt_codes, bt_cols, bt.predictions[col], (n_series, holdout_days))  # noqa: E731
+    fc_codes, fc_cols = fc[_UID].to_numpy(), forecast_dates.get_indexer(fc[_DS])
     outcome: GlobalOutcome | None = None
     warnings: list[str] = []
     choice_table: pd.DataFrame | None = None
     stat_label = bt.best_model
-    stat_fc = to_wide(_from_nixtla(fc, keys, id_cols=id_cols, time_col=time_col, value_cols=["yhat"]),
-                      keys.astype(str), forecast_dates, id_cols=id_cols, time_col=time_col, value_col="yhat")
-    series_keys = keys.astype(str)
-    yhat, labels = stat_fc, np.full(len(keys), stat_label, dtype=object)
-    holdout_sel = to_wide(bt.predictions, series_keys, holdout_dates, id_cols=id_cols, time_col=time_col,
-                          value_col=bt.best_model)
+    stat_fc = _wide(fc_codes, fc_cols, fc["yhat"], (n_series, horizon))
+    yhat, labels = stat_fc, np.full(n_series, stat_label, dtype=object)
+    holdout_sel = hold(bt.best_model)
+    actual = hold(target_col)
     t = perf_counter()
     if global_model and (bt.cutoff - frame[_DS].min()).days + 1 >= 7:
-        extra_cols = [c for c in _HIERARCHY if c in history.columns and c not in id_cols]
-        full_hist = _from_nixtla(frame, keys, id_cols=id_cols, time_col=time_col, value_cols=[_Y])
-        full_hist = full_hist.rename(columns={_Y: target_col})
-        if extra_cols:
-            full_hist = full_hist.merge(history[[*id_cols, *extra_cols]].drop_duplicates(id_cols), on=id_cols,
-                                        how="left")
+        series_keys = _with_hierarchy(keys, history, id_cols)
         scale = seasonal_scale(train_frame, season_length=7)
-        scale_df = _from_nixtla(pd.DataFrame({_UID: scale.index, _DS: pd.NaT, "scale": scale.to_numpy()}), keys,
-                                id_cols=id_cols, time_col=time_col, value_cols=["scale"]).drop(columns=time_col)
+        champ = champion() if callable(champion) else champion
         outcome = run_global(
-            full_hist,
+            None,
             cutoff=bt.cutoff,
             holdout_dates=holdout_dates,
             forecast_dates=forecast_dates,
-            actual_holdout=bt.predictions[[*id_cols, time_col, target_col]],
-            seasonal_naive_holdout=bt.predictions[[*id_cols, time_col, "seasonal_naive"]],
-            scale=scale_df,
-            calendar=calendar,
-            prices=prices,
-            series_info=series_info,
-            champion=champion,
+            actual_holdout=None,
+            seasonal_naive_holdout=None,
+            scale=None,
+            champion=champ,
             regression_threshold=regression_threshold,
             model_factory=model_factory,
+            cutoffs=bt.cutoffs,
+            panel=panel_from_codes(series_keys, frame[_UID].to_numpy(), frame[_DS].to_numpy(), frame[_Y].to_numpy(),
+                                   calendar=calendar, prices=prices, series_info=series_info,
+                                   extra_dates=forecast_dates),
+            matrices=(actual, hold("seasonal_naive"), scale.reindex(np.arange(n_series)).to_numpy(dtype=np.float64)),
             **cols,
         )
         warnings += outcome.warnings
-        g_keys = outcome.keys[id_cols].astype(str)
         if outcome.forecast is None:
             # Fallback: seasonal naive everywhere.
-            sn = _from_nixtla(fc, keys, id_cols=id_cols, time_col=time_col, value_cols=["seasonal_naive"])
-            yhat = to_wide(sn, series_keys, forecast_dates, id_cols=id_cols, time_col=time_col,
-                           value_col="seasonal_naive")
-            labels = np.full(len(keys), "seasonal_naive", dtype=object)
-            holdout_sel = to_wide(bt.predictions, series_keys, holdout_dates, id_cols=id_cols, time_col=time_col,
-                                  value_col="seasonal_naive")
+            yhat = _wide(fc_codes, fc_cols, fc["seasonal_naive"], (n_series, horizon))
+            labels = np.full(n_series, "seasonal_naive", dtype=object)
+            holdout_sel = hold("seasonal_naive")
         else:
-            realign = lambda m, d: to_wide(to_long(m, g_keys, d, id_cols=id_cols, time_col=time_col, value_col="v"),  # noqa: E731
-                                           series_keys, d, id_cols=id_cols, time_col=time_col, value_col="v")
-            g_hold, g_fc = realign(outcome.holdout, holdout_dates), realign(outcome.forecast, forecast_dates)
+            g_hold, g_fc = outcome.holdout, outcome.forecast
             g_fc = np.where(np.isfinite(g_fc), g_fc, stat_fc)
-            extra = to_long(g_hold, series_keys, holdout_dates, id_cols=id_cols, time_col=time_col,
-                            value_col=GLOBAL_MODEL)
-            extra[BLEND_MODEL] = 0.5 * (extra[GLOBAL_MODEL].to_numpy() + holdout_sel.ravel())
-            bt = _add_candidates(bt, extra, [GLOBAL_MODEL, BLEND_MODEL], target_col=target_col, id_cols=id_cols,
-                                 time_col=time_col, scale=scale, keys=series_keys, interval=interval,
+            bt = _add_candidates(bt, {GLOBAL_MODEL: g_hold, BLEND_MODEL: 0.5 * (g_hold + holdout_sel)},
+                                 codes=bt_codes, cols=bt_cols, target_col=target_col, scale=scale,
+                                 interval=interval,
                                  dispersion=bt_dispersion)
-            actual = to_wide(bt.predictions, series_keys, holdout_dates, id_cols=id_cols, time_col=time_col,
-                             value_col=target_col)
             seen = np.isfinite(actual).all(axis=1)
             cands_hold = {stat_label: holdout_sel, GLOBAL_MODEL: g_hold, BLEND_MODEL: 0.5 * (g_hold + holdout_sel)}
             cands_fc = {stat_label: stat_fc, GLOBAL_MODEL: g_fc, BLEND_MODEL: 0.5 * (g_fc + stat_fc)}
-            segments = _segments(full_hist[[*id_cols, *extra_cols]].drop_duplicates(id_cols).astype(str)
-                                 .merge(series_keys, on=id_cols, how="right"))
+            segments = _segments(series_keys)
             clean = lambda m: np.where(np.isfinite(m), m, 0.0)  # noqa: E731 - unseen series add nothing
             choice = choose_per_segment(clean(actual[seen]), {k: clean(v[seen]) for k, v in cands_hold.items()},
                                         segments[seen].to_numpy())
@@ -445,18 +491,16 @@ def forecast_demand(
 
     t = perf_counter()
     dispersion = estimate_dispersion(frame, min_obs=min_history)
-    actual = to_wide(bt.predictions, series_keys, holdout_dates, id_cols=id_cols, time_col=time_col,
-                     value_col=target_col)
     ok = np.isfinite(actual) & np.isfinite(holdout_sel)
-    bt_disp = np.broadcast_to(bt_dispersion.reindex(np.arange(len(keys))).fillna(0.0).to_numpy()[:, None],
+    bt_disp = np.broadcast_to(bt_dispersion.reindex(np.arange(n_series)).fillna(0.0).to_numpy()[:, None],
                               actual.shape)
     levels = calibrate_levels(actual[ok], holdout_sel[ok], bt_disp[ok], quantiles)
     ids, counts, _ = _series_bounds(frame)
-    is_short = np.zeros(len(keys), dtype=bool)
+    is_short = np.zeros(n_series, dtype=bool)
     is_short[ids] = counts < min_history
     # Too short for any model, the global one included: their mean stands.
     yhat = np.where(is_short[:, None], stat_fc, yhat)
-    disp_rows = np.repeat(dispersion.reindex(np.arange(len(keys))).fillna(0.0).to_numpy(), horizon)
+    disp_rows = np.repeat(dispersion.reindex(np.arange(n_series)).fillna(0.0).to_numpy(), horizon)
     # Integer quantiles barely move when the mean moves by < 0.005, and rounding collapses
     # 30k x 28 distinct global-model means into a few thousand ppf evaluations.
     qs = negbin_quantiles(np.round(yhat.ravel(), 2), disp_rows, list(levels.values()))
@@ -465,11 +509,10 @@ def forecast_demand(
         out[name] = qs[levels[float(q)]]
     out["model"] = np.repeat(np.where(is_short, SHORT_HISTORY_MODEL, labels), horizon)
     forecast = out[[*id_cols, time_col, "yhat", *q_names, "model"]]
-    held = {f"holdout_below_{n}": float(np.mean(actual[ok] <= negbin_quantiles(holdout_sel[ok], bt_disp[ok], [levels[float(q)]])[levels[float(q)]]))
-            for q, n in zip(quantiles, q_names, strict=True)}
-    deployed = to_long(holdout_sel, series_keys, holdout_dates, id_cols=id_cols, time_col=time_col,
-                       value_col="deployed")
-    preds = bt.predictions.astype({c: str for c in id_cols}).merge(deployed, on=[*id_cols, time_col], how="left")
+    # Share of backtest actuals at or below each calibrated quantile: one CDF pass, no inversion.
+    below = share_below_quantile(actual[ok], holdout_sel[ok], bt_disp[ok], [levels[float(q)] for q in quantiles])
+    held = {f"holdout_below_{n}": below[levels[float(q)]] for q, n in zip(quantiles, q_names, strict=True)}
+    preds = bt.predictions.assign(deployed=_at(holdout_sel, bt_codes, bt_cols))
     bt = replace(bt, predictions=preds)
     seconds["quantiles"] = perf_counter() - t
     seconds["total"] = perf_counter() - t_start
@@ -481,6 +524,9 @@ def forecast_demand(
         "quantiles": [float(q) for q in quantiles],
         "quantile_levels_calibrated": [round(levels[float(q)], 4) for q in quantiles],
         "holdout_days": int(holdout_days),
+        "backtest_windows": len(bt.cutoffs),
+        "backtest_step_days": int(bt.step_days),
+        "backtest_cutoffs": [c.date().isoformat() for c in bt.cutoffs],
         "as_of": cut.date().isoformat(),
         "backtest_cutoff": bt.cutoff.date().isoformat(),
         "min_history": int(min_history),
@@ -502,5 +548,6 @@ def forecast_demand(
     }
     if outcome is not None:
         params.update({f"holdout_mase_{k}": float(v) for k, v in outcome.scores.items()})
+        params["champion_scoring"] = outcome.champion_scoring
     return ForecastRun(forecast=forecast, backtest=bt, params=params, seconds=seconds, global_outcome=outcome,
                        segment_choice=choice_table, warnings=warnings)

@@ -8,17 +8,24 @@ environment and cost seconds).
 
 from __future__ import annotations
 
+import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from forecasting.lgbm import GlobalLGBM
 
-__all__ = ["REGISTERED_MODEL", "CHAMPION_ALIAS", "Champion", "load_champion", "log_global_model"]
+__all__ = ["REGISTERED_MODEL", "CHAMPION_ALIAS", "TRAIN_END_TAG", "CONFIG_TAG", "Champion", "load_champion",
+           "log_global_model", "log_run_model"]
 
 REGISTERED_MODEL = "supplycast-demand-lightgbm"
 CHAMPION_ALIAS = "champion"
+# Model-version tags: the last day the model was trained on, and what it takes to refit it.
+TRAIN_END_TAG = "train_end"
+CONFIG_TAG = "lgbm_config"
 
 
 @dataclass(frozen=True)
@@ -29,11 +36,27 @@ class Champion:
         model: The loaded model, or None when there is no champion or it failed to load.
         version: Registered version carrying the alias (None if there is none).
         error: Why loading failed, if it did.
+        train_end: Last day the champion was trained on (None: not recorded, assume it
+            saw every day so far).
+        config: :meth:`GlobalLGBM.config` of the champion, to refit it on other windows
+            (from the version tag, else read back from the booster).
     """
 
     model: GlobalLGBM | None
     version: str | None
     error: str | None = None
+    train_end: pd.Timestamp | None = None
+    config: dict[str, Any] | None = None
+
+
+def _config_of(tags: dict[str, str], booster: Any) -> dict[str, Any]:
+    if CONFIG_TAG in tags:
+        return json.loads(tags[CONFIG_TAG])
+    # Versions logged before the tag existed: LightGBM keeps the training parameters in the model.
+    base = GlobalLGBM()
+    params = {k: v for k, v in booster.params.items() if k in base.params} if getattr(booster, "params", None) else {}
+    return {**base.config(), "params": {**base.params, **params}, "num_rounds": int(booster.current_iteration()),
+            "features": list(booster.feature_name())}
 
 
 def _client(tracking_uri: str) -> Any:
@@ -65,7 +88,13 @@ def load_champion(tracking_uri: str, *, name: str = REGISTERED_MODEL) -> Champio
         with tempfile.TemporaryDirectory(prefix="supplycast-champion-") as tmp:
             local = client.download_artifacts(mv.run_id, "global_model", tmp)
             booster = mlflow.lightgbm.load_model(local)
-        return Champion(GlobalLGBM(booster=booster, features=tuple(booster.feature_name())), str(mv.version))
+        tags = dict(mv.tags or {})
+        train_end = pd.Timestamp(tags[TRAIN_END_TAG]) if TRAIN_END_TAG in tags else None
+        config = _config_of(tags, booster)
+        model = GlobalLGBM(params=config["params"], num_rounds=config["num_rounds"],
+                           max_train_rows=config["max_train_rows"], features=tuple(booster.feature_name()),
+                           booster=booster)
+        return Champion(model, str(mv.version), train_end=train_end, config=config)
     except Exception as exc:  # noqa: BLE001 - any failure means: do not trust the champion
         return Champion(None, str(mv.version), f"{type(exc).__name__}: {exc}")
 
@@ -76,16 +105,21 @@ def log_global_model(
     model: GlobalLGBM,
     *,
     promote: bool,
+    train_end: pd.Timestamp | None = None,
     name: str = REGISTERED_MODEL,
     tags: dict[str, str] | None = None,
 ) -> str:
     """Log the booster under ``global_model/`` of the run, register it, maybe promote it.
+
+    The version is tagged with ``train_end`` and the model's configuration, so a later
+    run can tell whether the model saw its backtest days and refit it if it did.
 
     Args:
         tracking_uri: Database tracking URI.
         run_id: Run to attach the model to.
         model: Fitted global model.
         promote: Point the ``champion`` alias at the new version.
+        train_end: Last day of the model's training data.
         name: Registered model name (created if missing).
         tags: Tags for the model version (e.g. its backtest score).
 
@@ -106,7 +140,35 @@ def log_global_model(
     except MlflowException:
         pass  # already registered
     source = f"{client.get_run(run_id).info.artifact_uri}/global_model"
-    mv = client.create_model_version(name, source=source, run_id=run_id, tags=tags or {})
+    all_tags = {**(tags or {}), CONFIG_TAG: json.dumps(model.config())}
+    if train_end is not None:
+        all_tags[TRAIN_END_TAG] = pd.Timestamp(train_end).date().isoformat()
+    mv = client.create_model_version(name, source=source, run_id=run_id, tags=all_tags)
     if promote:
         client.set_registered_model_alias(name, CHAMPION_ALIAS, mv.version)
     return str(mv.version)
+
+
+def log_run_model(tracking_uri: str, run_id: str, outcome: Any, *, use_champion: bool = True) -> str | None:
+    """Log the run's newly fitted global model; promote it only if it won the backtest.
+
+    Every run with a fitted challenger logs it (``global_model/`` artifact and a registered
+    version tagged with its backtest MASE, training end and whether it won), also when the
+    old champion won, so each run's model can be inspected and reused.
+
+    Args:
+        tracking_uri: Database tracking URI.
+        run_id: The forecast's MLflow run.
+        outcome: :class:`forecasting.global_forecast.GlobalOutcome` of the run (or None).
+        use_champion: Whether the registry's alias is managed at all.
+
+    Returns:
+        The new version, or None when the run fitted no global model (off or fallback).
+    """
+    if outcome is None or outcome.challenger is None:
+        return None
+    won = bool(outcome.promote)
+    return log_global_model(tracking_uri, run_id, outcome.challenger, promote=use_champion and won,
+                            train_end=outcome.train_end,
+                            tags={"holdout_mase": f"{outcome.scores['challenger']:.4f}",
+                                  "outcome": "champion" if won else f"lost to {outcome.source}"})

@@ -192,20 +192,17 @@ def log_forecast_run(
                 run_id, metrics=metrics, params=params, tags=[RunTag("chosen_model", run.backtest.best_model)]
             )
             with tempfile.TemporaryDirectory(prefix="supplycast-mlflow-") as tmp:
-                metrics_csv = Path(tmp) / "backtest_metrics.csv"
-                run.backtest.metrics.to_csv(metrics_csv, index=True)
-                client.log_artifact(run_id, str(metrics_csv), artifact_path="backtest")
-                forecast_pq = Path(tmp) / "forecast.parquet"
-                run.forecast.to_parquet(forecast_pq, index=False)
-                client.log_artifact(run_id, str(forecast_pq), artifact_path="forecast")
-                client.log_artifact(run_id, str(plot_backtest(run, Path(tmp) / "backtest_vs_actual.png")),
-                                    artifact_path="backtest")
+                # Files laid out as they are logged, then one upload call for the lot.
+                (Path(tmp) / "backtest").mkdir()
+                (Path(tmp) / "forecast").mkdir()
+                run.backtest.metrics.to_csv(Path(tmp) / "backtest" / "backtest_metrics.csv", index=True)
+                run.forecast.to_parquet(Path(tmp) / "forecast" / "forecast.parquet", index=False)
+                plot_backtest(run, Path(tmp) / "backtest" / "backtest_vs_actual.png")
                 if run.segment_choice is not None:
-                    choice_csv = Path(tmp) / "segment_choice.csv"
-                    run.segment_choice.to_csv(choice_csv, index=False)
-                    client.log_artifact(run_id, str(choice_csv), artifact_path="backtest")
-                if run.warnings:
-                    client.set_tag(run_id, "warning", " | ".join(run.warnings)[:5000])
+                    run.segment_choice.to_csv(Path(tmp) / "backtest" / "segment_choice.csv", index=False)
+                client.log_artifacts(run_id, tmp)
+            if run.warnings:
+                client.set_tag(run_id, "warning", " | ".join(run.warnings)[:5000])
         except BaseException:
             client.set_terminated(run_id, status="FAILED")
             raise

@@ -85,6 +85,12 @@ def test_mlflow_run_logged(materialised):
     run = client.get_run(run_id)
     assert run.data.params and run.data.metrics
     assert any(a.path.endswith(".parquet") or a.is_dir for a in client.list_artifacts(run_id))
+    meta = mats["forecast"].materialization.metadata
+    # rolling origins, and the stage measured against the library calls inside it
+    assert len(meta["backtest_windows"].value["origins"]) == 2 and meta["backtest_windows"].value["days_per_window"] == 7
+    lib = meta["library_seconds"].value
+    assert lib["statsforecast"] > 0 and lib["lightgbm"] > 0
+    assert meta["stage_to_library_ratio"].value == pytest.approx(meta["stage_seconds"].value / lib["total"], rel=0.02)
 
 
 def test_rerun_gives_same_po_ids(materialised, tmp_path):

@@ -354,7 +354,7 @@ def test_forecast_demand_as_of_short_and_stale_series(history_50: pd.DataFrame):
     hist = history_50[~((history_50["item_id"] == items[0]) & (history_50["date"] < "2016-05-15"))]
     hist = hist[~((hist["item_id"] == items[1]) & (hist["date"] > "2016-05-12"))]
     as_of = pd.Timestamp("2016-05-15")
-    run = forecast_demand(hist, horizon=7, as_of=as_of, holdout_days=7, n_jobs=1)
+    run = forecast_demand(hist, horizon=7, as_of=as_of, holdout_days=8, n_jobs=1)  # two 4-day origins
     fc = run.forecast
     assert fc["date"].min() == as_of + pd.Timedelta(days=1)
     assert fc["date"].max() == as_of + pd.Timedelta(days=7)
@@ -410,3 +410,30 @@ def test_package_imports_neither_dagster_nor_mlflow():
     code = "import sys, forecasting; print(sorted(m for m in ('dagster', 'mlflow') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_backtest_rolling_origins_refit_per_window(history_50: pd.DataFrame):
+    models = ["window_average", "tsb"]
+    bt = backtest(history_50, models=models, holdout_days=14, n_windows=2, n_jobs=1)
+    end = history_50["date"].max()
+    assert bt.cutoffs == (end - pd.Timedelta(days=14), end - pd.Timedelta(days=7)) and bt.step_days == 7
+    preds = bt.predictions
+    # every series and holdout day is forecast once, from the origin just before its window
+    assert preds.groupby(ID_COLS)["date"].nunique().eq(14).all() and len(preds) == 50 * 14
+    assert (preds["cutoff"] == np.where(preds["date"] > bt.cutoffs[1], bt.cutoffs[1], bt.cutoffs[0])).all()
+    # the second window is what the models say when refitted on the history up to its origin
+    late = preds[preds["cutoff"] == bt.cutoffs[1]].sort_values([*ID_COLS, "date"])
+    direct = fit_predict(history_50[history_50["date"] <= bt.cutoffs[1]], models=models, horizon=7, n_jobs=1)
+    np.testing.assert_allclose(late[models].to_numpy(), direct[models].to_numpy(), rtol=1e-5)
+    with pytest.raises(ValueError, match="multiple of n_windows"):
+        backtest(history_50, models=models, holdout_days=7, n_windows=2, n_jobs=1)
+
+
+@pytest.mark.parametrize(
+    ("n_days", "expected"),
+    [(28, (14, 2)), (14, (6, 2)), (9, (4, 2)), (3, (1, 1))],
+)
+def test_backtest_plan_shrinks_at_short_history(n_days, expected):
+    from forecasting.pipeline import backtest_plan
+
+    assert backtest_plan(n_days, 14, 2) == expected

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -72,9 +72,11 @@ def test_registry_round_trip_and_alias(m5_small, tmp_path):
     exp = client.create_experiment("t", artifact_location=(tmp_path / "art").as_uri())
     run_id = client.create_run(exp).info.run_id
     assert load_champion(uri) == Champion(None, None)
-    version = log_global_model(uri, run_id, model, promote=True)
+    version = log_global_model(uri, run_id, model, promote=True, train_end=panel.dates[-1])
     champ = load_champion(uri)
     assert champ.version == version and champ.error is None
+    # what a later run needs to judge and refit it: its last training day and configuration
+    assert champ.train_end == panel.dates[-1] and champ.config == model.config()
     np.testing.assert_allclose(champ.model.predict(panel, dates), model.predict(panel, dates))
     # Breaking the stored model is reported, not raised.
     client.delete_run(run_id)
@@ -115,3 +117,42 @@ def test_regressed_model_falls_back_and_good_one_is_used(m5_small):
     assert out.scores["challenger"] <= out.scores["seasonal_naive"] * 1.05
     assert {"lightgbm", "blend"} <= set(run.backtest.metrics.index)
     assert run.backtest.predictions["deployed"].notna().all()
+
+
+def test_champion_that_saw_the_backtest_is_refitted_not_favoured(m5_small, tmp_path):
+    """A re-run at the same as-of: the champion was trained on the backtest days."""
+    sales, calendar, prices = m5_small
+    kw = {"horizon": 7, "calendar": calendar, "prices": prices, "n_jobs": 1, "model_factory": SmallLGBM}
+    first = forecast_demand(_history(sales), **kw)
+    out = first.global_outcome
+    assert len(first.backtest.cutoffs) == 2 and out.train_end == sales["date"].max()
+    leaked = Champion(out.challenger, "1", train_end=out.train_end, config=out.challenger.config())
+    # Scored as it is, it would be judged on days it was trained on ...
+    as_is = forecast_demand(_history(sales), champion=Champion(out.challenger, "1", train_end=pd.Timestamp("2000-01-01")),
+                            **kw).global_outcome
+    assert as_is.champion_scoring == "as_is" and as_is.scores["champion"] < as_is.scores["challenger"]
+    # ... refitted on the same origins it scores exactly like the challenger, which wins the tie.
+    again = forecast_demand(_history(sales), champion=leaked, **kw).global_outcome
+    assert again.champion_scoring == "refit_same_config"
+    assert again.scores["champion"] == again.scores["challenger"] and again.source == "challenger" and again.promote
+    # A champion with another configuration is refitted per origin with its own parameters.
+    other = SmallLGBM(num_rounds=5).config()
+    refit = forecast_demand(_history(sales), champion=Champion(out.challenger, "2", config=other), **kw).global_outcome
+    assert refit.champion_scoring == "refit" and refit.scores["champion"] != as_is.scores["champion"]
+
+    # The winning champion is kept, and the run still logs its newly fitted model, unpromoted.
+    from mlflow import MlflowClient
+
+    from forecasting.registry import REGISTERED_MODEL, log_run_model
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.create_experiment("t", artifact_location=(tmp_path / "art").as_uri())
+    run_a, run_b = (client.create_run(exp).info.run_id for _ in range(2))
+    champion_version = log_run_model(uri, run_a, out)
+    lost = replace(again, source="champion", promote=False, model=out.challenger)
+    new_version = log_run_model(uri, run_b, lost)
+    assert new_version != champion_version
+    assert str(client.get_model_version_by_alias(REGISTERED_MODEL, "champion").version) == champion_version
+    assert client.get_model_version(REGISTERED_MODEL, new_version).tags["outcome"] == "lost to champion"
+    assert {a.path for a in client.list_artifacts(run_b, "global_model")} >= {"global_model/MLmodel"}
