@@ -166,4 +166,7 @@ def grid_search(y_train: np.ndarray, actual: np.ndarray, weights: np.ndarray, gr
                                            multiplicative=mult)
             err = float(np.sum(w * np.abs(actual[ok] - pred[ok])) / np.sum(w))
             out.append((SeasonalParams(rank, window, lw, max_years, mult), err))
+    if not out:
+        raise ValueError(f"no level_window of {list(level_windows)} fits {y_train.shape[1]} weeks of history "
+                         f"(level_window + 52 weeks needed)")
     return sorted(out, key=lambda r: r[1])

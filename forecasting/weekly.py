@@ -215,6 +215,9 @@ def choose_on_inner(y_train: np.ndarray, holiday: np.ndarray, series: pd.DataFra
         inner WMAE, seconds), ``grid`` (the seasonal grid, best first) and ``range``.
     """
     n_fit = y_train.shape[1] - inner_weeks
+    if n_fit < 53:
+        raise ValueError(f"inner split leaves {n_fit} fit weeks of {y_train.shape[1]}: a year (52) plus the level "
+                         f"window is needed before the {inner_weeks} inner validation weeks")
     score = _wmae_split(y_train[:, n_fit:], holiday[n_fit:])
     groups = series["Dept"].to_numpy()
     rows = []
