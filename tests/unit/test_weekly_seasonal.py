@@ -13,7 +13,7 @@ import pytest
 
 from forecasting.metrics import wmae
 from forecasting.seasonal_svd import SeasonalParams, grid_search, seasonal_level_forecast, svd_smooth
-from forecasting.weekly import _load, _seasonal_naive, choose_on_inner
+from forecasting.weekly import _load, _oracle_level, _seasonal_naive, choose_on_inner
 
 SUBSET = Path(__file__).parent / "data" / "walmart_store_sales"
 
@@ -123,5 +123,12 @@ def test_choose_on_inner_uses_training_weeks_only(subset):
     table = res["table"].set_index("model")["wmae"]
     assert table.iloc[1] == pytest.approx(res["grid"]["wmae"].iloc[0]) and table.iloc[1] <= table.iloc[0] * 1.05
     assert list(res["table"]["model"])[0] == "seasonal_naive_52" and res["blend"] == {}
+    assert table["diagnostic: svd_seasonal + oracle per-series level"] < table.iloc[1]
     with pytest.raises(ValueError, match="30 fit weeks"):  # 30 fit weeks cannot hold a year plus a window
         choose_on_inner(y[:, :69], holiday[:69], series, weeks[:69], feats, with_lightgbm=False)
+
+
+def test_oracle_level_is_the_median_error_per_series():
+    actual = np.array([[1.0, 2.0, 9.0], [np.nan, np.nan, np.nan], [5.0, np.nan, 7.0]])
+    pred = np.zeros((3, 3))
+    np.testing.assert_array_equal(_oracle_level(actual, pred), [2.0, 0.0, 6.0])
