@@ -1,4 +1,9 @@
-"""Global LightGBM for weekly store x department sales (Walmart store-sales benchmark).
+"""Walmart store-sales benchmark: SVD seasonal model and global LightGBM for weekly store x department sales.
+
+The statistical model (:mod:`forecasting.seasonal_svd`) smooths each department's store x
+week matrix by a low-rank SVD and forecasts each week from the same week one and two years
+earlier, moved to the recent level. Its settings and the LightGBM blend weights are chosen
+on an inner split of the training weeks (:func:`choose_on_inner`), never on the holdout.
 
 One direct multi-horizon model trained from many forecast origins: the horizon, lags
 51-53 of the target week, the last 1/4/13 weeks before the origin and the same weeks a
@@ -15,7 +20,7 @@ in units while trees share one scale across large and small departments.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from time import perf_counter
 from typing import Any
@@ -24,8 +29,9 @@ import numpy as np
 import pandas as pd
 
 from forecasting.metrics import bias, wmae
+from forecasting.seasonal_svd import SeasonalParams, grid_search, seasonal_level_forecast, svd_smooth
 
-__all__ = ["EXOGENOUS", "weekly_features", "walmart_benchmark"]
+__all__ = ["EXOGENOUS", "SeasonalParams", "weekly_features", "choose_on_inner", "walmart_benchmark"]
 
 EXOGENOUS: tuple[str, ...] = (
     "Temperature", "Fuel_Price", "MarkDown1", "MarkDown2", "MarkDown3", "MarkDown4", "MarkDown5", "CPI",
@@ -166,18 +172,8 @@ def _seasonal_naive(y_train: np.ndarray, horizon: int, season: int = 52) -> np.n
     return np.where(np.isfinite(pred), pred, last[:, None])
 
 
-def walmart_benchmark(folder: str | Path, *, holdout_weeks: int = 39) -> dict[str, Any]:
-    """Seasonal naive (52) vs the global model without and with weather/markdown features.
-
-    Args:
-        folder: ``walmart_store_sales`` folder (train, features, stores parquet).
-        holdout_weeks: Weeks held out at the end of ``train.parquet``.
-
-    Returns:
-        ``table`` (model, wmae, mae, bias, seconds) and the ranges and sizes.
-    """
-    t0 = perf_counter()
-    folder = Path(folder)
+def _load(folder: Path) -> tuple[np.ndarray, pd.DatetimeIndex, pd.DataFrame, pd.DataFrame]:
+    """Sales matrix (series x weeks, NaN = no row), its weeks, the series table and the store-week features."""
     train = pd.read_parquet(folder / "train.parquet")
     feats = pd.read_parquet(folder / "features.parquet")
     stores = pd.read_parquet(folder / "stores.parquet")
@@ -190,12 +186,113 @@ def walmart_benchmark(folder: str | Path, *, holdout_weeks: int = 39) -> dict[st
     y = np.full((len(series), len(weeks)), np.nan)
     y[row.loc[list(zip(train["Store"], train["Dept"], strict=True))].to_numpy(),
       weeks.get_indexer(train["Date"])] = train["Weekly_Sales"].to_numpy()
+    return y, weeks, series, feats
+
+
+def _wmae_split(actual: np.ndarray, holiday: np.ndarray) -> Callable[[np.ndarray], float]:
+    ok = np.isfinite(actual)
+    hol = np.broadcast_to(holiday, actual.shape)[ok]
+    return lambda pred: wmae(actual[ok], pred[ok], hol)
+
+
+def _oracle_level(actual: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """Each series' median error over the scored weeks (0 if none): the best constant correction in hindsight."""
+    err = np.where(np.isfinite(actual), actual - pred, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: series without validation weeks
+        return np.nan_to_num(np.nanmedian(err, axis=1), nan=0.0)
+
+
+def choose_on_inner(y_train: np.ndarray, holiday: np.ndarray, series: pd.DataFrame, weeks: pd.DatetimeIndex,
+                    weekly: pd.DataFrame, *, inner_weeks: int = 39, with_lightgbm: bool = True,
+                    blend_weights: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0)) -> dict[str, Any]:
+    """Choose the seasonal settings and the LightGBM blend weights on an inner split of the training weeks.
+
+    The training weeks are split again: fit on all but the last ``inner_weeks``, score those
+    (the outer holdout is never seen). The SVD rank, level window and level weight are the
+    best of :func:`~forecasting.seasonal_svd.grid_search`; each LightGBM variant's blend
+    weight is the best of ``blend_weights`` for ``w * lightgbm + (1 - w) * seasonal``.
+
+    Args:
+        y_train: Training sales (n_series, n_train), NaN where a series has no row.
+        holiday: Holiday flag per training week.
+        series: Per series ``Store, Dept, Type, Size``.
+        weeks: Week dates of the training columns.
+        weekly: Per ``Store, Date`` holiday flag and exogenous columns.
+        inner_weeks: Inner validation weeks at the end of the training weeks.
+        with_lightgbm: Also fit LightGBM (with and without exogenous columns) for the blend weights.
+        blend_weights: LightGBM weights tried.
+
+    Returns:
+        ``params`` (:class:`SeasonalParams`), ``blend`` (variant -> weight), ``table`` (model,
+        inner WMAE, seconds), ``grid`` (the seasonal grid, best first) and ``range``.
+    """
+    n_fit = y_train.shape[1] - inner_weeks
+    if n_fit < 53:
+        raise ValueError(f"inner split leaves {n_fit} fit weeks of {y_train.shape[1]}: a year (52) plus the level "
+                         f"window is needed before the {inner_weeks} inner validation weeks")
+    score = _wmae_split(y_train[:, n_fit:], holiday[n_fit:])
+    groups = series["Dept"].to_numpy()
+    rows = []
+    t = perf_counter()
+    rows.append({"model": "seasonal_naive_52", "wmae": score(_seasonal_naive(y_train[:, :n_fit], inner_weeks)),
+                 "seconds": perf_counter() - t})
+    t = perf_counter()
+    grid = grid_search(y_train[:, :n_fit], y_train[:, n_fit:], np.where(holiday[n_fit:], 5.0, 1.0), groups)
+    params = grid[0][0]
+    seasonal = seasonal_level_forecast(svd_smooth(y_train[:, :n_fit], groups, params.rank), inner_weeks,
+                                       level_window=params.level_window, level_weight=params.level_weight,
+                                       max_years=params.max_years, multiplicative=params.multiplicative)
+    rows.append({"model": f"svd_seasonal (grid of {len(grid)}, best)", "wmae": score(seasonal),
+                 "seconds": perf_counter() - t})
+    # Not a forecast: how far a perfect per-series level would go (it reads the validation weeks).
+    rows.append({"model": "diagnostic: svd_seasonal + oracle per-series level",
+                 "wmae": score(seasonal + _oracle_level(y_train[:, n_fit:], seasonal)[:, None]), "seconds": 0.0})
+    blend: dict[str, float] = {}
+    if with_lightgbm:
+        for name, exo in (("lightgbm_no_weather", ()), ("lightgbm_weather_markdown", EXOGENOUS)):
+            t = perf_counter()
+            pred = _fit_predict(y_train, weeks, n_fit, inner_weeks, series, weekly, exo)
+            rows.append({"model": name, "wmae": score(pred), "seconds": perf_counter() - t})
+            errs = {w: score(w * pred + (1 - w) * seasonal) for w in blend_weights}
+            blend[name] = min(errs, key=errs.__getitem__)
+            rows.append({"model": f"blend {name} (weight {blend[name]})", "wmae": errs[blend[name]], "seconds": 0.0})
+    return {"params": params, "blend": blend, "table": pd.DataFrame(rows),
+            "grid": pd.DataFrame([{**vars(p), "wmae": e} for p, e in grid]),
+            "range": f"fit {weeks[0].date()}..{weeks[n_fit - 1].date()}, validate "
+                     f"{weeks[n_fit].date()}..{weeks[y_train.shape[1] - 1].date()}"}
+
+
+def walmart_benchmark(folder: str | Path, *, holdout_weeks: int = 39, inner_weeks: int = 39) -> dict[str, Any]:
+    """Seasonal naive (52) vs SVD seasonal, global LightGBM (without/with weather and markdowns) and blends.
+
+    Every choice (SVD rank, level window and weight, blend weights) is made by
+    :func:`choose_on_inner` on the training weeks only; the models are then refit on all
+    training weeks and the holdout is scored once. Rows marked ``ablation`` are not chosen
+    models: they show what one component is worth.
+
+    Args:
+        folder: ``walmart_store_sales`` folder (train, features, stores parquet).
+        holdout_weeks: Weeks held out at the end of ``train.parquet``.
+        inner_weeks: Inner validation weeks at the end of the training weeks.
+
+    Returns:
+        ``table`` (model, wmae, mae, bias, seconds), ``inner`` (the inner table, grid and choices),
+        and the ranges and sizes.
+    """
+    t0 = perf_counter()
+    y, weeks, series, feats = _load(Path(folder))
     n_train = len(weeks) - holdout_weeks
-    actual = y[:, n_train:]
-    holiday = feats.drop_duplicates("Date").set_index("Date")["IsHoliday"].reindex(weeks[n_train:]).to_numpy()
-    hol = np.broadcast_to(holiday, actual.shape)
-    scored = np.isfinite(actual)
+    holiday = feats.drop_duplicates("Date").set_index("Date")["IsHoliday"].reindex(weeks).fillna(False).to_numpy(bool)
     seconds = {"load": perf_counter() - t0}
+    t = perf_counter()
+    inner = choose_on_inner(y[:, :n_train], holiday[:n_train], series, weeks[:n_train], feats,
+                            inner_weeks=inner_weeks)
+    seconds["inner_selection"] = perf_counter() - t
+
+    actual = y[:, n_train:]
+    scored = np.isfinite(actual)
+    hol = np.broadcast_to(holiday[n_train:], actual.shape)
 
     def score(name: str, pred: np.ndarray, secs: float) -> dict[str, Any]:
         a, p = actual[scored], pred[scored]
@@ -205,14 +302,28 @@ def walmart_benchmark(folder: str | Path, *, holdout_weeks: int = 39) -> dict[st
     table = []
     t = perf_counter()
     table.append(score("seasonal_naive_52", _seasonal_naive(y[:, :n_train], holdout_weeks), perf_counter() - t))
+    p = inner["params"]
+    t = perf_counter()
+    smooth = svd_smooth(y[:, :n_train], series["Dept"].to_numpy(), p.rank)
+    seasonal = seasonal_level_forecast(smooth, holdout_weeks, level_window=p.level_window,
+                                       level_weight=p.level_weight, max_years=p.max_years,
+                                       multiplicative=p.multiplicative)
+    table.append(score("svd_seasonal", seasonal, perf_counter() - t))
+    t = perf_counter()
+    one_year = seasonal_level_forecast(smooth, holdout_weeks, level_window=p.level_window,
+                                       level_weight=p.level_weight, max_years=1, multiplicative=p.multiplicative)
+    table.append(score("ablation: svd_seasonal, last year only", one_year, perf_counter() - t))
     for name, exo in (("lightgbm_no_weather", ()), ("lightgbm_weather_markdown", EXOGENOUS)):
         t = perf_counter()
         pred = _fit_predict(y, weeks, n_train, holdout_weeks, series, feats, exo)
         table.append(score(name, pred, perf_counter() - t))
         seconds[name] = table[-1]["seconds"]
+        w = inner["blend"][name]
+        table.append(score(f"blend {name} (weight {w})", w * pred + (1 - w) * seasonal, 0.0))
     seconds["total"] = perf_counter() - t0
     return {
         "table": pd.DataFrame(table),
+        "inner": inner,
         "seconds": seconds,
         "holdout_weeks": holdout_weeks,
         "n_series": len(series),
