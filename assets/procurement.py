@@ -140,6 +140,8 @@ def purchase_order_proposals(context: AssetExecutionContext, config: PurchaseOrd
             by_purchase_order=markdown_table(by_po), allocation_method=str(info.get("method")),
             milp_seconds=float(info.get("seconds", 0.0)), milp_variables=int(info.get("variables", 0)),
             milp_status=str(info.get("status", ""))[:500], substitutions=len(result.substitutions),
+            milp_items_optimal=f"{int(info.get('components_optimal', 0))}/{int(info.get('components', 0))}",
+            milp_max_block_gap=float(info.get("max_mip_gap", 0.0)), milp_block_gaps=str(info.get("block_gaps", ""))[:1000],
             audit_rows_appended=len(changes),
             carbon_price_usd_per_tonne=float(config.carbon_price_usd_per_tonne),
             by_supplier_and_status_plot=safe_plot(po_by_supplier_status, orders),

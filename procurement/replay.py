@@ -6,7 +6,8 @@ time ~ round(Normal(lead_time_days, lead_time_std_days)), at least 1 day):
 
 * ``supplycast``: the stored (R, s, S) policy: at each review (day 0 = as-of, then every R days) the
   reorder point and order-up-to level are recomputed from the stored forecast quantiles over the
-  protection period with the stored service target; day 0 places exactly the stored proposal;
+  protection period with the stored service target (the same variance as the plan:
+  ``procurement.policy.forecast_variance``); day 0 places exactly the stored proposal;
 * ``snaive_base_stock``: a base-stock policy whose forecast is seasonal naive (the same weekday
   one week earlier) with the same service target; its demand spread is the spread of the
   seasonal-naive errors in the history, scaled by the square root of the protection period;
@@ -34,11 +35,11 @@ import pandas as pd
 from scipy.stats import norm
 
 from procurement.landed_cost import DEFAULT_COSTS
+from procurement.policy import forecast_variance
 
 __all__ = ["ReplayParams", "DEFAULT_REPLAY", "load_actuals", "replay", "ActualsError", "POLICIES"]
 
 POLICIES = ("supplycast", "snaive_base_stock", "oracle")
-_Z90 = float(norm.ppf(0.9))
 
 
 class ActualsError(ValueError):
@@ -111,7 +112,7 @@ def replay(
     Args:
         proposals: ``replenishment_proposals`` (as_of, on_hand, on_order, order_qty, lead_time_days,
             lead_time_std_days, review_days, service_level).
-        forecast: ``forecast`` (yhat, yhat_q50, yhat_q90) after the as-of date.
+        forecast: ``forecast`` (yhat, yhat_q50, yhat_q90, optional yhat_q10) after the as-of date.
         history: real daily ``units`` up to the as-of date (for the seasonal-naive baseline).
         actuals: real daily ``units`` after the as-of date.
         unit_cost: per item_id (for the money KPIs).
@@ -139,7 +140,7 @@ def replay(
     fc = forecast[forecast["date"] > as_of]
     fc_days = pd.date_range(days[0], periods=max(horizon, 1) + 60, freq="D")
     mu = _matrix(fc, index, fc_days, "yhat")
-    var = ((_matrix(fc, index, fc_days, "yhat_q90") - _matrix(fc, index, fc_days, "yhat_q50")).clip(min=0) / _Z90) ** 2
+    var = _matrix(fc.assign(_var=forecast_variance(fc)), index, fc_days, "_var")
     # beyond the forecast horizon, carry each series' mean forward
     mu = np.where(np.isnan(mu), np.nanmean(mu, axis=1, keepdims=True), mu)
     var = np.where(np.isnan(var), np.nanmean(var, axis=1, keepdims=True), var)

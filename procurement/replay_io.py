@@ -45,7 +45,8 @@ def replay_warehouse(con: Any, actuals_path: Path, *, params: ReplayParams = DEF
     if missing:
         raise ActualsError(f"{warehouse_name} lacks table(s) {missing}; run `supplycast run` first")
     proposals = con.execute("SELECT * FROM replenishment_proposals").df()
-    forecast = con.execute("SELECT store_id, item_id, date, yhat, yhat_q50, yhat_q90 FROM forecast").df()
+    q10 = ", yhat_q10" if "yhat_q10" in con.execute("SELECT * FROM forecast LIMIT 0").df().columns else ""
+    forecast = con.execute(f"SELECT store_id, item_id, date, yhat, yhat_q50, yhat_q90{q10} FROM forecast").df()
     history = con.execute("SELECT store_id, item_id, date, units FROM demand_history").df()
     cost = con.execute("SELECT item_id, min(unit_cost) AS unit_cost FROM supplier_catalogue GROUP BY 1").df()
     supply = None
