@@ -292,6 +292,7 @@ def _allocate_block(
             items, item_codes = np.unique(pairs[item_col].to_numpy(), return_inverse=True)
             per_item = pd.Series(needs[item_col].to_numpy()).value_counts().reindex(items, fill_value=0).to_numpy()
             group = (np.cumsum(per_item) - per_item) // max(1, needs_per_milp)
+            group = np.unique(group, return_inverse=True)[1]  # dense ids: no empty MILPs
             item_codes = group[item_codes]
             need_item = np.full(n_needs, -1)
             need_item[row_need] = item_codes
