@@ -162,7 +162,9 @@ def _solve_components(
             has_x[k] = True
             xp[c0:c1] = res.x
             fun[k] = float(res.fun)
-            bound[k] = float(getattr(res, "mip_dual_bound", res.fun) or res.fun)
+            dual = getattr(res, "mip_dual_bound", None)
+            # no finite dual bound: the gap is unknown, not zero
+            bound[k] = float(dual) if dual is not None and np.isfinite(dual) else np.nan
     x = np.zeros(len(c))
     x[col_order] = xp
     return x, {"optimal": optimal, "has_x": has_x, "gap": gap, "fun": fun, "bound": bound}
@@ -316,7 +318,7 @@ def _allocate_block(
                     qty[cols] = greedy[cols]
                     final[comp] = g_obj
             n_comp = len(solved["optimal"])
-            bounded = solved["has_x"]
+            bounded = solved["has_x"] & np.isfinite(solved["bound"])
             info.update(method="milp", components=n_comp, components_optimal=int(solved["optimal"].sum()),
                         # gap of the MILPs HiGHS reached, together: kept objective vs dual bound
                         mip_gap=float((final[bounded] - solved["bound"][bounded]).sum()
