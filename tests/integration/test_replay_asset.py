@@ -105,3 +105,14 @@ def test_the_environment_variable_supplies_the_actuals(tmp_path, monkeypatch):
     kpis = _kpis(wh)
     assert (kpis["actuals_file"] == str(file)).all()
     assert kpis["fill_rate"].between(0, 1).all() and kpis["fill_rate_after_arrival"].between(0, 1).all()
+
+
+def test_the_replay_has_its_own_job_and_stays_out_of_the_refresh():
+    from dagster import AssetKey
+
+    from pipelines.definitions import defs
+
+    key = AssetKey("replay_kpis")
+    assert key in defs.resolve_job_def("procurement_replay").asset_layer.selected_asset_keys
+    for job in ("daily_refresh", "procurement_review"):
+        assert key not in defs.resolve_job_def(job).asset_layer.selected_asset_keys, job
