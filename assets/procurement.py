@@ -47,17 +47,20 @@ class PurchaseOrderConfig(Config):
                                       "not proven optimal by then keep the better of HiGHS's incumbent and greedy")
 
 
-@asset(**_COMMON, deps=["demand_history", "forecast"],
+@asset(**_COMMON, deps=["demand_history", "forecast", "supplier_catalogue", "supplier_scores"],
        description="SYNTHETIC starting stock per store x item at the forecast's as-of date: a seeded 2-12 days of "
-                   "the item's real mean daily sales (no public on-hand data exists).")
+                   "the item's real mean daily sales on hand, and on order the steady-state pipeline of its preferred "
+                   "lane (mean daily sales x lead time); no public on-hand data exists.")
 def inventory_snapshot(duckdb: DuckDBResource) -> MaterializeResult:
     with duckdb.get_connection() as con:
         as_of = _forecast_as_of(con)
         demand = con.execute("SELECT store_id, item_id, date, units FROM demand_history").df()
-        inventory = synthetic_inventory(demand, as_of=as_of)
+        lanes = preferred_offers(read_table(con, "supplier_catalogue"), read_table(con, "supplier_scores"))
+        inventory = synthetic_inventory(demand, as_of=as_of, lead_times=lanes)
         rows = replace_table(con, "inventory_snapshot", inventory)
     return MaterializeResult(
-        metadata=table_metadata(rows, synthetic=True, as_of=str(as_of.date()), total_on_hand=int(inventory["on_hand"].sum()))
+        metadata=table_metadata(rows, synthetic=True, as_of=str(as_of.date()), total_on_hand=int(inventory["on_hand"].sum()),
+                                total_on_order=int(inventory["on_order"].sum()))
     )
 
 
@@ -137,6 +140,8 @@ def purchase_order_proposals(context: AssetExecutionContext, config: PurchaseOrd
             by_purchase_order=markdown_table(by_po), allocation_method=str(info.get("method")),
             milp_seconds=float(info.get("seconds", 0.0)), milp_variables=int(info.get("variables", 0)),
             milp_status=str(info.get("status", ""))[:500], substitutions=len(result.substitutions),
+            milp_items_optimal=f"{int(info.get('components_optimal', 0))}/{int(info.get('components', 0))}",
+            milp_max_block_gap=float(info.get("max_mip_gap", 0.0)), milp_block_gaps=str(info.get("block_gaps", ""))[:1000],
             audit_rows_appended=len(changes),
             carbon_price_usd_per_tonne=float(config.carbon_price_usd_per_tonne),
             by_supplier_and_status_plot=safe_plot(po_by_supplier_status, orders),

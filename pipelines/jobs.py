@@ -5,11 +5,12 @@ from dagster import AssetSelection, RunConfig, define_asset_job
 from assets.forecast import ForecastConfig
 from assets.procurement import PurchaseOrderConfig, ReplenishmentConfig
 
-__all__ = ["daily_refresh", "procurement_review", "PROCUREMENT_REVIEW_CONFIG", "JOBS"]
+__all__ = ["daily_refresh", "procurement_review", "procurement_replay", "PROCUREMENT_REVIEW_CONFIG", "JOBS"]
 
 daily_refresh = define_asset_job(
     "daily_refresh",
-    selection=AssetSelection.all(),
+    # the replay needs real demand after the as-of date, which a refresh does not have: it has its own job
+    selection=AssetSelection.all() - AssetSelection.assets("replay_kpis"),
     description="Ingest every feed, gate it, forecast, score suppliers and propose purchase orders.",
 )
 
@@ -28,11 +29,20 @@ PROCUREMENT_REVIEW_CONFIG = RunConfig(
 # the review works from the demand history already in the warehouse (run daily_refresh for new feeds).
 procurement_review = define_asset_job(
     "procurement_review",
-    selection=AssetSelection.assets("forecast") | AssetSelection.groups("suppliers", "procurement"),
+    selection=(AssetSelection.assets("forecast") | AssetSelection.groups("suppliers", "procurement"))
+    - AssetSelection.assets("replay_kpis"),
     config=PROCUREMENT_REVIEW_CONFIG,
     description="Analyst what-if from the current demand history: re-forecast (horizon), re-score suppliers, "
                 "re-plan stock (service level) and re-allocate orders (carbon price, approval threshold), "
                 "then export them. Launch from the Launchpad; the config opens pre-filled.",
 )
 
-JOBS = [daily_refresh, procurement_review]
+procurement_replay = define_asset_job(
+    "procurement_replay",
+    selection=AssetSelection.assets("replay_kpis"),
+    description="Replay the stored plan against a file of real demand after its as-of date (supplycast vs "
+                "seasonal-naive base stock vs perfect foresight) and write replay_kpis. Set actuals_path in the "
+                "Launchpad (or $SUPPLYCAST_REPLAY_ACTUALS); the same as `supplycast replay --actuals FILE`.",
+)
+
+JOBS = [daily_refresh, procurement_review, procurement_replay]

@@ -9,7 +9,8 @@ seed and calibrated to real data:
   ranking of lanes and their coefficient of variation are unchanged;
 * freight per kg is the lane's real figure; unit cost is the item's real M5 shelf price times a
   wholesale share, scaled by the vendor's real cost index;
-* on-hand stock is a seeded number of days of the item's real mean daily sales.
+* on-hand stock is a seeded number of days of the item's real mean daily sales; stock on order
+  is the steady-state pipeline of the item's preferred lane (mean daily sales x lead time).
 
 Every row carries ``synthetic = True`` and a ``provenance`` note.
 """
@@ -118,15 +119,37 @@ def synthetic_inventory(
     *,
     as_of: pd.Timestamp,
     seed: int = 42,
+    lead_times: pd.DataFrame | None = None,
     id_cols: tuple[str, str] = ("store_id", "item_id"),
     time_col: str = "date",
     target_col: str = "units",
     min_days: float = 2.0,
     max_days: float = 12.0,
 ) -> pd.DataFrame:
-    """Starting on-hand stock per store x item: a seeded ``min_days``..``max_days`` of cover.
+    """Starting stock per store x item: a seeded ``min_days``..``max_days`` of cover on hand and,
+    with ``lead_times``, the pipeline stock of a store that has been replenishing in steady state.
 
-    Cover is measured in the item's real mean daily sales up to ``as_of``.
+    Cover is measured in the item's real mean daily sales up to ``as_of``. On hand, 2-12 days
+    (7 on average) is the cycle stock of a 7-day review (3.5 days on average) plus a few days of
+    safety stock. On order: a store that has been ordering every review from a lane with lead
+    time L holds, by Little's law, L days of demand in its pipeline (``on_order = mean daily x L``,
+    arriving over the next L days). Without it a store whose cover is shorter than its lead time
+    would run dry before anything it orders can land, which no replenished store does; the
+    pipeline is set from the real lead time of the item's preferred lane (``lead_times``), never
+    from what happens after ``as_of``.
+
+    Args:
+        demand: real daily demand (``id_cols``, ``time_col``, ``target_col``).
+        as_of: last day of history used.
+        seed: seed of the days of cover.
+        lead_times: per item (``id_cols[1]``): ``lead_time_days`` of its preferred offer; None =
+            nothing on order (the pre-issue-6 start, kept for callers without a catalogue).
+        min_days: fewest days of cover on hand.
+        max_days: most days of cover on hand.
+
+    Returns:
+        ``store_id, item_id, mean_daily_units, days_of_cover, on_hand, on_order, pipeline_days,
+        as_of, synthetic, provenance``.
     """
     hist = demand[demand[time_col] <= as_of]
     mean_daily = hist.groupby(list(id_cols), observed=True)[target_col].mean().rename("mean_daily_units").reset_index()
@@ -134,8 +157,16 @@ def synthetic_inventory(
     days = min_days + (max_days - min_days) * _stable_hash(key, seed)
     mean_daily["days_of_cover"] = days.round(1)
     mean_daily["on_hand"] = np.round(mean_daily["mean_daily_units"] * days).astype(int)
-    mean_daily["on_order"] = 0
+    if lead_times is None:
+        mean_daily["pipeline_days"] = 0
+    else:
+        lead = lead_times.drop_duplicates(id_cols[1]).set_index(id_cols[1])["lead_time_days"]
+        mean_daily["pipeline_days"] = mean_daily[id_cols[1]].map(lead).fillna(0).astype(int)
+    mean_daily["on_order"] = np.round(mean_daily["mean_daily_units"] * mean_daily["pipeline_days"]).astype(int)
     mean_daily["as_of"] = pd.Timestamp(as_of)
     mean_daily["synthetic"] = True
-    mean_daily["provenance"] = f"SYNTHETIC: seeded days of cover of real mean daily sales; seed {seed}"
+    mean_daily["provenance"] = (
+        f"SYNTHETIC: seeded {min_days:g}-{max_days:g} days of cover of real mean daily sales on hand; on order the "
+        f"steady-state pipeline, real mean daily sales x the preferred lane's lead time; seed {seed}"
+    )
     return mean_daily

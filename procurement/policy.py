@@ -4,7 +4,8 @@ Every R days the inventory position is compared with the reorder point s; at or 
 order raises the position to the order-up-to level S.
 
 Protection period P = lead time L + review period R. With daily forecast mean mu_t and a daily
-spread sigma_t read off the quantiles ((q90 - q50) / z_0.90), demand over P has mean sum(mu_t)
+spread sigma_t read off the central 80 % interval ((q90 - q10) / (2 z_0.90); see
+:func:`forecast_variance`), demand over P has mean sum(mu_t)
 and, assuming independent days and lead-time spread sigma_L, standard deviation
 sqrt(sum(sigma_t^2) + mean_daily^2 * sigma_L^2). Safety stock is z_service times that.
 S = mean demand over P + safety stock; s = S - one day of mean demand (at least 1 unit): the next
@@ -17,7 +18,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-__all__ = ["replenishment_proposals", "item_service_levels", "offer_needs", "forecast_cumsums", "SERVICE_BY_CLASS"]
+__all__ = [
+    "replenishment_proposals", "item_service_levels", "offer_needs", "forecast_cumsums", "forecast_variance",
+    "SERVICE_BY_CLASS",
+]
 
 _Z90 = float(norm.ppf(0.9))
 # cycle service target per ABC (share of sales value) x XYZ (demand variability) class: the few
@@ -27,6 +31,24 @@ SERVICE_BY_CLASS = {
     "BX": 0.97, "BY": 0.96, "BZ": 0.95,
     "CX": 0.95, "CY": 0.93, "CZ": 0.90,
 }
+
+
+def forecast_variance(forecast: pd.DataFrame) -> pd.Series:
+    """Daily demand variance implied by the forecast quantiles: ((q90 - q10) / (2 z_0.90))^2.
+
+    The central interval, not its upper half ((q90 - q50) / z_0.90): daily retail demand is
+    right-skewed (the forecast's quantiles are negative binomial), so the upper half of the
+    interval overstates the standard deviation. Measured on the real CA_1 demand of the 14 days
+    before 2016-05-08 (per series, summed): real sd 3,990 units, upper half 5,288 (+33 %),
+    central 3,568 (-11 %); for negative-binomial demand with mean 3-30 and dispersion 0.5-3 the
+    upper half is 16-36 % high and the central interval 0-27 % low. Without ``yhat_q10`` the
+    upper half is used.
+    """
+    if "yhat_q10" in forecast:
+        spread = (forecast["yhat_q90"] - forecast["yhat_q10"]).clip(lower=0) / (2 * _Z90)
+    else:
+        spread = (forecast["yhat_q90"] - forecast["yhat_q50"]).clip(lower=0) / _Z90
+    return spread**2
 
 
 def item_service_levels(
@@ -103,11 +125,12 @@ def replenishment_proposals(
         levels = pd.DataFrame({"service_level": [service_level]})
     if not levels["service_level"].between(0.5, 1, inclusive="left").all():
         raise ValueError(f"service_level must be in [0.5, 1), got {sorted(levels['service_level'].unique())[:5]}")
-    f = forecast[keys + [time_col, "yhat", "yhat_q50", "yhat_q90"]].copy()
+    quantiles = [c for c in ("yhat_q10", "yhat_q50", "yhat_q90") if c in forecast]
+    f = forecast[keys + [time_col, "yhat", *quantiles]].copy()
     f["step"] = (f[time_col] - pd.Timestamp(as_of)).dt.days
     if (f["step"] < 1).any():
         raise ValueError(f"forecast has {(f['step'] < 1).sum()} rows on or before as_of {as_of:%Y-%m-%d}")
-    f["var"] = ((f["yhat_q90"] - f["yhat_q50"]).clip(lower=0) / _Z90) ** 2
+    f["var"] = forecast_variance(f)
 
     base = inventory[keys + ["on_hand", "on_order"]].merge(
         lead_times[[id_cols[1], "supplier_id", "lead_time_days", "lead_time_std_days"]], on=id_cols[1], how="left"
@@ -160,9 +183,10 @@ def forecast_cumsums(
 ) -> dict[str, object]:
     """Per series cumulative forecast mean and variance by step (built once, reused per offer)."""
     keys = list(id_cols)
-    f = forecast[keys + [time_col, "yhat", "yhat_q50", "yhat_q90"]].copy()
+    quantiles = [c for c in ("yhat_q10", "yhat_q50", "yhat_q90") if c in forecast]
+    f = forecast[keys + [time_col, "yhat", *quantiles]].copy()
     f["step"] = (f[time_col] - pd.Timestamp(as_of)).dt.days
-    f["var"] = ((f["yhat_q90"] - f["yhat_q50"]).clip(lower=0) / _Z90) ** 2
+    f["var"] = forecast_variance(f)
     mu = f.pivot_table(index=keys, columns="step", values="yhat", aggfunc="sum")
     var = f.pivot_table(index=keys, columns="step", values="var", aggfunc="sum").reindex_like(mu)
     zero = np.zeros((len(mu), 1))

@@ -6,11 +6,19 @@ time ~ round(Normal(lead_time_days, lead_time_std_days)), at least 1 day):
 
 * ``supplycast``: the stored (R, s, S) policy: at each review (day 0 = as-of, then every R days) the
   reorder point and order-up-to level are recomputed from the stored forecast quantiles over the
-  protection period with the stored service target; day 0 places exactly the stored proposal;
+  protection period with the stored service target (the same variance as the plan:
+  ``procurement.policy.forecast_variance``); day 0 places exactly the stored proposal;
 * ``snaive_base_stock``: a base-stock policy whose forecast is seasonal naive (the same weekday
   one week earlier) with the same service target; its demand spread is the spread of the
   seasonal-naive errors in the history, scaled by the square root of the protection period;
 * ``oracle``: perfect foresight: orders exactly the real demand of the protection period.
+
+Stock on order at the start is the steady-state pipeline of the planned lane (see
+``procurement.catalogue.synthetic_inventory``): it lands in equal daily parts over the planned
+lead time. Every KPI is reported twice: over all days, and over each series' days from the
+first day an order placed at the as-of review can land (its day-0 lead-time draw, the same for
+the three policies; the ``_after_arrival`` columns): before that day no policy's decision can
+change anything, so those days measure the starting stock, not the policy.
 
 Unmet demand is lost. Costs: holding = on-hand at end of day x unit cost x annual rate / 365;
 stock-out = lost units x lost gross margin per unit; ordering = a fixed cost per order line.
@@ -27,11 +35,11 @@ import pandas as pd
 from scipy.stats import norm
 
 from procurement.landed_cost import DEFAULT_COSTS
+from procurement.policy import forecast_variance
 
 __all__ = ["ReplayParams", "DEFAULT_REPLAY", "load_actuals", "replay", "ActualsError", "POLICIES"]
 
 POLICIES = ("supplycast", "snaive_base_stock", "oracle")
-_Z90 = float(norm.ppf(0.9))
 
 
 class ActualsError(ValueError):
@@ -104,7 +112,7 @@ def replay(
     Args:
         proposals: ``replenishment_proposals`` (as_of, on_hand, on_order, order_qty, lead_time_days,
             lead_time_std_days, review_days, service_level).
-        forecast: ``forecast`` (yhat, yhat_q50, yhat_q90) after the as-of date.
+        forecast: ``forecast`` (yhat, yhat_q50, yhat_q90, optional yhat_q10) after the as-of date.
         history: real daily ``units`` up to the as-of date (for the seasonal-naive baseline).
         actuals: real daily ``units`` after the as-of date.
         unit_cost: per item_id (for the money KPIs).
@@ -132,7 +140,7 @@ def replay(
     fc = forecast[forecast["date"] > as_of]
     fc_days = pd.date_range(days[0], periods=max(horizon, 1) + 60, freq="D")
     mu = _matrix(fc, index, fc_days, "yhat")
-    var = ((_matrix(fc, index, fc_days, "yhat_q90") - _matrix(fc, index, fc_days, "yhat_q50")).clip(min=0) / _Z90) ** 2
+    var = _matrix(fc.assign(_var=forecast_variance(fc)), index, fc_days, "_var")
     # beyond the forecast horizon, carry each series' mean forward
     mu = np.where(np.isnan(mu), np.nanmean(mu, axis=1, keepdims=True), mu)
     var = np.where(np.isnan(var), np.nanmean(var, axis=1, keepdims=True), var)
@@ -199,15 +207,21 @@ def replay(
         level = window(cum_or, t, np.maximum(draws[:, k], nxt + review))
         return level, level
 
+    # the first day an order placed at the as-of review can be on the shelf (the same draw for all
+    # three policies): before it, no policy's decision can change anything
+    first_arrival = draws[:, 0] - 1
+    after = np.arange(horizon)[None, :] >= first_arrival[:, None]
+    plan_pipeline = proposals["lead_time_days"].to_numpy(dtype=float).clip(min=1).astype(int)
     kpis, daily_rows = [], []
     for policy in POLICIES:
         on_hand = proposals["on_hand"].to_numpy(dtype=float).copy()
-        pipeline = np.zeros((n, horizon + int(draws.max()) + 2))
-        # stock already on order arrives after the planned lead time
-        pipeline[rows, np.minimum(lead.astype(int) - 1, pipeline.shape[1] - 1)] += proposals["on_order"].to_numpy(dtype=float)
-        served_total = lost_total = hold_total = lost_value = 0.0
+        pipeline = np.zeros((n, horizon + int(max(draws.max(), plan_pipeline.max())) + 2))
+        # stock already on order is the steady-state pipeline of the planned lane: what was ordered
+        # for each of its last L days of demand lands in equal daily parts over the next L days
+        pipeline[:, : pipeline.shape[1]] += _spread(proposals["on_order"].to_numpy(dtype=float), plan_pipeline,
+                                                    pipeline.shape[1])
         n_orders = 0
-        on_hand_days = []
+        held, sold, short = np.zeros((n, horizon)), np.zeros((n, horizon)), np.zeros((n, horizon))
         for t in range(horizon):
             if t in reviews:
                 k = reviews.index(t)
@@ -227,39 +241,55 @@ def replay(
             on_hand += pipeline[:, t]
             served = np.minimum(on_hand, demand[:, t])
             on_hand -= served
-            lost = demand[:, t] - served
-            served_total += served.sum()
-            lost_total += lost.sum()
-            lost_value += float((lost * cost).sum())
-            hold_total += float((on_hand * cost).sum()) * params.holding_rate_annual / 365.0
-            on_hand_days.append(on_hand.sum())
+            sold[:, t], short[:, t], held[:, t] = served, demand[:, t] - served, on_hand
             daily_rows.append({"policy": policy, "date": days[t], "demand": demand[:, t].sum(), "served": served.sum(),
-                               "lost": lost.sum(), "on_hand_units": on_hand.sum()})
-        margin = params.stockout_margin / (1 - params.stockout_margin)
-        demand_total = served_total + lost_total
-        stockout_cost = lost_value * margin
-        kpis.append({
-            "policy": policy,
-            "fill_rate": served_total / demand_total if demand_total else 1.0,
-            "avg_on_hand_units": float(np.mean(on_hand_days)),
-            "stockout_units": lost_total,
-            "holding_cost": hold_total,
-            "stockout_cost": stockout_cost,
-            "ordering_cost": n_orders * params.order_cost,
-            "orders": n_orders,
-            "demand_units": demand_total,
-            "days": horizon,
-            "series": int(covered.sum()),
-            "as_of": as_of,
-            "first_day": days[0],
-            "last_day": days[-1],
-            "seed": params.seed,
-        })
+                               "lost": short[:, t].sum(), "on_hand_units": on_hand.sum(),
+                               "series_after_first_arrival": int(after[:, t].sum())})
+        row = {"policy": policy, **_window_kpis(sold, short, held, cost, np.ones_like(after), params)}
+        row.update({f"{k}_after_arrival": v for k, v in
+                    _window_kpis(sold, short, held, cost, after, params).items() if k != "ordering_cost"})
+        row.update({"ordering_cost": n_orders * params.order_cost, "orders": n_orders, "days": horizon,
+                    "series": int(covered.sum()), "first_arrival_day_mean": float(first_arrival.mean() + 1),
+                    "as_of": as_of, "first_day": days[0], "last_day": days[-1], "seed": params.seed})
+        kpis.append(row)
     out = pd.DataFrame(kpis)
     out["total_cost"] = out["holding_cost"] + out["stockout_cost"] + out["ordering_cost"]
-    base = out.set_index("policy").loc["snaive_base_stock", "avg_on_hand_units"]
-    out["on_hand_vs_baseline"] = out["avg_on_hand_units"] / base if base else np.nan
+    base = out.set_index("policy").loc["snaive_base_stock"]
+    for suffix in ("", "_after_arrival"):
+        ref = base[f"avg_on_hand_units{suffix}"]
+        out[f"on_hand_vs_baseline{suffix}"] = out[f"avg_on_hand_units{suffix}"] / ref if ref else np.nan
     cols = ["policy", "fill_rate", "avg_on_hand_units", "stockout_units", "holding_cost", "stockout_cost", "ordering_cost",
-            "total_cost", "on_hand_vs_baseline", "orders", "demand_units", "days", "series", "as_of", "first_day",
-            "last_day", "seed"]
+            "total_cost", "on_hand_vs_baseline", "fill_rate_after_arrival", "avg_on_hand_units_after_arrival",
+            "stockout_units_after_arrival", "holding_cost_after_arrival", "stockout_cost_after_arrival",
+            "on_hand_vs_baseline_after_arrival", "demand_units_after_arrival", "orders", "demand_units", "days",
+            "series", "first_arrival_day_mean", "as_of", "first_day", "last_day", "seed"]
     return out[cols], pd.DataFrame(daily_rows)
+
+
+def _spread(units: np.ndarray, days: np.ndarray, width: int) -> np.ndarray:
+    """``units`` per row landing in equal whole-unit daily parts over its first ``days`` days."""
+    t = np.arange(width + 1)[None, :]
+    share = np.minimum(t / np.maximum(days, 1)[:, None], 1.0)
+    return np.diff(np.round(units[:, None] * share), axis=1)
+
+
+def _window_kpis(sold: np.ndarray, short: np.ndarray, held: np.ndarray, cost: np.ndarray, mask: np.ndarray,
+                 params: ReplayParams) -> dict[str, float]:
+    """Fill rate, stock and money over the series x days in ``mask``.
+
+    The average on hand is the mean per series-day in the window times the number of series, so
+    it reads as units on an average day for the whole store whatever the window.
+    """
+    m = mask.astype(bool)
+    served, lost = float(sold[m].sum()), float(short[m].sum())
+    demand = served + lost
+    margin = params.stockout_margin / (1 - params.stockout_margin)
+    per_cell = held[m].mean() if m.any() else 0.0
+    return {
+        "fill_rate": served / demand if demand else 1.0,
+        "avg_on_hand_units": float(per_cell * held.shape[0]),
+        "stockout_units": lost,
+        "holding_cost": float((held * cost[:, None])[m].sum()) * params.holding_rate_annual / 365.0,
+        "stockout_cost": float((short * cost[:, None])[m].sum()) * margin,
+        "demand_units": demand,
+    }

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from procurement.replay import DEFAULT_REPLAY, ActualsError, ReplayParams, load_actuals, replay
 from warehouse.db import connect, replace_table, table_exists
 
-__all__ = ["run_replay"]
+__all__ = ["run_replay", "replay_warehouse"]
 
 _NEEDED = ("replenishment_proposals", "forecast", "demand_history", "supplier_catalogue")
 
@@ -22,41 +23,55 @@ def run_replay(warehouse: Path, actuals_path: Path, *, params: ReplayParams = DE
     """
     if not Path(warehouse).exists():
         raise ActualsError(f"warehouse {warehouse} does not exist; run `supplycast run` first")
-    actuals, quarantined = load_actuals(actuals_path)
     con = connect(warehouse)
     try:
-        missing = [t for t in _NEEDED if not table_exists(con, t)]
-        if missing:
-            raise ActualsError(f"warehouse {warehouse} lacks table(s) {missing}; run `supplycast run` first")
-        proposals = con.execute("SELECT * FROM replenishment_proposals").df()
-        forecast = con.execute("SELECT store_id, item_id, date, yhat, yhat_q50, yhat_q90 FROM forecast").df()
-        history = con.execute("SELECT store_id, item_id, date, units FROM demand_history").df()
-        cost = con.execute("SELECT item_id, min(unit_cost) AS unit_cost FROM supplier_catalogue GROUP BY 1").df()
-        supply = None
-        if table_exists(con, "purchase_order_proposals"):
-            # per store x item: units the stored POs order and the supplier carrying most of them
-            supply = con.execute("""
-                SELECT p.ship_to AS store_id, p.item_id, sum(p.qty) AS po_qty,
-                       arg_max(p.lead_time_days, p.qty) AS lead_time_days,
-                       arg_max(c.lead_time_std_days, p.qty) AS lead_time_std_days,
-                       arg_max(c.pack_size, p.qty) AS pack_size, arg_max(c.moq, p.qty) AS moq
-                FROM purchase_order_proposals p
-                JOIN supplier_catalogue c USING (supplier_id, item_id)
-                WHERE p.status <> 'rejected'
-                GROUP BY 1, 2
-            """).df()
-        known = actuals.merge(proposals[["store_id", "item_id"]], on=["store_id", "item_id"])
-        if known.empty:
-            raise ActualsError(f"actuals file {actuals_path}: none of its {len(actuals):,} rows matches a store x item "
-                               "of replenishment_proposals")
-        kpis, daily = replay(proposals, forecast, history, known, cost.set_index("item_id")["unit_cost"],
-                             supply=supply, params=params)
-        kpis["actuals_file"] = str(actuals_path)
-        kpis["quarantined_rows"] = len(quarantined)
-        replace_table(con, "replay_kpis", kpis)
-        replace_table(con, "replay_daily", daily)
-        if len(quarantined):
-            replace_table(con, "quarantine_replay_actuals", quarantined)
+        return replay_warehouse(con, actuals_path, params=params, warehouse_name=f"warehouse {warehouse}")
     finally:
         con.close()
+
+
+def replay_warehouse(con: Any, actuals_path: Path, *, params: ReplayParams = DEFAULT_REPLAY,
+                     warehouse_name: str = "the warehouse") -> pd.DataFrame:
+    """:func:`run_replay` on an open DuckDB connection (the Dagster asset passes its resource's).
+
+    Returns:
+        The ``replay_kpis`` rows written (one per policy).
+
+    Raises:
+        ActualsError: the file or a needed warehouse table is missing or unusable.
+    """
+    actuals, quarantined = load_actuals(actuals_path)
+    missing = [t for t in _NEEDED if not table_exists(con, t)]
+    if missing:
+        raise ActualsError(f"{warehouse_name} lacks table(s) {missing}; run `supplycast run` first")
+    proposals = con.execute("SELECT * FROM replenishment_proposals").df()
+    q10 = ", yhat_q10" if "yhat_q10" in con.execute("SELECT * FROM forecast LIMIT 0").df().columns else ""
+    forecast = con.execute(f"SELECT store_id, item_id, date, yhat, yhat_q50, yhat_q90{q10} FROM forecast").df()
+    history = con.execute("SELECT store_id, item_id, date, units FROM demand_history").df()
+    cost = con.execute("SELECT item_id, min(unit_cost) AS unit_cost FROM supplier_catalogue GROUP BY 1").df()
+    supply = None
+    if table_exists(con, "purchase_order_proposals"):
+        # per store x item: units the stored POs order and the supplier carrying most of them
+        supply = con.execute("""
+            SELECT p.ship_to AS store_id, p.item_id, sum(p.qty) AS po_qty,
+                   arg_max(p.lead_time_days, p.qty) AS lead_time_days,
+                   arg_max(c.lead_time_std_days, p.qty) AS lead_time_std_days,
+                   arg_max(c.pack_size, p.qty) AS pack_size, arg_max(c.moq, p.qty) AS moq
+            FROM purchase_order_proposals p
+            JOIN supplier_catalogue c USING (supplier_id, item_id)
+            WHERE p.status <> 'rejected'
+            GROUP BY 1, 2
+        """).df()
+    known = actuals.merge(proposals[["store_id", "item_id"]], on=["store_id", "item_id"])
+    if known.empty:
+        raise ActualsError(f"actuals file {actuals_path}: none of its {len(actuals):,} rows matches a store x item "
+                           "of replenishment_proposals")
+    kpis, daily = replay(proposals, forecast, history, known, cost.set_index("item_id")["unit_cost"],
+                         supply=supply, params=params)
+    kpis["actuals_file"] = str(actuals_path)
+    kpis["quarantined_rows"] = len(quarantined)
+    replace_table(con, "replay_kpis", kpis)
+    replace_table(con, "replay_daily", daily)
+    if len(quarantined):
+        replace_table(con, "quarantine_replay_actuals", quarantined)
     return kpis
