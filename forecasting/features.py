@@ -367,14 +367,14 @@ def _take(col: np.ndarray | _Repeat, rows: np.ndarray | None) -> np.ndarray:
 def feature_matrix(cols: dict[str, np.ndarray], names: Sequence[str], rows: np.ndarray | None = None) -> np.ndarray:
     """Features ``names`` (in that order) of ``rows`` as one float64 matrix for LightGBM (what it would make of a frame).
 
-    Categoricals become non-negative integer codes with -1 for missing (LightGBM treats
-    negative categorical values as missing).
+    Categoricals become non-negative integer codes with NaN for missing: LightGBM reads a
+    negative code as missing too, but warns on stdout, which corrupts ``supplycast run --json``.
     """
     n = len(rows) if rows is not None else len(_take(cols[names[0]], None))
     out = np.empty((n, len(names)), dtype=np.float64)
     for j, name in enumerate(names):
         v = _take(cols[name], rows)
-        out[:, j] = np.nan_to_num(v, nan=-1.0) if name in CATEGORICAL else v
+        out[:, j] = np.where(v < 0, np.nan, v) if name in CATEGORICAL else v
     return out
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from forecasting import forecast_demand
-from forecasting.features import build_panel, forecast_features, training_features
+from forecasting.features import CATEGORICAL, build_panel, feature_matrix, forecast_features, training_features
 from forecasting.lgbm import GlobalLGBM
 from forecasting.m5 import load_m5
 from forecasting.registry import Champion, load_champion, log_global_model
@@ -156,3 +156,12 @@ def test_champion_that_saw_the_backtest_is_refitted_not_favoured(m5_small, tmp_p
     assert str(client.get_model_version_by_alias(REGISTERED_MODEL, "champion").version) == champion_version
     assert client.get_model_version(REGISTERED_MODEL, new_version).tags["outcome"] == "lost to champion"
     assert {a.path for a in client.list_artifacts(run_b, "global_model")} >= {"global_model/MLmodel"}
+
+
+def test_feature_matrix_gives_missing_categories_as_nan_not_negative_codes():
+    # LightGBM prints a warning to stdout on negative categorical codes, which breaks `--json` output
+    cols = {"event_type": np.array([0.0, np.nan, 2.0, -1.0]), "snap": np.array([1.0, 0.0, np.nan, 1.0])}
+    x = feature_matrix(cols, ["event_type", "snap"])
+    assert "event_type" in CATEGORICAL
+    assert np.isnan(x[[1, 3], 0]).all() and (x[[0, 2], 0] == [0.0, 2.0]).all()
+    assert np.isnan(x[2, 1])  # numeric features keep their NaN
