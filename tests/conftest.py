@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import pandas as pd
 import pytest
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -42,3 +45,36 @@ def sample_con(sample_db: Path):
     con = duckdb.connect(str(sample_db), read_only=True)
     yield con
     con.close()
+
+
+def _build_replay_warehouse(path: Path, *, on_order: int | list[int] = 0) -> pd.DataFrame:
+    """A two-item plan at 2016-05-08 and 14 days of real-shaped demand after it; returns the actuals
+    in M5 long layout (what ``supplycast replay --actuals`` reads)."""
+    as_of = pd.Timestamp("2016-05-08")
+    days = pd.date_range(as_of + pd.Timedelta(days=1), periods=14)
+    demand = np.tile([4.0, 1, 0, 6, 2, 3, 5], 2)
+    tables = {
+        "replenishment_proposals": pd.DataFrame({
+            "store_id": ["CA_1", "CA_1"], "item_id": ["A", "B"], "as_of": as_of, "on_hand": [10, 3],
+            "on_order": on_order, "order_qty": [20, 30], "lead_time_days": [2, 3], "lead_time_std_days": [0.5, 1.0],
+            "review_days": 7, "service_level": [0.95, 0.9]}),
+        "forecast": pd.concat([pd.DataFrame({"store_id": "CA_1", "item_id": i, "date": days, "yhat": demand,
+                                             "yhat_q50": demand, "yhat_q90": demand + 2}) for i in "AB"]),
+        "demand_history": pd.concat([pd.DataFrame({"store_id": "CA_1", "item_id": i, "units": demand,
+                                                   "date": pd.date_range(as_of - pd.Timedelta(days=13), as_of)})
+                                     for i in "AB"]),
+        "supplier_catalogue": pd.DataFrame({"item_id": ["A", "B"], "unit_cost": [1.5, 3.0]}),
+    }
+    con = duckdb.connect(str(path))
+    for name, df in tables.items():
+        con.register("_src", df)
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM _src")
+        con.unregister("_src")
+    con.close()
+    return pd.concat([pd.DataFrame({"item_id": i, "store_id": "CA_1", "date": days, "sales": demand}) for i in "AB"])
+
+
+@pytest.fixture()
+def replay_warehouse() -> Callable[..., pd.DataFrame]:
+    """Builds the small replay warehouse at a path: ``replay_warehouse(path, on_order=...)`` -> actuals."""
+    return _build_replay_warehouse

@@ -6,7 +6,6 @@ from __future__ import annotations
 import shutil
 
 import duckdb
-import numpy as np
 import pandas as pd
 import pytest
 from dagster import materialize
@@ -16,33 +15,6 @@ from assets.replay import ACTUALS_ENV, replay_kpis
 from pipelines.cli import main
 
 pytestmark = pytest.mark.integration
-
-_AS_OF = pd.Timestamp("2016-05-08")
-
-
-def _warehouse(path) -> pd.DataFrame:
-    """A two-item plan at 2016-05-08 and 14 days of real-shaped demand after it; returns the actuals."""
-    days = pd.date_range(_AS_OF + pd.Timedelta(days=1), periods=14)
-    demand = np.tile([4.0, 1, 0, 6, 2, 3, 5], 2)
-    tables = {
-        "replenishment_proposals": pd.DataFrame({
-            "store_id": ["CA_1", "CA_1"], "item_id": ["A", "B"], "as_of": _AS_OF, "on_hand": [10, 3],
-            "on_order": [6, 9], "order_qty": [20, 30], "lead_time_days": [2, 3], "lead_time_std_days": [0.5, 1.0],
-            "review_days": 7, "service_level": [0.95, 0.9]}),
-        "forecast": pd.concat([pd.DataFrame({"store_id": "CA_1", "item_id": i, "date": days, "yhat": demand,
-                                             "yhat_q50": demand, "yhat_q90": demand + 2}) for i in "AB"]),
-        "demand_history": pd.concat([pd.DataFrame({"store_id": "CA_1", "item_id": i, "units": demand,
-                                                   "date": pd.date_range(_AS_OF - pd.Timedelta(days=13), _AS_OF)})
-                                     for i in "AB"]),
-        "supplier_catalogue": pd.DataFrame({"item_id": ["A", "B"], "unit_cost": [1.5, 3.0]}),
-    }
-    con = duckdb.connect(str(path))
-    for name, df in tables.items():
-        con.register("_src", df)
-        con.execute(f"CREATE TABLE {name} AS SELECT * FROM _src")
-        con.unregister("_src")
-    con.close()
-    return pd.concat([pd.DataFrame({"item_id": i, "store_id": "CA_1", "date": days, "sales": demand}) for i in "AB"])
 
 
 def _kpis(path) -> pd.DataFrame:
@@ -61,21 +33,21 @@ def _tables(path) -> set[str]:
         con.close()
 
 
-def test_without_actuals_the_asset_is_skipped(tmp_path, monkeypatch):
+def test_without_actuals_the_asset_is_skipped(tmp_path, monkeypatch, replay_warehouse):
     monkeypatch.delenv(ACTUALS_ENV, raising=False)
     wh = tmp_path / "wh.duckdb"
-    _warehouse(wh)
+    replay_warehouse(wh, on_order=[6, 9])
     result = materialize([replay_kpis], resources={"duckdb": DuckDBResource(database=str(wh))})
     assert result.success
     assert result.get_asset_materialization_events() == []
     assert "replay_kpis" not in _tables(wh)
 
 
-def test_with_actuals_the_asset_writes_the_cli_kpis(tmp_path, monkeypatch):
+def test_with_actuals_the_asset_writes_the_cli_kpis(tmp_path, monkeypatch, replay_warehouse):
     monkeypatch.delenv(ACTUALS_ENV, raising=False)
     wh = tmp_path / "wh.duckdb"
     file = tmp_path / "actuals.parquet"
-    _warehouse(wh).to_parquet(file)
+    replay_warehouse(wh, on_order=[6, 9]).to_parquet(file)
     cli_wh = tmp_path / "cli.duckdb"
     shutil.copy(wh, cli_wh)
     result = materialize([replay_kpis], resources={"duckdb": DuckDBResource(database=str(wh))},
@@ -95,10 +67,10 @@ def test_with_actuals_the_asset_writes_the_cli_kpis(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(asset_kpis, _kpis(cli_wh))
 
 
-def test_the_environment_variable_supplies_the_actuals(tmp_path, monkeypatch):
+def test_the_environment_variable_supplies_the_actuals(tmp_path, monkeypatch, replay_warehouse):
     wh = tmp_path / "wh.duckdb"
     file = tmp_path / "actuals.csv"
-    _warehouse(wh).to_csv(file, index=False)
+    replay_warehouse(wh, on_order=[6, 9]).to_csv(file, index=False)
     monkeypatch.setenv(ACTUALS_ENV, str(file))
     result = materialize([replay_kpis], resources={"duckdb": DuckDBResource(database=str(wh))})
     assert result.success and len(result.get_asset_materialization_events()) == 1
