@@ -9,7 +9,7 @@ Dask DataFrame to statsforecast's own distributed (fugue) backend.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -113,21 +113,26 @@ def _dask_client(config: ExecutorConfig) -> Iterator[Any]:
         yield client
 
 
-def _forecast_on_dask(sf: Any, df: pd.DataFrame, horizon: int, config: ExecutorConfig) -> pd.DataFrame:
+def _on_dask(call: Callable[[Any], Any], df: pd.DataFrame, config: ExecutorConfig) -> pd.DataFrame:
+    """``call(ddf)`` (a statsforecast method) on ``df`` partitioned over the Dask cluster, as pandas."""
     import dask.dataframe as dd
 
     with _dask_client(config) as client:
         workers = max(len(client.scheduler_info().get("workers", {})), 1)
         ddf = dd.from_pandas(df, npartitions=max(workers * config.partitions_per_worker, 1), sort=True)
-        out = sf.forecast(h=horizon, df=ddf)
+        out = call(ddf)
         out = out.compute() if hasattr(out, "compute") else out
-    # the fugue backend returns arrow-backed strings/timestamps and float32; restore the local dtypes
-    out = pd.DataFrame(out).reset_index(drop=True)
+    return pd.DataFrame(out).reset_index(drop=True)
+
+
+def _local_dtypes(out: pd.DataFrame, df: pd.DataFrame, date_cols: Sequence[str]) -> pd.DataFrame:
+    """The fugue backend returns arrow-backed strings/timestamps and float32: restore the local dtypes."""
     out[_UID] = out[_UID].astype(df[_UID].dtype)
-    out[_DS] = pd.to_datetime(out[_DS]).astype(df[_DS].dtype)
-    for col in out.columns.difference([_UID, _DS]):
+    for col in date_cols:
+        out[col] = pd.to_datetime(out[col]).astype(df[_DS].dtype)
+    for col in out.columns.difference([_UID, *date_cols]):
         out[col] = out[col].astype(np.float64)
-    return out.sort_values([_UID, _DS], kind="stable", ignore_index=True)
+    return out
 
 
 def run_statsforecast(sf: Any, df: pd.DataFrame, horizon: int) -> pd.DataFrame:
@@ -136,7 +141,8 @@ def run_statsforecast(sf: Any, df: pd.DataFrame, horizon: int) -> pd.DataFrame:
     with library_call("statsforecast"):
         if config.kind == "local":
             return sf.forecast(h=horizon, df=df)
-        return _forecast_on_dask(sf, df, horizon, config)
+        out = _on_dask(lambda ddf: sf.forecast(h=horizon, df=ddf), df, config)
+    return _local_dtypes(out, df, [_DS]).sort_values([_UID, _DS], kind="stable", ignore_index=True)
 
 
 def run_statsforecast_cv(sf: Any, df: pd.DataFrame, horizon: int, n_windows: int) -> pd.DataFrame:
@@ -148,17 +154,8 @@ def run_statsforecast_cv(sf: Any, df: pd.DataFrame, horizon: int, n_windows: int
     kwargs = {"h": horizon, "n_windows": n_windows, "step_size": horizon}
     with library_call("statsforecast"):
         if config.kind == "local":
-            return sf.cross_validation(df=df, **kwargs).reset_index(drop=True)
-        import dask.dataframe as dd
-
-        with _dask_client(config) as client:
-            workers = max(len(client.scheduler_info().get("workers", {})), 1)
-            ddf = dd.from_pandas(df, npartitions=max(workers * config.partitions_per_worker, 1), sort=True)
-            out = sf.cross_validation(df=ddf, **kwargs)
-            out = pd.DataFrame(out.compute() if hasattr(out, "compute") else out).reset_index(drop=True)
-    out[_UID] = out[_UID].astype(df[_UID].dtype)
-    for col in (_DS, "cutoff"):
-        out[col] = pd.to_datetime(out[col]).astype(df[_DS].dtype)
-    for col in out.columns.difference([_UID, _DS, "cutoff"]):
-        out[col] = out[col].astype(np.float64)
+            out = sf.cross_validation(df=df, **kwargs).reset_index(drop=True)
+        else:
+            out = _on_dask(lambda ddf: sf.cross_validation(df=ddf, **kwargs), df, config)
+    out = _local_dtypes(out, df, [_DS, "cutoff"])
     return out.sort_values([_UID, "cutoff", _DS], kind="stable", ignore_index=True)

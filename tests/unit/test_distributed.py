@@ -7,7 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasting.distributed import ExecutorConfig, current_executor, library_seconds, use_executor
+from forecasting.distributed import (
+    ExecutorConfig,
+    current_executor,
+    library_seconds,
+    run_statsforecast_cv,
+    use_executor,
+)
 from forecasting.models import fit_predict
 from warehouse.feeds import SAMPLE_DIR
 
@@ -55,3 +61,20 @@ def test_resource_chooses_executor_from_config(monkeypatch):
     assert (resource.executor, resource.scheduler_address) == ("dask", "tcp://sched:8786")
     with pytest.raises(ValueError, match="executor"):
         ForecastExecutorResource(executor="ray").config()
+
+
+def test_dask_cross_validation_matches_local(history):
+    from statsforecast import StatsForecast
+    from statsforecast.models import CrostonSBA, SeasonalNaive
+
+    df = history.assign(unique_id=history["store_id"] + "_" + history["item_id"]).rename(
+        columns={"date": "ds", "units": "y"})[["unique_id", "ds", "y"]].astype({"y": np.float64})
+    sf = StatsForecast(models=[SeasonalNaive(season_length=7), CrostonSBA()], freq="D", n_jobs=1)
+    local = run_statsforecast_cv(sf, df, horizon=7, n_windows=2)
+    with use_executor(ExecutorConfig(kind="dask", n_workers=2)):
+        dist = run_statsforecast_cv(sf, df, horizon=7, n_windows=2)
+        assert library_seconds("statsforecast") > 0
+    assert len(dist) == len(local) == 120 * 14 and local["cutoff"].nunique() == 2
+    pd.testing.assert_frame_equal(dist[["unique_id", "ds", "cutoff"]], local[["unique_id", "ds", "cutoff"]])
+    cols = ["y", "SeasonalNaive", "CrostonSBA"]
+    np.testing.assert_allclose(dist[cols].to_numpy(), local[cols].to_numpy(), rtol=1e-5, atol=1e-5)
