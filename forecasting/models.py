@@ -62,28 +62,37 @@ def _resolve_models(models: Sequence[str]) -> list[str]:
     return names
 
 
+def _series_order(history: pd.DataFrame, id_cols: Sequence[str], time_col: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Integer series codes (in sorted id order), timestamps and the row order by series then day."""
+    codes = history.groupby(list(id_cols), sort=True, dropna=False).ngroup().to_numpy()
+    ds = pd.to_datetime(history[time_col]).to_numpy(dtype="datetime64[ns]")
+    return codes, ds, np.lexsort((ds, codes))
+
+
 def _to_nixtla(
     history: pd.DataFrame,
     *,
     id_cols: Sequence[str],
     time_col: str,
     target_col: str,
+    order: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Long frame with integer ``unique_id`` plus the table that maps codes back to ids."""
+    """Long frame with integer ``unique_id`` plus the table that maps codes back to ids.
+
+    ``order`` is :func:`_series_order` of ``history`` when the caller already has it.
+    """
     id_cols = list(id_cols)
     # Integer codes instead of joined strings: cheaper to hash, sort and ship to workers,
     # and no separator can collide with an id value.
-    codes = history.groupby(id_cols, sort=True, dropna=False).ngroup().to_numpy()
-    ds = pd.to_datetime(history[time_col]).to_numpy(dtype="datetime64[ns]")
-    order = np.lexsort((ds, codes))
+    codes, ds, order_ = order if order is not None else _series_order(history, id_cols, time_col)
     frame = pd.DataFrame(
         {
-            _UID: codes[order],
-            _DS: ds[order],
-            _Y: history[target_col].to_numpy(dtype=np.float64)[order],
+            _UID: codes[order_],
+            _DS: ds[order_],
+            _Y: history[target_col].to_numpy(dtype=np.float64)[order_],
         }
     )
-    first_rows = order[np.r_[True, frame[_UID].to_numpy()[1:] != frame[_UID].to_numpy()[:-1]]]
+    first_rows = order_[np.r_[True, frame[_UID].to_numpy()[1:] != frame[_UID].to_numpy()[:-1]]]
     keys = history[id_cols].iloc[first_rows].reset_index(drop=True)
     return frame, keys
 

@@ -23,6 +23,7 @@ from forecasting.models import (
     _forecast_nixtla,
     _resolve_models,
     _series_bounds,
+    _series_order,
     _to_nixtla,
 )
 from forecasting.quantiles import (
@@ -110,20 +111,20 @@ def _negative_values(data: pd.DataFrame, col: str) -> list[str]:
     return [f"column '{col}': {n} negative row(s)"] if n else []
 
 
-def _duplicate_keys(codes: np.ndarray, ds: np.ndarray, key_cols: Sequence[str]) -> list[str]:
-    n = int(pd.DataFrame({"id": codes, "ds": ds}).duplicated().sum())
-    return [f"columns {', '.join(key_cols)}: {n} duplicate row(s)"] if n else []
-
-
-def _daily_gaps(codes: np.ndarray, ds: np.ndarray, time_col: str) -> list[str]:
-    order = np.lexsort((ds, codes))
+def _key_problems(codes: np.ndarray, ds: np.ndarray, order: np.ndarray, key_cols: Sequence[str],
+                  time_col: str) -> list[str]:
+    """Duplicate ``(series, day)`` keys and rows not one day after their predecessor, from one sort."""
     same_series = codes[order][1:] == codes[order][:-1]
     step = np.diff(ds[order])
-    # A zero step is a duplicate key, reported on its own.
-    n = int((same_series & (step != _ONE_DAY) & (step != np.timedelta64(0, "ns"))).sum())
-    if not n:
-        return []
-    return [f"column '{time_col}': {n} row(s) not exactly one day after the previous row of their series"]
+    problems = []
+    n_dup = int((same_series & (step == np.timedelta64(0, "ns"))).sum())
+    if n_dup:
+        problems.append(f"columns {', '.join(key_cols)}: {n_dup} duplicate row(s)")
+    # A zero step is a duplicate key, reported above.
+    n_gap = int((same_series & (step != _ONE_DAY) & (step != np.timedelta64(0, "ns"))).sum())
+    if n_gap:
+        problems.append(f"column '{time_col}': {n_gap} row(s) not exactly one day after the previous row of their series")
+    return problems
 
 
 def _as_datetime(values: pd.Series) -> pd.Series:
@@ -139,7 +140,9 @@ def _select(history: pd.DataFrame, *, id_cols: Sequence[str], time_col: str, tar
     return data.assign(**{time_col: _as_datetime(data[time_col])})
 
 
-def _problems(data: pd.DataFrame, *, id_cols: Sequence[str], time_col: str, target_col: str) -> list[str]:
+def _problems(data: pd.DataFrame, *, id_cols: Sequence[str], time_col: str,
+              target_col: str) -> tuple[list[str], tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+    """Problems of a :func:`_select`-ed history, and its :func:`_series_order` when the keys allow one."""
     key_cols = [*id_cols, time_col]
     problems = _null_rows(data, [*key_cols, target_col], time_col=time_col)
     problems += _non_numeric(data, target_col)
@@ -147,12 +150,9 @@ def _problems(data: pd.DataFrame, *, id_cols: Sequence[str], time_col: str, targ
         problems += _negative_values(data, target_col)
     if data[key_cols].isna().any().any():
         # Keys with nulls cannot be grouped or ordered; report what we have so far.
-        return problems
-    codes = data.groupby(list(id_cols), sort=False).ngroup().to_numpy()
-    ds = data[time_col].to_numpy(dtype="datetime64[ns]")
-    problems += _duplicate_keys(codes, ds, key_cols)
-    problems += _daily_gaps(codes, ds, time_col)
-    return problems
+        return problems, None
+    order = _series_order(data, id_cols, time_col)
+    return problems + _key_problems(*order, key_cols, time_col), order
 
 
 def validate_history(
@@ -181,7 +181,7 @@ def validate_history(
     if missing:
         return missing
     cols = {"id_cols": id_cols, "time_col": time_col, "target_col": target_col}
-    return _problems(_select(history, **cols), **cols)
+    return _problems(_select(history, **cols), **cols)[0]
 
 
 def _resolve_as_of(frame: pd.DataFrame, as_of: pd.Timestamp | str | None, time_col: str) -> pd.Timestamp:
@@ -391,8 +391,9 @@ def forecast_demand(
     cols = {"id_cols": id_cols, "time_col": time_col, "target_col": target_col}
     _raise_on(_missing_columns(history, [*id_cols, time_col, target_col]))
     data = _select(history, **cols)
-    _raise_on(_problems(data, **cols))
-    frame, keys = _to_nixtla(data, id_cols=id_cols, time_col=time_col, target_col=target_col)
+    problems, order = _problems(data, **cols)
+    _raise_on(problems)
+    frame, keys = _to_nixtla(data, id_cols=id_cols, time_col=time_col, target_col=target_col, order=order)
     cut = _resolve_as_of(frame, as_of, time_col)
     frame = frame[frame[_DS] <= cut].reset_index(drop=True)
     frame, n_padded = _pad_to(frame, cut)

@@ -83,18 +83,58 @@ def negbin_quantiles(
     return {float(q): values[i][inverse].reshape(mu.shape) for i, q in enumerate(levels)}
 
 
+# Counts up to this are summed from the pmf recurrence; larger ones go to the incomplete beta.
+_RECURRENCE_MAX_K = 40
+
+
 def _cdf(k: np.ndarray, mu: np.ndarray, disp: np.ndarray) -> np.ndarray:
-    """``P(X <= k)`` for a negative binomial (Poisson where ``disp <= 0``), straight from the
-    regularised incomplete beta / gamma functions that scipy's distributions wrap (without
-    their per-call argument checks and broadcasting, which cost more than the maths here)."""
+    """``P(X <= k)`` for a negative binomial (Poisson where ``disp <= 0``).
+
+    Daily item demand is mostly 0..a few units, so small ``k`` sum the pmf by its recurrence
+    (a few array operations per unit of ``k``, ~50x cheaper than ``betainc`` per value); larger
+    ``k`` use the regularised incomplete beta / gamma functions that scipy's distributions
+    wrap, without their per-call argument checks and broadcasting.
+    """
     k = np.floor(k)
     out = np.zeros(np.shape(k))
     ok = k >= 0
-    pois = ok & (disp <= 0)
-    nb = ok & ~(disp <= 0)
+    small = ok & (k <= _RECURRENCE_MAX_K)
+    if small.all():
+        return _cdf_by_recurrence(k, mu, disp)
+    out[small] = _cdf_by_recurrence(k[small], mu[small], disp[small])
+    large = ok & ~small
+    pois = large & (disp <= 0)
+    nb = large & ~(disp <= 0)
     out[pois] = special.pdtr(k[pois], mu[pois])
     n = 1.0 / disp[nb]
     out[nb] = special.betainc(n, k[nb] + 1.0, n / (n + mu[nb]))
+    return out
+
+
+def _cdf_by_recurrence(k: np.ndarray, mu: np.ndarray, disp: np.ndarray) -> np.ndarray:
+    """Sum of ``pmf(0..k)``: ``pmf(0) = (1 + d mu)^(-1/d)`` and ``pmf(j+1) = pmf(j) (a j + b) / (j + 1)``
+    with ``a = d mu / (1 + d mu)``, ``b = mu / (1 + d mu)`` (``a = 0, b = mu``: Poisson at ``d <= 0``)."""
+    if not k.size:
+        return np.zeros(0)
+    dm = np.clip(disp, 0.0, None) * mu
+    a = dm / (1.0 + dm)
+    b = mu / (1.0 + dm)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # log1p(dm)/d -> mu as d -> 0 (Poisson)
+        log_p0 = -np.where(dm > 0, mu * np.log1p(dm) / np.where(dm > 0, dm, 1.0), mu)
+    # rows sorted by k, largest first: the rows still summing at step j are a prefix
+    # (a radix sort: k is a small integer here)
+    neg_k = -k.astype(np.int16)
+    order = np.argsort(neg_k, kind="stable")
+    neg_k, aa, bb = neg_k[order], a[order], b[order]
+    pmf = np.exp(log_p0[order])
+    cdf = pmf.copy()
+    for j in range(-int(neg_k[0])):
+        active = int(np.searchsorted(neg_k, -(j + 1), side="right"))
+        pmf = pmf[:active] * (aa[:active] * j + bb[:active]) / (j + 1)
+        cdf[:active] += pmf
+    out = np.empty_like(cdf)
+    out[order] = np.minimum(cdf, 1.0)
     return out
 
 

@@ -190,6 +190,25 @@ def test_negbin_quantiles_match_scipy_nbinom():
     assert stats.nbinom.var(n[1], n[1] / (n[1] + 2.0)) == pytest.approx(2.0 + 1.0 * 4.0)
 
 
+def test_negbin_cdf_bounds_match_scipy_on_both_sides_of_the_recurrence_cutoff():
+    from forecasting.quantiles import _RECURRENCE_MAX_K, negbin_cdf_bounds
+
+    rng = np.random.default_rng(7)
+    n_rows = 4000
+    mean = np.r_[0.0, rng.gamma(0.6, 8.0, n_rows - 1)]
+    disp = np.where(rng.random(n_rows) < 0.3, 0.0, rng.uniform(0.01, 4.0, n_rows))
+    y = rng.poisson(mean * rng.uniform(0.3, 2.0, n_rows)).astype(float)
+    # counts above the cutoff take the incomplete-beta path, the rest the pmf recurrence
+    assert (y > _RECURRENCE_MAX_K).any() and (y <= _RECURRENCE_MAX_K).mean() > 0.5
+    lower, upper = negbin_cdf_bounds(y, mean, disp)
+    safe = np.where(disp > 0, disp, 1.0)
+    ref = lambda k: np.where(disp > 0, stats.nbinom.cdf(k, 1 / safe, 1 / (1 + safe * mean)),  # noqa: E731
+                             stats.poisson.cdf(k, mean))
+    np.testing.assert_allclose(upper, ref(y), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(lower, ref(y - 1), rtol=1e-9, atol=1e-12)
+    assert upper[0] == 1.0 and lower[0] == 0.0  # zero mean: all mass at zero
+
+
 def test_negbin_quantiles_rejects_bad_levels():
     with pytest.raises(ValueError, match="between 0 and 1"):
         negbin_quantiles(np.ones(3), np.zeros(3), [0.5, 1.0])
