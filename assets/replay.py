@@ -17,13 +17,11 @@ from pydantic import Field
 
 from assets._metadata import OWNERS, WRITER_POOL, markdown_table, table_metadata
 from procurement.replay import ReplayParams
-from procurement.replay_io import replay_warehouse
+from procurement.replay_io import kpi_tables, replay_warehouse
 
 __all__ = ["replay_kpis", "ReplayConfig", "REPLAY_ASSETS", "ACTUALS_ENV"]
 
 ACTUALS_ENV = "SUPPLYCAST_REPLAY_ACTUALS"
-_KPI_COLUMNS = ["policy", "fill_rate", "avg_on_hand_units", "on_hand_vs_baseline", "stockout_units", "holding_cost",
-                "stockout_cost", "ordering_cost", "total_cost"]
 
 
 class ReplayConfig(Config):
@@ -31,12 +29,6 @@ class ReplayConfig(Config):
                                               "canonical store_id, item_id, date, units or M5 long item_id, store_id, "
                                               f"date, sales). Empty = ${ACTUALS_ENV}; neither set = skip the replay")
     seed: int = Field(2016, description="Seed of the lead-time draws (the same for the three policies)")
-
-
-def _kpi_tables(kpis: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The KPI table over all days and over the days after the first possible arrival."""
-    after = {f"{c}_after_arrival": c for c in _KPI_COLUMNS[1:] if f"{c}_after_arrival" in kpis}
-    return kpis[_KPI_COLUMNS], kpis[["policy", *after]].rename(columns=after)
 
 
 @asset(group_name="procurement", owners=OWNERS, pool=WRITER_POOL, kinds={"duckdb", "pandas"},
@@ -53,7 +45,7 @@ def replay_kpis(context: AssetExecutionContext, config: ReplayConfig, duckdb: Du
         return
     with duckdb.get_connection() as con:
         kpis = replay_warehouse(con, Path(path), params=ReplayParams(seed=config.seed))
-    all_days, after = _kpi_tables(kpis)
+    all_days, after = kpi_tables(kpis)
     first = kpis.iloc[0]
     yield MaterializeResult(
         metadata=table_metadata(

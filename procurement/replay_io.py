@@ -10,7 +10,11 @@ import pandas as pd
 from procurement.replay import DEFAULT_REPLAY, ActualsError, ReplayParams, load_actuals, replay
 from warehouse.db import connect, replace_table, table_exists
 
-__all__ = ["run_replay", "replay_warehouse"]
+__all__ = ["run_replay", "replay_warehouse", "kpi_tables", "KPI_COLUMNS"]
+
+# The headline KPIs, in the order the CLI prints them and the Dagster UI shows them.
+KPI_COLUMNS = ("policy", "fill_rate", "avg_on_hand_units", "on_hand_vs_baseline", "stockout_units", "holding_cost",
+               "stockout_cost", "ordering_cost", "total_cost")
 
 _NEEDED = ("replenishment_proposals", "forecast", "demand_history", "supplier_catalogue")
 
@@ -75,3 +79,17 @@ def replay_warehouse(con: Any, actuals_path: Path, *, params: ReplayParams = DEF
     if len(quarantined):
         replace_table(con, "quarantine_replay_actuals", quarantined)
     return kpis
+
+
+def kpi_tables(kpis: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The headline KPIs over all days, and the same KPIs over each series' days after the first
+    possible arrival (the ``*_after_arrival`` columns under their plain names).
+
+    Args:
+        kpis: Rows of ``replay_kpis``.
+
+    Returns:
+        ``(all_days, after_first_arrival)``, one row per policy each.
+    """
+    after = {f"{c}_after_arrival": c for c in KPI_COLUMNS[1:] if f"{c}_after_arrival" in kpis}
+    return kpis[list(KPI_COLUMNS)], kpis[["policy", *after]].rename(columns=after)
