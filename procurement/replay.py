@@ -1,8 +1,10 @@
 """Day-by-day replay of replenishment policies against real demand after the as-of date.
 
 Three policies start from the same stock (``replenishment_proposals.on_hand``/``on_order``) and
-face the same real daily demand and the same lead-time draws (a fixed seed; each review's lead
-time ~ round(Normal(lead_time_days, lead_time_std_days)), at least 1 day):
+face the same real daily demand and the same lead-time draws (a fixed seed). Each review's lead time is
+drawn from the real lead times of the supplier's lane (a bootstrap of its USAID shipment lines, on the
+catalogue's compressed day scale, rounded, at least 1 day) when ``lead_time_samples`` are given;
+otherwise, or for a lane without samples, round(Normal(lead_time_days, lead_time_std_days)), at least 1 day:
 
 * ``supplycast``: the stored (R, s, S) policy: at each review (day 0 = as-of, then every R days) the
   reorder point and order-up-to level are recomputed from the stored forecast quantiles over the
@@ -105,6 +107,7 @@ def replay(
     unit_cost: pd.Series,
     *,
     supply: pd.DataFrame | None = None,
+    lead_time_samples: pd.DataFrame | None = None,
     params: ReplayParams = DEFAULT_REPLAY,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Replay the three policies.
@@ -117,11 +120,14 @@ def replay(
         actuals: real daily ``units`` after the as-of date.
         unit_cost: per item_id (for the money KPIs).
         supply: the stored purchase-order proposals per store x item (``store_id, item_id, po_qty,
-            lead_time_days, lead_time_std_days, pack_size, moq`` of the supplier the allocation
-            chose). When given,
+            lead_time_days, lead_time_std_days, pack_size, moq`` and optionally ``supplier_id`` of the
+            supplier the allocation chose). When given,
             every policy is supplied by that supplier (same lead-time draws for all) and
             ``supplycast`` places exactly ``po_qty`` on day 0; otherwise the replenishment
             proposal's supplier and ``order_qty`` are used.
+        lead_time_samples: real lead times per lane, ``supplier_id, lead_time_days`` (one row per
+            shipment line, in catalogue days); each series draws from its supplier's (the ``supply``
+            supplier, else the proposal's ``supplier_id``).
         params: seed and cost parameters.
 
     Returns:
@@ -162,12 +168,16 @@ def replay(
     lead = proposals["lead_time_days"].to_numpy(dtype=float)
     lead_sd = proposals["lead_time_std_days"].fillna(0).to_numpy(dtype=float)
     stored_order = proposals["order_qty"].to_numpy(dtype=float)
+    supplier = proposals["supplier_id"] if "supplier_id" in proposals else pd.Series(pd.NA, index=proposals.index)
+    supplier = supplier.to_numpy(dtype=object)
     if supply is not None:
         sup = supply.set_index(["store_id", "item_id"]).reindex(index)
         has = sup["lead_time_days"].notna().to_numpy()
         lead = np.where(has, sup["lead_time_days"].to_numpy(dtype=float), lead)
         lead_sd = np.where(has, sup["lead_time_std_days"].fillna(0).to_numpy(dtype=float), lead_sd)
         stored_order = sup["po_qty"].fillna(0).to_numpy(dtype=float)
+        if "supplier_id" in sup:
+            supplier = np.where(has, sup["supplier_id"].to_numpy(dtype=object), supplier)
         pack = np.where(has, sup["pack_size"].fillna(1).to_numpy(dtype=float), 1.0)
         moq = np.where(has, sup["moq"].fillna(1).to_numpy(dtype=float), 1.0)
     else:
@@ -176,7 +186,10 @@ def replay(
     z = norm.ppf(proposals["service_level"].to_numpy(dtype=float))
     reviews = list(range(0, horizon, review))
     rng = np.random.default_rng(params.seed)
-    draws = np.maximum(1, np.round(lead[:, None] + lead_sd[:, None] * rng.standard_normal((n, len(reviews))))).astype(int)
+    draws = np.round(lead[:, None] + lead_sd[:, None] * rng.standard_normal((n, len(reviews))))
+    if lead_time_samples is not None:
+        draws = _bootstrap_lead_times(rng.random((n, len(reviews))), supplier, lead_time_samples, fallback=draws)
+    draws = np.maximum(1, draws).astype(int)
     cost = proposals["item_id"].map(unit_cost).fillna(unit_cost.median()).to_numpy(dtype=float)
     cum = lambda m: np.concatenate([np.zeros((n, 1)), np.cumsum(m, axis=1)], axis=1)  # noqa: E731
     cum_mu, cum_var, cum_sn, cum_or = cum(mu), cum(var), cum(snaive), cum(oracle_demand)
@@ -264,6 +277,28 @@ def replay(
             "on_hand_vs_baseline_after_arrival", "demand_units_after_arrival", "orders", "demand_units", "days",
             "series", "first_arrival_day_mean", "as_of", "first_day", "last_day", "seed"]
     return out[cols], pd.DataFrame(daily_rows)
+
+
+def _bootstrap_lead_times(u: np.ndarray, supplier: np.ndarray, samples: pd.DataFrame, *,
+                          fallback: np.ndarray) -> np.ndarray:
+    """Lead times drawn from each row's lane sample (uniforms ``u`` pick the sample lines, rounded to
+    days); rows whose supplier has no sample keep ``fallback``."""
+    clean = samples.dropna(subset=["supplier_id", "lead_time_days"]).sort_values("supplier_id", kind="stable")
+    values = clean["lead_time_days"].to_numpy(dtype=float)
+    lanes, start, count = np.unique(clean["supplier_id"].to_numpy(dtype=str), return_index=True, return_counts=True)
+    known = pd.notna(supplier)
+    pos = np.full(len(supplier), -1)
+    pos[known] = np.searchsorted(lanes, supplier[known].astype(str))
+    pos = np.where((pos >= 0) & (pos < len(lanes)), pos, -1)
+    ok = pos >= 0
+    ok[ok] = lanes[pos[ok]] == supplier[ok].astype(str)
+    if not ok.any():
+        return fallback
+    pick = start[pos[ok]][:, None] + np.minimum((u[ok] * count[pos[ok]][:, None]).astype(int),
+                                                 count[pos[ok]][:, None] - 1)
+    out = fallback.copy()
+    out[ok] = np.round(values[pick])
+    return out
 
 
 def _spread(units: np.ndarray, days: np.ndarray, width: int) -> np.ndarray:

@@ -7,8 +7,10 @@ from typing import Any
 
 import pandas as pd
 
+from procurement.catalogue import LEAD_TIME_COMPRESSION
 from procurement.replay import DEFAULT_REPLAY, ActualsError, ReplayParams, load_actuals, replay
-from warehouse.db import connect, replace_table, table_exists
+from procurement.risk import lane_lead_times
+from warehouse.db import connect, read_table, replace_table, table_exists
 
 __all__ = ["run_replay", "replay_warehouse", "kpi_tables", "KPI_COLUMNS"]
 
@@ -58,6 +60,7 @@ def replay_warehouse(con: Any, actuals_path: Path, *, params: ReplayParams = DEF
         # per store x item: units the stored POs order and the supplier carrying most of them
         supply = con.execute("""
             SELECT p.ship_to AS store_id, p.item_id, sum(p.qty) AS po_qty,
+                   arg_max(p.supplier_id, p.qty) AS supplier_id,
                    arg_max(p.lead_time_days, p.qty) AS lead_time_days,
                    arg_max(c.lead_time_std_days, p.qty) AS lead_time_std_days,
                    arg_max(c.pack_size, p.qty) AS pack_size, arg_max(c.moq, p.qty) AS moq
@@ -71,7 +74,7 @@ def replay_warehouse(con: Any, actuals_path: Path, *, params: ReplayParams = DEF
         raise ActualsError(f"actuals file {actuals_path}: none of its {len(actuals):,} rows matches a store x item "
                            "of replenishment_proposals")
     kpis, daily = replay(proposals, forecast, history, known, cost.set_index("item_id")["unit_cost"],
-                         supply=supply, params=params)
+                         supply=supply, lead_time_samples=_lane_lead_time_samples(con), params=params)
     kpis["actuals_file"] = str(actuals_path)
     kpis["quarantined_rows"] = len(quarantined)
     replace_table(con, "replay_kpis", kpis)
@@ -79,6 +82,17 @@ def replay_warehouse(con: Any, actuals_path: Path, *, params: ReplayParams = DEF
     if len(quarantined):
         replace_table(con, "quarantine_replay_actuals", quarantined)
     return kpis
+
+
+def _lane_lead_time_samples(con: Any) -> pd.DataFrame | None:
+    """Every real lead time of each scored lane (``supplier_id, lead_time_days``), on the catalogue's
+    compressed day scale; None when the shipments or the scores are not in the warehouse."""
+    if not (table_exists(con, "raw_shipments") and table_exists(con, "supplier_scores")):
+        return None
+    lanes = con.execute("SELECT supplier_id, vendor, mode FROM supplier_scores").df()
+    lines = lane_lead_times(read_table(con, "raw_shipments")).merge(lanes, on=["vendor", "mode"])
+    return pd.DataFrame({"supplier_id": lines["supplier_id"],
+                         "lead_time_days": lines["lead_days"] / LEAD_TIME_COMPRESSION})
 
 
 def kpi_tables(kpis: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
-__all__ = ["RiskModel", "fit_risk_model", "lane_risk", "reliability_table", "MODE_OF"]
+__all__ = ["RiskModel", "fit_risk_model", "lane_risk", "lane_lead_times", "reliability_table", "MODE_OF"]
 
 MODE_OF = {"Air": "air", "Air Charter": "air", "Truck": "road", "Ocean": "sea"}
 _CATEGORICAL = ["vendor", "mode", "country", "product_group", "inco_term", "fulfill_via"]
@@ -53,6 +53,25 @@ def _labelled(shipments: pd.DataFrame) -> pd.DataFrame:
     lines["mode"] = lines["shipment_mode"].map(MODE_OF).fillna("unknown")
     lines["late"] = (pd.to_datetime(lines["delivered_date"]) > pd.to_datetime(lines["scheduled_date"])).astype(int)
     return lines.reset_index(drop=True)
+
+
+def _with_lead_days(lines: pd.DataFrame) -> pd.DataFrame:
+    return lines.assign(
+        lead_days=(pd.to_datetime(lines["delivered_date"]) - pd.to_datetime(lines["po_sent_date"])).dt.days)
+
+
+def lane_lead_times(shipments: pd.DataFrame) -> pd.DataFrame:
+    """Every real lead time (days from PO sent to delivered) per vendor x mode lane: the sample the lane
+    quantiles of :func:`lane_risk` are read from, and that a simulation can draw lead times from.
+
+    Args:
+        shipments: ``raw_shipments`` rows.
+
+    Returns:
+        ``vendor, mode, lead_days``, one row per shipment line with both dates.
+    """
+    lines = _with_lead_days(_labelled(shipments))
+    return lines.loc[lines["lead_days"].notna(), ["vendor", "mode", "lead_days"]].reset_index(drop=True)
 
 
 def _features(lines: pd.DataFrame, categories: dict[str, list[str]]) -> pd.DataFrame:
@@ -132,7 +151,7 @@ def lane_risk(shipments: pd.DataFrame, model: RiskModel) -> pd.DataFrame:
     lines = _labelled(shipments)
     lines["p_late"] = model.predict(lines)
     lines["delay_days"] = (pd.to_datetime(lines["delivered_date"]) - pd.to_datetime(lines["scheduled_date"])).dt.days
-    lines["lead_days"] = (pd.to_datetime(lines["delivered_date"]) - pd.to_datetime(lines["po_sent_date"])).dt.days
+    lines = _with_lead_days(lines)
     late = lines[lines["delay_days"] > 0]
     g = lines.groupby(["vendor", "mode"])
     out = g["p_late"].mean().to_frame()

@@ -61,3 +61,30 @@ def test_synthetic_start_holds_the_steady_state_pipeline():
     bare = synthetic_inventory(demand, as_of=_AS_OF)
     assert (bare["on_order"] == 0).all()
     assert list(bare["on_hand"]) == list(inv["on_hand"])
+
+
+def test_lead_times_are_drawn_from_the_lanes_real_sample():
+    # the plan says 2 days with no spread; every real shipment of the lane took 9 (catalogue) days
+    demand = np.full(14, 2.0)
+    proposals, forecast, history, actuals, cost = _inputs(demand, on_hand=40, on_order=0, lead=2)
+    proposals["supplier_id"] = "lane-a"
+    planned, _ = replay(proposals, forecast, history, actuals, cost)
+    samples = pd.DataFrame({"supplier_id": ["lane-a"] * 3 + ["lane-b"], "lead_time_days": [9.2, 8.8, 9.0, 1.0]})
+    drawn, _ = replay(proposals, forecast, history, actuals, cost, lead_time_samples=samples)
+    assert (planned["first_arrival_day_mean"] == 2).all()
+    assert (drawn["first_arrival_day_mean"] == 9).all()
+    # a supplier the sample does not know keeps the plan's Normal draw
+    other, _ = replay(proposals.assign(supplier_id="lane-x"), forecast, history, actuals, cost,
+                      lead_time_samples=samples)
+    pd.testing.assert_frame_equal(other, planned)
+
+
+def test_bootstrap_draws_only_the_lane_values_and_covers_them():
+    from procurement.replay import _bootstrap_lead_times
+
+    samples = pd.DataFrame({"supplier_id": ["b", "a", "b", "a"], "lead_time_days": [3.0, 1.0, 7.0, 5.0]})
+    supplier = np.array(["a", "b", None, "zz"], dtype=object)
+    u = np.random.default_rng(0).random((4, 400))
+    out = _bootstrap_lead_times(u, supplier, samples, fallback=np.full((4, 400), -1.0))
+    assert set(out[0]) == {1.0, 5.0} and set(out[1]) == {3.0, 7.0}
+    assert (out[2] == -1).all() and (out[3] == -1).all()
