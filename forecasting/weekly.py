@@ -4,6 +4,10 @@ The statistical model (:mod:`forecasting.seasonal_svd`) smooths each department'
 week matrix by a low-rank SVD and forecasts each week from the same week one and two years
 earlier, moved to the recent level. Its settings and the LightGBM blend weights are chosen
 on an inner split of the training weeks (:func:`choose_on_inner`), never on the holdout.
+The same smoothed matrix also feeds the components of :mod:`forecasting.weekly_components`
+(STL + ETS, store level x department profile, trend + week dummies); their equal-weight
+average with the SVD seasonal model becomes the chosen model if it beats the SVD seasonal
+model on the inner split.
 
 One direct multi-horizon model trained from many forecast origins: the horizon, lags
 51-53 of the target week, the last 1/4/13 weeks before the origin and the same weeks a
@@ -30,8 +34,17 @@ import pandas as pd
 
 from forecasting.metrics import bias, wmae
 from forecasting.seasonal_svd import SeasonalParams, grid_search, seasonal_level_forecast, svd_smooth
+from forecasting.weekly_components import (
+    average_forecast,
+    product_forecast,
+    stl_ets_forecast,
+    trend_season_forecast,
+)
 
-__all__ = ["EXOGENOUS", "SeasonalParams", "weekly_features", "choose_on_inner", "walmart_benchmark"]
+__all__ = ["EXOGENOUS", "COMPONENTS", "SeasonalParams", "weekly_features", "choose_on_inner", "walmart_benchmark"]
+
+COMPONENTS: tuple[str, ...] = ("svd_seasonal", "svd_stl_ets", "svd_product", "svd_trend_season")
+_AVERAGE = f"average, equal weights ({', '.join(COMPONENTS)})"
 
 EXOGENOUS: tuple[str, ...] = (
     "Temperature", "Fuel_Price", "MarkDown1", "MarkDown2", "MarkDown3", "MarkDown4", "MarkDown5", "CPI",
@@ -189,6 +202,18 @@ def _load(folder: Path) -> tuple[np.ndarray, pd.DatetimeIndex, pd.DataFrame, pd.
     return y, weeks, series, feats
 
 
+def _components(smooth: np.ndarray, groups: np.ndarray, horizon: int) -> dict[str, tuple[np.ndarray, float]]:
+    """The averaged components other than the SVD seasonal model, each with its seconds, on one smoothed matrix."""
+    out = {}
+    for name, fn in (("svd_stl_ets", lambda: stl_ets_forecast(smooth, horizon)),
+                     ("svd_product", lambda: product_forecast(smooth, groups, horizon)),
+                     ("svd_trend_season", lambda: trend_season_forecast(smooth, horizon))):
+        t = perf_counter()
+        pred = fn()
+        out[name] = (pred, perf_counter() - t)
+    return out
+
+
 def _wmae_split(actual: np.ndarray, holiday: np.ndarray) -> Callable[[np.ndarray], float]:
     ok = np.isfinite(actual)
     hol = np.broadcast_to(holiday, actual.shape)[ok]
@@ -223,9 +248,13 @@ def choose_on_inner(y_train: np.ndarray, holiday: np.ndarray, series: pd.DataFra
         with_lightgbm: Also fit LightGBM (with and without exogenous columns) for the blend weights.
         blend_weights: LightGBM weights tried.
 
+    The components of :data:`COMPONENTS` are fitted to the same smoothed matrix and averaged with
+    equal weights (fixed in advance, not tuned); ``chosen`` is ``"average"`` if that average scores
+    below the SVD seasonal model on the inner split, else ``"svd_seasonal"``.
+
     Returns:
-        ``params`` (:class:`SeasonalParams`), ``blend`` (variant -> weight), ``table`` (model,
-        inner WMAE, seconds), ``grid`` (the seasonal grid, best first) and ``range``.
+        ``params`` (:class:`SeasonalParams`), ``blend`` (variant -> weight), ``chosen``, ``table``
+        (model, inner WMAE, seconds), ``grid`` (the seasonal grid, best first) and ``range``.
     """
     n_fit = y_train.shape[1] - inner_weeks
     if n_fit < 53:
@@ -240,11 +269,13 @@ def choose_on_inner(y_train: np.ndarray, holiday: np.ndarray, series: pd.DataFra
     t = perf_counter()
     grid = grid_search(y_train[:, :n_fit], y_train[:, n_fit:], np.where(holiday[n_fit:], 5.0, 1.0), groups)
     params = grid[0][0]
-    seasonal = seasonal_level_forecast(svd_smooth(y_train[:, :n_fit], groups, params.rank), inner_weeks,
-                                       level_window=params.level_window, level_weight=params.level_weight,
-                                       max_years=params.max_years, multiplicative=params.multiplicative)
+    smooth = svd_smooth(y_train[:, :n_fit], groups, params.rank)
+    seasonal = seasonal_level_forecast(smooth, inner_weeks, level_window=params.level_window,
+                                       level_weight=params.level_weight, max_years=params.max_years,
+                                       multiplicative=params.multiplicative)
     rows.append({"model": f"svd_seasonal (grid of {len(grid)}, best)", "wmae": score(seasonal),
                  "seconds": perf_counter() - t})
+    seasonal_seconds = rows[-1]["seconds"]
     # Not a forecast: how far a perfect per-series level would go (it reads the validation weeks).
     rows.append({"model": "diagnostic: svd_seasonal + oracle per-series level",
                  "wmae": score(seasonal + _oracle_level(y_train[:, n_fit:], seasonal)[:, None]), "seconds": 0.0})
@@ -257,7 +288,16 @@ def choose_on_inner(y_train: np.ndarray, holiday: np.ndarray, series: pd.DataFra
             errs = {w: score(w * pred + (1 - w) * seasonal) for w in blend_weights}
             blend[name] = min(errs, key=errs.__getitem__)
             rows.append({"model": f"blend {name} (weight {blend[name]})", "wmae": errs[blend[name]], "seconds": 0.0})
-    return {"params": params, "blend": blend, "table": pd.DataFrame(rows),
+    # Components on the same smoothed matrix. With 65 fit weeks STL sees one season (plus 13 weeks),
+    # so svd_stl_ets is scored here in that weaker form; the two-year average of svd_seasonal is likewise absent.
+    parts = _components(smooth, groups, inner_weeks)
+    for name, (pred, secs) in parts.items():
+        rows.append({"model": name, "wmae": score(pred), "seconds": secs})
+    average = average_forecast({"svd_seasonal": seasonal, **{k: v[0] for k, v in parts.items()}})
+    rows.append({"model": _AVERAGE, "wmae": score(average),
+                 "seconds": seasonal_seconds + sum(v[1] for v in parts.values())})
+    chosen = "average" if rows[-1]["wmae"] < score(seasonal) else "svd_seasonal"
+    return {"params": params, "blend": blend, "chosen": chosen, "table": pd.DataFrame(rows),
             "grid": pd.DataFrame([{**vars(p), "wmae": e} for p, e in grid]),
             "range": f"fit {weeks[0].date()}..{weeks[n_fit - 1].date()}, validate "
                      f"{weeks[n_fit].date()}..{weeks[y_train.shape[1] - 1].date()}"}
@@ -269,7 +309,8 @@ def walmart_benchmark(folder: str | Path, *, holdout_weeks: int = 39, inner_week
     Every choice (SVD rank, level window and weight, blend weights) is made by
     :func:`choose_on_inner` on the training weeks only; the models are then refit on all
     training weeks and the holdout is scored once. Rows marked ``ablation`` are not chosen
-    models: they show what one component is worth.
+    models: they show what one component is worth. The components of :data:`COMPONENTS`, their
+    equal-weight average and the model chosen on the inner split (average or SVD seasonal) follow.
 
     Args:
         folder: ``walmart_store_sales`` folder (train, features, stores parquet).
@@ -309,6 +350,7 @@ def walmart_benchmark(folder: str | Path, *, holdout_weeks: int = 39, inner_week
                                        level_weight=p.level_weight, max_years=p.max_years,
                                        multiplicative=p.multiplicative)
     table.append(score("svd_seasonal", seasonal, perf_counter() - t))
+    seasonal_seconds = table[-1]["seconds"]
     t = perf_counter()
     one_year = seasonal_level_forecast(smooth, holdout_weeks, level_window=p.level_window,
                                        level_weight=p.level_weight, max_years=1, multiplicative=p.multiplicative)
@@ -320,10 +362,19 @@ def walmart_benchmark(folder: str | Path, *, holdout_weeks: int = 39, inner_week
         seconds[name] = table[-1]["seconds"]
         w = inner["blend"][name]
         table.append(score(f"blend {name} (weight {w})", w * pred + (1 - w) * seasonal, 0.0))
+    parts = _components(smooth, series["Dept"].to_numpy(), holdout_weeks)
+    for name, (pred, secs) in parts.items():
+        table.append(score(name, pred, secs))
+        seconds[name] = secs
+    average = average_forecast({"svd_seasonal": seasonal, **{k: v[0] for k, v in parts.items()}})
+    table.append(score(_AVERAGE, average, seasonal_seconds + sum(v[1] for v in parts.values())))
+    chosen = _AVERAGE if inner["chosen"] == "average" else "svd_seasonal"
+    table.append({**next(r for r in table if r["model"] == chosen), "model": f"chosen on the inner split: {chosen}"})
     seconds["total"] = perf_counter() - t0
     return {
         "table": pd.DataFrame(table),
         "inner": inner,
+        "chosen": chosen,
         "seconds": seconds,
         "holdout_weeks": holdout_weeks,
         "n_series": len(series),
