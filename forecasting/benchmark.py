@@ -219,7 +219,8 @@ def _print_walmart(res: dict[str, Any]) -> None:
     print("best seasonal settings of the inner grid:")
     print(inner["grid"].head(5).to_string(index=False, float_format=lambda v: f"{v:.1f}"))
     print(f"chosen: {inner['params']}; LightGBM blend weights: {inner['blend']}")
-    print(f"chosen model (inner split: equal-weight average if it beats svd_seasonal): {inner['chosen']}")
+    print(f"chosen model (lowest inner WMAE of svd_seasonal and the averages): {inner['chosen']}; "
+          f"correlated-stores k: {inner['knn_k']}")
     print(f"\nWalmart holdout: train {res['train_range']}, hold out {res['test_range']} ({res['holdout_weeks']} weeks, "
           f"one origin), {res['n_series']} store x dept series; refit on all training weeks, scored once")
     print(with_pct(res["table"]).to_string(float_format=lambda v: f"{v:.1f}"))

@@ -5,9 +5,10 @@ week matrix by a low-rank SVD and forecasts each week from the same week one and
 earlier, moved to the recent level. Its settings and the LightGBM blend weights are chosen
 on an inner split of the training weeks (:func:`choose_on_inner`), never on the holdout.
 The same smoothed matrix also feeds the components of :mod:`forecasting.weekly_components`
-(STL + ETS, store level x department profile, trend + week dummies); their equal-weight
-average with the SVD seasonal model becomes the chosen model if it beats the SVD seasonal
-model on the inner split.
+(STL + ETS, store level x department profile, trend + week dummies), plus STL + ETS on a
+second smoother (standard-scaled averages of correlated stores); the equal-weight average of
+the components, with or without the latter, becomes the chosen model if it beats the SVD
+seasonal model on the inner split.
 
 One direct multi-horizon model trained from many forecast origins: the horizon, lags
 51-53 of the target week, the last 1/4/13 weeks before the origin and the same weeks a
@@ -36,6 +37,7 @@ from forecasting.metrics import bias, wmae
 from forecasting.seasonal_svd import SeasonalParams, grid_search, seasonal_level_forecast, svd_smooth
 from forecasting.weekly_components import (
     average_forecast,
+    correlated_smooth,
     product_forecast,
     stl_ets_forecast,
     trend_season_forecast,
@@ -44,7 +46,9 @@ from forecasting.weekly_components import (
 __all__ = ["EXOGENOUS", "COMPONENTS", "SeasonalParams", "weekly_features", "choose_on_inner", "walmart_benchmark"]
 
 COMPONENTS: tuple[str, ...] = ("svd_seasonal", "svd_stl_ets", "svd_product", "svd_trend_season")
+_KNN = "knn_stl_ets"
 _AVERAGE = f"average, equal weights ({', '.join(COMPONENTS)})"
+_AVERAGE_KNN = f"average, equal weights ({', '.join(COMPONENTS)}, {_KNN})"
 
 EXOGENOUS: tuple[str, ...] = (
     "Temperature", "Fuel_Price", "MarkDown1", "MarkDown2", "MarkDown3", "MarkDown4", "MarkDown5", "CPI",
@@ -230,7 +234,8 @@ def _oracle_level(actual: np.ndarray, pred: np.ndarray) -> np.ndarray:
 
 def choose_on_inner(y_train: np.ndarray, holiday: np.ndarray, series: pd.DataFrame, weeks: pd.DatetimeIndex,
                     weekly: pd.DataFrame, *, inner_weeks: int = 39, with_lightgbm: bool = True,
-                    blend_weights: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0)) -> dict[str, Any]:
+                    blend_weights: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0),
+                    knn_ks: Sequence[int] = (3, 5, 10)) -> dict[str, Any]:
     """Choose the seasonal settings and the LightGBM blend weights on an inner split of the training weeks.
 
     The training weeks are split again: fit on all but the last ``inner_weeks``, score those
@@ -247,14 +252,17 @@ def choose_on_inner(y_train: np.ndarray, holiday: np.ndarray, series: pd.DataFra
         inner_weeks: Inner validation weeks at the end of the training weeks.
         with_lightgbm: Also fit LightGBM (with and without exogenous columns) for the blend weights.
         blend_weights: LightGBM weights tried.
+        knn_ks: Neighbours tried for :func:`~forecasting.weekly_components.correlated_smooth`
+            before STL + ETS (the best on the inner split is kept).
 
     The components of :data:`COMPONENTS` are fitted to the same smoothed matrix and averaged with
-    equal weights (fixed in advance, not tuned); ``chosen`` is ``"average"`` if that average scores
-    below the SVD seasonal model on the inner split, else ``"svd_seasonal"``.
+    equal weights (fixed in advance, not tuned), once as they are (``"average"``) and once with STL +
+    ETS on the correlated-stores smoother (``"average_knn"``); ``chosen`` is whichever of
+    ``"svd_seasonal"``, ``"average"`` and ``"average_knn"`` scores lowest on the inner split.
 
     Returns:
-        ``params`` (:class:`SeasonalParams`), ``blend`` (variant -> weight), ``chosen``, ``table``
-        (model, inner WMAE, seconds), ``grid`` (the seasonal grid, best first) and ``range``.
+        ``params`` (:class:`SeasonalParams`), ``blend`` (variant -> weight), ``knn_k``, ``chosen``,
+        ``table`` (model, inner WMAE, seconds), ``grid`` (the seasonal grid, best first) and ``range``.
     """
     n_fit = y_train.shape[1] - inner_weeks
     if n_fit < 53:
@@ -293,11 +301,23 @@ def choose_on_inner(y_train: np.ndarray, holiday: np.ndarray, series: pd.DataFra
     parts = _components(smooth, groups, inner_weeks)
     for name, (pred, secs) in parts.items():
         rows.append({"model": name, "wmae": score(pred), "seconds": secs})
-    average = average_forecast({"svd_seasonal": seasonal, **{k: v[0] for k, v in parts.items()}})
-    rows.append({"model": _AVERAGE, "wmae": score(average),
-                 "seconds": seasonal_seconds + sum(v[1] for v in parts.values())})
-    chosen = "average" if rows[-1]["wmae"] < score(seasonal) else "svd_seasonal"
-    return {"params": params, "blend": blend, "chosen": chosen, "table": pd.DataFrame(rows),
+    knn: dict[int, tuple[np.ndarray, float]] = {}
+    for k in knn_ks:
+        t = perf_counter()
+        pred = stl_ets_forecast(correlated_smooth(y_train[:, :n_fit], groups, k), inner_weeks)
+        knn[k] = (pred, perf_counter() - t)
+    knn_err = {k: score(v[0]) for k, v in knn.items()}
+    knn_k = min(knn_err, key=knn_err.__getitem__)
+    rows.append({"model": f"{_KNN} (k={knn_k}, best of {list(knn_ks)})", "wmae": knn_err[knn_k],
+                 "seconds": sum(v[1] for v in knn.values())})
+    preds = {"svd_seasonal": seasonal, **{k: v[0] for k, v in parts.items()}}
+    base_seconds = seasonal_seconds + sum(v[1] for v in parts.values())
+    errs = {"svd_seasonal": score(seasonal), "average": score(average_forecast(preds)),
+            "average_knn": score(average_forecast({**preds, _KNN: knn[knn_k][0]}))}
+    rows.append({"model": _AVERAGE, "wmae": errs["average"], "seconds": base_seconds})
+    rows.append({"model": _AVERAGE_KNN, "wmae": errs["average_knn"], "seconds": base_seconds + knn[knn_k][1]})
+    chosen = min(errs, key=errs.__getitem__)
+    return {"params": params, "blend": blend, "knn_k": knn_k, "chosen": chosen, "table": pd.DataFrame(rows),
             "grid": pd.DataFrame([{**vars(p), "wmae": e} for p, e in grid]),
             "range": f"fit {weeks[0].date()}..{weeks[n_fit - 1].date()}, validate "
                      f"{weeks[n_fit].date()}..{weeks[y_train.shape[1] - 1].date()}"}
@@ -309,8 +329,9 @@ def walmart_benchmark(folder: str | Path, *, holdout_weeks: int = 39, inner_week
     Every choice (SVD rank, level window and weight, blend weights) is made by
     :func:`choose_on_inner` on the training weeks only; the models are then refit on all
     training weeks and the holdout is scored once. Rows marked ``ablation`` are not chosen
-    models: they show what one component is worth. The components of :data:`COMPONENTS`, their
-    equal-weight average and the model chosen on the inner split (average or SVD seasonal) follow.
+    models: they show what one component is worth. The components of :data:`COMPONENTS`, STL + ETS
+    on the correlated-stores smoother, the two equal-weight averages and the model chosen on the
+    inner split (SVD seasonal or one of the averages) follow.
 
     Args:
         folder: ``walmart_store_sales`` folder (train, features, stores parquet).
@@ -366,9 +387,16 @@ def walmart_benchmark(folder: str | Path, *, holdout_weeks: int = 39, inner_week
     for name, (pred, secs) in parts.items():
         table.append(score(name, pred, secs))
         seconds[name] = secs
-    average = average_forecast({"svd_seasonal": seasonal, **{k: v[0] for k, v in parts.items()}})
-    table.append(score(_AVERAGE, average, seasonal_seconds + sum(v[1] for v in parts.values())))
-    chosen = _AVERAGE if inner["chosen"] == "average" else "svd_seasonal"
+    t = perf_counter()
+    knn = stl_ets_forecast(correlated_smooth(y[:, :n_train], series["Dept"].to_numpy(), inner["knn_k"]),
+                           holdout_weeks)
+    table.append(score(f"{_KNN} (k={inner['knn_k']})", knn, perf_counter() - t))
+    seconds[_KNN] = table[-1]["seconds"]
+    preds = {"svd_seasonal": seasonal, **{k: v[0] for k, v in parts.items()}}
+    base_seconds = seasonal_seconds + sum(v[1] for v in parts.values())
+    table.append(score(_AVERAGE, average_forecast(preds), base_seconds))
+    table.append(score(_AVERAGE_KNN, average_forecast({**preds, _KNN: knn}), base_seconds + seconds[_KNN]))
+    chosen = {"svd_seasonal": "svd_seasonal", "average": _AVERAGE, "average_knn": _AVERAGE_KNN}[inner["chosen"]]
     table.append({**next(r for r in table if r["model"] == chosen), "model": f"chosen on the inner split: {chosen}"})
     seconds["total"] = perf_counter() - t0
     return {

@@ -11,6 +11,9 @@ series at once:
   mean week profile of the same weeks a season earlier (rank one per department).
 * :func:`trend_season_forecast`: least squares on a linear trend and week-of-season dummies
   (R's ``tslm(y ~ trend + season)``), one shared design matrix solved for every series together.
+* :func:`correlated_smooth`: a second smoother, diverse from the SVD: each series standard-scaled
+  and averaged with its ``k`` most correlated series of the same department (the winner's
+  "standard-scaled stlf/ets with averaging of correlated stores" feeds it to STL + ETS).
 * :func:`average_forecast`: weighted (default equal) mean of several forecasts.
 
 Inputs are NaN-free matrices (series x weeks), e.g. :func:`~forecasting.seasonal_svd.svd_smooth` output.
@@ -23,7 +26,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["product_forecast", "trend_season_forecast", "stl_ets_forecast", "average_forecast"]
+__all__ = ["product_forecast", "trend_season_forecast", "stl_ets_forecast", "correlated_smooth", "average_forecast"]
 
 
 def _check(y: np.ndarray, horizon: int, season: int, min_weeks: int, name: str) -> None:
@@ -126,6 +129,46 @@ def stl_ets_forecast(y: np.ndarray, horizon: int, *, season: int = 52, n_jobs: i
     if len(fc) != n_series * horizon:
         raise ValueError(f"stl_ets_forecast: statsforecast returned {len(fc)} rows, expected {n_series * horizon}")
     return fc["stl_ets"].to_numpy(dtype=np.float64).reshape(n_series, horizon)
+
+
+def correlated_smooth(y: np.ndarray, groups: np.ndarray, k: int) -> np.ndarray:
+    """Average each series with its ``k - 1`` most correlated series of its group, on the standard scale.
+
+    Each row is standardised (its mean and standard deviation over the weeks), the group's
+    correlation matrix ranks the neighbours (the row itself always first), the neighbours'
+    standardised rows are averaged and the row's own mean and deviation are put back. So a
+    store keeps its level and spread and borrows the shape of the stores that move like it.
+    Constant rows are returned unchanged. Missing weeks count as zero sales, as in
+    :func:`~forecasting.seasonal_svd.svd_smooth`.
+
+    Args:
+        y: Sales, (n_series, n_weeks), NaN where a series has no row.
+        groups: Group label of each row (e.g. the department).
+        k: Series averaged per row, itself included (capped at the group size).
+
+    Returns:
+        The smoothed matrix, same shape as ``y``, without NaN.
+    """
+    groups = np.asarray(groups)
+    if groups.shape != (y.shape[0],):
+        raise ValueError(f"correlated_smooth: groups has shape {groups.shape}, expected ({y.shape[0]},)")
+    if k < 1:
+        raise ValueError(f"correlated_smooth: k must be >= 1, got {k}")
+    x = np.nan_to_num(np.asarray(y, dtype=np.float64), nan=0.0)
+    mean = x.mean(axis=1, keepdims=True)
+    sd = x.std(axis=1, keepdims=True)
+    flat = (sd == 0)[:, 0]
+    z = (x - mean) / np.where(sd == 0, 1.0, sd)
+    out = z.copy()
+    order = np.argsort(groups, kind="stable")
+    for idx in np.split(order, np.flatnonzero(np.diff(groups[order])) + 1):  # ~81 departments
+        corr = z[idx] @ z[idx].T
+        np.fill_diagonal(corr, np.inf)  # the series itself first, whatever ties follow
+        near = np.argsort(-corr, axis=1, kind="stable")[:, : min(k, len(idx))]
+        out[idx] = z[idx][near].mean(axis=1)
+    smooth = out * sd + mean
+    smooth[flat] = x[flat]
+    return smooth
 
 
 def average_forecast(preds: Mapping[str, np.ndarray], weights: Mapping[str, float] | None = None) -> np.ndarray:

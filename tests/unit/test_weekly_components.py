@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from forecasting.weekly import _AVERAGE, COMPONENTS, _load, choose_on_inner
+from forecasting.weekly import _AVERAGE, _AVERAGE_KNN, COMPONENTS, _load, choose_on_inner
 from forecasting.weekly_components import (
     average_forecast,
+    correlated_smooth,
     product_forecast,
     stl_ets_forecast,
     trend_season_forecast,
@@ -57,6 +58,27 @@ def test_stl_ets_repeats_the_season_at_the_current_level_in_series_order():
     assert err[0] < 0.5 * np.abs(y[0, 65:78] - base[0, 117:]).mean()
 
 
+def test_correlated_smooth_averages_like_shaped_stores_and_keeps_each_level():
+    rng = np.random.default_rng(5)
+    shape = np.tile(_SEASON - _SEASON.mean(), 2)
+    scale, level = rng.uniform(0.5, 3, 12), rng.uniform(200, 900, 12)
+    sign = np.repeat([1.0, -1.0], 6)  # two shapes in one department: k = 6 must not mix them
+    truth = level[:, None] + (sign * scale)[:, None] * shape
+    noisy = truth + rng.normal(0, 8, truth.shape) * scale[:, None]
+    y = np.vstack([noisy, np.full(104, 42.0)])  # plus a constant store
+    smooth = correlated_smooth(y, np.zeros(13), 6)
+    assert np.abs(smooth[:12] - truth).mean() < 0.5 * np.abs(noisy - truth).mean()
+    np.testing.assert_allclose(smooth[:12].mean(axis=1), noisy.mean(axis=1))
+    np.testing.assert_array_equal(smooth[12], y[12])
+    # k = 1 is the identity; NaN weeks count as zero sales.
+    np.testing.assert_allclose(correlated_smooth(np.where(y > 1e9, np.nan, y), np.zeros(13), 1), y)
+    with_nan = y.copy()
+    with_nan[0, :5] = np.nan
+    assert not np.isnan(correlated_smooth(with_nan, np.zeros(13), 3)).any()
+    with pytest.raises(ValueError, match="k must be >= 1"):
+        correlated_smooth(y, np.zeros(13), 0)
+
+
 def test_components_reject_bad_input():
     with pytest.raises(ValueError, match="3 NaN cells"):
         stl_ets_forecast(np.where(np.arange(60) < 3, np.nan, 1.0)[None, :], 5)
@@ -83,12 +105,14 @@ def test_average_weights_and_shapes():
 def test_inner_choice_scores_every_component_and_picks_by_inner_wmae():
     y, weeks, series, feats = _load(SUBSET)
     holiday = feats.drop_duplicates("Date").set_index("Date")["IsHoliday"].reindex(weeks).to_numpy(bool)
-    res = choose_on_inner(y[:, :104], holiday[:104], series, weeks[:104], feats, with_lightgbm=False)
+    res = choose_on_inner(y[:, :104], holiday[:104], series, weeks[:104], feats, with_lightgbm=False,
+                          knn_ks=(2, 4))
     table = res["table"].set_index("model")["wmae"]
-    assert set(COMPONENTS[1:]) | {_AVERAGE} <= set(table.index)
-    assert np.isfinite(table).all()
-    svd = table.iloc[1]
-    assert res["chosen"] == ("average" if table[_AVERAGE] < svd else "svd_seasonal")
+    assert res["knn_k"] in (2, 4) and np.isfinite(table).all()
+    assert set(COMPONENTS[1:]) | {_AVERAGE, _AVERAGE_KNN, f"knn_stl_ets (k={res['knn_k']}, best of [2, 4])"} <= set(
+        table.index)
+    errs = {"svd_seasonal": table.iloc[1], "average": table[_AVERAGE], "average_knn": table[_AVERAGE_KNN]}
+    assert res["chosen"] == min(errs, key=errs.__getitem__)
     # The simple components are real forecasts: each within reach of seasonal naive on real data.
     for name in COMPONENTS[1:]:
         assert table[name] < 1.5 * table["seasonal_naive_52"]
