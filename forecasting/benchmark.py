@@ -13,7 +13,9 @@ scoring window is touched only to score.
 weeks x5) against seasonal naive (52 weeks), with and without the weather/markdown
 features. SVD rank, level adjustment and blend weights are chosen on an inner split of
 the training weeks (fit on the first 65, validate on the last 39), then everything is
-refit on all 104 training weeks and the holdout is scored once.
+refit on all 104 training weeks and the holdout is scored once. STL + ETS, product and
+trend + season components (:mod:`forecasting.weekly_components`) are averaged with equal
+weights; the inner split chooses between the SVD seasonal model and the averages.
 """
 
 from __future__ import annotations
