@@ -243,6 +243,11 @@ def choose_on_inner(y_train: np.ndarray, holiday: np.ndarray, series: pd.DataFra
     best of :func:`~forecasting.seasonal_svd.grid_search`; each LightGBM variant's blend
     weight is the best of ``blend_weights`` for ``w * lightgbm + (1 - w) * seasonal``.
 
+    The components of :data:`COMPONENTS` are fitted to the same smoothed matrix and averaged with
+    equal weights (fixed in advance, not tuned), once as they are (``"average"``) and once with STL +
+    ETS on the correlated-stores smoother (``"average_knn"``); ``chosen`` is whichever of
+    ``"svd_seasonal"``, ``"average"`` and ``"average_knn"`` scores lowest on the inner split.
+
     Args:
         y_train: Training sales (n_series, n_train), NaN where a series has no row.
         holiday: Holiday flag per training week.
@@ -254,11 +259,6 @@ def choose_on_inner(y_train: np.ndarray, holiday: np.ndarray, series: pd.DataFra
         blend_weights: LightGBM weights tried.
         knn_ks: Neighbours tried for :func:`~forecasting.weekly_components.correlated_smooth`
             before STL + ETS (the best on the inner split is kept).
-
-    The components of :data:`COMPONENTS` are fitted to the same smoothed matrix and averaged with
-    equal weights (fixed in advance, not tuned), once as they are (``"average"``) and once with STL +
-    ETS on the correlated-stores smoother (``"average_knn"``); ``chosen`` is whichever of
-    ``"svd_seasonal"``, ``"average"`` and ``"average_knn"`` scores lowest on the inner split.
 
     Returns:
         ``params`` (:class:`SeasonalParams`), ``blend`` (variant -> weight), ``knn_k``, ``chosen``,
