@@ -13,7 +13,9 @@ scoring window is touched only to score.
 weeks x5) against seasonal naive (52 weeks), with and without the weather/markdown
 features. SVD rank, level adjustment and blend weights are chosen on an inner split of
 the training weeks (fit on the first 65, validate on the last 39), then everything is
-refit on all 104 training weeks and the holdout is scored once.
+refit on all 104 training weeks and the holdout is scored once. STL + ETS, product and
+trend + season components (:mod:`forecasting.weekly_components`) are averaged with equal
+weights; the inner split chooses between the SVD seasonal model and the averages.
 """
 
 from __future__ import annotations
@@ -219,6 +221,8 @@ def _print_walmart(res: dict[str, Any]) -> None:
     print("best seasonal settings of the inner grid:")
     print(inner["grid"].head(5).to_string(index=False, float_format=lambda v: f"{v:.1f}"))
     print(f"chosen: {inner['params']}; LightGBM blend weights: {inner['blend']}")
+    print(f"chosen model (lowest inner WMAE of svd_seasonal and the averages): {inner['chosen']}; "
+          f"correlated-stores k: {inner['knn_k']}")
     print(f"\nWalmart holdout: train {res['train_range']}, hold out {res['test_range']} ({res['holdout_weeks']} weeks, "
           f"one origin), {res['n_series']} store x dept series; refit on all training weeks, scored once")
     print(with_pct(res["table"]).to_string(float_format=lambda v: f"{v:.1f}"))
