@@ -401,19 +401,8 @@ def forecast_demand(
 
     t = perf_counter()
     interval = (0.1, 0.9)
-    bt = _backtest_nixtla(
-        frame,
-        keys,
-        models=models,
-        holdout_days=holdout_days,
-        id_cols=id_cols,
-        time_col=time_col,
-        target_col=target_col,
-        n_jobs=n_jobs,
-        min_history=min_history,
-        interval=interval,
-        n_windows=n_windows,
-    )
+    bt = _backtest_nixtla(frame, keys, models=models, holdout_days=holdout_days, n_jobs=n_jobs, min_history=min_history,
+                          interval=interval, n_windows=n_windows, **cols)
     seconds["backtest"] = perf_counter() - t
 
     t = perf_counter()
