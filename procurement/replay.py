@@ -286,12 +286,8 @@ def _bootstrap_lead_times(u: np.ndarray, supplier: np.ndarray, samples: pd.DataF
     clean = samples.dropna(subset=["supplier_id", "lead_time_days"]).sort_values("supplier_id", kind="stable")
     values = clean["lead_time_days"].to_numpy(dtype=float)
     lanes, start, count = np.unique(clean["supplier_id"].to_numpy(dtype=str), return_index=True, return_counts=True)
-    known = pd.notna(supplier)
-    pos = np.full(len(supplier), -1)
-    pos[known] = np.searchsorted(lanes, supplier[known].astype(str))
-    pos = np.where((pos >= 0) & (pos < len(lanes)), pos, -1)
+    pos = pd.Index(lanes).get_indexer(supplier)  # -1: no supplier, or a lane without lines
     ok = pos >= 0
-    ok[ok] = lanes[pos[ok]] == supplier[ok].astype(str)
     if not ok.any():
         return fallback
     pick = start[pos[ok]][:, None] + np.minimum((u[ok] * count[pos[ok]][:, None]).astype(int),
