@@ -378,6 +378,11 @@ def feature_matrix(cols: dict[str, np.ndarray], names: Sequence[str], rows: np.n
     return out
 
 
+def _feature_frame(cols: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Every feature as a frame column, categoricals as int32 codes (the inspection view of the arrays)."""
+    return pd.DataFrame({k: _take(cols[k], None) for k in FEATURES}).astype({c: np.int32 for c in CATEGORICAL})
+
+
 def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(b > 0, a / np.where(b > 0, b, 1.0), np.nan)
@@ -400,7 +405,7 @@ def training_features(panel: Panel, *, recent_days: int = 7) -> tuple[pd.DataFra
         Features (rows series-major: series 0 day 0..T-1, series 1, ...) and targets.
     """
     cols, y = training_columns(panel, recent_days=recent_days)
-    return pd.DataFrame({k: _take(cols[k], None) for k in FEATURES}).astype({c: np.int32 for c in CATEGORICAL}), y
+    return _feature_frame(cols), y
 
 
 def training_columns(panel: Panel, *, recent_days: int = 7) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -449,20 +454,12 @@ def forecast_features(panel: Panel, dates: Sequence[pd.Timestamp], *, recent_day
         Features, rows series-major (series 0 date 0..H-1, series 1, ...).
     """
     cols = forecast_columns(panel, dates, recent_days=recent_days)
-    return pd.DataFrame({k: _take(cols[k], None) for k in FEATURES}).astype({c: np.int32 for c in CATEGORICAL})
+    return _feature_frame(cols)
 
 
 def forecast_columns(panel: Panel, dates: Sequence[pd.Timestamp], *, recent_days: int = 7) -> dict[str, np.ndarray]:
-    """:func:`forecast_features` as flat arrays per feature (see :func:`feature_matrix`).
-
-    Args:
-        panel: The training panel (built with ``extra_dates`` covering ``dates``).
-        dates: Days to forecast.
-        recent_days: Length of the trailing window behind ``win_recent_mean``.
-
-    Returns:
-        Features, rows series-major (series 0 date 0..H-1, series 1, ...).
-    """
+    """:func:`forecast_features` (same arguments and row order) as flat arrays per feature, the form
+    :func:`feature_matrix` reads."""
     dates = pd.DatetimeIndex(pd.to_datetime(list(dates)))
     n, t = panel.y.shape
     h = len(dates)
