@@ -1,7 +1,13 @@
-"""Forecast asset: statsforecast models and a global LightGBM chosen by backtest, MLflow champion, quantiles."""
+"""Forecast assets: the registry's champion, the forecast itself, and its review (plots, MLflow run).
+
+Three steps so the forecast step does only forecasting: ``forecast_champion`` opens the MLflow
+registry (importing MLflow and checking its store take seconds) and hands the champion over as a
+warehouse row; ``forecast`` backtests, chooses, forecasts and writes its tables plus a
+``forecast_run`` record; ``forecast_review`` draws the plots, logs the MLflow run and registers
+(and maybe promotes) the new model. An MLflow outage fails the review, never the forecast.
+"""
 
 
-from concurrent.futures import ThreadPoolExecutor
 from time import perf_counter
 
 import pandas as pd
@@ -13,13 +19,21 @@ from assets._metadata import OWNERS, WRITER_POOL, markdown_table, table_metadata
 from assets._plots import forecast_vs_actual, safe_plot, worst_forecast_items
 from forecasting import DEFAULT_MODELS, forecast_demand, log_forecast_run
 from forecasting.distributed import library_seconds, use_executor
-from forecasting.m5 import load_series_info
+from forecasting.m5 import M5_LAST_DAY, M5_WINDOW_START, load_series_info
 from forecasting.pipeline import backtest_plan
-from forecasting.registry import REGISTERED_MODEL, load_champion, log_run_model
+from forecasting.registry import (
+    REGISTERED_MODEL,
+    Champion,
+    champion_from_row,
+    champion_to_row,
+    load_champion,
+    log_run_model,
+)
+from forecasting.tracking import record_from_row, record_to_row, run_record
 from pipelines.resources import FeedsResource, ForecastExecutorResource, MlflowTrackingResource
-from warehouse.db import replace_table
+from warehouse.db import read_table, replace_table, table_exists
 
-__all__ = ["forecast", "ForecastConfig", "FORECAST_ASSETS"]
+__all__ = ["forecast", "forecast_champion", "forecast_review", "ForecastConfig", "FORECAST_ASSETS"]
 
 # Price weeks read before the origin: the global model's window and week-on-week change.
 _PRICE_LOOKBACK_DAYS = 70
@@ -54,8 +68,60 @@ def _covariates(con, as_of: str, horizon: int) -> tuple[pd.DataFrame, pd.DataFra
     return calendar, prices
 
 
-@asset(group_name="forecast", owners=OWNERS, pool=WRITER_POOL, kinds={"duckdb", "lightgbm", "statsforecast", "mlflow"},
-       deps=["demand_history"],
+def _window_totals(con) -> tuple[pd.DataFrame, int]:
+    """:func:`forecasting.m5.window_units` of the demand history, summed in DuckDB."""
+    window = [M5_WINDOW_START.date(), M5_LAST_DAY.date()]
+    totals = con.execute("SELECT store_id, item_id, sum(units) AS window_units FROM demand_history "
+                         "WHERE date BETWEEN ? AND ? GROUP BY store_id, item_id", window).df()
+    n_days = con.execute("SELECT count(DISTINCT date) FROM demand_history WHERE date BETWEEN ? AND ?",
+                         window).fetchall()[0][0]
+    return totals, int(n_days)
+
+
+def _one_row(con, table: str) -> dict | None:
+    frame = read_table(con, table)
+    if frame.empty:
+        return None
+    return {k: (None if pd.isna(v) else v) for k, v in frame.iloc[0].items()}
+
+
+def _write_row(con, table: str, row: dict) -> None:
+    # text columns: a column of nulls still gets a type
+    replace_table(con, table, pd.DataFrame([row]).astype("string"))
+
+
+def _champion_metadata(champion: Champion) -> dict:
+    return {"champion": f"{REGISTERED_MODEL}@champion v{champion.version}" if champion.version else "none",
+            "train_end": champion.train_end.date().isoformat() if champion.train_end is not None else "unknown",
+            "error": champion.error or "none"}
+
+
+@asset(group_name="forecast", owners=OWNERS, pool=WRITER_POOL, kinds={"duckdb", "mlflow"},
+       description="The MLflow registry's `champion` global model, copied into the warehouse (`forecast_champion`: "
+                   "version, training end, configuration, LightGBM model text) for the forecast to compete with; "
+                   "no champion yet is not an error.")
+def forecast_champion(context: AssetExecutionContext, duckdb: DuckDBResource,
+                      mlflow_tracking: MlflowTrackingResource) -> MaterializeResult:
+    champion = load_champion(mlflow_tracking.tracking_uri)
+    if champion.error:
+        context.log.warning("forecast_champion: champion v%s failed to load: %s", champion.version, champion.error)
+    with duckdb.get_connection() as con:
+        _write_row(con, "forecast_champion", champion_to_row(champion))
+    return MaterializeResult(metadata=table_metadata(1, **_champion_metadata(champion),
+                                                     mlflow_tracking_uri=mlflow_tracking.tracking_uri))
+
+
+def _stored_champion(context: AssetExecutionContext, con, tracking_uri: str) -> Champion:
+    if table_exists(con, "forecast_champion"):
+        row = _one_row(con, "forecast_champion")
+        return champion_from_row(row) if row else Champion(None, None)
+    context.log.info("forecast: no forecast_champion table yet (materialise forecast_champion); "
+                     "loading the champion from the MLflow registry")
+    return load_champion(tracking_uri)
+
+
+@asset(group_name="forecast", owners=OWNERS, pool=WRITER_POOL, kinds={"duckdb", "lightgbm", "statsforecast"},
+       deps=["demand_history", "forecast_champion"],
        description="Daily demand forecast per store x item: mean `yhat` and calibrated quantiles `yhat_qNN`; per "
                    "store x department the backtest picks statsforecast, the global LightGBM (MLflow champion) or "
                    "their mean; falls back to seasonal naive with a warning if the champion fails or regresses.")
@@ -63,18 +129,18 @@ def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: Duc
              mlflow_tracking: MlflowTrackingResource, feeds: FeedsResource,
              forecast_executor: ForecastExecutorResource) -> MaterializeResult:
     started = perf_counter()
-    # Opening the MLflow store (import, schema check) takes seconds: it runs in a thread while the
-    # history loads and the statistical backtest runs; the forecast waits for it only to use the champion.
-    loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="champion")
-    pending = loader.submit(load_champion, mlflow_tracking.tracking_uri) if (
-        config.global_model and config.use_champion) else None
-    loader.shutdown(wait=False)
     with duckdb.get_connection() as con:
-        history = con.execute(
-            "SELECT store_id, item_id, dept_id, cat_id, state_id, date, units FROM demand_history"
-        ).df()
+        history = con.execute("SELECT store_id, item_id, date, units FROM demand_history").df()
+        # the hierarchy is per series: 30k rows instead of three more string columns on every day
+        attributes = con.execute(
+            "SELECT store_id, item_id, any_value(dept_id) AS dept_id, any_value(cat_id) AS cat_id, "
+            "any_value(state_id) AS state_id FROM demand_history GROUP BY store_id, item_id"
+        ).df() if config.global_model else None
         calendar, prices = _covariates(con, config.as_of, config.horizon) if config.global_model else (None, None)
-    info = load_series_info(feeds.paths().calendar.parent, history) if config.global_model else None
+        totals = _window_totals(con) if config.global_model else None
+        champion = _stored_champion(context, con, mlflow_tracking.tracking_uri) if (
+            config.global_model and config.use_champion) else None
+    info = load_series_info(feeds.paths().calendar.parent, totals=totals) if config.global_model else None
     as_of = pd.Timestamp(config.as_of) if config.as_of else None
     # an early as-of leaves a short history: hold out at most half of it, so the backtest can still train
     n_days = history.loc[history["date"] <= (as_of or history["date"].max()), "date"].nunique()
@@ -86,36 +152,26 @@ def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: Duc
     with use_executor(forecast_executor.config()):
         run = forecast_demand(history, horizon=config.horizon, models=config.models, holdout_days=holdout_days,
                               n_windows=n_windows, as_of=as_of, global_model=config.global_model, calendar=calendar,
-                              prices=prices, series_info=info, champion=pending.result if pending else None,
+                              prices=prices, series_info=info, series_attributes=attributes, champion=champion,
                               regression_threshold=config.regression_threshold)
         statsforecast_seconds = library_seconds("statsforecast")
         lightgbm_seconds = library_seconds("lightgbm")
-    champion = pending.result() if pending else None
     bt = run.backtest
-    holdout = bt.predictions[["store_id", "item_id", "date", "units"]].copy()
+    # The deployed forecast's backtest next to seasonal naive's: the drift check and the review's plots.
+    holdout = bt.predictions[["store_id", "item_id", "date", "units"]].assign(
+        yhat=bt.predictions["deployed"].to_numpy(), seasonal_naive=bt.predictions["seasonal_naive"].to_numpy())
     with duckdb.get_connection() as con:
         rows = replace_table(con, "forecast", run.forecast)
         replace_table(con, "forecast_backtest", bt.metrics.reset_index(drop=False))
-        # The deployed forecast's backtest, for the drift check.
-        holdout["yhat"] = bt.predictions["deployed"].to_numpy()
         replace_table(con, "forecast_holdout", holdout)
-    run_id = log_forecast_run(run, tracking_uri=mlflow_tracking.tracking_uri, experiment=mlflow_tracking.experiment,
-                              artifact_root=mlflow_tracking.artifact_root, run_name=context.run_id[:8])
+        _write_row(con, "forecast_run", {"dagster_run_id": context.run_id, "use_champion": str(config.use_champion),
+                                         **record_to_row(run_record(run))})
     outcome = run.global_outcome
-    # The run's newly fitted model is logged every time; it becomes the champion only if it won.
-    new_version = log_run_model(mlflow_tracking.tracking_uri, run_id, outcome, use_champion=config.use_champion)
-    version = new_version if outcome is not None and outcome.promote else None
-    champion_version = version if version and config.use_champion else (champion.version if champion else None)
     for w in run.warnings:
         context.log.warning("forecast: %s", w)
     context.log.info("forecast: %s rows, models %s, global model %s", rows, run.params["models_used"],
                      outcome.source if outcome else "off")
     warning_md = "\n".join(f"- **WARNING** {w}" for w in run.warnings) or "none"
-    # only the columns the plots read: they index and group the frame (~0.4M rows at full M5)
-    drawn = bt.predictions[list(dict.fromkeys(["store_id", "item_id", "date", "units", bt.best_model,
-                                               "seasonal_naive"]))]
-    vs_actual = safe_plot(lambda: forecast_vs_actual(drawn, bt.best_model))
-    worst = safe_plot(lambda: markdown_table(worst_forecast_items(drawn, bt.best_model)))
     # The whole step against the bare library calls inside it (statsforecast forecast and
     # cross_validation, LightGBM train and predict): what the pipeline costs on top.
     stage_seconds = perf_counter() - started
@@ -129,7 +185,8 @@ def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: Duc
             fallback_seasonal_naive=bool(outcome is not None and outcome.source == "seasonal_naive"),
             warnings=MetadataValue.md(warning_md),
             holdout_days=holdout_days,
-            champion=f"{REGISTERED_MODEL}@champion v{champion_version}" if champion_version else "none",
+            champion=_champion_metadata(champion)["champion"] if champion else "not used",
+            promote_new_model=bool(outcome is not None and outcome.promote and config.use_champion),
             backtest_mase=float(bt.metrics.loc[bt.best_model, "mase"]),
             seasonal_naive_mase=float(bt.metrics.loc["seasonal_naive", "mase"]),
             improvement_vs_seasonal_naive=float(bt.improvement_vs_seasonal_naive),
@@ -149,13 +206,50 @@ def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: Duc
             backtest_windows=MetadataValue.json({"origins": run.params["backtest_cutoffs"],
                                                  "days_per_window": run.params["backtest_step_days"]}),
             champion_scoring=outcome.champion_scoring if outcome else "none",
-            new_model_version=f"{REGISTERED_MODEL} v{new_version}" if new_version else "none",
-            mlflow_run_id=run_id,
-            mlflow_tracking_uri=mlflow_tracking.tracking_uri,
-            forecast_vs_actual=vs_actual,
-            worst_forecast_items=worst,
         )
     )
 
 
-FORECAST_ASSETS = [forecast]
+@asset(group_name="forecast", owners=OWNERS, pool=WRITER_POOL, kinds={"duckdb", "mlflow"}, deps=["forecast"],
+       description="Review of the forecast: backtest holdout vs actual for the top-volume and worst series, the worst "
+                   "series table, and one MLflow run (params, per-model metrics, backtest table and plot, the "
+                   "forecast, the fitted global model, registered; promoted to `champion` only if it won).")
+def forecast_review(context: AssetExecutionContext, duckdb: DuckDBResource,
+                    mlflow_tracking: MlflowTrackingResource) -> MaterializeResult:
+    started = perf_counter()
+    with duckdb.get_connection() as con:
+        row = _one_row(con, "forecast_run")
+        holdout = read_table(con, "forecast_holdout")
+        forecast_frame = read_table(con, "forecast")
+    if row is None:
+        raise ValueError("forecast_review: table forecast_run is empty; materialise forecast first")
+    record = record_from_row(row)
+    use_champion = row["use_champion"] == "True"
+    drawn = holdout.rename(columns={"yhat": "deployed"})
+    vs_actual = safe_plot(lambda: forecast_vs_actual(drawn, "deployed"))
+    worst = safe_plot(lambda: markdown_table(worst_forecast_items(drawn, "deployed")))
+    run_id = log_forecast_run(record, forecast=forecast_frame, tracking_uri=mlflow_tracking.tracking_uri,
+                              experiment=mlflow_tracking.experiment, artifact_root=mlflow_tracking.artifact_root,
+                              run_name=str(row["dagster_run_id"])[:8])
+    # The run's newly fitted model is logged every time; it becomes the champion only if it won.
+    new_version = log_run_model(mlflow_tracking.tracking_uri, run_id, record.outcome, use_champion=use_champion)
+    promoted = bool(new_version and record.outcome is not None and record.outcome.promote and use_champion)
+    if promoted:
+        champion = Champion(record.outcome.challenger, new_version, train_end=record.outcome.train_end,
+                            config=record.outcome.challenger.config())
+        # the warehouse copy follows the registry, so a forecast run alone competes with the new champion
+        with duckdb.get_connection() as con:
+            _write_row(con, "forecast_champion", champion_to_row(champion))
+        context.log.info("forecast_review: %s v%s promoted to champion", REGISTERED_MODEL, new_version)
+    return MaterializeResult(metadata=table_metadata(
+        len(holdout),
+        mlflow_run_id=run_id,
+        mlflow_tracking_uri=mlflow_tracking.tracking_uri,
+        new_model_version=f"{REGISTERED_MODEL} v{new_version}" if new_version else "none",
+        promoted_to_champion=promoted,
+        forecast_vs_actual=vs_actual,
+        worst_forecast_items=worst,
+        seconds=round(perf_counter() - started, 2),
+    ))
+
+FORECAST_ASSETS = [forecast_champion, forecast, forecast_review]

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["M5_WINDOW_START", "M5_LAST_DAY", "M5Data", "load_m5", "load_series_info", "series_info"]
+__all__ = ["M5_WINDOW_START", "M5_LAST_DAY", "M5Data", "load_m5", "load_series_info", "series_info",
+           "window_units"]
 
 M5_WINDOW_START = pd.Timestamp("2016-04-25")  # d_1914
 M5_LAST_DAY = pd.Timestamp("2016-05-22")  # d_1941: no M5 sales after this day are used
@@ -40,13 +41,32 @@ class M5Data:
         self.sales, self.calendar, self.prices, self.info, self.folder = sales, calendar, prices, info, folder
 
 
+def window_units(sales: pd.DataFrame, *, window_start: pd.Timestamp = M5_WINDOW_START,
+                 window_end: pd.Timestamp = M5_LAST_DAY) -> tuple[pd.DataFrame, int]:
+    """Units per series inside the M5 window, and the number of window days the sales cover.
+
+    Args:
+        sales: Daily ``store_id, item_id, date, units``.
+        window_start: First day of the window (d_1914).
+        window_end: Last day of the window (d_1941).
+
+    Returns:
+        ``(store_id, item_id, window_units)`` per series with sales in the window, and the day count.
+    """
+    dates = pd.to_datetime(sales["date"])
+    in_window = (dates >= window_start) & (dates <= window_end)
+    totals = sales[in_window].groupby(["store_id", "item_id"], observed=True)["units"].sum()
+    return totals.rename("window_units").reset_index(), int(dates[in_window].nunique())
+
+
 def series_info(
-    sales: pd.DataFrame,
+    sales: pd.DataFrame | None = None,
     *,
     summary: pd.DataFrame | None,
     scales: pd.DataFrame | None,
     window_start: pd.Timestamp = M5_WINDOW_START,
     window_end: pd.Timestamp = M5_LAST_DAY,
+    totals: tuple[pd.DataFrame, int] | None = None,
 ) -> pd.DataFrame:
     """Pre-window level per series: ``store_id, item_id, hist_rate, hist_scale``.
 
@@ -58,16 +78,18 @@ def series_info(
         scales: Level-12 scales ``store_id, item_id, scale`` or None.
         window_start: First day of the sales file (d_1914).
         window_end: Last day included in ``total_sales`` (d_1941).
+        totals: :func:`window_units` of the sales, when the caller has it (e.g. summed in
+            the warehouse); then ``sales`` is not read.
 
     Returns:
         One row per series in ``sales``; NaN where a source is missing.
     """
-    dates = pd.to_datetime(sales["date"])
-    in_window = (dates >= window_start) & (dates <= window_end)
-    window = sales[in_window]
-    out = window.groupby(["store_id", "item_id"], observed=True)["units"].sum().rename("window_units").reset_index()
-    n_days = dates[in_window].nunique()
-    out = out.astype({"store_id": str, "item_id": str})
+    if totals is None:
+        if sales is None:
+            raise ValueError("series_info needs the daily sales or their window totals")
+        totals = window_units(sales, window_start=window_start, window_end=window_end)
+    window, n_days = totals
+    out = window[["store_id", "item_id", "window_units"]].astype({"store_id": str, "item_id": str})
     out["hist_rate"] = np.nan
     out["hist_scale"] = np.nan
     full_window = n_days == (window_end - window_start).days + 1
@@ -120,13 +142,15 @@ def load_m5(folder: str | Path) -> M5Data:
     return M5Data(sales, calendar, prices, info, folder)
 
 
-def load_series_info(folder: str | Path, sales: pd.DataFrame) -> pd.DataFrame | None:
+def load_series_info(folder: str | Path, sales: pd.DataFrame | None = None, *,
+                     totals: tuple[pd.DataFrame, int] | None = None) -> pd.DataFrame | None:
     """:func:`series_info` from the optional files of an M5 folder; None if both are absent.
 
     Args:
         folder: Folder that may hold ``series_summary_d1_d1941.parquet`` and
             ``rmsse_scale_d1_d1913.parquet``.
         sales: ``store_id, item_id, date, units`` (the 28-day window).
+        totals: :func:`window_units` of the sales instead of the sales.
 
     Returns:
         Per series ``store_id, item_id, hist_rate, hist_scale``, or None.
@@ -137,4 +161,4 @@ def load_series_info(folder: str | Path, sales: pd.DataFrame) -> pd.DataFrame | 
     scales = _level12_scales(folder)
     if summary is None and scales is None:
         return None
-    return series_info(sales, summary=summary, scales=scales)
+    return series_info(sales, summary=summary, scales=scales, totals=totals)

@@ -283,13 +283,16 @@ def _at(matrix: np.ndarray, codes: np.ndarray, cols: np.ndarray) -> np.ndarray:
     return np.where(cols >= 0, matrix[np.asarray(codes), np.clip(cols, 0, None)], np.nan)
 
 
-def _with_hierarchy(keys: pd.DataFrame, history: pd.DataFrame, id_cols: list[str]) -> pd.DataFrame:
-    """``keys`` plus the hierarchy columns the history carries (first value per series)."""
-    extra = [c for c in _HIERARCHY if c in history.columns and c not in id_cols]
+def _with_hierarchy(keys: pd.DataFrame, history: pd.DataFrame, id_cols: list[str],
+                    attributes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``keys`` plus the hierarchy columns of ``attributes`` (one row per series) or, without
+    it, of the history (first value per series)."""
+    source = history if attributes is None else attributes
+    extra = [c for c in _HIERARCHY if c in source.columns and c not in id_cols]
     out = keys[id_cols].astype(str).reset_index(drop=True)
     if not extra:
         return out
-    firsts = history[[*id_cols, *extra]].drop_duplicates(id_cols).astype(str)
+    firsts = source[[*id_cols, *extra]].drop_duplicates(id_cols).astype(str)
     return out.merge(firsts, on=id_cols, how="left")
 
 
@@ -330,6 +333,7 @@ def forecast_demand(
     calendar: pd.DataFrame | None = None,
     prices: pd.DataFrame | None = None,
     series_info: pd.DataFrame | None = None,
+    series_attributes: pd.DataFrame | None = None,
     champion: Champion | Callable[[], Champion | None] | None = None,
     regression_threshold: float = 0.05,
     model_factory: type[GlobalLGBM] = GlobalLGBM,
@@ -352,7 +356,8 @@ def forecast_demand(
 
     Args:
         history: Daily demand, one row per series and day; extra columns are ignored
-            except ``dept_id, cat_id, state_id`` (features of the global model).
+            except ``dept_id, cat_id, state_id`` (features of the global model) when
+            ``series_attributes`` is not given.
         horizon: Days to forecast after ``as_of``.
         models: Candidate names from ``MODEL_NAMES``.
         quantiles: Quantile levels, each a whole percentage (named ``yhat_qNN``).
@@ -369,6 +374,8 @@ def forecast_demand(
         calendar: M5-style calendar covering the horizon (events, SNAP, ``wm_yr_wk``).
         prices: ``store_id, item_id, wm_yr_wk, sell_price`` covering the horizon.
         series_info: Pre-window ``store_id, item_id, hist_rate, hist_scale`` (optional).
+        series_attributes: One row per series: ``id_cols`` and ``dept_id, cat_id, state_id``
+            (features of the global model); None takes them from ``history``.
         champion: Registry champion to compete with the challenger (None: no registry),
             or a function returning it, called only when the global model is backtested
             (so a slow registry can load while the statistical backtest runs).
@@ -433,7 +440,7 @@ def forecast_demand(
     actual = hold(target_col)
     t = perf_counter()
     if global_model and (bt.cutoff - frame[_DS].min()).days + 1 >= 7:
-        series_keys = _with_hierarchy(keys, history, id_cols)
+        series_keys = _with_hierarchy(keys, history, id_cols, series_attributes)
         scale = seasonal_scale(train_frame, season_length=7)
         champ = champion() if callable(champion) else champion
         outcome = run_global(

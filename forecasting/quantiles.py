@@ -114,8 +114,13 @@ def _cdf(k: np.ndarray, mu: np.ndarray, disp: np.ndarray) -> np.ndarray:
 def _cdf_by_recurrence(k: np.ndarray, mu: np.ndarray, disp: np.ndarray) -> np.ndarray:
     """Sum of ``pmf(0..k)``: ``pmf(0) = (1 + d mu)^(-1/d)`` and ``pmf(j+1) = pmf(j) (a j + b) / (j + 1)``
     with ``a = d mu / (1 + d mu)``, ``b = mu / (1 + d mu)`` (``a = 0, b = mu``: Poisson at ``d <= 0``)."""
+    return _recurrence(k, mu, disp)[0]
+
+
+def _recurrence(k: np.ndarray, mu: np.ndarray, disp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(P(X <= k), P(X = k))`` by the pmf recurrence of :func:`_cdf_by_recurrence`."""
     if not k.size:
-        return np.zeros(0)
+        return np.zeros(0), np.zeros(0)
     dm = np.clip(disp, 0.0, None) * mu
     a = dm / (1.0 + dm)
     b = mu / (1.0 + dm)
@@ -128,14 +133,25 @@ def _cdf_by_recurrence(k: np.ndarray, mu: np.ndarray, disp: np.ndarray) -> np.nd
     order = np.argsort(neg_k, kind="stable")
     neg_k, aa, bb = neg_k[order], a[order], b[order]
     pmf = np.exp(log_p0[order])
-    cdf = pmf.copy()
+    cdf, last = pmf.copy(), pmf.copy()
     for j in range(-int(neg_k[0])):
         active = int(np.searchsorted(neg_k, -(j + 1), side="right"))
         pmf = pmf[:active] * (aa[:active] * j + bb[:active]) / (j + 1)
         cdf[:active] += pmf
-    out = np.empty_like(cdf)
-    out[order] = np.minimum(cdf, 1.0)
-    return out
+        last[:active] = pmf
+    out, out_pmf = np.empty_like(cdf), np.empty_like(cdf)
+    out[order], out_pmf[order] = np.minimum(cdf, 1.0), last
+    return out, out_pmf
+
+
+def _cdf_bounds(k: np.ndarray, mu: np.ndarray, disp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(P(X <= k - 1), P(X <= k))`` for integer ``k``, from one pass of the recurrence where it applies."""
+    k = np.floor(k)
+    small = (k >= 0) & (k <= _RECURRENCE_MAX_K)
+    if not small.all():
+        return _cdf(k - 1.0, mu, disp), _cdf(k, mu, disp)
+    upper, pmf = _recurrence(k, mu, disp)
+    return np.maximum(upper - pmf, 0.0), upper
 
 
 def _ppf(levels: np.ndarray, mu: np.ndarray, disp: np.ndarray) -> np.ndarray:
@@ -191,7 +207,14 @@ def negbin_cdf_bounds(y: np.ndarray, mean: np.ndarray, dispersion: np.ndarray) -
     mu = np.clip(np.asarray(mean, dtype=np.float64), 0.0, None)
     disp = np.nan_to_num(np.broadcast_to(np.asarray(dispersion, dtype=np.float64), mu.shape))
     yy, mu, disp = np.broadcast_arrays(yy, mu, disp)
-    return _cdf(yy - 1.0, mu, disp), _cdf(yy, mu, disp)
+    fast = (yy >= 0) & (yy <= _RECURRENCE_MAX_K)
+    if fast.all():
+        return _cdf_bounds(yy, mu, disp)
+    lower, upper = np.empty(yy.shape), np.empty(yy.shape)
+    lower[fast], upper[fast] = _cdf_bounds(yy[fast], mu[fast], disp[fast])
+    rest = ~fast
+    lower[rest], upper[rest] = _cdf(yy[rest] - 1.0, mu[rest], disp[rest]), _cdf(yy[rest], mu[rest], disp[rest])
+    return lower, upper
 
 
 def share_below_quantile(y: np.ndarray, mean: np.ndarray, dispersion: np.ndarray,

@@ -19,7 +19,7 @@ import pandas as pd
 from forecasting.lgbm import GlobalLGBM
 
 __all__ = ["REGISTERED_MODEL", "CHAMPION_ALIAS", "TRAIN_END_TAG", "CONFIG_TAG", "Champion", "load_champion",
-           "log_global_model", "log_run_model"]
+           "log_global_model", "log_run_model", "champion_to_row", "champion_from_row", "model_from_text"]
 
 REGISTERED_MODEL = "supplycast-demand-lightgbm"
 CHAMPION_ALIAS = "champion"
@@ -59,6 +59,50 @@ def _config_of(tags: dict[str, str], booster: Any) -> dict[str, Any]:
             "features": list(booster.feature_name())}
 
 
+def _with_booster(config: dict[str, Any], booster: Any) -> GlobalLGBM:
+    return GlobalLGBM(params=config["params"], num_rounds=config["num_rounds"],
+                      max_train_rows=config["max_train_rows"], features=tuple(booster.feature_name()), booster=booster)
+
+
+def model_from_text(text: str, config: dict[str, Any]) -> GlobalLGBM:
+    """A fitted global model from LightGBM's model text and its :meth:`GlobalLGBM.config`."""
+    import lightgbm
+
+    return _with_booster(config, lightgbm.Booster(model_str=text))
+
+
+def champion_to_row(champion: Champion) -> dict[str, Any]:
+    """The champion as one warehouse row of plain values (the booster as LightGBM's model text).
+
+    Loading the registry means importing MLflow and checking its store (seconds); an asset
+    of its own does that once per run and hands the champion to the forecast as this row.
+    """
+    model = champion.model
+    return {
+        "version": champion.version,
+        "error": champion.error,
+        "train_end": champion.train_end.date().isoformat() if champion.train_end is not None else None,
+        "config": json.dumps(champion.config) if champion.config is not None else None,
+        "model_text": model.booster.model_to_string() if model is not None and model.booster is not None else None,
+    }
+
+
+def champion_from_row(row: dict[str, Any]) -> Champion:
+    """Inverse of :func:`champion_to_row`; a row whose model text does not load is a failed champion."""
+    version = row.get("version")
+    if version is None or (isinstance(version, float) and version != version):
+        return Champion(None, None)
+    error, text, config = row.get("error"), row.get("model_text"), row.get("config")
+    train_end = pd.Timestamp(row["train_end"]) if row.get("train_end") else None
+    if error or not text or not config:
+        return Champion(None, str(version), error or "the warehouse copy of the champion has no model")
+    try:
+        cfg = json.loads(config)
+        return Champion(model_from_text(text, cfg), str(version), train_end=train_end, config=cfg)
+    except Exception as exc:  # noqa: BLE001 - any failure means: do not trust the champion
+        return Champion(None, str(version), f"{type(exc).__name__}: {exc}")
+
+
 def _client(tracking_uri: str) -> Any:
     from mlflow import MlflowClient
 
@@ -91,10 +135,7 @@ def load_champion(tracking_uri: str, *, name: str = REGISTERED_MODEL) -> Champio
         tags = dict(mv.tags or {})
         train_end = pd.Timestamp(tags[TRAIN_END_TAG]) if TRAIN_END_TAG in tags else None
         config = _config_of(tags, booster)
-        model = GlobalLGBM(params=config["params"], num_rounds=config["num_rounds"],
-                           max_train_rows=config["max_train_rows"], features=tuple(booster.feature_name()),
-                           booster=booster)
-        return Champion(model, str(mv.version), train_end=train_end, config=config)
+        return Champion(_with_booster(config, booster), str(mv.version), train_end=train_end, config=config)
     except Exception as exc:  # noqa: BLE001 - any failure means: do not trust the champion
         return Champion(None, str(mv.version), f"{type(exc).__name__}: {exc}")
 

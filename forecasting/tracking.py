@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from io import StringIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from forecasting.lgbm import GlobalLGBM
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
     from forecasting.pipeline import ForecastRun
 
-__all__ = ["log_forecast_run", "plot_backtest"]
+__all__ = ["ModelOutcome", "RunRecord", "run_record", "record_to_row", "record_from_row", "log_forecast_run",
+           "plot_backtest"]
 
 # MLflow rejects longer param values.
 _MAX_PARAM_CHARS = 6000
@@ -77,6 +85,123 @@ def _param_value(value: Any) -> str:
     return str(value)[:_MAX_PARAM_CHARS]
 
 
+@dataclass(frozen=True)
+class ModelOutcome:
+    """The run's newly fitted global model and whether it won: what the registry needs.
+
+    Attributes:
+        challenger: The challenger refitted on the whole history (None on fallback).
+        promote: Whether it won the backtest and becomes the champion.
+        source: Model the run used: ``challenger``, ``champion`` or ``seasonal_naive``.
+        scores: Backtest MASE of ``challenger``, ``champion`` (if any), ``seasonal_naive``.
+        train_end: Last training day of ``challenger``.
+    """
+
+    challenger: GlobalLGBM | None
+    promote: bool
+    source: str
+    scores: dict[str, float] = field(default_factory=dict)
+    train_end: pd.Timestamp | None = None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What MLflow records of a forecast run, without the run's large frames.
+
+    The forecast asset writes it to the warehouse (:func:`record_to_row`) and a separate
+    asset logs it, so importing MLflow and writing to its store is not part of the forecast.
+
+    Attributes:
+        params: ``ForecastRun.params``.
+        metrics: Per-candidate backtest metrics, stage seconds, challenger/champion scores.
+        chosen_model: Best statsforecast candidate of the backtest.
+        backtest_metrics: The backtest table, one row per candidate.
+        daily: Per date, the summed actuals and candidates over the holdout and the summed
+            forecast (column ``forecast``) over the horizon: the backtest plot's data.
+        segment_choice: Candidate chosen per segment, if the global model ran.
+        warnings: Fallbacks and failures of the run.
+        outcome: The newly fitted global model and whether it won (None: none was fitted).
+    """
+
+    params: dict[str, Any]
+    metrics: dict[str, float]
+    chosen_model: str
+    backtest_metrics: pd.DataFrame
+    daily: pd.DataFrame
+    segment_choice: pd.DataFrame | None = None
+    warnings: list[str] = field(default_factory=list)
+    outcome: ModelOutcome | None = None
+
+
+def _daily(run: ForecastRun, target_col: str, time_col: str) -> pd.DataFrame:
+    preds = run.backtest.predictions
+    models = [m for m in run.backtest.metrics.index if m in preds.columns]
+    holdout = preds.groupby(time_col)[[target_col, *models]].sum()
+    future = run.forecast.groupby(time_col)[["yhat"]].sum().rename(columns={"yhat": "forecast"})
+    return pd.concat([holdout, future]).rename_axis(time_col)
+
+
+def run_record(run: ForecastRun, *, target_col: str = "units", time_col: str = "date") -> RunRecord:
+    """The :class:`RunRecord` of a ``forecast_demand`` result.
+
+    Args:
+        run: Result of ``forecast_demand``.
+        target_col: Actuals column of the backtest predictions.
+        time_col: Date column.
+    """
+    out = run.global_outcome
+    outcome = None if out is None or out.challenger is None else ModelOutcome(
+        out.challenger, bool(out.promote), out.source, dict(out.scores), out.train_end)
+    return RunRecord(params=dict(run.params), metrics=_run_metrics(run), chosen_model=run.backtest.best_model,
+                     backtest_metrics=run.backtest.metrics, daily=_daily(run, target_col, time_col),
+                     segment_choice=run.segment_choice, warnings=list(run.warnings), outcome=outcome)
+
+
+def _frame_json(frame: pd.DataFrame | None) -> str | None:
+    # the "table" orient carries the schema: index name, dtypes, dates
+    return None if frame is None else frame.to_json(orient="table", date_format="iso")
+
+
+def _frame_from_json(text: str | None) -> pd.DataFrame | None:
+    return None if text is None else pd.read_json(StringIO(text), orient="table")
+
+
+def record_to_row(record: RunRecord) -> dict[str, str | None]:
+    """The record as one warehouse row of text columns (JSON, and LightGBM's model text)."""
+    out = record.outcome
+    model = out.challenger if out is not None else None
+    return {
+        "chosen_model": record.chosen_model,
+        "params": json.dumps(record.params, default=str),
+        "metrics": json.dumps(record.metrics),
+        "backtest_metrics": _frame_json(record.backtest_metrics),
+        "daily": _frame_json(record.daily),
+        "segment_choice": _frame_json(record.segment_choice),
+        "warnings": json.dumps(record.warnings),
+        "outcome": None if out is None else json.dumps({
+            "promote": out.promote, "source": out.source, "scores": out.scores,
+            "train_end": out.train_end.date().isoformat() if out.train_end is not None else None,
+            "config": model.config() if model is not None else None}),
+        "model_text": model.booster.model_to_string() if model is not None and model.booster is not None else None,
+    }
+
+
+def record_from_row(row: Mapping[str, Any]) -> RunRecord:
+    """Inverse of :func:`record_to_row`."""
+    from forecasting.registry import model_from_text
+
+    outcome = None
+    if row.get("outcome"):
+        o = json.loads(row["outcome"])
+        model = model_from_text(row["model_text"], o["config"]) if row.get("model_text") and o["config"] else None
+        outcome = ModelOutcome(model, bool(o["promote"]), o["source"], o["scores"],
+                               pd.Timestamp(o["train_end"]) if o["train_end"] else None)
+    return RunRecord(params=json.loads(row["params"]), metrics=json.loads(row["metrics"]),
+                     chosen_model=row["chosen_model"], backtest_metrics=_frame_from_json(row["backtest_metrics"]),
+                     daily=_frame_from_json(row["daily"]), segment_choice=_frame_from_json(row.get("segment_choice")),
+                     warnings=json.loads(row["warnings"]), outcome=outcome)
+
+
 def _run_metrics(run: ForecastRun) -> dict[str, float]:
     bt = run.backtest
     table = bt.metrics
@@ -102,11 +227,12 @@ def _run_metrics(run: ForecastRun) -> dict[str, float]:
     return metrics
 
 
-def plot_backtest(run: ForecastRun, path: Path, *, target_col: str = "units", time_col: str = "date") -> Path:
+def plot_backtest(run: ForecastRun | RunRecord, path: Path, *, target_col: str = "units",
+                  time_col: str = "date") -> Path:
     """Save a PNG of the backtest: total daily actuals vs each candidate, and the forecast.
 
     Args:
-        run: Result of ``forecast_demand``.
+        run: Result of ``forecast_demand``, or its :class:`RunRecord`.
         path: PNG file to write.
         target_col: Actuals column of the backtest predictions.
         time_col: Date column.
@@ -119,15 +245,15 @@ def plot_backtest(run: ForecastRun, path: Path, *, target_col: str = "units", ti
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    preds = run.backtest.predictions
-    models = [m for m in run.backtest.metrics.index if m in preds.columns]
-    daily = preds.groupby(time_col)[[target_col, *models]].sum()
-    future = run.forecast.groupby(time_col)[["yhat"]].sum()
+    daily = run.daily if isinstance(run, RunRecord) else _daily(run, target_col, time_col)
+    holdout = daily[daily[target_col].notna()]
+    future = daily["forecast"].dropna() if "forecast" in daily else pd.Series(dtype=float)
+    models = [c for c in daily.columns if c not in (target_col, "forecast")]
     fig, ax = plt.subplots(figsize=(10, 4.5))
-    ax.plot(daily.index, daily[target_col], color="black", lw=2.2, label="actual (holdout)")
+    ax.plot(holdout.index, holdout[target_col], color="black", lw=2.2, label="actual (holdout)")
     for m in models:
-        ax.plot(daily.index, daily[m], lw=1, alpha=0.8, label=m)
-    ax.plot(future.index, future["yhat"], color="tab:red", lw=2, ls="--", label="forecast (sum of yhat)")
+        ax.plot(holdout.index, holdout[m], lw=1, alpha=0.8, label=m)
+    ax.plot(future.index, future.to_numpy(), color="tab:red", lw=2, ls="--", label="forecast (sum of yhat)")
     ax.set_title("Backtest holdout and forecast, all series summed (units/day)")
     ax.legend(fontsize=7, ncol=3)
     fig.autofmt_xdate()
@@ -138,8 +264,9 @@ def plot_backtest(run: ForecastRun, path: Path, *, target_col: str = "units", ti
 
 
 def log_forecast_run(
-    run: ForecastRun,
+    run: ForecastRun | RunRecord,
     *,
+    forecast: pd.DataFrame | None = None,
     tracking_uri: str,
     experiment: str = "supplycast-forecast",
     artifact_root: str | None = None,
@@ -157,7 +284,8 @@ def log_forecast_run(
     model is logged and registered by :func:`forecasting.registry.log_global_model`.
 
     Args:
-        run: Result of ``forecast_demand``.
+        run: Result of ``forecast_demand``, or its :class:`RunRecord`.
+        forecast: The forecast frame to log with a record (a ``ForecastRun`` carries its own).
         tracking_uri: Database tracking URI, e.g. ``sqlite:////abs/path/mlflow.db``.
         experiment: Experiment name; created if missing.
         artifact_root: Artifact location for a newly created experiment (URI or
@@ -172,6 +300,8 @@ def log_forecast_run(
         ValueError: If ``tracking_uri`` is a plain directory path.
     """
     _check_tracking_uri(tracking_uri)
+    if not isinstance(run, RunRecord):
+        run, forecast = run_record(run), run.forecast
     # Imported here: mlflow takes seconds to import, and most callers of the package
     # never log.
     from mlflow import MlflowClient
@@ -186,17 +316,18 @@ def log_forecast_run(
         run_id = mlrun.info.run_id
         try:
             now = get_current_time_millis()
-            metrics = [Metric(k, v, now, 0) for k, v in _run_metrics(run).items() if not math.isnan(v)]
+            metrics = [Metric(k, v, now, 0) for k, v in run.metrics.items() if not math.isnan(v)]
             params = [Param(k, _param_value(v)) for k, v in run.params.items()]
             client.log_batch(
-                run_id, metrics=metrics, params=params, tags=[RunTag("chosen_model", run.backtest.best_model)]
+                run_id, metrics=metrics, params=params, tags=[RunTag("chosen_model", run.chosen_model)]
             )
             with tempfile.TemporaryDirectory(prefix="supplycast-mlflow-") as tmp:
                 # Files laid out as they are logged, then one upload call for the lot.
                 (Path(tmp) / "backtest").mkdir()
                 (Path(tmp) / "forecast").mkdir()
-                run.backtest.metrics.to_csv(Path(tmp) / "backtest" / "backtest_metrics.csv", index=True)
-                run.forecast.to_parquet(Path(tmp) / "forecast" / "forecast.parquet", index=False)
+                run.backtest_metrics.to_csv(Path(tmp) / "backtest" / "backtest_metrics.csv", index=True)
+                if forecast is not None:
+                    forecast.to_parquet(Path(tmp) / "forecast" / "forecast.parquet", index=False)
                 plot_backtest(run, Path(tmp) / "backtest" / "backtest_vs_actual.png")
                 if run.segment_choice is not None:
                     run.segment_choice.to_csv(Path(tmp) / "backtest" / "segment_choice.csv", index=False)

@@ -25,11 +25,11 @@ PROCUREMENT_REVIEW_CONFIG = RunConfig(
     }
 )
 
-# The forecast is included because the horizon is its config; ingest and the warehouse marts are not:
-# the review works from the demand history already in the warehouse (run daily_refresh for new feeds).
+# The forecast group (champion, forecast, its review) is included because the horizon is its config; ingest
+# and the warehouse marts are not: the review works from the demand history already in the warehouse (run daily_refresh for new feeds).
 procurement_review = define_asset_job(
     "procurement_review",
-    selection=(AssetSelection.assets("forecast") | AssetSelection.groups("suppliers", "procurement"))
+    selection=AssetSelection.groups("forecast", "suppliers", "procurement")
     - AssetSelection.assets("replay_kpis"),
     config=PROCUREMENT_REVIEW_CONFIG,
     description="Analyst what-if from the current demand history: re-forecast (horizon), re-score suppliers, "

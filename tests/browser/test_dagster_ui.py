@@ -35,7 +35,8 @@ CHROMIUM_ARGS = [
 SHOTS = Path(os.environ.get("SUPPLYCAST_SCREENSHOTS") or ROOT / "screenshots")
 ASSETS = (
     "raw_pos", "raw_prices", "raw_calendar", "raw_weather", "raw_shipments", "raw_emission_factors",
-    "demand_history", "weather_daily", "shipment_stats", "forecast", "supplier_scores", "supplier_catalogue",
+    "demand_history", "weather_daily", "shipment_stats", "forecast_champion", "forecast", "forecast_review",
+    "supplier_scores", "supplier_catalogue",
     "inventory_snapshot", "replenishment_proposals", "purchase_order_proposals", "purchase_order_exports",
 )
 # dagster dev answers in ~7 s on an idle machine; CI shares 2 cores, so be generous
@@ -209,7 +210,7 @@ def test_03_asset_checks_tab_shows_the_gx_suite_result(page, ui):
 @pytest.mark.parametrize(
     ("asset", "entry", "shot"),
     [
-        ("forecast", "forecast_vs_actual", "06_forecast_vs_actual"),
+        ("forecast_review", "forecast_vs_actual", "06_forecast_vs_actual"),
         ("supplier_scores", "scorecard_plot", "07_supplier_scorecard"),
         ("replenishment_proposals", "stockout_risk_plot", "08_stockout_risk"),
         ("purchase_order_proposals", "by_supplier_and_status_plot", "09_pos_by_supplier_status"),

@@ -24,13 +24,14 @@ from pipelines.cli import build_parser, main
 pytestmark = pytest.mark.integration
 
 PLOTS = {
-    "forecast": ("forecast_vs_actual",),
+    "forecast_review": ("forecast_vs_actual",),
     "supplier_scores": ("scorecard_plot",),
     "replenishment_proposals": ("stockout_risk_plot",),
     "purchase_order_proposals": ("by_supplier_and_status_plot",),
 }
 TABLES = {
-    "forecast": ("backtest", "worst_forecast_items"),
+    "forecast": ("backtest",),
+    "forecast_review": ("worst_forecast_items",),
     "supplier_scores": ("scorecard",),
     "replenishment_proposals": ("stockout_risk", "biggest_orders"),
     "purchase_order_proposals": ("by_supplier_and_status", "top_proposals"),
@@ -152,7 +153,7 @@ def test_ui_metadata_holds_png_plots_and_markdown_tables(cli_run, asset):
 
 
 def test_worst_forecast_table_names_real_series(cli_run):
-    table = cli_run["metadata"]["forecast"]["worst_forecast_items"].value
+    table = cli_run["metadata"]["forecast_review"]["worst_forecast_items"].value
     con = duckdb.connect(str(cli_run["warehouse"]), read_only=True)
     try:
         items = {r[0] for r in con.execute("SELECT DISTINCT item_id FROM forecast").fetchall()}

@@ -80,11 +80,20 @@ def test_mlflow_run_logged(materialised):
     import mlflow
 
     mats = {m.asset_key.to_user_string(): m for m in result.get_asset_materialization_events()}
-    run_id = mats["forecast"].materialization.metadata["mlflow_run_id"].value
+    review = mats["forecast_review"].materialization.metadata
+    run_id = review["mlflow_run_id"].value
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{tmp / 'mlflow.db'}")
     run = client.get_run(run_id)
     assert run.data.params and run.data.metrics
     assert any(a.path.endswith(".parquet") or a.is_dir for a in client.list_artifacts(run_id))
+    # the review registered the run's model; the first run's model has no champion to lose to
+    assert review["new_model_version"].value != "none" and review["promoted_to_champion"].value is True
+    alias = client.get_model_version_by_alias("supplycast-demand-lightgbm", "champion")
+    assert review["new_model_version"].value.endswith(f" v{alias.version}")
+    con = duckdb.connect(str(tmp / "wh.duckdb"), read_only=True)
+    # the warehouse copy of the champion follows the registry
+    assert con.execute("SELECT version FROM forecast_champion").fetchall() == [(str(alias.version),)]
+    con.close()
     meta = mats["forecast"].materialization.metadata
     # rolling origins, and the stage measured against the library calls inside it
     assert len(meta["backtest_windows"].value["origins"]) == 2 and meta["backtest_windows"].value["days_per_window"] == 7

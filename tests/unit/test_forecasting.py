@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -207,6 +208,11 @@ def test_negbin_cdf_bounds_match_scipy_on_both_sides_of_the_recurrence_cutoff():
     np.testing.assert_allclose(upper, ref(y), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(lower, ref(y - 1), rtol=1e-9, atol=1e-12)
     assert upper[0] == 1.0 and lower[0] == 0.0  # zero mean: all mass at zero
+    # every count under the cutoff: both bounds come from one pass of the recurrence
+    small = np.minimum(y, _RECURRENCE_MAX_K)
+    lower, upper = negbin_cdf_bounds(small, mean, disp)
+    np.testing.assert_allclose(upper, ref(small), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(lower, ref(small - 1), rtol=1e-9, atol=1e-12)
 
 
 def test_negbin_quantiles_rejects_bad_levels():
@@ -418,6 +424,30 @@ def test_log_forecast_run_round_trip(run_200, tmp_path: Path):
     assert pd.read_parquet(local).shape == run_200.forecast.shape
     exp = client.get_experiment_by_name("supplycast-forecast")
     assert exp.artifact_location == (tmp_path / "mlartifacts").as_uri()
+
+
+def test_run_record_survives_the_warehouse_row_and_logs_like_the_run(run_200, tmp_path: Path):
+    from mlflow import MlflowClient
+
+    from forecasting.tracking import record_from_row, record_to_row, run_record
+
+    record = run_record(run_200)
+    row = record_to_row(record)
+    assert all(v is None or isinstance(v, str) for v in row.values())  # plain text columns
+    back = record_from_row(row)
+    assert back.params == json.loads(json.dumps(record.params, default=str))
+    assert back.metrics == pytest.approx(record.metrics, nan_ok=True)
+    assert back.chosen_model == run_200.backtest.best_model
+    pd.testing.assert_frame_equal(back.backtest_metrics, record.backtest_metrics, check_dtype=False)
+    pd.testing.assert_frame_equal(back.daily, record.daily, check_dtype=False, check_freq=False)
+    # the plot's data: holdout sums per candidate, then the summed forecast over the horizon
+    assert back.daily["forecast"].notna().sum() == run_200.forecast["date"].nunique()
+    assert back.daily["units"].sum() == pytest.approx(run_200.backtest.predictions["units"].sum())
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    run_id = log_forecast_run(back, forecast=run_200.forecast, tracking_uri=uri)
+    logged = MlflowClient(tracking_uri=uri).get_run(run_id).data
+    assert logged.params["chosen_model"] == run_200.backtest.best_model
+    assert logged.metrics["backtest_mase"] == pytest.approx(run_200.backtest.metrics.at[run_200.backtest.best_model, "mase"])
 
 
 def test_log_forecast_run_rejects_plain_path(run_200, tmp_path: Path):

@@ -13,7 +13,7 @@ from forecasting import forecast_demand
 from forecasting.features import CATEGORICAL, build_panel, feature_matrix, forecast_features, training_features
 from forecasting.lgbm import GlobalLGBM
 from forecasting.m5 import load_m5
-from forecasting.registry import Champion, load_champion, log_global_model
+from forecasting.registry import Champion, champion_from_row, champion_to_row, load_champion, log_global_model
 
 SAMPLE_M5 = Path(__file__).resolve().parents[2] / "data" / "sample" / "m5"
 
@@ -78,6 +78,15 @@ def test_registry_round_trip_and_alias(m5_small, tmp_path):
     # what a later run needs to judge and refit it: its last training day and configuration
     assert champ.train_end == panel.dates[-1] and champ.config == model.config()
     np.testing.assert_allclose(champ.model.predict(panel, dates), model.predict(panel, dates))
+    # the warehouse copy the forecast asset reads: plain values, the same model
+    row = champion_to_row(champ)
+    assert all(v is None or isinstance(v, str) for v in row.values())
+    copy = champion_from_row(row)
+    assert (copy.version, copy.train_end, copy.config, copy.error) == (version, champ.train_end, champ.config, None)
+    np.testing.assert_allclose(copy.model.predict(panel, dates), model.predict(panel, dates))
+    assert champion_from_row(champion_to_row(Champion(None, None))) == Champion(None, None)
+    garbled = champion_from_row({**row, "model_text": "not a model"})
+    assert garbled.model is None and garbled.version == version and garbled.error
     # Breaking the stored model is reported, not raised.
     client.delete_run(run_id)
     art = Path(client.get_run(run_id).info.artifact_uri.removeprefix("file://")) / "global_model"
