@@ -106,15 +106,15 @@ def series_info(
 
 
 def _level12_scales(folder: Path) -> pd.DataFrame | None:
-    from forecasting.wrmsse import load_m5_scales
-
     path = folder / "rmsse_scale_d1_d1913.parquet"
     if not path.is_file():
         return None
-    sc = load_m5_scales(path)
-    sc = sc[sc["level"] == 12]
-    key = sc["key"].str.split("|", expand=True)
-    return pd.DataFrame({"item_id": key[0], "store_id": key[1], "scale": sc["scale"].to_numpy()})
+    # only the bottom level, read straight from the file: ids are "<item>_<store>_evaluation" and
+    # the store is the last two tokens (e.g. CA_1); same keys as ``load_m5_scales`` gives level 12
+    raw = pd.read_parquet(path, columns=["agg_level_1", "scale_mse_d1_d1913"], filters=[("level", "==", 12)])
+    parts = [name.removesuffix("_evaluation").rsplit("_", 2) for name in raw["agg_level_1"].astype(str)]
+    return pd.DataFrame({"item_id": [p[0] for p in parts], "store_id": [f"{p[1]}_{p[2]}" for p in parts],
+                         "scale": raw["scale_mse_d1_d1913"].to_numpy(dtype=np.float64)})
 
 
 def load_m5(folder: str | Path) -> M5Data:

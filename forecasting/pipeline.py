@@ -91,8 +91,7 @@ def _missing_columns(history: pd.DataFrame, required: Sequence[str]) -> list[str
     return [f"missing column(s): {', '.join(missing)}"] if missing else []
 
 
-def _null_rows(data: pd.DataFrame, cols: Sequence[str], *, time_col: str) -> list[str]:
-    counts = data[list(cols)].isna().sum()
+def _null_rows(counts: pd.Series, *, time_col: str) -> list[str]:
     return [
         f"column '{c}': {n} {'null or unparseable' if c == time_col else 'null'} row(s)"
         for c, n in counts.items()
@@ -144,11 +143,12 @@ def _problems(data: pd.DataFrame, *, id_cols: Sequence[str], time_col: str,
               target_col: str) -> tuple[list[str], tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
     """Problems of a :func:`_select`-ed history, and its :func:`_series_order` when the keys allow one."""
     key_cols = [*id_cols, time_col]
-    problems = _null_rows(data, [*key_cols, target_col], time_col=time_col)
+    nulls = data[[*key_cols, target_col]].isna().sum()
+    problems = _null_rows(nulls, time_col=time_col)
     problems += _non_numeric(data, target_col)
     if not problems:
         problems += _negative_values(data, target_col)
-    if data[key_cols].isna().any().any():
+    if nulls[key_cols].any():
         # Keys with nulls cannot be grouped or ordered; report what we have so far.
         return problems, None
     order = _series_order(data, id_cols, time_col)

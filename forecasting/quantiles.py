@@ -52,8 +52,9 @@ def _unique_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     codes_a, uniq_a = pd.factorize(a, use_na_sentinel=False)
     codes_b, uniq_b = pd.factorize(b, use_na_sentinel=False)
     combined = codes_a.astype(np.int64) * len(uniq_b) + codes_b
-    _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
-    return a[first], b[first], inverse
+    # hashing, not sorting: the order of the distinct pairs does not matter
+    inverse, pairs = pd.factorize(combined)
+    return uniq_a[pairs // len(uniq_b)], uniq_b[pairs % len(uniq_b)], inverse
 
 
 def negbin_quantiles(
