@@ -31,7 +31,7 @@ from forecasting.registry import (
 )
 from forecasting.tracking import record_from_row, record_to_row, run_record
 from pipelines.resources import FeedsResource, ForecastExecutorResource, MlflowTrackingResource
-from warehouse.db import read_table, replace_table, table_exists
+from warehouse.db import query_frames, read_table, replace_table, replace_tables, table_exists
 
 __all__ = ["forecast", "forecast_champion", "forecast_review", "ForecastConfig", "FORECAST_ASSETS"]
 
@@ -54,28 +54,34 @@ class ForecastConfig(Config):
                           "naive's by more than this share")
 
 
-def _covariates(con, as_of: str, horizon: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    calendar = con.execute("SELECT * FROM raw_calendar ORDER BY date").df()
-    end = con.execute("SELECT max(date) FROM demand_history").fetchall()[0][0]
-    origin = pd.Timestamp(as_of) if as_of else pd.Timestamp(end)
-    lo = (origin - pd.Timedelta(days=_PRICE_LOOKBACK_DAYS)).date()
-    hi = (origin + pd.Timedelta(days=horizon)).date()
-    prices = con.execute(
-        "SELECT p.store_id, p.item_id, p.wm_yr_wk, p.sell_price FROM raw_prices p "
-        "WHERE p.wm_yr_wk IN (SELECT DISTINCT wm_yr_wk FROM raw_calendar WHERE date BETWEEN ? AND ?)",
-        [lo, hi],
-    ).df()
-    return calendar, prices
+# The forecast origin: the as-of date, or the last day of history.
+_ORIGIN = "coalesce(CAST(? AS DATE), (SELECT max(date) FROM demand_history))"
 
 
-def _window_totals(con) -> tuple[pd.DataFrame, int]:
-    """:func:`forecasting.m5.window_units` of the demand history, summed in DuckDB."""
+def _input_queries(as_of: str, horizon: int, global_model: bool) -> dict[str, tuple[str, list]]:
+    """What the forecast reads, as parameterised queries DuckDB can run side by side."""
+    origin = as_of or None
+    queries = {
+        "history": ("SELECT store_id, item_id, date, units FROM demand_history", []),
+        "n_days": (f"SELECT count(DISTINCT date) AS n FROM demand_history WHERE date <= {_ORIGIN}", [origin]),
+    }
+    if not global_model:
+        return queries
     window = [M5_WINDOW_START.date(), M5_LAST_DAY.date()]
-    totals = con.execute("SELECT store_id, item_id, sum(units) AS window_units FROM demand_history "
-                         "WHERE date BETWEEN ? AND ? GROUP BY store_id, item_id", window).df()
-    n_days = con.execute("SELECT count(DISTINCT date) FROM demand_history WHERE date BETWEEN ? AND ?",
-                         window).fetchall()[0][0]
-    return totals, int(n_days)
+    return queries | {
+        # the hierarchy is per series: 30k rows instead of three more string columns on every day
+        "attributes": ("SELECT store_id, item_id, any_value(dept_id) AS dept_id, any_value(cat_id) AS cat_id, "
+                       "any_value(state_id) AS state_id FROM demand_history GROUP BY store_id, item_id", []),
+        "calendar": ("SELECT * FROM raw_calendar ORDER BY date", []),
+        # price weeks from the lookback before the origin to the end of the horizon
+        "prices": ("SELECT p.store_id, p.item_id, p.wm_yr_wk, p.sell_price FROM raw_prices p WHERE p.wm_yr_wk IN "
+                   f"(SELECT DISTINCT wm_yr_wk FROM raw_calendar WHERE date BETWEEN {_ORIGIN} - CAST(? AS INTEGER) "
+                   f"AND {_ORIGIN} + CAST(? AS INTEGER))", [origin, _PRICE_LOOKBACK_DAYS, origin, horizon]),
+        # :func:`forecasting.m5.window_units` of the history, summed here
+        "totals": ("SELECT store_id, item_id, sum(units) AS window_units, (SELECT count(DISTINCT date) FROM "
+                   "demand_history WHERE date BETWEEN ? AND ?) AS window_days FROM demand_history "
+                   "WHERE date BETWEEN ? AND ? GROUP BY store_id, item_id", window + window),
+    }
 
 
 def _one_row(con, table: str) -> dict | None:
@@ -85,9 +91,13 @@ def _one_row(con, table: str) -> dict | None:
     return {k: (None if pd.isna(v) else v) for k, v in frame.iloc[0].items()}
 
 
-def _write_row(con, table: str, row: dict) -> None:
+def _row_frame(row: dict) -> pd.DataFrame:
     # text columns: a column of nulls still gets a type
-    replace_table(con, table, pd.DataFrame([row]).astype("string"))
+    return pd.DataFrame([row]).astype("string")
+
+
+def _write_row(con, table: str, row: dict) -> None:
+    replace_table(con, table, _row_frame(row))
 
 
 def _champion_metadata(champion: Champion) -> dict:
@@ -130,20 +140,17 @@ def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: Duc
              forecast_executor: ForecastExecutorResource) -> MaterializeResult:
     started = perf_counter()
     with duckdb.get_connection() as con:
-        history = con.execute("SELECT store_id, item_id, date, units FROM demand_history").df()
-        # the hierarchy is per series: 30k rows instead of three more string columns on every day
-        attributes = con.execute(
-            "SELECT store_id, item_id, any_value(dept_id) AS dept_id, any_value(cat_id) AS cat_id, "
-            "any_value(state_id) AS state_id FROM demand_history GROUP BY store_id, item_id"
-        ).df() if config.global_model else None
-        calendar, prices = _covariates(con, config.as_of, config.horizon) if config.global_model else (None, None)
-        totals = _window_totals(con) if config.global_model else None
+        frames = query_frames(con, _input_queries(config.as_of, config.horizon, config.global_model))
         champion = _stored_champion(context, con, mlflow_tracking.tracking_uri) if (
             config.global_model and config.use_champion) else None
-    info = load_series_info(feeds.paths().calendar.parent, totals=totals) if config.global_model else None
+    history = frames["history"]
+    totals = frames.get("totals")
+    info = load_series_info(feeds.paths().calendar.parent, totals=(
+        totals[["store_id", "item_id", "window_units"]], int(totals["window_days"].max()) if len(totals) else 0)
+    ) if config.global_model else None
     as_of = pd.Timestamp(config.as_of) if config.as_of else None
     # an early as-of leaves a short history: hold out at most half of it, so the backtest can still train
-    n_days = history.loc[history["date"] <= (as_of or history["date"].max()), "date"].nunique()
+    n_days = int(frames["n_days"]["n"].iloc[0])
     holdout_days, n_windows = backtest_plan(n_days, config.holdout_days, config.backtest_windows)
     if (holdout_days, n_windows) != (config.holdout_days, config.backtest_windows):
         context.log.warning("forecast: %s days of history up to as-of; backtest shortened from %s days in %s windows "
@@ -151,8 +158,9 @@ def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: Duc
                             holdout_days, n_windows)
     with use_executor(forecast_executor.config()):
         run = forecast_demand(history, horizon=config.horizon, models=config.models, holdout_days=holdout_days,
-                              n_windows=n_windows, as_of=as_of, global_model=config.global_model, calendar=calendar,
-                              prices=prices, series_info=info, series_attributes=attributes, champion=champion,
+                              n_windows=n_windows, as_of=as_of, global_model=config.global_model, calendar=frames.get("calendar"),
+                              prices=frames.get("prices"), series_info=info, series_attributes=frames.get("attributes"),
+                              champion=champion,
                               regression_threshold=config.regression_threshold)
         statsforecast_seconds = library_seconds("statsforecast")
         lightgbm_seconds = library_seconds("lightgbm")
@@ -160,12 +168,12 @@ def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: Duc
     # The deployed forecast's backtest next to seasonal naive's: the drift check and the review's plots.
     holdout = bt.predictions[["store_id", "item_id", "date", "units"]].assign(
         yhat=bt.predictions["deployed"].to_numpy(), seasonal_naive=bt.predictions["seasonal_naive"].to_numpy())
+    record = {"dagster_run_id": context.run_id, "use_champion": str(config.use_champion),
+              **record_to_row(run_record(run))}
     with duckdb.get_connection() as con:
-        rows = replace_table(con, "forecast", run.forecast)
-        replace_table(con, "forecast_backtest", bt.metrics.reset_index(drop=False))
-        replace_table(con, "forecast_holdout", holdout)
-        _write_row(con, "forecast_run", {"dagster_run_id": context.run_id, "use_champion": str(config.use_champion),
-                                         **record_to_row(run_record(run))})
+        rows = replace_tables(con, {"forecast": run.forecast, "forecast_holdout": holdout,
+                                    "forecast_backtest": bt.metrics.reset_index(drop=False),
+                                    "forecast_run": _row_frame(record)})["forecast"]
     outcome = run.global_outcome
     for w in run.warnings:
         context.log.warning("forecast: %s", w)

@@ -298,9 +298,10 @@ def _static(panel: Panel) -> dict[str, np.ndarray]:
     }
 
 
-def _day_block(panel: Panel, dates: pd.DatetimeIndex, n: int) -> dict[str, np.ndarray]:
+def _day_values(panel: Panel, dates: pd.DatetimeIndex,
+                snap: np.ndarray | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Calendar values per date, and price and SNAP values per series x date."""
     cal = panel.calendar.reindex(dates)
-    rep = lambda c: np.tile(cal[c].to_numpy(), n)  # noqa: E731 - series-major rows
     prices = panel.prices.reindex(columns=dates).to_numpy(dtype=np.float64)
     prev = panel.prices.reindex(columns=dates - pd.Timedelta(days=7)).to_numpy(dtype=np.float64)
     window_prices = panel.prices.reindex(columns=panel.dates).to_numpy(dtype=np.float64)
@@ -309,16 +310,16 @@ def _day_block(panel: Panel, dates: pd.DatetimeIndex, n: int) -> dict[str, np.nd
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = prices / win_price[:, None]
         change = prices / prev - 1.0
-    return {
-        "wday": rep("wday"),
-        "mday": rep("mday"),
-        "event": rep("event"),
-        "event_type": rep("event_type"),
-        "snap": _snap_matrix(panel, dates).ravel(),
-        "price": prices.ravel(),
-        "price_rel": rel.ravel(),
-        "price_change": change.ravel(),
-    }
+    per_date = {c: cal[c].to_numpy() for c in ("wday", "mday", "event", "event_type")}
+    per_cell = {"snap": _snap_matrix(panel, dates) if snap is None else snap, "price": prices, "price_rel": rel,
+                "price_change": change}
+    return per_date, per_cell
+
+
+def _day_block(panel: Panel, dates: pd.DatetimeIndex, n: int) -> dict[str, np.ndarray]:
+    """Day features of every series and date, series-major rows."""
+    per_date, per_cell = _day_values(panel, dates)
+    return {**{k: np.tile(v, n) for k, v in per_date.items()}, **{k: v.ravel() for k, v in per_cell.items()}}
 
 
 def _window_sums(panel: Panel) -> dict[str, np.ndarray]:
@@ -371,7 +372,8 @@ def feature_matrix(cols: dict[str, np.ndarray], names: Sequence[str], rows: np.n
     negative code as missing too, but warns on stdout, which corrupts ``supplycast run --json``.
     """
     n = len(rows) if rows is not None else len(_take(cols[names[0]], None))
-    out = np.empty((n, len(names)), dtype=np.float64)
+    # column-major: each feature is one contiguous write, and LightGBM reads that layout as it is
+    out = np.empty((n, len(names)), dtype=np.float64, order="F")
     for j, name in enumerate(names):
         v = _take(cols[name], rows)
         out[:, j] = np.where(v < 0, np.nan, v) if name in CATEGORICAL else v
@@ -408,38 +410,53 @@ def training_features(panel: Panel, *, recent_days: int = 7) -> tuple[pd.DataFra
     return _feature_frame(cols), y
 
 
-def training_columns(panel: Panel, *, recent_days: int = 7) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """:func:`training_features` as flat arrays per feature (see :func:`feature_matrix`)."""
+def training_columns(panel: Panel, *, recent_days: int = 7,
+                     rows: np.ndarray | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """:func:`training_features` as flat arrays per feature (see :func:`feature_matrix`).
+
+    Args:
+        panel: The training panel.
+        recent_days: Length of the trailing window behind ``win_recent_mean``.
+        rows: Flat series-major row numbers (``series * n_days + day``) to compute, e.g. a
+            training sample, so the rows left out are never built; None: every row.
+
+    Returns:
+        Features and targets of ``rows``, in their order.
+    """
     n, t = panel.y.shape
+    si, di = np.divmod(np.arange(n * t) if rows is None else np.asarray(rows, dtype=np.int64), t)
     y = panel.y
+    yv = y[si, di]
     w = _window_sums(panel)
-    wday = panel.dates.dayofweek.to_numpy()
+    wday = panel.dates.dayofweek.to_numpy()[di]
     loo_n = max(t - 1, 1)
-    mean = (w["s"][:, None] - y) / loo_n
-    sq = (w["ss"][:, None] - np.square(y)) / loo_n
-    dow_sum = w["s_dow"][:, wday] - y
-    dow_cnt = np.broadcast_to(w["c_dow"][wday] - 1, y.shape)
-    snap = w["snap"]
-    snap_sum = w["s_snap"][:, None] - y * snap
-    snap_cnt = w["c_snap"][:, None] - snap
-    nosnap_sum = (w["s"] - w["s_snap"])[:, None] - y * (1 - snap)
-    nosnap_cnt = (t - w["c_snap"])[:, None] - (1 - snap)
+    mean = (w["s"][si] - yv) / loo_n
+    sq = (w["ss"][si] - np.square(yv)) / loo_n
+    dow_sum = w["s_dow"][si, wday] - yv
+    dow_cnt = w["c_dow"][wday] - 1
+    snap = w["snap"][si, di]
+    snap_sum = w["s_snap"][si] - yv * snap
+    snap_cnt = w["c_snap"][si] - snap
+    nosnap_sum = (w["s"] - w["s_snap"])[si] - yv * (1 - snap)
+    nosnap_cnt = (t - w["c_snap"])[si] - (1 - snap)
     # Trailing mean of the last ``recent_days`` days before the target day (or of the
     # window's first days when there are none before it).
     csum = np.concatenate([np.zeros((n, 1)), np.cumsum(y, axis=1)], axis=1)
-    end = np.arange(t)
-    start = np.maximum(end - recent_days, 0)
-    recent = _div(csum[:, end] - csum[:, start], np.broadcast_to((end - start).astype(np.float64), y.shape))
+    start = np.maximum(di - recent_days, 0)
+    recent = _div(csum[si, di] - csum[si, start], (di - start).astype(np.float64))
     window = {
-        "win_mean": mean.ravel(),
-        "win_dow_mean": _div(dow_sum, dow_cnt).ravel(),
-        "win_snap_mean": _div(snap_sum, snap_cnt).ravel(),
-        "win_nosnap_mean": _div(nosnap_sum, nosnap_cnt).ravel(),
-        "win_zero_share": ((w["z"][:, None] - (y == 0)) / loo_n).ravel(),
-        "win_std": np.sqrt(np.clip(sq - np.square(mean), 0, None)).ravel(),
-        "win_recent_mean": np.where(np.isnan(recent), mean, recent).ravel(),
+        "win_mean": mean,
+        "win_dow_mean": _div(dow_sum, dow_cnt),
+        "win_snap_mean": _div(snap_sum, snap_cnt),
+        "win_nosnap_mean": _div(nosnap_sum, nosnap_cnt),
+        "win_zero_share": (w["z"][si] - (yv == 0)) / loo_n,
+        "win_std": np.sqrt(np.clip(sq - np.square(mean), 0, None)),
+        "win_recent_mean": np.where(np.isnan(recent), mean, recent),
     }
-    return _columns(_static(panel), _day_block(panel, panel.dates, n), window, t), y.ravel()
+    per_date, per_cell = _day_values(panel, panel.dates, snap=w["snap"])
+    day = {**{k: v[di] for k, v in per_date.items()}, **{k: v[si, di] for k, v in per_cell.items()}}
+    static = {k: v[si] for k, v in _static(panel).items()}
+    return {**static, **day, **window}, yv
 
 
 def forecast_features(panel: Panel, dates: Sequence[pd.Timestamp], *, recent_days: int = 7) -> pd.DataFrame:

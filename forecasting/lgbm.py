@@ -87,14 +87,14 @@ class GlobalLGBM:
         """
         import lightgbm as lgb
 
-        cols, y = training_columns(panel)
-        keep = self._rows(len(y))
+        keep = self._rows(panel.y.size)
+        # Only the sampled rows are computed, straight into the matrix LightGBM reads.
+        cols, y = training_columns(panel, rows=keep)
         names = list(self.features)
-        # Only the sampled rows are materialised, straight into the matrix LightGBM reads.
-        x = feature_matrix(cols, names, keep)
+        x = feature_matrix(cols, names)
         cats = [c for c in CATEGORICAL if c in names]
         with library_call("lightgbm"):
-            data = lgb.Dataset(x, label=y if keep is None else y[keep], feature_name=names,
+            data = lgb.Dataset(x, label=y, feature_name=names,
                                categorical_feature=cats, free_raw_data=True)
             self.booster = lgb.train(dict(self.params), data, num_boost_round=self.num_rounds)
         return self

@@ -64,9 +64,42 @@ def _resolve_models(models: Sequence[str]) -> list[str]:
 
 def _series_order(history: pd.DataFrame, id_cols: Sequence[str], time_col: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Integer series codes (in sorted id order), timestamps and the row order by series then day."""
-    codes = history.groupby(list(id_cols), sort=True, dropna=False).ngroup().to_numpy()
     ds = pd.to_datetime(history[time_col]).to_numpy(dtype="datetime64[ns]")
+    codes = _presorted_codes(history, id_cols, ds)
+    if codes is not None:
+        return codes, ds, np.arange(len(ds))
+    codes = history.groupby(list(id_cols), sort=True, dropna=False).ngroup().to_numpy()
     return codes, ds, np.lexsort((ds, codes))
+
+
+def _presorted_codes(history: pd.DataFrame, id_cols: Sequence[str], ds: np.ndarray) -> np.ndarray | None:
+    """The series codes of rows that already come sorted by id then day (a warehouse mart's order), else None.
+
+    Two comparisons of neighbouring rows replace grouping and sorting 10^5-10^6 rows; the codes
+    are the ones ``groupby(sort=True).ngroup()`` gives, and the identity is the order ``lexsort`` gives.
+    """
+    n = len(ds)
+    if n < 2:
+        return None
+    values = [history[c].to_numpy() for c in id_cols]
+    try:
+        changed = np.zeros(n, dtype=bool)
+        changed[0] = True
+        for v in values:
+            changed[1:] |= v[1:] != v[:-1]
+        starts = np.flatnonzero(changed)
+        # each series' key strictly above the previous one, compared column by column
+        above = np.zeros(len(starts) - 1, dtype=bool)
+        tied = np.ones(len(starts) - 1, dtype=bool)
+        for v in values:
+            key = v[starts]
+            above |= tied & (key[1:] > key[:-1])
+            tied &= key[1:] == key[:-1]
+    except TypeError:  # ids of mixed types have no order here; grouping decides
+        return None
+    if not above.all() or (np.diff(ds)[~changed[1:]] < np.timedelta64(0, "ns")).any():
+        return None
+    return np.cumsum(changed) - 1
 
 
 def _to_nixtla(

@@ -130,13 +130,15 @@ def _recurrence(k: np.ndarray, mu: np.ndarray, disp: np.ndarray) -> tuple[np.nda
         log_p0 = -np.where(dm > 0, mu * np.log1p(dm) / np.where(dm > 0, dm, 1.0), mu)
     # rows sorted by k, largest first: the rows still summing at step j are a prefix
     # (a radix sort: k is a small integer here)
-    neg_k = -k.astype(np.int16)
-    order = np.argsort(neg_k, kind="stable")
-    neg_k, aa, bb = neg_k[order], a[order], b[order]
+    kk = k.astype(np.int64)
+    order = np.argsort(-kk.astype(np.int16), kind="stable")
+    aa, bb = a[order], b[order]
+    # rows with k > j, for every step j: one histogram instead of a search per step
+    still = len(kk) - np.cumsum(np.bincount(kk))
     pmf = np.exp(log_p0[order])
     cdf, last = pmf.copy(), pmf.copy()
-    for j in range(-int(neg_k[0])):
-        active = int(np.searchsorted(neg_k, -(j + 1), side="right"))
+    for j in range(len(still) - 1):
+        active = int(still[j])
         pmf = pmf[:active] * (aa[:active] * j + bb[:active]) / (j + 1)
         cdf[:active] += pmf
         last[:active] = pmf

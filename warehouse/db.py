@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
 
-__all__ = ["connect", "replace_table", "read_table", "table_exists", "row_count", "transaction"]
+__all__ = ["connect", "replace_table", "replace_tables", "read_table", "query_frames", "table_exists", "row_count",
+           "transaction"]
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -52,6 +55,42 @@ def replace_table(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) 
         finally:
             con.unregister("_replace_src")
     return len(df)
+
+
+def _on_cursors(con: duckdb.DuckDBPyConnection, jobs: Mapping[str, Any], run: Any, max_workers: int) -> dict[str, Any]:
+    # DuckDB releases the GIL while it scans, sorts and compresses: jobs on their own cursors
+    # (a connection is not shared between threads) use the cores a single job leaves idle.
+    cursors = {name: con.cursor() for name in jobs}
+    try:
+        with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="duckdb") as pool:
+            futures = {name: pool.submit(run, cursors[name], name, job) for name, job in jobs.items()}
+            return {name: f.result() for name, f in futures.items()}
+    finally:
+        for cur in cursors.values():
+            cur.close()
+
+
+def replace_tables(con: duckdb.DuckDBPyConnection, tables: Mapping[str, pd.DataFrame], *,
+                   max_workers: int = 2) -> dict[str, int]:
+    """:func:`replace_table` for several tables at once, each in its own transaction and thread.
+
+    Returns:
+        Row count per table. The first failure is raised after every write has finished;
+        the tables written before it stay written, each one whole.
+    """
+    return _on_cursors(con, tables, lambda cur, name, df: replace_table(cur, name, df), max_workers)
+
+
+def query_frames(con: duckdb.DuckDBPyConnection, queries: Mapping[str, tuple[str, Sequence[Any]]], *,
+                 max_workers: int = 2) -> dict[str, pd.DataFrame]:
+    """Run parameterised queries side by side, each on its own cursor, into pandas frames.
+
+    Args:
+        con: Warehouse connection.
+        queries: Name -> ``(sql, parameters)``.
+        max_workers: Threads.
+    """
+    return _on_cursors(con, queries, lambda cur, _name, q: cur.execute(q[0], list(q[1])).df(), max_workers)
 
 
 def read_table(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:

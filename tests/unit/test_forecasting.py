@@ -393,6 +393,26 @@ def test_forecast_demand_as_of_short_and_stale_series(history_50: pd.DataFrame):
     assert run.params["n_series_short_history"] == 1
 
 
+def test_series_order_takes_presorted_rows_as_they_are_and_sorts_the_rest(history_200: pd.DataFrame):
+    from forecasting.models import _presorted_codes, _series_order
+
+    ordered = history_200.sort_values([*ID_COLS, "date"], ignore_index=True)
+    shuffled = ordered.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    for frame in (ordered, shuffled):
+        codes, ds, order = _series_order(frame, ID_COLS, "date")
+        expected = frame.groupby(ID_COLS, sort=True).ngroup().to_numpy()
+        np.testing.assert_array_equal(codes, expected)
+        np.testing.assert_array_equal(order, np.lexsort((ds, expected)))
+    ds = pd.to_datetime(ordered["date"]).to_numpy()
+    assert _presorted_codes(ordered, ID_COLS, ds) is not None
+    assert _presorted_codes(shuffled, ID_COLS, pd.to_datetime(shuffled["date"]).to_numpy()) is None
+    # one series' days out of order, or a series split in two runs: not presorted
+    swapped = ordered.iloc[[1, 0, *range(2, len(ordered))]].reset_index(drop=True)
+    assert _presorted_codes(swapped, ID_COLS, pd.to_datetime(swapped["date"]).to_numpy()) is None
+    split = pd.concat([ordered.iloc[:3], ordered.iloc[40:], ordered.iloc[3:40]], ignore_index=True)
+    assert _presorted_codes(split, ID_COLS, pd.to_datetime(split["date"]).to_numpy()) is None
+
+
 # --- tracking --------------------------------------------------------------
 
 

@@ -50,6 +50,19 @@ def test_training_features_leave_the_target_day_out(m5_small):
     assert x["snap"].iloc[row * t + day] == cal[panel.dates[day]]
 
 
+def test_training_columns_of_sampled_rows_equal_the_full_rows(m5_small):
+    from forecasting.features import training_columns
+
+    sales, calendar, prices = m5_small
+    panel = build_panel(sales, calendar=calendar, prices=prices)
+    full, y = training_columns(panel)
+    rows = np.sort(np.random.default_rng(1).choice(panel.y.size, size=500, replace=False))
+    part, y_part = training_columns(panel, rows=rows)
+    assert set(part) == set(full) and np.array_equal(y_part, y[rows])
+    for name in full:
+        np.testing.assert_array_equal(part[name], full[name][rows], err_msg=name)
+
+
 def test_forecast_features_cover_future_prices_and_calendar(m5_small):
     sales, calendar, prices = m5_small
     future = pd.date_range(sales["date"].max() + pd.Timedelta(days=1), periods=28)

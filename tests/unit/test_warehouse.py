@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from warehouse import ingest
-from warehouse.db import replace_table, row_count, table_exists
+from warehouse.db import query_frames, replace_table, replace_tables, row_count, table_exists
 from warehouse.feeds import SAMPLE_DIR, FeedError, discover_feeds
 from warehouse.marts import mart_sql
 
@@ -202,3 +202,17 @@ def test_demand_history_fills_a_quarantined_day_and_flags_it(tmp_path, sample_db
     con.execute("DELETE FROM raw_pos WHERE date = DATE '2016-05-03'")
     build_mart(con, "demand_history")
     assert con.execute("SELECT count(*) FROM demand_history WHERE date = DATE '2016-05-03'").fetchall()[0][0] == 0
+
+
+def test_tables_written_and_queries_read_side_by_side(tmp_path: Path):
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    frames = {f"t{i}": pd.DataFrame({"k": range(1000 * (i + 1)), "v": [float(i)] * 1000 * (i + 1)}) for i in range(3)}
+    assert replace_tables(con, frames) == {"t0": 1000, "t1": 2000, "t2": 3000}
+    out = query_frames(con, {"big": ("SELECT count(*) AS n, sum(v) AS s FROM t2 WHERE k >= ?", [100]),
+                             "small": ("SELECT * FROM t0 ORDER BY k LIMIT ?", [5])})
+    assert out["big"].to_dict("records") == [{"n": 2900, "s": 5800.0}]
+    assert out["small"]["k"].tolist() == [0, 1, 2, 3, 4]
+    # a failing write is raised; the tables written beside it are whole, the bad one untouched
+    with pytest.raises(ValueError, match="invalid table name"):
+        replace_tables(con, {"t0": frames["t1"], "bad name": frames["t0"]})
+    assert row_count(con, "t0") == 2000 and not table_exists(con, "bad name")
