@@ -8,6 +8,7 @@ warehouse row; ``forecast`` backtests, chooses, forecasts and writes its tables 
 """
 
 
+from concurrent.futures import ThreadPoolExecutor
 from time import perf_counter
 
 import pandas as pd
@@ -19,7 +20,7 @@ from assets._metadata import OWNERS, WRITER_POOL, markdown_table, table_metadata
 from assets._plots import forecast_vs_actual, safe_plot, worst_forecast_items
 from forecasting import DEFAULT_MODELS, forecast_demand, log_forecast_run
 from forecasting.distributed import library_seconds, use_executor
-from forecasting.m5 import M5_LAST_DAY, M5_WINDOW_START, load_series_info
+from forecasting.m5 import M5_LAST_DAY, M5_WINDOW_START, load_series_info, series_info_sources
 from forecasting.pipeline import backtest_plan
 from forecasting.registry import (
     REGISTERED_MODEL,
@@ -139,15 +140,18 @@ def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: Duc
              mlflow_tracking: MlflowTrackingResource, feeds: FeedsResource,
              forecast_executor: ForecastExecutorResource) -> MaterializeResult:
     started = perf_counter()
-    with duckdb.get_connection() as con:
+    folder = feeds.paths().calendar.parent
+    with duckdb.get_connection() as con, ThreadPoolExecutor(max_workers=1, thread_name_prefix="m5-files") as pool:
+        # the long-history files load while DuckDB reads the warehouse
+        sources = pool.submit(series_info_sources, folder) if config.global_model else None
         frames = query_frames(con, _input_queries(config.as_of, config.horizon, config.global_model))
         champion = _stored_champion(context, con, mlflow_tracking.tracking_uri) if (
             config.global_model and config.use_champion) else None
     history = frames["history"]
     totals = frames.get("totals")
-    info = load_series_info(feeds.paths().calendar.parent, totals=(
+    info = load_series_info(folder, sources=sources.result(), totals=(
         totals[["store_id", "item_id", "window_units"]], int(totals["window_days"].max()) if len(totals) else 0)
-    ) if config.global_model else None
+    ) if sources is not None else None
     as_of = pd.Timestamp(config.as_of) if config.as_of else None
     # an early as-of leaves a short history: hold out at most half of it, so the backtest can still train
     n_days = int(frames["n_days"]["n"].iloc[0])

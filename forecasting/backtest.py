@@ -63,6 +63,9 @@ class BacktestResult:
         step_days: Days per window (the forecast horizon of each origin).
         series_codes: Per row of ``predictions``, the position of its series in the
             key table the backtest was given (for matrix work without joins).
+        train_scale: Per series code, the seasonal-naive MAE scale of the first origin's
+            training days (the MASE denominator).
+        train_dispersion: Per series code, the negative-binomial dispersion of those days.
         n_series: Series scored (those with training data before the cutoff).
         n_series_mase: Of those, series that enter MASE; the rest were flat over
             the training window (no seasonal change), so their scale is zero.
@@ -84,6 +87,8 @@ class BacktestResult:
     cutoffs: tuple[pd.Timestamp, ...] = ()
     step_days: int = 0
     series_codes: np.ndarray | None = None
+    train_scale: pd.Series | None = None
+    train_dispersion: pd.Series | None = None
 
     @property
     def best_members(self) -> tuple[str, ...]:
@@ -257,13 +262,8 @@ def _backtest_nixtla(
     per_series = pd.concat(
         [_decode_ids(choice[_UID].to_numpy(), keys), choice[["best_model", "mae"]]], axis=1
     )
-    predictions = _from_nixtla(
-        scored.rename(columns={_Y: target_col}),
-        keys,
-        id_cols=id_cols,
-        time_col=time_col,
-        value_cols=["cutoff", target_col, *candidates],
-    )
+    predictions = _from_nixtla(scored, keys, id_cols=id_cols, time_col=time_col,
+                               value_cols=["cutoff", _Y, *candidates]).rename(columns={_Y: target_col}, copy=False)
     return BacktestResult(
         metrics=metrics,
         best_model=best,
@@ -279,6 +279,8 @@ def _backtest_nixtla(
         cutoffs=tuple(pd.Timestamp(c) for c in cutoffs),
         step_days=step,
         series_codes=scored[_UID].to_numpy(),
+        train_scale=scale,
+        train_dispersion=dispersion,
     )
 
 

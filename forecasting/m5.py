@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["M5_WINDOW_START", "M5_LAST_DAY", "M5Data", "load_m5", "load_series_info", "series_info",
-           "window_units"]
+           "series_info_sources", "window_units"]
 
 M5_WINDOW_START = pd.Timestamp("2016-04-25")  # d_1914
 M5_LAST_DAY = pd.Timestamp("2016-05-22")  # d_1941: no M5 sales after this day are used
@@ -142,8 +142,18 @@ def load_m5(folder: str | Path) -> M5Data:
     return M5Data(sales, calendar, prices, info, folder)
 
 
+def series_info_sources(folder: str | Path) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The optional files behind :func:`series_info` in an M5 folder: the long-history summary
+    (``series_summary_d1_d1941.parquet``) and the level-12 RMSSE scales; None for a missing one."""
+    folder = Path(folder)
+    summary_path = folder / "series_summary_d1_d1941.parquet"
+    summary = pd.read_parquet(summary_path) if summary_path.is_file() else None
+    return summary, _level12_scales(folder)
+
+
 def load_series_info(folder: str | Path, sales: pd.DataFrame | None = None, *,
-                     totals: tuple[pd.DataFrame, int] | None = None) -> pd.DataFrame | None:
+                     totals: tuple[pd.DataFrame, int] | None = None,
+                     sources: tuple[pd.DataFrame | None, pd.DataFrame | None] | None = None) -> pd.DataFrame | None:
     """:func:`series_info` from the optional files of an M5 folder; None if both are absent.
 
     Args:
@@ -151,14 +161,12 @@ def load_series_info(folder: str | Path, sales: pd.DataFrame | None = None, *,
             ``rmsse_scale_d1_d1913.parquet``.
         sales: ``store_id, item_id, date, units`` (the 28-day window).
         totals: :func:`window_units` of the sales instead of the sales.
+        sources: :func:`series_info_sources` of ``folder`` when already read.
 
     Returns:
         Per series ``store_id, item_id, hist_rate, hist_scale``, or None.
     """
-    folder = Path(folder)
-    summary_path = folder / "series_summary_d1_d1941.parquet"
-    summary = pd.read_parquet(summary_path) if summary_path.is_file() else None
-    scales = _level12_scales(folder)
+    summary, scales = sources if sources is not None else series_info_sources(folder)
     if summary is None and scales is None:
         return None
     return series_info(sales, summary=summary, scales=scales, totals=totals)

@@ -20,7 +20,7 @@ from statsforecast.models import (
     WindowAverage,
 )
 
-from forecasting.distributed import run_statsforecast
+from forecasting.distributed import _sorted_by, run_statsforecast
 
 __all__ = ["MODEL_NAMES", "DEFAULT_MODELS", "BASELINE_MODEL", "fit_predict"]
 
@@ -143,9 +143,10 @@ def _from_nixtla(
     time_col: str,
     value_cols: Sequence[str],
 ) -> pd.DataFrame:
-    ids = _decode_ids(frame[_UID].to_numpy(), keys)
-    values = frame[[_DS, *value_cols]].reset_index(drop=True).rename(columns={_DS: time_col})
-    return pd.concat([ids, values], axis=1)[[*id_cols, time_col, *value_cols]]
+    codes = frame[_UID].to_numpy()
+    # one frame built from arrays: no renamed copy, no concat, no reordering copy
+    return pd.DataFrame({**{c: keys[c].to_numpy()[codes] for c in id_cols}, time_col: frame[_DS].to_numpy(),
+                         **{c: frame[c].to_numpy() for c in value_cols}})
 
 
 def _series_bounds(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -201,7 +202,7 @@ def _forecast_nixtla(
     if not parts:
         return pd.DataFrame({_UID: [], _DS: pd.to_datetime([]), **{n: [] for n in names}})
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    out = out.sort_values([_UID, _DS], kind="stable", ignore_index=True)
+    out = _sorted_by(out, [_UID, _DS])
     out[_DS] = out[_DS].astype("datetime64[ns]")
     # Demand cannot be negative; trend/ETS models can dip below zero on sparse series.
     out[names] = np.clip(out[names].to_numpy(dtype=np.float64), 0.0, None)

@@ -14,7 +14,7 @@ from forecasting.backtest import BacktestResult, _backtest_nixtla, coverage_colu
 from forecasting.features import panel_from_codes
 from forecasting.global_forecast import GlobalOutcome, run_global, to_long
 from forecasting.lgbm import GlobalLGBM
-from forecasting.metrics import per_model_metrics, seasonal_scale
+from forecasting.metrics import per_model_metrics
 from forecasting.models import (
     _DS,
     _UID,
@@ -136,7 +136,10 @@ def _as_datetime(values: pd.Series) -> pd.Series:
 def _select(history: pd.DataFrame, *, id_cols: Sequence[str], time_col: str, target_col: str) -> pd.DataFrame:
     """The columns the forecast needs, with the time column parsed to datetimes."""
     data = history[[*id_cols, time_col, target_col]]
-    return data.assign(**{time_col: _as_datetime(data[time_col])})
+    times = data[time_col]
+    parsed = _as_datetime(times)
+    # already datetimes (a warehouse read): the selection is the frame, no second copy
+    return data if parsed is times else data.assign(**{time_col: parsed})
 
 
 def _problems(data: pd.DataFrame, *, id_cols: Sequence[str], time_col: str,
@@ -305,7 +308,8 @@ def _add_candidates(bt: BacktestResult, candidates: dict[str, np.ndarray], *, co
         values = _at(matrix, codes, cols)
         preds[name] = np.where(np.isfinite(values), values, preds[bt.best_model].to_numpy())
     names = list(candidates)
-    scored = preds.assign(unique_id=codes)
+    scored = pd.DataFrame({_UID: codes, target_col: preds[target_col].to_numpy(),
+                           **{n: preds[n].to_numpy() for n in names}})
     table = per_model_metrics(scored, models=names, target_col=target_col, scale=scale)
     disp = dispersion.reindex(codes).to_numpy()
     y = scored[target_col].to_numpy()
@@ -402,7 +406,9 @@ def forecast_demand(
     _raise_on(problems)
     frame, keys = _to_nixtla(data, id_cols=id_cols, time_col=time_col, target_col=target_col, order=order)
     cut = _resolve_as_of(frame, as_of, time_col)
-    frame = frame[frame[_DS] <= cut].reset_index(drop=True)
+    kept = (frame[_DS] <= cut).to_numpy()
+    if not kept.all():  # an as-of inside the history; at its end there is nothing to drop (or copy)
+        frame = frame[kept].reset_index(drop=True)
     frame, n_padded = _pad_to(frame, cut)
     seconds["prepare"] = perf_counter() - t_start
 
@@ -421,8 +427,7 @@ def forecast_demand(
 
     forecast_dates = pd.date_range(cut + pd.Timedelta(days=1), periods=horizon, freq="D")
     holdout_dates = pd.date_range(bt.cutoff + pd.Timedelta(days=1), periods=holdout_days, freq="D")
-    train_frame = frame[frame[_DS] <= bt.cutoff]
-    bt_dispersion = estimate_dispersion(train_frame, min_obs=min_history)
+    bt_dispersion = bt.train_dispersion
     n_series = len(keys)
     # Everything below works on (series x day) matrices in the row order of ``keys``: the
     # backtest rows carry their series code, so no join on string ids is needed.
@@ -441,7 +446,7 @@ def forecast_demand(
     t = perf_counter()
     if global_model and (bt.cutoff - frame[_DS].min()).days + 1 >= 7:
         series_keys = _with_hierarchy(keys, history, id_cols, series_attributes)
-        scale = seasonal_scale(train_frame, season_length=7)
+        scale = bt.train_scale
         champ = champion() if callable(champion) else champion
         outcome = run_global(
             None,

@@ -122,20 +122,21 @@ def _recurrence(k: np.ndarray, mu: np.ndarray, disp: np.ndarray) -> tuple[np.nda
     """``(P(X <= k), P(X = k))`` by the pmf recurrence of :func:`_cdf_by_recurrence`."""
     if not k.size:
         return np.zeros(0), np.zeros(0)
-    dm = np.clip(disp, 0.0, None) * mu
-    a = dm / (1.0 + dm)
-    b = mu / (1.0 + dm)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # log1p(dm)/d -> mu as d -> 0 (Poisson)
-        log_p0 = -np.where(dm > 0, mu * np.log1p(dm) / np.where(dm > 0, dm, 1.0), mu)
     # rows sorted by k, largest first: the rows still summing at step j are a prefix
     # (a radix sort: k is a small integer here)
     kk = k.astype(np.int64)
     order = np.argsort(-kk.astype(np.int16), kind="stable")
-    aa, bb = a[order], b[order]
     # rows with k > j, for every step j: one histogram instead of a search per step
     still = len(kk) - np.cumsum(np.bincount(kk))
-    pmf = np.exp(log_p0[order])
+    mu, dm = mu[order], np.clip(disp[order], 0.0, None) * mu[order]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # log1p(dm)/d -> mu as d -> 0 (Poisson)
+        log_p0 = -np.where(dm > 0, mu * np.log1p(dm) / np.where(dm > 0, dm, 1.0), mu)
+    # the step factors only for the rows that take a step (most counts are 0)
+    moving = int(still[0]) if len(still) > 1 else 0
+    aa = dm[:moving] / (1.0 + dm[:moving])
+    bb = mu[:moving] / (1.0 + dm[:moving])
+    pmf = np.exp(log_p0)
     cdf, last = pmf.copy(), pmf.copy()
     for j in range(len(still) - 1):
         active = int(still[j])
