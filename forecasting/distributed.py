@@ -8,6 +8,8 @@ Dask DataFrame to statsforecast's own distributed (fugue) backend.
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -150,12 +152,38 @@ def _sorted_by(frame: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame:
     return frame.sort_values(list(cols), kind="stable", ignore_index=True)
 
 
+# statsforecast's local process pool ends its workers with SIGTERM. Under Dagster the run process
+# has a SIGTERM handler that only records the signal (to stop at a safe point), and forked workers
+# inherit it: a worker blocked on the pool's task queue then never exits and the pool's join hangs
+# the run. Workers forked during a library call get the default action back: SIGTERM ends them.
+_FORKING_LIBRARY_CALL = False
+
+
+def _default_sigterm_in_child() -> None:
+    if _FORKING_LIBRARY_CALL:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+os.register_at_fork(after_in_child=_default_sigterm_in_child)
+
+
+@contextmanager
+def _workers_end_on_sigterm() -> Iterator[None]:
+    global _FORKING_LIBRARY_CALL
+    previous, _FORKING_LIBRARY_CALL = _FORKING_LIBRARY_CALL, True
+    try:
+        yield
+    finally:
+        _FORKING_LIBRARY_CALL = previous
+
+
 def run_statsforecast(sf: Any, df: pd.DataFrame, horizon: int) -> pd.DataFrame:
     """``sf.forecast(h=horizon, df=df)`` on the current executor; same columns either way."""
     config = current_executor()
     with library_call("statsforecast"):
         if config.kind == "local":
-            return sf.forecast(h=horizon, df=df)
+            with _workers_end_on_sigterm():
+                return sf.forecast(h=horizon, df=df)
         out = _on_dask(lambda ddf: sf.forecast(h=horizon, df=ddf), df, config)
     return _sorted_by(_local_dtypes(out, df, [_DS]), [_UID, _DS])
 
@@ -169,7 +197,8 @@ def run_statsforecast_cv(sf: Any, df: pd.DataFrame, horizon: int, n_windows: int
     kwargs = {"h": horizon, "n_windows": n_windows, "step_size": horizon}
     with library_call("statsforecast"):
         if config.kind == "local":
-            out = sf.cross_validation(df=df, **kwargs).reset_index(drop=True)
+            with _workers_end_on_sigterm():
+                out = sf.cross_validation(df=df, **kwargs).reset_index(drop=True)
         else:
             out = _on_dask(lambda ddf: sf.cross_validation(df=ddf, **kwargs), df, config)
     out = _local_dtypes(out, df, [_DS, "cutoff"])

@@ -132,16 +132,29 @@ def _summary(warehouse: Path) -> dict[str, Any]:
     return out
 
 
+def _metadata(result: Any, asset: str) -> dict[str, Any]:
+    """An asset's materialisation metadata in this run, as plain values (empty if not materialised)."""
+    for event in result.get_asset_materialization_events():
+        if event.asset_key.to_user_string() == asset:
+            return {k: v.value for k, v in event.materialization.metadata.items()}
+    return {}
+
+
 def _exports(result: Any) -> dict[str, str]:
     """Export files the run wrote, by format, from the export asset's metadata."""
     from assets.exports import EXPORT_FORMATS
 
-    out: dict[str, str] = {}
-    for event in result.get_asset_materialization_events():
-        if event.asset_key.to_user_string() == "purchase_order_exports":
-            meta = event.materialization.metadata
-            out.update({fmt: str(meta[fmt].value) for fmt in EXPORT_FORMATS if fmt in meta})
-    return out
+    meta = _metadata(result, "purchase_order_exports")
+    return {fmt: str(meta[fmt]) for fmt in EXPORT_FORMATS if fmt in meta}
+
+
+def _forecast_cost(result: Any) -> dict[str, Any]:
+    """The forecast step's seconds against the bare library calls inside it, measured in this run."""
+    meta = _metadata(result, "forecast")
+    if "stage_seconds" not in meta:
+        return {}
+    return {"stage_seconds": meta["stage_seconds"], "library_seconds": meta["library_seconds"],
+            "ratio": meta["stage_to_library_ratio"]}
 
 
 def _print_summary(summary: dict[str, Any], seconds: float) -> None:
@@ -160,6 +173,11 @@ def _print_summary(summary: dict[str, Any], seconds: float) -> None:
         console.print(f"  backtest {rec.get('model', rec.get('index'))}: MASE {rec.get('mase', float('nan')):.3f}  "
                       f"MAE {rec.get('mae', float('nan')):.3f}")
     console.print(f"forecast model: {summary['forecast_model']}")
+    cost = summary.get("forecast_vs_library")
+    if cost:
+        lib = cost["library_seconds"]
+        console.print(f"forecast step {cost['stage_seconds']:.1f} s = {cost['ratio']:.3f} x its library calls "
+                      f"({lib['total']:.1f} s: statsforecast {lib['statsforecast']:.1f}, LightGBM {lib['lightgbm']:.1f})")
     console.print(f"purchase orders: {summary['purchase_orders']} worth {summary['po_value_usd']:,} USD, "
                   f"lines by status {summary['po_status']}")
     for fmt, path in summary.get("exports", {}).items():
@@ -236,6 +254,7 @@ def run(args: argparse.Namespace) -> int:
     summary = _summary(settings.warehouse_path())
     summary.update(success=True, seconds=round(seconds, 2), step_seconds={k: round(v, 2) for k, v in handler.step_seconds.items()})
     summary["exports"] = _exports(result)
+    summary["forecast_vs_library"] = _forecast_cost(result)
     if args.json:
         print(json.dumps(summary, default=str))
     else:

@@ -112,6 +112,12 @@ def test_json_summary_is_machine_readable(cli_run):
     assert summary["forecast_model"] in {r["model"] for r in summary["backtest"]}
     assert {"forecast", "purchase_order_exports"} <= set(summary["step_seconds"])
     assert summary["seconds"] > 0
+    # the forecast step against the library calls inside it, from the same run
+    cost = summary["forecast_vs_library"]
+    lib = cost["library_seconds"]
+    assert lib["total"] == pytest.approx(lib["statsforecast"] + lib["lightgbm"], abs=0.02) and lib["lightgbm"] > 0
+    assert cost["ratio"] == pytest.approx(cost["stage_seconds"] / lib["total"], rel=0.02) and cost["ratio"] > 1
+    assert cost["stage_seconds"] <= summary["step_seconds"]["forecast"] + 0.1
 
 
 def test_exports_written_by_run_date_and_read_back(cli_run):

@@ -78,3 +78,46 @@ def test_dask_cross_validation_matches_local(history):
     pd.testing.assert_frame_equal(dist[["unique_id", "ds", "cutoff"]], local[["unique_id", "ds", "cutoff"]])
     cols = ["y", "SeasonalNaive", "CrostonSBA"]
     np.testing.assert_allclose(dist[cols].to_numpy(), local[cols].to_numpy(), rtol=1e-5, atol=1e-5)
+
+
+def _block_until_killed(ready) -> None:
+    import time
+
+    ready.set()
+    while True:  # a worker waiting for tasks
+        time.sleep(0.05)
+
+
+def test_pool_workers_forked_in_a_library_call_end_on_sigterm():
+    """Dagster's run process only records SIGTERM; workers forked during a statsforecast call must
+    still end on it, or the pool's terminate-and-join hangs the run."""
+    import multiprocessing
+    import signal
+
+    from forecasting.distributed import _workers_end_on_sigterm
+
+    ctx = multiprocessing.get_context("fork")
+    received: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signo, _frame: received.append(signo))
+    try:
+        outcomes = {}
+        for label, inside in (("plain fork", False), ("library call", True)):
+            ready = ctx.Event()
+            proc = ctx.Process(target=_block_until_killed, args=(ready,))
+            if inside:
+                with _workers_end_on_sigterm():
+                    proc.start()
+            else:
+                proc.start()
+            assert ready.wait(10)
+            proc.terminate()  # SIGTERM, as Pool.terminate sends
+            proc.join(3)
+            outcomes[label] = proc.exitcode
+            if proc.is_alive():
+                proc.kill()
+                proc.join(3)
+        # the inherited recording handler keeps a plain forked child alive; the library call's does not
+        assert outcomes["plain fork"] is None
+        assert outcomes["library call"] == -signal.SIGTERM
+    finally:
+        signal.signal(signal.SIGTERM, previous)
