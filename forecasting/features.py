@@ -17,8 +17,9 @@ Every input is known at forecast time: calendar and shelf prices are published a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -72,6 +73,8 @@ class Panel:
         prices: Shelf price per series (rows) and date (columns), NaN = not on sale.
         hist: Per series ``hist_rate, hist_scale`` (NaN when unknown).
         started: Per series, the index in ``dates`` of its first row (None: all at 0).
+        derived: Arrays derived from the panel, computed once and shared by its training and
+            forecast features (a panel is not changed after it is built).
     """
 
     keys: pd.DataFrame
@@ -81,6 +84,13 @@ class Panel:
     prices: pd.DataFrame
     hist: pd.DataFrame
     started: np.ndarray | None = None
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+def _derived(panel: Panel, name: str, build: Callable[[Panel], Any]) -> Any:
+    if name not in panel.derived:
+        panel.derived[name] = build(panel)
+    return panel.derived[name]
 
 
 def _state_of(store: pd.Series) -> pd.Series:
@@ -108,6 +118,21 @@ def _calendar_table(calendar: pd.DataFrame | None, dates: pd.DatetimeIndex) -> p
     return out
 
 
+def _rows_of(keys: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
+    """Row of ``keys`` holding each ``store_id, item_id`` of ``frame`` (-1 where none does).
+
+    One hash lookup per column into the few stores and few thousand items, joined as integers:
+    cheaper than hashing string pairs on half a million price rows.
+    """
+    ks, ki = keys["store_id"].astype(str).to_numpy(), keys["item_id"].astype(str).to_numpy()
+    stores, items = pd.Index(pd.unique(ks)), pd.Index(pd.unique(ki))
+    lookup = np.full(len(stores) * len(items), -1, dtype=np.int64)
+    lookup[stores.get_indexer(ks) * len(items) + items.get_indexer(ki)] = np.arange(len(keys))
+    fs, fi = stores.get_indexer(frame["store_id"].astype(str)), items.get_indexer(frame["item_id"].astype(str))
+    known = (fs >= 0) & (fi >= 0)
+    return np.where(known, lookup[np.where(known, fs * len(items) + fi, 0)], -1)
+
+
 def _price_matrix(
     keys: pd.DataFrame, prices: pd.DataFrame | None, calendar: pd.DataFrame | None, dates: pd.DatetimeIndex
 ) -> pd.DataFrame:
@@ -121,8 +146,7 @@ def _price_matrix(
     p = prices[prices["wm_yr_wk"].isin(weeks)]
     # Positional scatter instead of a merge and a pivot: row from the series key, column
     # from the week; the first price of a duplicated (series, week) wins, as pivot's "first" did.
-    series = pd.MultiIndex.from_frame(keys[["store_id", "item_id"]].astype(str))
-    row = series.get_indexer(pd.MultiIndex.from_arrays([p["store_id"].astype(str), p["item_id"].astype(str)]))
+    row = _rows_of(keys, p)
     col = np.searchsorted(weeks, p["wm_yr_wk"].to_numpy(dtype=np.int64))
     ok = row >= 0
     by_week = np.full((len(keys), len(weeks)), np.nan)
@@ -285,6 +309,10 @@ def _snap_matrix(panel: Panel, dates: pd.DatetimeIndex) -> np.ndarray:
 
 
 def _static(panel: Panel) -> dict[str, np.ndarray]:
+    return _derived(panel, "static", _static_codes)
+
+
+def _static_codes(panel: Panel) -> dict[str, np.ndarray]:
     k = panel.keys
     get = lambda c: _codes(k[c]) if c in k else np.zeros(len(k), dtype=np.int32)  # noqa: E731
     return {
@@ -323,6 +351,10 @@ def _day_block(panel: Panel, dates: pd.DatetimeIndex, n: int) -> dict[str, np.nd
 
 
 def _window_sums(panel: Panel) -> dict[str, np.ndarray]:
+    return _derived(panel, "window_sums", _sums)
+
+
+def _sums(panel: Panel) -> dict[str, np.ndarray]:
     y = panel.y
     wday = panel.dates.dayofweek.to_numpy()
     onehot = (wday[:, None] == np.arange(7)[None, :]).astype(np.float64)  # days x 7

@@ -84,10 +84,9 @@ def to_wide(long: pd.DataFrame, keys: pd.DataFrame, dates: pd.DatetimeIndex, *, 
 def to_long(values: np.ndarray, keys: pd.DataFrame, dates: pd.DatetimeIndex, *, id_cols: Sequence[str],
             time_col: str, value_col: str) -> pd.DataFrame:
     """(n_series, n_dates) matrix -> long frame, series-major."""
-    out = keys[list(id_cols)].loc[np.repeat(np.arange(len(keys)), len(dates))].reset_index(drop=True)
-    out[time_col] = np.tile(dates.to_numpy(), len(keys))
-    out[value_col] = np.asarray(values, dtype=np.float64).ravel()
-    return out
+    return pd.DataFrame({**{c: np.repeat(keys[c].to_numpy(), len(dates)) for c in id_cols},
+                         time_col: np.tile(dates.to_numpy(), len(keys)),
+                         value_col: np.asarray(values, dtype=np.float64).ravel()})
 
 
 def _scaled_mase(actual: np.ndarray, pred: np.ndarray, scale: np.ndarray, ok: np.ndarray) -> float:

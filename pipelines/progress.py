@@ -22,7 +22,9 @@ class StepProgress(logging.Handler):
         self.enabled = enabled
         self.progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=self.console, transient=True, disable=not enabled,
+            # two redraws a second show the elapsed time well enough; the default ten take CPU
+            # (and the GIL) from the steps themselves
+            console=self.console, transient=True, disable=not enabled, refresh_per_second=2,
         )
         self.task = self.progress.add_task("supplycast run", total=total_steps)
         self.started: dict[str, float] = {}
