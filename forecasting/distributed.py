@@ -129,11 +129,13 @@ def _on_dask(call: Callable[[Any], Any], df: pd.DataFrame, config: ExecutorConfi
 
 def _local_dtypes(out: pd.DataFrame, df: pd.DataFrame, date_cols: Sequence[str]) -> pd.DataFrame:
     """The fugue backend returns arrow-backed strings/timestamps and float32: restore the local dtypes."""
-    out[_UID] = out[_UID].astype(df[_UID].dtype)
+    # copy=False: columns already of the local dtype (the local executor's own output) stay as they are
+    out[_UID] = out[_UID].astype(df[_UID].dtype, copy=False)
     for col in date_cols:
-        out[col] = pd.to_datetime(out[col]).astype(df[_DS].dtype)
+        if out[col].dtype != df[_DS].dtype:
+            out[col] = pd.to_datetime(out[col]).astype(df[_DS].dtype)
     for col in out.columns.difference([_UID, *date_cols]):
-        out[col] = out[col].astype(np.float64)
+        out[col] = out[col].astype(np.float64, copy=False)
     return out
 
 

@@ -146,7 +146,8 @@ def _problems(data: pd.DataFrame, *, id_cols: Sequence[str], time_col: str,
               target_col: str) -> tuple[list[str], tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
     """Problems of a :func:`_select`-ed history, and its :func:`_series_order` when the keys allow one."""
     key_cols = [*id_cols, time_col]
-    nulls = data[[*key_cols, target_col]].isna().sum()
+    # per column: no sub-frame copy of every row just to count nulls
+    nulls = pd.Series({c: int(data[c].isna().sum()) for c in [*key_cols, target_col]})
     problems = _null_rows(nulls, time_col=time_col)
     problems += _non_numeric(data, target_col)
     if not problems:
