@@ -149,9 +149,9 @@ def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: Duc
             config.global_model and config.use_champion) else None
     history = frames["history"]
     totals = frames.get("totals")
-    info = load_series_info(folder, sources=sources.result(), totals=(
-        totals[["store_id", "item_id", "window_units"]], int(totals["window_days"].max()) if len(totals) else 0)
-    ) if sources is not None else None
+    info = load_series_info(folder, (totals[["store_id", "item_id", "window_units"]],
+                                     int(totals["window_days"].max()) if len(totals) else 0),
+                            sources=sources.result()) if sources is not None else None
     as_of = pd.Timestamp(config.as_of) if config.as_of else None
     # an early as-of leaves a short history: hold out at most half of it, so the backtest can still train
     n_days = int(frames["n_days"]["n"].iloc[0])

@@ -60,34 +60,28 @@ def window_units(sales: pd.DataFrame, *, window_start: pd.Timestamp = M5_WINDOW_
 
 
 def series_info(
-    sales: pd.DataFrame | None = None,
+    totals: tuple[pd.DataFrame, int],
     *,
     summary: pd.DataFrame | None,
     scales: pd.DataFrame | None,
     window_start: pd.Timestamp = M5_WINDOW_START,
     window_end: pd.Timestamp = M5_LAST_DAY,
-    totals: tuple[pd.DataFrame, int] | None = None,
 ) -> pd.DataFrame:
     """Pre-window level per series: ``store_id, item_id, hist_rate, hist_scale``.
 
     Args:
-        sales: Daily units (``store_id, item_id, date, units``) covering the whole
-            window ``window_start..window_end`` that ``summary.total_sales`` includes.
+        totals: :func:`window_units` of the daily sales (or the same summed in the warehouse):
+            units per series over ``window_start..window_end``, the window that
+            ``summary.total_sales`` includes, and the number of its days the sales cover.
         summary: ``series_summary_d1_d1941`` (``store_id, item_id, first_sales_date,
             total_sales``) or None.
         scales: Level-12 scales ``store_id, item_id, scale`` or None.
         window_start: First day of the sales file (d_1914).
         window_end: Last day included in ``total_sales`` (d_1941).
-        totals: :func:`window_units` of the sales, when the caller has it (e.g. summed in
-            the warehouse); then ``sales`` is not read.
 
     Returns:
-        One row per series in ``sales``; NaN where a source is missing.
+        One row per series of ``totals``; NaN where a source is missing.
     """
-    if totals is None:
-        if sales is None:
-            raise ValueError("series_info needs the daily sales or their window totals")
-        totals = window_units(sales, window_start=window_start, window_end=window_end)
     window, n_days = totals
     out = window[["store_id", "item_id", "window_units"]].astype({"store_id": str, "item_id": str})
     out["hist_rate"] = np.nan
@@ -136,9 +130,8 @@ def load_m5(folder: str | Path) -> M5Data:
     calendar["date"] = pd.to_datetime(calendar["date"])
     prices = pd.read_parquet(folder / "sell_prices.parquet")
     prices = prices.astype({"store_id": str, "item_id": str})
-    summary_path = folder / "series_summary_d1_d1941.parquet"
-    summary = pd.read_parquet(summary_path) if summary_path.is_file() else None
-    info = series_info(sales, summary=summary, scales=_level12_scales(folder))
+    summary, scales = series_info_sources(folder)
+    info = series_info(window_units(sales), summary=summary, scales=scales)
     return M5Data(sales, calendar, prices, info, folder)
 
 
@@ -151,16 +144,14 @@ def series_info_sources(folder: str | Path) -> tuple[pd.DataFrame | None, pd.Dat
     return summary, _level12_scales(folder)
 
 
-def load_series_info(folder: str | Path, sales: pd.DataFrame | None = None, *,
-                     totals: tuple[pd.DataFrame, int] | None = None,
+def load_series_info(folder: str | Path, totals: tuple[pd.DataFrame, int], *,
                      sources: tuple[pd.DataFrame | None, pd.DataFrame | None] | None = None) -> pd.DataFrame | None:
     """:func:`series_info` from the optional files of an M5 folder; None if both are absent.
 
     Args:
         folder: Folder that may hold ``series_summary_d1_d1941.parquet`` and
             ``rmsse_scale_d1_d1913.parquet``.
-        sales: ``store_id, item_id, date, units`` (the 28-day window).
-        totals: :func:`window_units` of the sales instead of the sales.
+        totals: :func:`window_units` of the 28-day sales.
         sources: :func:`series_info_sources` of ``folder`` when already read.
 
     Returns:
@@ -169,4 +160,4 @@ def load_series_info(folder: str | Path, sales: pd.DataFrame | None = None, *,
     summary, scales = sources if sources is not None else series_info_sources(folder)
     if summary is None and scales is None:
         return None
-    return series_info(sales, summary=summary, scales=scales, totals=totals)
+    return series_info(totals, summary=summary, scales=scales)
