@@ -139,18 +139,23 @@ def _local_dtypes(out: pd.DataFrame, df: pd.DataFrame, date_cols: Sequence[str])
     return out
 
 
+def _in_order(columns: Sequence[np.ndarray], *, strict: bool = False) -> bool:
+    """Whether rows (one value per column) are in lexicographic order, each row compared with the
+    one before it; ``strict``: no two rows equal. Raises TypeError on values with no order."""
+    above = np.zeros(max(len(columns[0]) - 1, 0), dtype=bool)
+    tied = np.ones_like(above)
+    for v in columns:
+        above |= tied & (v[1:] > v[:-1])
+        tied &= v[1:] == v[:-1]
+    return bool(above.all() if strict else (above | tied).all())
+
+
 def _sorted_by(frame: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame:
     """``frame`` stably sorted by ``cols`` with a fresh index; returned as it is when it already is
     (statsforecast returns its output in series and date order: checking is ~10x cheaper than sorting)."""
-    if isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0 and frame.index.step == 1 and len(frame) > 1:
-        above = np.zeros(len(frame) - 1, dtype=bool)
-        tied = np.ones(len(frame) - 1, dtype=bool)
-        for col in cols:
-            v = frame[col].to_numpy()
-            above |= tied & (v[1:] > v[:-1])
-            tied &= v[1:] == v[:-1]
-        if (above | tied).all():
-            return frame
+    fresh_index = isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0 and frame.index.step == 1
+    if fresh_index and len(frame) > 1 and _in_order([frame[c].to_numpy() for c in cols]):
+        return frame
     return frame.sort_values(list(cols), kind="stable", ignore_index=True)
 
 

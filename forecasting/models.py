@@ -20,7 +20,7 @@ from statsforecast.models import (
     WindowAverage,
 )
 
-from forecasting.distributed import _sorted_by, run_statsforecast
+from forecasting.distributed import _in_order, _sorted_by, run_statsforecast
 
 __all__ = ["MODEL_NAMES", "DEFAULT_MODELS", "BASELINE_MODEL", "fit_predict"]
 
@@ -82,22 +82,17 @@ def _presorted_codes(history: pd.DataFrame, id_cols: Sequence[str], ds: np.ndarr
     if n < 2:
         return None
     values = [history[c].to_numpy() for c in id_cols]
+    changed = np.zeros(n, dtype=bool)
+    changed[0] = True
+    for v in values:
+        changed[1:] |= v[1:] != v[:-1]
+    starts = np.flatnonzero(changed)
     try:
-        changed = np.zeros(n, dtype=bool)
-        changed[0] = True
-        for v in values:
-            changed[1:] |= v[1:] != v[:-1]
-        starts = np.flatnonzero(changed)
-        # each series' key strictly above the previous one, compared column by column
-        above = np.zeros(len(starts) - 1, dtype=bool)
-        tied = np.ones(len(starts) - 1, dtype=bool)
-        for v in values:
-            key = v[starts]
-            above |= tied & (key[1:] > key[:-1])
-            tied &= key[1:] == key[:-1]
+        # each series' key strictly above the previous one: no series comes back later
+        keys_in_order = _in_order([v[starts] for v in values], strict=True)
     except TypeError:  # ids of mixed types have no order here; grouping decides
         return None
-    if not above.all() or (np.diff(ds)[~changed[1:]] < np.timedelta64(0, "ns")).any():
+    if not keys_in_order or (np.diff(ds)[~changed[1:]] < np.timedelta64(0, "ns")).any():
         return None
     return np.cumsum(changed) - 1
 

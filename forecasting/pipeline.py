@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from time import perf_counter
 from typing import Any
@@ -339,7 +339,7 @@ def forecast_demand(
     prices: pd.DataFrame | None = None,
     series_info: pd.DataFrame | None = None,
     series_attributes: pd.DataFrame | None = None,
-    champion: Champion | Callable[[], Champion | None] | None = None,
+    champion: Champion | None = None,
     regression_threshold: float = 0.05,
     model_factory: type[GlobalLGBM] = GlobalLGBM,
 ) -> ForecastRun:
@@ -381,9 +381,7 @@ def forecast_demand(
         series_info: Pre-window ``store_id, item_id, hist_rate, hist_scale`` (optional).
         series_attributes: One row per series: ``id_cols`` and ``dept_id, cat_id, state_id``
             (features of the global model); None takes them from ``history``.
-        champion: Registry champion to compete with the challenger (None: no registry),
-            or a function returning it, called only when the global model is backtested
-            (so a slow registry can load while the statistical backtest runs).
+        champion: Registry champion to compete with the challenger (None: no registry).
         regression_threshold: Tolerated excess of the global model's holdout MASE over
             seasonal naive before falling back to seasonal naive.
         model_factory: Class of the global model.
@@ -448,7 +446,6 @@ def forecast_demand(
     if global_model and (bt.cutoff - frame[_DS].min()).days + 1 >= 7:
         series_keys = _with_hierarchy(keys, history, id_cols, series_attributes)
         scale = bt.train_scale
-        champ = champion() if callable(champion) else champion
         outcome = run_global(
             None,
             cutoff=bt.cutoff,
@@ -457,7 +454,7 @@ def forecast_demand(
             actual_holdout=None,
             seasonal_naive_holdout=None,
             scale=None,
-            champion=champ,
+            champion=champion,
             regression_threshold=regression_threshold,
             model_factory=model_factory,
             cutoffs=bt.cutoffs,

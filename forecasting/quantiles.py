@@ -149,12 +149,8 @@ def _recurrence(k: np.ndarray, mu: np.ndarray, disp: np.ndarray) -> tuple[np.nda
 
 
 def _cdf_bounds(k: np.ndarray, mu: np.ndarray, disp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(P(X <= k - 1), P(X <= k))`` for integer ``k``, from one pass of the recurrence where it applies."""
-    k = np.floor(k)
-    small = (k >= 0) & (k <= _RECURRENCE_MAX_K)
-    if not small.all():
-        return _cdf(k - 1.0, mu, disp), _cdf(k, mu, disp)
-    upper, pmf = _recurrence(k, mu, disp)
+    """``(P(X <= k - 1), P(X <= k))`` for counts ``0 <= k <= _RECURRENCE_MAX_K``, from one pass of the recurrence."""
+    upper, pmf = _recurrence(np.floor(k), mu, disp)
     return np.maximum(upper - pmf, 0.0), upper
 
 

@@ -19,7 +19,8 @@ import pandas as pd
 from forecasting.lgbm import GlobalLGBM
 
 __all__ = ["REGISTERED_MODEL", "CHAMPION_ALIAS", "TRAIN_END_TAG", "CONFIG_TAG", "Champion", "load_champion",
-           "log_global_model", "log_run_model", "champion_to_row", "champion_from_row", "model_from_text"]
+           "log_global_model", "log_run_model", "champion_to_row", "champion_from_row", "model_from_text",
+           "model_to_text"]
 
 REGISTERED_MODEL = "supplycast-demand-lightgbm"
 CHAMPION_ALIAS = "champion"
@@ -71,19 +72,23 @@ def model_from_text(text: str, config: dict[str, Any]) -> GlobalLGBM:
     return _with_booster(config, lightgbm.Booster(model_str=text))
 
 
+def model_to_text(model: GlobalLGBM | None) -> str | None:
+    """LightGBM's model text of a fitted global model (None without one); :func:`model_from_text` reads it back."""
+    return model.booster.model_to_string() if model is not None and model.booster is not None else None
+
+
 def champion_to_row(champion: Champion) -> dict[str, Any]:
     """The champion as one warehouse row of plain values (the booster as LightGBM's model text).
 
     Loading the registry means importing MLflow and checking its store (seconds); an asset
     of its own does that once per run and hands the champion to the forecast as this row.
     """
-    model = champion.model
     return {
         "version": champion.version,
         "error": champion.error,
         "train_end": champion.train_end.date().isoformat() if champion.train_end is not None else None,
         "config": json.dumps(champion.config) if champion.config is not None else None,
-        "model_text": model.booster.model_to_string() if model is not None and model.booster is not None else None,
+        "model_text": model_to_text(champion.model),
     }
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from forecasting.lgbm import GlobalLGBM
+from forecasting.registry import model_from_text, model_to_text
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -182,14 +183,12 @@ def record_to_row(record: RunRecord) -> dict[str, str | None]:
             "promote": out.promote, "source": out.source, "scores": out.scores,
             "train_end": out.train_end.date().isoformat() if out.train_end is not None else None,
             "config": model.config() if model is not None else None}),
-        "model_text": model.booster.model_to_string() if model is not None and model.booster is not None else None,
+        "model_text": model_to_text(model),
     }
 
 
 def record_from_row(row: Mapping[str, Any]) -> RunRecord:
     """Inverse of :func:`record_to_row`."""
-    from forecasting.registry import model_from_text
-
     outcome = None
     if row.get("outcome"):
         o = json.loads(row["outcome"])
@@ -227,15 +226,13 @@ def _run_metrics(run: ForecastRun) -> dict[str, float]:
     return metrics
 
 
-def plot_backtest(run: ForecastRun | RunRecord, path: Path, *, target_col: str = "units",
-                  time_col: str = "date") -> Path:
+def plot_backtest(record: RunRecord, path: Path, *, target_col: str = "units") -> Path:
     """Save a PNG of the backtest: total daily actuals vs each candidate, and the forecast.
 
     Args:
-        run: Result of ``forecast_demand``, or its :class:`RunRecord`.
+        record: :func:`run_record` of a ``forecast_demand`` result.
         path: PNG file to write.
         target_col: Actuals column of the backtest predictions.
-        time_col: Date column.
 
     Returns:
         ``path``.
@@ -245,7 +242,7 @@ def plot_backtest(run: ForecastRun | RunRecord, path: Path, *, target_col: str =
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    daily = run.daily if isinstance(run, RunRecord) else _daily(run, target_col, time_col)
+    daily = record.daily
     holdout = daily[daily[target_col].notna()]
     future = daily["forecast"].dropna() if "forecast" in daily else pd.Series(dtype=float)
     models = [c for c in daily.columns if c not in (target_col, "forecast")]
