@@ -1,27 +1,17 @@
-"""Benchmarks on the real data, printed with their seconds (scripts, not tests).
+"""M5 forecast benchmark on the real data, printed with its seconds (a script, not a test).
 
-    python -m forecasting.benchmark m5 [--data ../shared/data/m5] [--with-ets]
-    python -m forecasting.benchmark walmart [--data ../shared/data/walmart_store_sales]
+    python -m benchmarks.m5 [--data ../shared/data/m5] [--with-ets]
 
-``m5``: the 28 M5 days we have (d_1914..d_1941). Train on the first 14, score the last 14
+The 28 M5 days we have (d_1914..d_1941). Train on the first 14, score the last 14
 on all 30,490 series with the official WRMSSE (12 levels, official weights and
 d_1..d_1913 scales). Model choice per store x department and the quantile calibration
 come from an inner backtest inside the training 14 days (train 7, score 7), so the
 scoring window is touched only to score.
-
-``walmart``: Walmart store sales, weekly; hold out the last 39 weeks, WMAE (holiday
-weeks x5) against seasonal naive (52 weeks), with and without the weather/markdown
-features. SVD rank, level adjustment and blend weights are chosen on an inner split of
-the training weeks (fit on the first 65, validate on the last 39), then everything is
-refit on all 104 training weeks and the holdout is scored once. STL + ETS, product and
-trend + season components (:mod:`forecasting.weekly_components`) are averaged with equal
-weights; the inner split chooses between the SVD seasonal model and the averages.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchmarks.data import shared_data
 from forecasting.features import build_panel
 from forecasting.lgbm import GlobalLGBM
 from forecasting.metrics import bias, mase
@@ -39,19 +30,7 @@ from forecasting.quantiles import calibrate_levels, estimate_dispersion, negbin_
 from forecasting.selection import apply_choice, choose_per_segment
 from forecasting.wrmsse import load_m5_scales, load_m5_weights, wrmsse
 
-__all__ = ["run_m5", "run_walmart", "main"]
-
-
-
-def _shared_data() -> Path:
-    """``$SUPPLYCAST_SHARED`` or the nearest ``shared/data`` above the project (``../shared/data``)."""
-    env = os.environ.get("SUPPLYCAST_SHARED")
-    if env:
-        return Path(env)
-    for parent in Path(__file__).resolve().parents:
-        if (parent / "shared" / "data").is_dir():
-            return parent / "shared" / "data"
-    return Path("../shared/data")
+__all__ = ["run_m5", "main"]
 
 _IDS = ["store_id", "item_id"]
 _LEVELS = (0.1, 0.5, 0.9, 0.95)
@@ -185,13 +164,6 @@ def run_m5(folder: str | Path, *, holdout: int = 14, with_ets: bool = False) -> 
             "choice": choice.value_counts().to_dict(), "best_stat": best_stat}
 
 
-def run_walmart(folder: str | Path, *, holdout_weeks: int = 39) -> dict[str, Any]:
-    """Run the Walmart benchmark (see :mod:`forecasting.weekly`)."""
-    from forecasting.weekly import walmart_benchmark
-
-    return walmart_benchmark(folder, holdout_weeks=holdout_weeks)
-
-
 def _print_m5(res: dict[str, Any]) -> None:
     table = res["table"].set_index("model")
     base = table.at["seasonal_naive", "wrmsse"]
@@ -208,39 +180,14 @@ def _print_m5(res: dict[str, Any]) -> None:
     print("seconds:", {k: round(v, 1) for k, v in res["seconds"].items()})
 
 
-def _print_walmart(res: dict[str, Any]) -> None:
-    def with_pct(table: pd.DataFrame) -> pd.DataFrame:
-        table = table.set_index("model")
-        base = table.at["seasonal_naive_52", "wmae"]
-        table["vs_seasonal_naive"] = (1 - table["wmae"] / base).map(lambda v: f"{100 * v:+.1f}%")
-        return table
-
-    inner = res["inner"]
-    print(f"Inner validation (training weeks only; {inner['range']}), 39 weeks ahead from one origin:")
-    print(with_pct(inner["table"]).to_string(float_format=lambda v: f"{v:.1f}"))
-    print("best seasonal settings of the inner grid:")
-    print(inner["grid"].head(5).to_string(index=False, float_format=lambda v: f"{v:.1f}"))
-    print(f"chosen: {inner['params']}; LightGBM blend weights: {inner['blend']}")
-    print(f"chosen model (lowest inner WMAE of svd_seasonal and the averages): {inner['chosen']}; "
-          f"correlated-stores k: {inner['knn_k']}")
-    print(f"\nWalmart holdout: train {res['train_range']}, hold out {res['test_range']} ({res['holdout_weeks']} weeks, "
-          f"one origin), {res['n_series']} store x dept series; refit on all training weeks, scored once")
-    print(with_pct(res["table"]).to_string(float_format=lambda v: f"{v:.1f}"))
-    print("seconds:", {k: round(v, 1) for k, v in res["seconds"].items()})
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
-    parser = argparse.ArgumentParser(prog="python -m forecasting.benchmark", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.m5", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("dataset", choices=["m5", "walmart"])
-    parser.add_argument("--data", type=Path, default=None, help="data folder (default: ../shared/data/<dataset>)")
-    parser.add_argument("--with-ets", action="store_true", help="M5: also fit AutoETS (slow)")
+    parser.add_argument("--data", type=Path, default=None, help="M5 folder (default: ../shared/data/m5)")
+    parser.add_argument("--with-ets", action="store_true", help="also fit AutoETS (slow)")
     args = parser.parse_args(argv)
-    if args.dataset == "m5":
-        _print_m5(run_m5(args.data or _shared_data() / "m5", with_ets=args.with_ets))
-    else:
-        _print_walmart(run_walmart(args.data or _shared_data() / "walmart_store_sales"))
+    _print_m5(run_m5(args.data or shared_data() / "m5", with_ets=args.with_ets))
     return 0
 
 

@@ -1,7 +1,7 @@
 """SVD smoothing, level-adjusted seasonal forecasts and the inner-split choice (Walmart weekly).
 
 The real rows are a strict subset of the Walmart store-sales files (stores 1-6, 10 departments,
-all 143 weeks), see ``tests/unit/data/walmart_store_sales/README.md``.
+all 143 weeks), see ``tests/benchmarks/data/walmart_store_sales/README.md``.
 """
 
 from __future__ import annotations
@@ -11,16 +11,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks.seasonal_svd import SeasonalParams, grid_search, seasonal_level_forecast, svd_smooth
+from benchmarks.weekly import choose_on_inner, load_walmart, oracle_level, seasonal_naive
 from forecasting.metrics import wmae
-from forecasting.seasonal_svd import SeasonalParams, grid_search, seasonal_level_forecast, svd_smooth
-from forecasting.weekly import _load, _oracle_level, _seasonal_naive, choose_on_inner
 
 SUBSET = Path(__file__).parent / "data" / "walmart_store_sales"
 
 
 @pytest.fixture(scope="module")
 def subset():
-    return _load(SUBSET)
+    return load_walmart(SUBSET)
 
 
 def test_load_builds_the_series_by_week_matrix(subset):
@@ -61,7 +61,7 @@ def test_seasonal_forecast_without_level_is_seasonal_naive(subset):
     y = np.nan_to_num(subset[0][:, :104])
     pred = seasonal_level_forecast(y, 39, level_weight=0.0, max_years=1)
     np.testing.assert_array_equal(pred, y[:, 52:91])
-    np.testing.assert_array_equal(pred, _seasonal_naive(y, 39))
+    np.testing.assert_array_equal(pred, seasonal_naive(y, 39))
 
 
 def test_seasonal_forecast_follows_an_additive_level_shift():
@@ -131,4 +131,4 @@ def test_choose_on_inner_uses_training_weeks_only(subset):
 def test_oracle_level_is_the_median_error_per_series():
     actual = np.array([[1.0, 2.0, 9.0], [np.nan, np.nan, np.nan], [5.0, np.nan, 7.0]])
     pred = np.zeros((3, 3))
-    np.testing.assert_array_equal(_oracle_level(actual, pred), [2.0, 0.0, 6.0])
+    np.testing.assert_array_equal(oracle_level(actual, pred), [2.0, 0.0, 6.0])

@@ -1,7 +1,7 @@
 """Averaged weekly components: STL + ETS, store x department product, trend + season, the average.
 
 Synthetic frames are tiny and deterministic; the last test runs on the real Walmart subset
-(stores 1-6, 10 departments, see ``tests/unit/data/walmart_store_sales/README.md``).
+(stores 1-6, 10 departments, see ``tests/benchmarks/data/walmart_store_sales/README.md``).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from forecasting.weekly import _AVERAGE, _AVERAGE_KNN, COMPONENTS, _load, choose_on_inner
-from forecasting.weekly_components import (
+from benchmarks.weekly import AVERAGE, AVERAGE_KNN, COMPONENTS, choose_on_inner, load_walmart
+from benchmarks.weekly_components import (
     average_forecast,
     correlated_smooth,
     product_forecast,
@@ -103,15 +103,15 @@ def test_average_weights_and_shapes():
 
 
 def test_inner_choice_scores_every_component_and_picks_by_inner_wmae():
-    y, weeks, series, feats = _load(SUBSET)
+    y, weeks, series, feats = load_walmart(SUBSET)
     holiday = feats.drop_duplicates("Date").set_index("Date")["IsHoliday"].reindex(weeks).to_numpy(bool)
     res = choose_on_inner(y[:, :104], holiday[:104], series, weeks[:104], feats, with_lightgbm=False,
                           knn_ks=(2, 4))
     table = res["table"].set_index("model")["wmae"]
     assert res["knn_k"] in (2, 4) and np.isfinite(table).all()
-    assert set(COMPONENTS[1:]) | {_AVERAGE, _AVERAGE_KNN, f"knn_stl_ets (k={res['knn_k']}, best of [2, 4])"} <= set(
+    assert set(COMPONENTS[1:]) | {AVERAGE, AVERAGE_KNN, f"knn_stl_ets (k={res['knn_k']}, best of [2, 4])"} <= set(
         table.index)
-    errs = {"svd_seasonal": table.iloc[1], "average": table[_AVERAGE], "average_knn": table[_AVERAGE_KNN]}
+    errs = {"svd_seasonal": table.iloc[1], "average": table[AVERAGE], "average_knn": table[AVERAGE_KNN]}
     assert res["chosen"] == min(errs, key=errs.__getitem__)
     # The simple components are real forecasts: each within reach of seasonal naive on real data.
     for name in COMPONENTS[1:]:

@@ -16,7 +16,7 @@ series at once:
   "standard-scaled stlf/ets with averaging of correlated stores" feeds it to STL + ETS).
 * :func:`average_forecast`: weighted (default equal) mean of several forecasts.
 
-Inputs are NaN-free matrices (series x weeks), e.g. :func:`~forecasting.seasonal_svd.svd_smooth` output.
+Inputs are NaN-free matrices (series x weeks), e.g. :func:`~benchmarks.seasonal_svd.svd_smooth` output.
 """
 
 from __future__ import annotations
@@ -139,7 +139,7 @@ def correlated_smooth(y: np.ndarray, groups: np.ndarray, k: int) -> np.ndarray:
     standardised rows are averaged and the row's own mean and deviation are put back. So a
     store keeps its level and spread and borrows the shape of the stores that move like it.
     Constant rows are returned unchanged. Missing weeks count as zero sales, as in
-    :func:`~forecasting.seasonal_svd.svd_smooth`.
+    :func:`~benchmarks.seasonal_svd.svd_smooth`.
 
     Args:
         y: Sales, (n_series, n_weeks), NaN where a series has no row.

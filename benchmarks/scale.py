@@ -1,6 +1,6 @@
 """Scale benchmark: wall time and peak memory per pipeline stage at 3k, 30k and 300k series.
 
-    python scripts/benchmark_scale.py [--sizes 3k 30k 300k] [--shared ../shared/data] [--keep DIR]
+    python -m benchmarks.scale [--sizes 3k 30k 300k] [--shared ../shared/data] [--keep DIR]
 
 * 3k   = M5 store CA_1 (3,049 real series)
 * 30k  = all of M5 (30,490 real series)
@@ -26,7 +26,12 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
+
+from benchmarks.data import shared_data
+
+__all__ = ["main"]
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = {"3k": 1, "30k": 10, "300k": 100}  # tenths of M5 stores: 1 store, 10 stores, 10 x 10 stores
@@ -82,6 +87,26 @@ def _build(shared: Path, out: Path, size: str) -> Path:
     return dst
 
 
+def _pos_partition_tags(data: Path) -> dict[str, str]:
+    """The partition range ``supplycast run`` passes: every POS day of ``data`` (one step, one transaction)."""
+    import datetime as dt
+
+    import duckdb
+
+    from assets.ingest import POS_PARTITIONS, partition_range_tags
+    from warehouse.feeds import discover_feeds
+    from warehouse.ingest import pos_date_span
+
+    con = duckdb.connect()
+    try:
+        lo, hi = pos_date_span(con, discover_feeds(data).pos)
+    finally:
+        con.close()
+    first = dt.date.fromisoformat(POS_PARTITIONS.get_first_partition_key())
+    last = dt.date.fromisoformat(POS_PARTITIONS.get_last_partition_key())
+    return partition_range_tags(max(lo, first), min(hi, last))
+
+
 def _child(data: Path, warehouse: Path) -> None:
     """Run the whole job in this process, printing one JSON line of per-step figures."""
     import logging
@@ -132,11 +157,8 @@ def _child(data: Path, warehouse: Path) -> None:
         return log
 
     job = defs.resolve_job_def("daily_refresh").with_logger_defs({"bench": bench_logger})
-    from pipelines.cli import _pos_partition_tags
-
-    # the same partition range `supplycast run` passes: the POS days found in the data folder
     result = job.execute_in_process(instance=DagsterInstance.ephemeral(), raise_on_error=False,
-                                    run_config={"loggers": {"bench": {}}}, tags=_pos_partition_tags())
+                                    run_config={"loggers": {"bench": {}}}, tags=_pos_partition_tags(data))
     # the forecast asset times the statsforecast calls it wraps and reports them in its metadata
     statsforecast_seconds = float("nan")
     forecast_stages: dict = {}
@@ -161,22 +183,25 @@ def _child(data: Path, warehouse: Path) -> None:
     }))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.scale", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
-    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--shared", type=Path, default=None, help="shared data folder (default: ../shared/data)")
     parser.add_argument("--keep", type=Path, default=None, help="keep the generated data here")
     parser.add_argument("--child", nargs=2, metavar=("DATA", "WAREHOUSE"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.child:
         _child(Path(args.child[0]), Path(args.child[1]))
-        return
+        return 0
+    shared = args.shared or shared_data()
     work = args.keep or Path(tempfile.mkdtemp(prefix="supplycast-scale-"))
     rows = []
     for size in args.sizes:
-        data = _build(args.shared, work, size)
+        data = _build(shared, work, size)
         wall = time.perf_counter()
-        out = subprocess.run([sys.executable, __file__, "--child", str(data), str(work / f"{size}.duckdb")],
+        out = subprocess.run([sys.executable, "-m", "benchmarks.scale", "--child", str(data), str(work / f"{size}.duckdb")],
                              capture_output=True, text=True, cwd=ROOT, env={**os.environ, "SUPPLYCAST_HOME": str(work / f"state-{size}")})
         if out.returncode != 0:
             print(out.stderr[-3000:], file=sys.stderr)
@@ -202,7 +227,8 @@ def main() -> None:
               f"{f['statsforecast_seconds']:15.2f} {f['forecast_vs_library'].get('ratio', float('nan')):16.3f}")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,10 +1,10 @@
 """Walmart store-sales benchmark: SVD seasonal model and global LightGBM for weekly store x department sales.
 
-The statistical model (:mod:`forecasting.seasonal_svd`) smooths each department's store x
+The statistical model (:mod:`benchmarks.seasonal_svd`) smooths each department's store x
 week matrix by a low-rank SVD and forecasts each week from the same week one and two years
 earlier, moved to the recent level. Its settings and the LightGBM blend weights are chosen
 on an inner split of the training weeks (:func:`choose_on_inner`), never on the holdout.
-The same smoothed matrix also feeds the components of :mod:`forecasting.weekly_components`
+The same smoothed matrix also feeds the components of :mod:`benchmarks.weekly_components`
 (STL + ETS, store level x department profile, trend + week dummies), plus STL + ETS on a
 second smoother (standard-scaled averages of correlated stores); the equal-weight average of
 the components, with or without the latter, becomes the chosen model if it beats the SVD
@@ -33,22 +33,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecasting.metrics import bias, wmae
-from forecasting.seasonal_svd import SeasonalParams, grid_search, seasonal_level_forecast, svd_smooth
-from forecasting.weekly_components import (
+from benchmarks.seasonal_svd import SeasonalParams, grid_search, seasonal_level_forecast, svd_smooth
+from benchmarks.weekly_components import (
     average_forecast,
     correlated_smooth,
     product_forecast,
     stl_ets_forecast,
     trend_season_forecast,
 )
+from forecasting.metrics import bias, wmae
 
-__all__ = ["EXOGENOUS", "COMPONENTS", "SeasonalParams", "weekly_features", "choose_on_inner", "walmart_benchmark"]
+__all__ = ["EXOGENOUS", "COMPONENTS", "KNN", "AVERAGE", "AVERAGE_KNN", "SeasonalParams", "load_walmart", "seasonal_naive",
+           "oracle_level", "weekly_features", "choose_on_inner", "walmart_benchmark"]
 
 COMPONENTS: tuple[str, ...] = ("svd_seasonal", "svd_stl_ets", "svd_product", "svd_trend_season")
-_KNN = "knn_stl_ets"
-_AVERAGE = f"average, equal weights ({', '.join(COMPONENTS)})"
-_AVERAGE_KNN = f"average, equal weights ({', '.join(COMPONENTS)}, {_KNN})"
+KNN = "knn_stl_ets"
+AVERAGE = f"average, equal weights ({', '.join(COMPONENTS)})"
+AVERAGE_KNN = f"average, equal weights ({', '.join(COMPONENTS)}, {KNN})"
 
 EXOGENOUS: tuple[str, ...] = (
     "Temperature", "Fuel_Price", "MarkDown1", "MarkDown2", "MarkDown3", "MarkDown4", "MarkDown5", "CPI",
@@ -180,7 +181,8 @@ def _fit_predict(y: np.ndarray, weeks: pd.DatetimeIndex, n_train: int, horizon: 
     return (booster.predict(xt) * st).reshape(y.shape[0], horizon)
 
 
-def _seasonal_naive(y_train: np.ndarray, horizon: int, season: int = 52) -> np.ndarray:
+def seasonal_naive(y_train: np.ndarray, horizon: int, season: int = 52) -> np.ndarray:
+    """Each week's value ``season`` weeks earlier (the last observed week where there is none)."""
     n_train = y_train.shape[1]
     idx = np.arange(n_train, n_train + horizon) - season
     pred = y_train[:, idx]
@@ -189,7 +191,7 @@ def _seasonal_naive(y_train: np.ndarray, horizon: int, season: int = 52) -> np.n
     return np.where(np.isfinite(pred), pred, last[:, None])
 
 
-def _load(folder: Path) -> tuple[np.ndarray, pd.DatetimeIndex, pd.DataFrame, pd.DataFrame]:
+def load_walmart(folder: Path) -> tuple[np.ndarray, pd.DatetimeIndex, pd.DataFrame, pd.DataFrame]:
     """Sales matrix (series x weeks, NaN = no row), its weeks, the series table and the store-week features."""
     train = pd.read_parquet(folder / "train.parquet")
     feats = pd.read_parquet(folder / "features.parquet")
@@ -224,7 +226,7 @@ def _wmae_split(actual: np.ndarray, holiday: np.ndarray) -> Callable[[np.ndarray
     return lambda pred: wmae(actual[ok], pred[ok], hol)
 
 
-def _oracle_level(actual: np.ndarray, pred: np.ndarray) -> np.ndarray:
+def oracle_level(actual: np.ndarray, pred: np.ndarray) -> np.ndarray:
     """Each series' median error over the scored weeks (0 if none): the best constant correction in hindsight."""
     err = np.where(np.isfinite(actual), actual - pred, np.nan)
     with warnings.catch_warnings():
@@ -240,7 +242,7 @@ def choose_on_inner(y_train: np.ndarray, holiday: np.ndarray, series: pd.DataFra
 
     The training weeks are split again: fit on all but the last ``inner_weeks``, score those
     (the outer holdout is never seen). The SVD rank, level window and level weight are the
-    best of :func:`~forecasting.seasonal_svd.grid_search`; each LightGBM variant's blend
+    best of :func:`~benchmarks.seasonal_svd.grid_search`; each LightGBM variant's blend
     weight is the best of ``blend_weights`` for ``w * lightgbm + (1 - w) * seasonal``.
 
     The components of :data:`COMPONENTS` are fitted to the same smoothed matrix and averaged with
@@ -257,7 +259,7 @@ def choose_on_inner(y_train: np.ndarray, holiday: np.ndarray, series: pd.DataFra
         inner_weeks: Inner validation weeks at the end of the training weeks.
         with_lightgbm: Also fit LightGBM (with and without exogenous columns) for the blend weights.
         blend_weights: LightGBM weights tried.
-        knn_ks: Neighbours tried for :func:`~forecasting.weekly_components.correlated_smooth`
+        knn_ks: Neighbours tried for :func:`~benchmarks.weekly_components.correlated_smooth`
             before STL + ETS (the best on the inner split is kept).
 
     Returns:
@@ -272,7 +274,7 @@ def choose_on_inner(y_train: np.ndarray, holiday: np.ndarray, series: pd.DataFra
     groups = series["Dept"].to_numpy()
     rows = []
     t = perf_counter()
-    rows.append({"model": "seasonal_naive_52", "wmae": score(_seasonal_naive(y_train[:, :n_fit], inner_weeks)),
+    rows.append({"model": "seasonal_naive_52", "wmae": score(seasonal_naive(y_train[:, :n_fit], inner_weeks)),
                  "seconds": perf_counter() - t})
     t = perf_counter()
     grid = grid_search(y_train[:, :n_fit], y_train[:, n_fit:], np.where(holiday[n_fit:], 5.0, 1.0), groups)
@@ -286,7 +288,7 @@ def choose_on_inner(y_train: np.ndarray, holiday: np.ndarray, series: pd.DataFra
     seasonal_seconds = rows[-1]["seconds"]
     # Not a forecast: how far a perfect per-series level would go (it reads the validation weeks).
     rows.append({"model": "diagnostic: svd_seasonal + oracle per-series level",
-                 "wmae": score(seasonal + _oracle_level(y_train[:, n_fit:], seasonal)[:, None]), "seconds": 0.0})
+                 "wmae": score(seasonal + oracle_level(y_train[:, n_fit:], seasonal)[:, None]), "seconds": 0.0})
     blend: dict[str, float] = {}
     if with_lightgbm:
         for name, exo in (("lightgbm_no_weather", ()), ("lightgbm_weather_markdown", EXOGENOUS)):
@@ -308,14 +310,14 @@ def choose_on_inner(y_train: np.ndarray, holiday: np.ndarray, series: pd.DataFra
         knn[k] = (pred, perf_counter() - t)
     knn_err = {k: score(v[0]) for k, v in knn.items()}
     knn_k = min(knn_err, key=knn_err.__getitem__)
-    rows.append({"model": f"{_KNN} (k={knn_k}, best of {list(knn_ks)})", "wmae": knn_err[knn_k],
+    rows.append({"model": f"{KNN} (k={knn_k}, best of {list(knn_ks)})", "wmae": knn_err[knn_k],
                  "seconds": sum(v[1] for v in knn.values())})
     preds = {"svd_seasonal": seasonal, **{k: v[0] for k, v in parts.items()}}
     base_seconds = seasonal_seconds + sum(v[1] for v in parts.values())
     errs = {"svd_seasonal": score(seasonal), "average": score(average_forecast(preds)),
-            "average_knn": score(average_forecast({**preds, _KNN: knn[knn_k][0]}))}
-    rows.append({"model": _AVERAGE, "wmae": errs["average"], "seconds": base_seconds})
-    rows.append({"model": _AVERAGE_KNN, "wmae": errs["average_knn"], "seconds": base_seconds + knn[knn_k][1]})
+            "average_knn": score(average_forecast({**preds, KNN: knn[knn_k][0]}))}
+    rows.append({"model": AVERAGE, "wmae": errs["average"], "seconds": base_seconds})
+    rows.append({"model": AVERAGE_KNN, "wmae": errs["average_knn"], "seconds": base_seconds + knn[knn_k][1]})
     chosen = min(errs, key=errs.__getitem__)
     return {"params": params, "blend": blend, "knn_k": knn_k, "chosen": chosen, "table": pd.DataFrame(rows),
             "grid": pd.DataFrame([{**vars(p), "wmae": e} for p, e in grid]),
@@ -343,7 +345,7 @@ def walmart_benchmark(folder: str | Path, *, holdout_weeks: int = 39, inner_week
         and the ranges and sizes.
     """
     t0 = perf_counter()
-    y, weeks, series, feats = _load(Path(folder))
+    y, weeks, series, feats = load_walmart(Path(folder))
     n_train = len(weeks) - holdout_weeks
     holiday = feats.drop_duplicates("Date").set_index("Date")["IsHoliday"].reindex(weeks).fillna(False).to_numpy(bool)
     seconds = {"load": perf_counter() - t0}
@@ -363,7 +365,7 @@ def walmart_benchmark(folder: str | Path, *, holdout_weeks: int = 39, inner_week
 
     table = []
     t = perf_counter()
-    table.append(score("seasonal_naive_52", _seasonal_naive(y[:, :n_train], holdout_weeks), perf_counter() - t))
+    table.append(score("seasonal_naive_52", seasonal_naive(y[:, :n_train], holdout_weeks), perf_counter() - t))
     p = inner["params"]
     t = perf_counter()
     smooth = svd_smooth(y[:, :n_train], series["Dept"].to_numpy(), p.rank)
@@ -390,13 +392,13 @@ def walmart_benchmark(folder: str | Path, *, holdout_weeks: int = 39, inner_week
     t = perf_counter()
     knn = stl_ets_forecast(correlated_smooth(y[:, :n_train], series["Dept"].to_numpy(), inner["knn_k"]),
                            holdout_weeks)
-    table.append(score(f"{_KNN} (k={inner['knn_k']})", knn, perf_counter() - t))
-    seconds[_KNN] = table[-1]["seconds"]
+    table.append(score(f"{KNN} (k={inner['knn_k']})", knn, perf_counter() - t))
+    seconds[KNN] = table[-1]["seconds"]
     preds = {"svd_seasonal": seasonal, **{k: v[0] for k, v in parts.items()}}
     base_seconds = seasonal_seconds + sum(v[1] for v in parts.values())
-    table.append(score(_AVERAGE, average_forecast(preds), base_seconds))
-    table.append(score(_AVERAGE_KNN, average_forecast({**preds, _KNN: knn}), base_seconds + seconds[_KNN]))
-    chosen = {"svd_seasonal": "svd_seasonal", "average": _AVERAGE, "average_knn": _AVERAGE_KNN}[inner["chosen"]]
+    table.append(score(AVERAGE, average_forecast(preds), base_seconds))
+    table.append(score(AVERAGE_KNN, average_forecast({**preds, KNN: knn}), base_seconds + seconds[KNN]))
+    chosen = {"svd_seasonal": "svd_seasonal", "average": AVERAGE, "average_knn": AVERAGE_KNN}[inner["chosen"]]
     table.append({**next(r for r in table if r["model"] == chosen), "model": f"chosen on the inner split: {chosen}"})
     seconds["total"] = perf_counter() - t0
     return {
