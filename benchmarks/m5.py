@@ -89,7 +89,7 @@ def run_m5(folder: str | Path, *, holdout: int = 14, with_ets: bool = False) -> 
     Args:
         folder: M5 folder (``../shared/data/m5``).
         holdout: Days scored at the end of the 28-day window.
-        with_ets: Also fit AutoETS (about 14 minutes on 30,490 series here).
+        with_ets: Also fit AutoETS (slow: an optimiser per series).
 
     Returns:
         ``table`` (one row per model), ``coverage``, ``seconds``, ``choice`` counts.
