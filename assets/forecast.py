@@ -18,10 +18,9 @@ from pydantic import Field
 
 from assets._metadata import OWNERS, WRITER_POOL, markdown_table, table_metadata
 from assets._plots import forecast_vs_actual, safe_plot, worst_forecast_items
-from forecasting import DEFAULT_MODELS, forecast_demand, log_forecast_run
+from forecasting import DEFAULT_MODELS, DemandForecaster, backtest_plan, log_forecast_run
 from forecasting.distributed import library_seconds, use_executor
 from forecasting.m5 import M5_LAST_DAY, M5_WINDOW_START, load_series_info, series_info_sources
-from forecasting.pipeline import backtest_plan
 from forecasting.registry import (
     REGISTERED_MODEL,
     Champion,
@@ -161,11 +160,12 @@ def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: Duc
                             "to %s days in %s windows", n_days, config.holdout_days, config.backtest_windows,
                             holdout_days, n_windows)
     with use_executor(forecast_executor.config()):
-        run = forecast_demand(history, horizon=config.horizon, models=config.models, holdout_days=holdout_days,
-                              n_windows=n_windows, as_of=as_of, global_model=config.global_model, calendar=frames.get("calendar"),
-                              prices=frames.get("prices"), series_info=info, series_attributes=frames.get("attributes"),
-                              champion=champion,
-                              regression_threshold=config.regression_threshold)
+        forecaster = DemandForecaster(horizon=config.horizon, models=config.models, holdout_days=holdout_days,
+                                      n_windows=n_windows, global_model=config.global_model,
+                                      regression_threshold=config.regression_threshold)
+        run = forecaster.forecast(history, calendar=frames.get("calendar"), prices=frames.get("prices"),
+                                  series_info=info, series_attributes=frames.get("attributes"), champion=champion,
+                                  as_of=as_of)
         statsforecast_seconds = library_seconds("statsforecast")
         lightgbm_seconds = library_seconds("lightgbm")
     bt = run.backtest

@@ -21,7 +21,7 @@ from forecasting.registry import model_from_text, model_to_text
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-    from forecasting.pipeline import ForecastRun
+    from forecasting.forecaster import ForecastRun
 
 __all__ = ["ModelOutcome", "RunRecord", "run_record", "record_to_row", "record_from_row", "log_forecast_run",
            "plot_backtest"]
@@ -143,10 +143,10 @@ def _daily(run: ForecastRun, target_col: str, time_col: str) -> pd.DataFrame:
 
 
 def run_record(run: ForecastRun, *, target_col: str = "units", time_col: str = "date") -> RunRecord:
-    """The :class:`RunRecord` of a ``forecast_demand`` result.
+    """The :class:`RunRecord` of a :class:`~forecasting.forecaster.ForecastRun`.
 
     Args:
-        run: Result of ``forecast_demand``.
+        run: A :class:`~forecasting.forecaster.ForecastRun`.
         target_col: Actuals column of the backtest predictions.
         time_col: Date column.
     """
@@ -230,7 +230,7 @@ def plot_backtest(record: RunRecord, path: Path, *, target_col: str = "units") -
     """Save a PNG of the backtest: total daily actuals vs each candidate, and the forecast.
 
     Args:
-        record: :func:`run_record` of a ``forecast_demand`` result.
+        record: :func:`run_record` of a :class:`~forecasting.forecaster.ForecastRun`.
         path: PNG file to write.
         target_col: Actuals column of the backtest predictions.
 
@@ -281,7 +281,7 @@ def log_forecast_run(
     model is logged and registered by :func:`forecasting.registry.log_global_model`.
 
     Args:
-        run: Result of ``forecast_demand``, or its :class:`RunRecord`.
+        run: A :class:`~forecasting.forecaster.ForecastRun`, or its :class:`RunRecord`.
         forecast: The forecast frame to log with a record (a ``ForecastRun`` carries its own).
         tracking_uri: Database tracking URI, e.g. ``sqlite:////abs/path/mlflow.db``.
         experiment: Experiment name; created if missing.
