@@ -6,7 +6,7 @@ import hashlib
 
 import pandas as pd
 
-__all__ = ["preferred_offers", "PO_STATUSES"]
+__all__ = ["preferred_offers", "po_ids", "PO_STATUSES"]
 
 PO_STATUSES = ("auto_approved", "needs_approval", "rejected")
 
@@ -25,7 +25,8 @@ def preferred_offers(catalogue: pd.DataFrame, scores: pd.DataFrame, *, item_col:
     return offers.drop_duplicates(item_col, keep="first").reset_index(drop=True)
 
 
-def _po_id(supplier: pd.Series, ship_to: pd.Series, order_date: pd.Series) -> pd.Series:
+def po_ids(supplier: pd.Series, ship_to: pd.Series, order_date: pd.Series) -> pd.Series:
+    """Deterministic PO number per row: ``PO-<yyyymmdd>-<hash of supplier, ship-to and order date>``."""
     key = supplier + "|" + ship_to + "|" + order_date.dt.strftime("%Y-%m-%d")
     # content-derived ids: a re-run of the same decision yields the same PO numbers
     return "PO-" + order_date.dt.strftime("%Y%m%d") + "-" + key.map(

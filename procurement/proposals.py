@@ -17,7 +17,7 @@ import pandas as pd
 
 from procurement.allocation import allocate
 from procurement.landed_cost import DEFAULT_COSTS, CostParams, landed_costs
-from procurement.orders import _po_id
+from procurement.orders import po_ids
 from procurement.policy import forecast_cumsums, offer_needs
 
 __all__ = ["ProposalResult", "propose_purchase_orders", "priced_offers"]
@@ -167,7 +167,7 @@ def propose_purchase_orders(
     lines["co2e_kg"] = (lines["qty"] * lines["co2e_kg_per_unit"]).round(3)
     lines["landed_value"] = (lines["qty"] * lines["landed_cost"]).round(2)
     lines["order_value"] = (lines["line_value"] + lines["freight_cost"]).round(2)
-    lines["po_id"] = _po_id(lines["supplier_id"], lines["ship_to"], lines["order_date"])
+    lines["po_id"] = po_ids(lines["supplier_id"], lines["ship_to"], lines["order_date"])
     lines["po_value"] = lines.groupby("po_id")["order_value"].transform("sum").round(2)
 
     # substitutions: the preferred supplier (best total score) did not get the need
@@ -228,7 +228,7 @@ def propose_purchase_orders(
     )
     if not rejected.empty:
         rejected["expected_arrival"] = pd.NaT
-        rejected["po_id"] = _po_id(rejected["supplier_id"].fillna("none"), rejected["ship_to"], rejected["order_date"])
+        rejected["po_id"] = po_ids(rejected["supplier_id"].fillna("none"), rejected["ship_to"], rejected["order_date"])
         rejected["po_id"] = rejected["po_id"].str.replace("PO-", "RJ-", regex=False)
         lines = pd.concat([lines, rejected[[c for c in rejected.columns if c in lines.columns or c in (
             "substitute_item", "substitute_supplier")]]], ignore_index=True)

@@ -22,7 +22,6 @@ __all__ = ["FeedError", "FeedPaths", "discover_feeds", "feed_files", "SAMPLE_DIR
 
 CANONICAL_FOLDERS = ("pos", "prices", "calendar", "weather", "weather_stations", "shipments", "suppliers",
                      "inventory", "emission_factors")
-_OPTIONAL = ("suppliers", "inventory")
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
 

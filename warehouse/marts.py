@@ -6,7 +6,7 @@ from importlib import resources
 
 import duckdb
 
-from warehouse.db import _ident, row_count, transaction
+from warehouse.db import row_count, transaction, valid_table_name
 
 __all__ = ["MARTS", "mart_sql", "build_mart"]
 
@@ -23,5 +23,5 @@ def mart_sql(name: str) -> str:
 def build_mart(con: duckdb.DuckDBPyConnection, name: str) -> int:
     """(Re)build mart ``name`` in one transaction and return its row count."""
     with transaction(con):
-        con.execute(f"CREATE OR REPLACE TABLE {_ident(name)} AS {mart_sql(name)}")
+        con.execute(f"CREATE OR REPLACE TABLE {valid_table_name(name)} AS {mart_sql(name)}")
     return row_count(con, name)
