@@ -31,7 +31,6 @@ from forecasting.stages import (
     GLOBAL_MODEL,
     SHORT_HISTORY_MODEL,
     GlobalFit,
-    HoldoutBacktest,
     ModelChoice,
     QuantileForecast,
     add_quantiles,
@@ -225,12 +224,12 @@ class DemandForecaster:
         seconds["total"] = perf_counter() - started
         outcome = global_fit.outcome if global_fit is not None else None
         return ForecastRun(forecast=quantiles.forecast, backtest=choice.backtest,
-                           params=self._params(prepared, holdout, choice, quantiles, global_fit),
+                           params=self._params(prepared, choice, quantiles, global_fit),
                            seconds=seconds, global_outcome=outcome, segment_choice=choice.segment_choice,
                            warnings=list(outcome.warnings) if outcome is not None else [])
 
-    def _params(self, prepared: PreparedHistory, holdout: HoldoutBacktest, choice: ModelChoice,
-                quantiles: QuantileForecast, global_fit: GlobalFit | None) -> dict[str, Any]:
+    def _params(self, prepared: PreparedHistory, choice: ModelChoice, quantiles: QuantileForecast,
+                global_fit: GlobalFit | None) -> dict[str, Any]:
         """The run's parameters and sizes as plain values (MLflow params, the run record)."""
         bt = choice.backtest
         outcome = global_fit.outcome if global_fit is not None else None
