@@ -1,4 +1,4 @@
-# Two commands (CONTRACTS §1): `make run` and `make test`. Both install into .venv first.
+# The README's two Quick-start commands, `make run` and `make test`, both install into .venv first.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
