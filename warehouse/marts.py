@@ -10,7 +10,8 @@ from warehouse.db import _ident, row_count, transaction
 
 __all__ = ["MARTS", "mart_sql", "build_mart"]
 
-MARTS = ("demand_history", "weather_daily", "shipment_stats")
+# in build order: demand_history reads price_periods
+MARTS = ("price_periods", "demand_history", "store_weather", "shipment_stats")
 
 
 def mart_sql(name: str) -> str:
