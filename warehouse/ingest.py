@@ -35,6 +35,7 @@ __all__ = [
     "ingest_suppliers",
     "ingest_inventory",
     "ingest_emission_factors",
+    "weather_stats",
 ]
 
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -192,3 +193,12 @@ def ingest_emission_factors(con: duckdb.DuckDBPyConnection, path: Path | Sequenc
                             max_bad_share: float = DEFAULT_MAX_BAD_SHARE) -> LoadReport:
     """Freight emission factors (g CO2e per tonne-km by mode) into ``raw_emission_factors``."""
     return load_feed(con, "emission_factors", _files(path), max_bad_share=max_bad_share)
+
+
+def weather_stats(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Stations, store-keyed series, trace-precipitation days and days without a temperature in ``raw_weather``."""
+    row = con.execute(
+        "SELECT count(DISTINCT station), count(DISTINCT store_id), coalesce(sum(prcp_in_trace::INT), 0), "
+        "count(*) FILTER (WHERE tmax_f IS NULL AND tavg_f IS NULL) FROM raw_weather").fetchall()[0]
+    return {"stations": int(row[0]), "stores_with_own_weather": int(row[1]), "trace_precip_days": int(row[2]),
+            "days_without_temperature": int(row[3])}

@@ -193,6 +193,8 @@ SCHEMAS: dict[str, FeedSchema] = {
             _c("snow_in", "DOUBLE", "snowfall", unit="inch", required=False, min_value=0, max_value=60),
             _c("snwd_in", "DOUBLE", "snow depth", unit="inch", required=False, min_value=0, max_value=300),
             _c("codesum", "VARCHAR", "NOAA weather codes (RA, SN, TS...)", required=False),
+            _c("prcp_in_trace", "BOOLEAN", "a trace of precipitation (recorded as 0)", required=False),
+            _c("snow_in_trace", "BOOLEAN", "a trace of snow (recorded as 0)", required=False),
         ),
         ("station", "store_id", "date"),
         "Daily weather per station (with weather_stations/) or per store: GHCN-Daily, NOAA daily summaries "
