@@ -25,9 +25,11 @@ from assets._metadata import WRITER_POOL
 from assets.ingest import (
     raw_calendar,
     raw_emission_factors,
+    raw_events,
     raw_inventory,
     raw_pos,
     raw_prices,
+    raw_promotions,
     raw_shipments,
     raw_suppliers,
     raw_weather,
@@ -111,6 +113,8 @@ _GATES = [
     (raw_pos, "pos", "raw_pos"),
     (raw_prices, "prices", "raw_prices"),
     (raw_calendar, "calendar", "raw_calendar"),
+    (raw_events, "events", "raw_events"),
+    (raw_promotions, "promotions", "raw_promotions"),
     (raw_weather, "weather", "raw_weather"),
     (raw_weather, "weather_stations", "raw_weather_key"),
     (raw_shipments, "shipments", "raw_shipments"),
@@ -137,7 +141,7 @@ def _cross_result(outcome: crossfeed.CrossCheck) -> AssetCheckResult:
 @asset_check(asset=raw_pos, name="pos_items_priced_and_dated", pool=WRITER_POOL, blocking=True,
              additional_deps=["raw_prices", "raw_calendar"],
              description="Cross-feed: every POS store x item has a price row (raw_prices) and every POS date a "
-                         "calendar row (raw_calendar).")
+                         "calendar row (raw_calendar), for each of the two feeds that is provided.")
 def pos_items_priced_and_dated(context: AssetCheckExecutionContext, duckdb: DuckDBResource) -> AssetCheckResult:
     with duckdb.get_connection() as con:
         lo, hi = _pos_range(context, con)

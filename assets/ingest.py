@@ -27,15 +27,16 @@ from warehouse import ingest
 from warehouse.loader import LoadReport, table_rows
 
 __all__ = [
-    "raw_pos", "raw_prices", "raw_calendar", "raw_weather", "raw_shipments", "raw_suppliers",
-    "raw_inventory", "raw_emission_factors", "INGEST_ASSETS", "POS_PARTITIONS", "WRITER_POOL", "partition_range_tags",
+    "raw_pos", "raw_prices", "raw_calendar", "raw_events", "raw_promotions", "raw_weather", "raw_shipments",
+    "raw_suppliers", "raw_inventory", "raw_emission_factors", "INGEST_ASSETS", "POS_PARTITIONS", "WRITER_POOL", "partition_range_tags",
 ]
 
 # single-run backfills are what make one run load a day range in one transaction; Dagster labels
 # the parameter beta, and the warning would otherwise open every `supplycast run`
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=BetaWarning)
 
-# from before the oldest public Walmart POS (2010-02-05) to yesterday, the last complete day
+# from before the oldest public Walmart POS (2010-02-05; M5 long history starts 2011-01-29) to
+# yesterday, the last complete day
 POS_PARTITIONS = DailyPartitionsDefinition(start_date="2010-01-01")
 
 _COMMON = dict(group_name="ingest", owners=OWNERS, kinds={"duckdb", "python"}, pool=WRITER_POOL)
@@ -92,26 +93,35 @@ def _full_load(name: str, description: str, loader, feed: str, deps: list[str] |
     return _asset
 
 
-raw_prices = _full_load("raw_prices", "Weekly sell prices per store x item (canonical prices/ or M5 sell_prices).",
+raw_prices = _full_load("raw_prices", "Sell prices per store x item by Walmart week, week start or validity range "
+                        "(canonical prices/ or M5 sell_prices; optional: empty when not provided).",
                         ingest.ingest_prices, "prices")
-raw_calendar = _full_load("raw_calendar", "Retail calendar: Walmart weeks, events and SNAP days.",
+raw_calendar = _full_load("raw_calendar", "Retail calendar: weeks, events and SNAP days (optional: empty when not "
+                          "provided; demand_history then takes weekday, month and year from the date).",
                           ingest.ingest_calendar, "calendar")
+raw_events = _full_load("raw_events", "Holidays and events per day, for every store or one store (canonical events/; "
+                        "optional: empty when not provided); future rows are planned events.",
+                        ingest.ingest_events, "events")
+raw_promotions = _full_load("raw_promotions", "Promotion days per store x item (canonical promotions/; optional: "
+                            "empty when not provided); future rows are planned promotions.",
+                            ingest.ingest_promotions, "promotions")
 
 
-@asset(**_COMMON, description="Daily weather per station (NOAA 'M' missing -> NULL, 'T' trace -> 0 + flag), and "
-                               "the store -> station map (weather_stations/) into raw_weather_key.")
+@asset(**_COMMON, description="Daily weather per station or per store (GHCN-Daily, NOAA daily summaries with 'M' "
+                               "missing -> NULL and 'T' trace -> 0 + flag, or canonical; optional), and the store -> "
+                               "station map (weather_ghcn/m5_store_station.csv, NOAA key, weather_stations/) into "
+                               "raw_weather_key. Rows after the last POS date are a weather forecast.")
 def raw_weather(duckdb: DuckDBResource, feeds: FeedsResource) -> MaterializeResult:
     paths = feeds.paths()
     with duckdb.get_connection() as con:
         report = ingest.ingest_weather(con, paths.files("weather"), max_bad_share=feeds.max_bad_share)
         stations = ingest.ingest_weather_stations(con, paths.files("weather_stations"), max_bad_share=feeds.max_bad_share)
-        stats = con.execute(
-            "SELECT count(DISTINCT station_nbr), sum(preciptotal_trace::INT), count(*) - count(tavg) FROM raw_weather"
-        ).fetchall()[0]
+        stats = ingest.weather_stats(con)
         total = table_rows(con, "raw_weather")
     return MaterializeResult(metadata=_report_metadata(
-        report, total, stations=int(stats[0]), trace_precip_days=int(stats[1] or 0), missing_tavg=int(stats[2]),
-        store_station_pairs=stations.rows_loaded, store_station_quarantined=stations.rows_quarantined))
+        report, total, **stats,
+        store_station_pairs=stations.rows_loaded if stations else 0,
+        store_station_quarantined=stations.rows_quarantined if stations else 0))
 
 raw_shipments = _full_load("raw_shipments", "Shipment lines (real USAID lead times, modes, weights, freight), "
                            "shipment-level references resolved.", ingest.ingest_shipments, "shipments")
@@ -123,5 +133,5 @@ raw_inventory = _full_load("raw_inventory", "Stock on hand per store x item (can
 raw_emission_factors = _full_load("raw_emission_factors", "Freight emission factors, g CO2e per tonne-km by mode "
                                   "(DESNZ 2024, GLEC v3.1).", ingest.ingest_emission_factors, "emission_factors")
 
-INGEST_ASSETS = [raw_pos, raw_prices, raw_calendar, raw_weather, raw_shipments, raw_suppliers,
-                 raw_inventory, raw_emission_factors]
+INGEST_ASSETS = [raw_pos, raw_prices, raw_calendar, raw_events, raw_promotions, raw_weather, raw_shipments,
+                 raw_suppliers, raw_inventory, raw_emission_factors]

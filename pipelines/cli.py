@@ -21,7 +21,7 @@ __all__ = ["main", "build_parser"]
 
 SUMMARY_TABLES = (
     "raw_pos", "raw_prices", "raw_calendar", "raw_weather", "raw_shipments", "raw_emission_factors",
-    "demand_history", "weather_daily", "shipment_stats", "forecast", "forecast_backtest", "supplier_scores",
+    "demand_history", "store_weather", "shipment_stats", "forecast", "forecast_backtest", "supplier_scores",
     "supplier_catalogue", "inventory_snapshot", "replenishment_proposals", "purchase_order_proposals",
 )
 

@@ -21,9 +21,11 @@ from warehouse.feeds import SAMPLE_DIR, discover_feeds  # noqa: E402
 def load_sample(con: duckdb.DuckDBPyConnection, data_dir: Path = SAMPLE_DIR) -> None:
     paths = discover_feeds(data_dir)
     ingest.ingest_pos(con, paths.pos)
-    ingest.ingest_prices(con, paths.prices)
-    ingest.ingest_calendar(con, paths.calendar)
-    ingest.ingest_weather(con, paths.weather, paths.weather_key)
+    ingest.ingest_prices(con, paths.files("prices"))
+    ingest.ingest_calendar(con, paths.files("calendar"))
+    ingest.ingest_events(con, paths.files("events"))
+    ingest.ingest_promotions(con, paths.files("promotions"))
+    ingest.ingest_weather(con, paths.files("weather"), paths.files("weather_stations"))
     ingest.ingest_shipments(con, paths.shipments)
     ingest.ingest_emission_factors(con, paths.emission_factors)
     for name in marts.MARTS:

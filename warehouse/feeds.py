@@ -3,14 +3,18 @@
 Two layouts are recognised:
 
 * an **M5 folder** (``calendar.parquet``, ``sell_prices.parquet``, ``sales_*.parquet``), as in
-  ``../shared/data/m5``; the logistics feeds (USAID shipments, NOAA weather, emission factors)
-  are then looked up beside it (its parent folder, the layout of ``../shared/data``) and, when
-  absent there, taken from the embedded sample;
+  ``../shared/data/m5``; beside it (its parent folder, the layout of ``../shared/data``),
+  ``m5_history/sales_*.parquet`` is earlier history of the same series (read into POS) and the
+  weather (``weather_ghcn/``: GHCN-Daily + store -> station map; ``walmart_stormy_weather/``: NOAA)
+  and logistics feeds (USAID shipments, emission factors) are looked up; a missing weather or
+  logistics feed is taken from the embedded sample;
 * a folder that **contains** an ``m5/`` folder, such as ``data/sample`` or ``../shared/data``;
 * the **canonical layout** (README "Feed layout"): one folder per feed (``pos/``, ``prices/``,
   ``calendar/``, ``weather/``, ``weather_stations/``, ``shipments/``, optional ``suppliers/`` and
-  ``inventory/``, ``emission_factors/``), each holding ``*.csv`` / ``*.parquet`` files. It is
-  recognised by its ``pos/`` folder; a missing logistics folder is taken from the sample.
+  ``inventory/``, ``emission_factors/``, ``events/``, ``promotions/``), each holding ``*.csv`` /
+  ``*.parquet`` files. It is recognised by its ``pos/`` folder. Only ``pos/`` is required: the
+  retailer's other feeds are optional (absent = none), a missing logistics folder (shipments,
+  emission factors) is taken from the sample.
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from warehouse.layout import GHCN_FOLDER, GHCN_PROXY_MAP, HISTORY_FOLDER
+
 __all__ = ["FeedError", "FeedPaths", "discover_feeds", "feed_files", "SAMPLE_DIR", "CANONICAL_FOLDERS"]
 
-CANONICAL_FOLDERS = ("pos", "prices", "calendar", "weather", "weather_stations", "shipments", "suppliers",
-                     "inventory", "emission_factors")
+CANONICAL_FOLDERS = ("pos", "prices", "calendar", "events", "promotions", "weather", "weather_stations", "shipments",
+                     "suppliers", "inventory", "emission_factors")
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
 
@@ -95,16 +101,17 @@ def _canonical(root: Path) -> FeedPaths:
     found = {name: feed_files(root / name) for name in CANONICAL_FOLDERS}
     fallbacks: list[str] = []
     sample = discover_feeds(SAMPLE_DIR)
-    for name in ("pos", "prices", "calendar"):
-        if not found[name]:
-            raise FeedError(f"{root}: canonical layout without files in {name}/ (expected *.csv or *.parquet)")
-    for name in ("weather", "weather_stations", "shipments", "emission_factors"):
+    if not found["pos"]:
+        raise FeedError(f"{root}: canonical layout without files in pos/ (expected *.csv or *.parquet)")
+    for name in ("shipments", "emission_factors"):
         if not found[name]:
             fallbacks.append(name)
             found[name] = sample.files(name)
+    # an absent optional feed: its folder stands in for the file, and files() gives none
+    first = {name: files[0] if files else root / name for name, files in found.items()}
     return FeedPaths(
-        pos=found["pos"], prices=found["prices"][0], calendar=found["calendar"][0], weather=found["weather"][0],
-        weather_key=found["weather_stations"][0], shipments=found["shipments"][0],
+        pos=found["pos"], prices=first["prices"], calendar=first["calendar"], weather=first["weather"],
+        weather_key=first["weather_stations"], shipments=found["shipments"][0],
         emission_factors=found["emission_factors"][0], layout="canonical", fallbacks=tuple(fallbacks),
         extra={k: v for k, v in found.items() if k != "pos"},
     )
@@ -140,14 +147,32 @@ def discover_feeds(data_dir: str | Path) -> FeedPaths:
     if not prices.is_file():
         raise FeedError(f"{m5}: missing sell_prices.parquet")
     fallbacks: list[str] = []
+    weather, weather_key = _m5_weather(root)
+    if not weather:
+        fallbacks.append("weather")
+        weather, weather_key = _m5_weather(SAMPLE_DIR)
     return FeedPaths(
-        pos=tuple(sorted(m5.glob("sales_*.parquet"))),
+        pos=tuple(sorted((root / HISTORY_FOLDER).glob("sales_*.parquet"))) + tuple(sorted(m5.glob("sales_*.parquet"))),
         prices=prices,
         calendar=m5 / "calendar.parquet",
-        weather=_logistics(root, "walmart_stormy_weather", fallbacks) / "weather.parquet",
-        weather_key=_logistics(root, "walmart_stormy_weather", []) / "key.parquet",
+        weather=weather[0],
+        weather_key=weather_key[0] if weather_key else weather[0].parent,
         shipments=_logistics(root, "usaid_scms_shipments", fallbacks) / "shipments.parquet",
         emission_factors=_logistics(root, "freight_emission_factors.csv", fallbacks),
         layout="m5",
         fallbacks=tuple(fallbacks),
+        extra={"weather": weather, "weather_stations": weather_key},
     )
+
+
+def _m5_weather(root: Path) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
+    """Weather files and store -> station maps beside an M5 folder: GHCN-Daily, then NOAA stormy weather."""
+    weather: list[Path] = []
+    keys: list[Path] = []
+    for folder, daily, key in ((GHCN_FOLDER, "daily.parquet", GHCN_PROXY_MAP),
+                               ("walmart_stormy_weather", "weather.parquet", "key.parquet")):
+        if (root / folder / daily).is_file():
+            weather.append(root / folder / daily)
+            if (root / folder / key).is_file():
+                keys.append(root / folder / key)
+    return tuple(weather), tuple(keys)

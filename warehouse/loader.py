@@ -7,6 +7,10 @@ finite, in range, dates in the expected window, keys unique). Rows that break a 
 the feed's ``raw_*`` table. Whole-file problems (missing, unreadable, empty, missing columns)
 and a bad-row share above ``max_bad_share`` raise :class:`FeedError` before anything is written.
 Writes happen in one transaction, so a failed or killed load leaves the warehouse as it was.
+
+Files given as *history* (``m5_history/`` beside an M5 folder) are earlier history of the same
+keys: where a history row and a row of the other files share a key, the other file's row is kept
+and the history row is dropped and counted (``rows_superseded``), not quarantined.
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ import duckdb
 from warehouse import adapters
 from warehouse.db import row_count, table_exists, transaction
 from warehouse.feeds import FeedError
-from warehouse.layout import SCHEMAS, FeedSchema
+from warehouse.layout import FUTURE_END, SCHEMAS, FeedSchema
 
-__all__ = ["LoadReport", "load_feed", "check_columns", "table_rows", "DEFAULT_MAX_BAD_SHARE", "WINDOW_START"]
+__all__ = ["LoadReport", "load_feed", "load_absent_feed", "check_columns", "table_rows", "DEFAULT_MAX_BAD_SHARE",
+           "WINDOW_START"]
 
 DEFAULT_MAX_BAD_SHARE = 0.05
 WINDOW_START = SCHEMAS["pos"].window_start
@@ -41,6 +46,7 @@ class LoadReport:
     rows_quarantined: int = 0
     reasons: list[tuple[str, str, int]] = field(default_factory=list)  # (file, reason, rows)
     date_range: tuple[str, str] | None = None
+    rows_superseded: int = 0  # history rows dropped because a newer file holds the same key
 
     @property
     def bad_share(self) -> float:
@@ -88,7 +94,7 @@ def _rules(schema: FeedSchema, types: dict[str, str], window_end: dt.date) -> li
     for name, type_ in types.items():
         col, raw = _q(name), _q(f"r_{name}")
         spec = by_name.get(name)
-        if spec is not None and (spec.required or name in schema.key):
+        if spec is not None and spec.required:  # an optional key column may be empty (events: every store)
             rules.append((f"{raw} IS NULL OR trim({raw}::VARCHAR) = ''", f"{name}: missing"))
         rules.append((f"{raw} IS NOT NULL AND {col} IS NULL AND trim({raw}::VARCHAR) <> ''", f"{name}: not {type_}"))
         if type_ in ("INTEGER", "BIGINT"):
@@ -106,6 +112,12 @@ def _rules(schema: FeedSchema, types: dict[str, str], window_end: dt.date) -> li
             start = schema.window_start.isoformat()
             rules.append((f"{col} > DATE '{window_end.isoformat()}'", f"{name}: in the future"))
             rules.append((f"{col} < DATE '{start}'", f"{name}: before {start}"))
+    present = [c for c in schema.one_of if c in types]
+    if present:
+        blank = " AND ".join(f"({_q('r_' + c)} IS NULL OR trim({_q('r_' + c)}::VARCHAR) = '')" for c in present)
+        rules.append((blank, f"{' / '.join(schema.one_of)}: all missing"))
+    if "valid_from" in types and "valid_to" in types:
+        rules.append(('"valid_to" < "valid_from"', "valid_to: before valid_from"))
     return rules
 
 
@@ -116,8 +128,13 @@ def _reason_sql(rules: list[tuple[str, str]]) -> str:
     return f"CASE WHEN {any_bad} THEN concat_ws('; ', {texts}) END"
 
 
-def _stage(con: duckdb.DuckDBPyConnection, schema: FeedSchema, files: Sequence[Path], window_end: dt.date) -> list[str]:
-    """Fill temp table ``_stage`` with typed rows, ``_reason`` and ``_raw``; return the data columns."""
+def _stage(con: duckdb.DuckDBPyConnection, schema: FeedSchema, files: Sequence[Path], window_end: dt.date,
+           history: Sequence[Path] = ()) -> tuple[list[str], int]:
+    """Fill temp table ``_stage`` with typed rows, ``_reason`` and ``_raw``.
+
+    Returns:
+        The data columns, and the number of history rows dropped because another file holds their key.
+    """
     selects: list[str] = []
     params: list[str] = []
     rejects: list[str] = []
@@ -164,6 +181,7 @@ def _stage(con: duckdb.DuckDBPyConnection, schema: FeedSchema, files: Sequence[P
         if not per_file.get(str(path)) and not _rejected(con, reject_of.get(str(path))):
             raise FeedError(f"{schema.feed}: {path} has no data rows (header only)")
     key = ", ".join(_q(k) for k in schema.key)
+    superseded = _drop_superseded_history(con, key, history)
     # one pass over a single hash column finds candidate duplicates cheaply (6.8M M5 prices);
     # only the few candidates are then compared on the real key
     dup_hashes = con.execute(
@@ -187,7 +205,20 @@ def _stage(con: duckdb.DuckDBPyConnection, schema: FeedSchema, files: Sequence[P
         """, [str(path)])
         con.execute(f"DROP TABLE IF EXISTS {rej}")
         con.execute(f"DROP TABLE IF EXISTS {rej}_scan")
-    return columns
+    return columns, superseded
+
+
+def _drop_superseded_history(con: duckdb.DuckDBPyConnection, key: str, history: Sequence[Path]) -> int:
+    """Delete valid history rows whose key a valid row of a newer (non-history) file also holds."""
+    names = [str(p) for p in history]
+    if not names:
+        return 0
+    before = con.execute("SELECT count(*) FROM _stage").fetchall()[0][0]
+    con.execute(f"""
+        DELETE FROM _stage WHERE _reason IS NULL AND list_contains(?, _file) AND ({key}) IN (
+            SELECT ({key}) FROM _stage WHERE _reason IS NULL AND NOT list_contains(?, _file))
+    """, [names, names])
+    return int(before - con.execute("SELECT count(*) FROM _stage").fetchall()[0][0])
 
 
 def _rejected(con: duckdb.DuckDBPyConnection, rejects: str | None) -> int:
@@ -208,6 +239,7 @@ def load_feed(
     max_bad_share: float = DEFAULT_MAX_BAD_SHARE,
     date_range: tuple[dt.date, dt.date] | None = None,
     window_end: dt.date | None = None,
+    history: Sequence[Path] = (),
 ) -> LoadReport:
     """Load ``files`` of ``feed`` into its table and quarantine table, all or nothing.
 
@@ -218,7 +250,10 @@ def load_feed(
         max_bad_share: largest share of quarantined rows (0..1) that still loads.
         date_range: for a partitioned feed, the inclusive day range this load replaces; rows of
             other days are left to their own partitions. ``None`` replaces the whole table.
-        window_end: last acceptable date (default today, UTC); later dates are quarantined.
+        window_end: last acceptable date (default today, UTC, or :data:`~warehouse.layout.FUTURE_END`
+            for a feed of planned / forecast days); later dates are quarantined.
+        history: those of ``files`` that are earlier history of the same keys: a key another
+            file also holds is taken from the other file (``rows_superseded`` counts the drops).
 
     Returns:
         The load report.
@@ -231,9 +266,9 @@ def load_feed(
     files = [Path(f) for f in files]
     if not files:
         raise FeedError(f"{feed}: no files found in the feed folder '{schema.folder}/'")
-    window_end = window_end or dt.datetime.now(dt.UTC).date()
-    columns = _stage(con, schema, files, window_end)
-    report = LoadReport(feed, schema.table, tuple(str(f) for f in files))
+    window_end = window_end or (FUTURE_END if schema.future_ok else dt.datetime.now(dt.UTC).date())
+    columns, superseded = _stage(con, schema, files, window_end, [Path(f) for f in history])
+    report = LoadReport(feed, schema.table, tuple(str(f) for f in files), rows_superseded=superseded)
     scope = "TRUE"
     if date_range is not None:
         dcol = _q(schema.date_column or "date")
@@ -294,6 +329,21 @@ def _write(con: duckdb.DuckDBPyConnection, schema: FeedSchema, columns: list[str
                     [lo, hi, schema.window_start.isoformat(), window_end.isoformat(), files])
         con.execute(f"INSERT INTO {table} BY NAME {good}")
         con.execute(f"INSERT INTO {quarantine} BY NAME {bad}")
+
+
+def load_absent_feed(con: duckdb.DuckDBPyConnection, feed: str) -> None:
+    """An optional feed that was not provided: its table and quarantine table, empty, with the canonical columns.
+
+    Downstream SQL then reads "no rows" (no prices, no promotions, no weather) instead of failing on
+    a missing table, and a table left by an earlier run on other data does not linger.
+    """
+    schema = SCHEMAS[feed]
+    cols = ", ".join(f"{_q(c.name)} {c.type}" for c in schema.columns)
+    date = ", date DATE" if schema.date_column else ""
+    with transaction(con):
+        con.execute(f"CREATE OR REPLACE TABLE {schema.table} ({cols})")
+        con.execute(f"CREATE OR REPLACE TABLE quarantine_{feed} (source_file VARCHAR, reason VARCHAR, raw_row JSON, "
+                    f"loaded_at TIMESTAMP{date})")
 
 
 def table_rows(con: duckdb.DuckDBPyConnection, table: str) -> int:

@@ -17,6 +17,8 @@ from typing import Any
 
 import pandas as pd
 
+from warehouse.layout import FUTURE_END
+
 __all__ = ["SUITES", "FeedValidation", "validate_feed", "suite_expectations", "docs_index"]
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -46,8 +48,12 @@ _STR, _INT, _FLOAT, _DATE = "object", "int32", "float64", "datetime64[us]"
 _TODAY = "__today__"  # replaced by today's date when a suite is built: "dates within the expected window"
 
 
-def _window(column: str, start: str) -> tuple[str, dict[str, Any]]:
-    return _e("ExpectColumnValuesToBeBetween", column=column, min_value=pd.Timestamp(start), max_value=_TODAY)
+def _window(column: str, start: str, end: Any = _TODAY) -> tuple[str, dict[str, Any]]:
+    return _e("ExpectColumnValuesToBeBetween", column=column, min_value=pd.Timestamp(start), max_value=end)
+
+
+# planned and forecast days (calendar, events, promotions, weather forecasts) run past today
+_FUTURE = pd.Timestamp(FUTURE_END)
 
 
 SUITES: dict[str, list[tuple[str, dict[str, Any]]]] = {
@@ -61,44 +67,61 @@ SUITES: dict[str, list[tuple[str, dict[str, Any]]]] = {
         _window("date", "2010-01-01"),
     ],
     "prices": [
-        *_exist("store_id", "item_id", "wm_yr_wk", "sell_price"),
-        _types("wm_yr_wk", _INT), _types("sell_price", _FLOAT),
-        *_not_null("store_id", "item_id", "wm_yr_wk", "sell_price"),
-        _e("ExpectTableRowCountToBeBetween", min_value=1),
+        *_exist("store_id", "item_id", "wm_yr_wk", "week_start", "valid_from", "valid_to", "sell_price"),
+        _types("sell_price", _FLOAT),
+        *_not_null("store_id", "item_id", "sell_price"),
         _e("ExpectColumnValuesToBeBetween", column="sell_price", min_value=0, strict_min=True, max_value=10_000),
-        _e("ExpectCompoundColumnsToBeUnique", column_list=["store_id", "item_id", "wm_yr_wk"]),
+        _e("ExpectCompoundColumnsToBeUnique", column_list=["store_id", "item_id", "wm_yr_wk", "week_start", "valid_from"],
+           ignore_row_if="never"),
+        _e("ExpectColumnPairValuesAToBeGreaterThanB", column_A="valid_to", column_B="valid_from", or_equal=True,
+           ignore_row_if="either_value_is_missing"),
     ],
     "calendar": [
-        *_exist("date", "wm_yr_wk", "wday", "d"),
-        _types("date", _DATE), _types("wm_yr_wk", _INT),
+        *_exist("date", "wm_yr_wk", "wday", "month", "year"),
+        _types("date", _DATE),
         *_not_null("date", "wm_yr_wk", "wday"),
         _e("ExpectColumnValuesToBeUnique", column="date"),
         _e("ExpectColumnValuesToBeBetween", column="wday", min_value=1, max_value=7),
         _e("ExpectColumnValuesToBeBetween", column="month", min_value=1, max_value=12),
-        _e("ExpectColumnValuesToBeBetween", column="date", min_value=pd.Timestamp("2010-01-01"),
-           max_value=pd.Timestamp("2100-01-01")),
+        _window("date", "2010-01-01", _FUTURE),
         *[_e("ExpectColumnValuesToBeInSet", column=c, value_set=[0, 1]) for c in ("snap_CA", "snap_TX", "snap_WI")],
     ],
+    "events": [
+        *_exist("date", "event_name", "event_type", "store_id"),
+        _types("date", _DATE),
+        *_not_null("date", "event_name"),
+        _e("ExpectCompoundColumnsToBeUnique", column_list=["date", "store_id", "event_name"], ignore_row_if="never"),
+        _window("date", "2010-01-01", _FUTURE),
+    ],
+    "promotions": [
+        *_exist("store_id", "item_id", "date", "on_promotion", "discount_pct"),
+        _types("date", _DATE),
+        *_not_null("store_id", "item_id", "date", "on_promotion"),
+        _e("ExpectColumnValuesToBeInSet", column="on_promotion", value_set=[0, 1]),
+        _e("ExpectColumnValuesToBeBetween", column="discount_pct", min_value=0, max_value=100),
+        _e("ExpectCompoundColumnsToBeUnique", column_list=["store_id", "item_id", "date"]),
+        _window("date", "2010-01-01", _FUTURE),
+    ],
     "weather": [
-        *_exist("station_nbr", "date", "tmax", "tmin", "preciptotal"),
-        _types("date", _DATE), _types("tmax", _FLOAT),
-        *_not_null("station_nbr", "date"),
-        _e("ExpectCompoundColumnsToBeUnique", column_list=["station_nbr", "date"]),
-        # plausible US surface observations, degrees Fahrenheit and inches
-        _e("ExpectColumnValuesToBeBetween", column="tmax", min_value=-60, max_value=135),
-        _e("ExpectColumnValuesToBeBetween", column="tmin", min_value=-80, max_value=120),
-        _e("ExpectColumnValuesToBeBetween", column="tavg", min_value=-70, max_value=125),
-        _e("ExpectColumnValuesToBeBetween", column="preciptotal", min_value=0, max_value=30),
-        _e("ExpectColumnValuesToBeBetween", column="snowfall", min_value=0, max_value=60),
-        _e("ExpectColumnPairValuesAToBeGreaterThanB", column_A="tmax", column_B="tmin", or_equal=True,
+        *_exist("station", "store_id", "date", "tmax_f", "tmin_f", "prcp_in", "snow_in"),
+        _types("date", _DATE), _types("tmax_f", _FLOAT),
+        *_not_null("date"),
+        _e("ExpectCompoundColumnsToBeUnique", column_list=["station", "store_id", "date"], ignore_row_if="never"),
+        # plausible surface observations, degrees Fahrenheit and inches
+        _e("ExpectColumnValuesToBeBetween", column="tmax_f", min_value=-60, max_value=135),
+        _e("ExpectColumnValuesToBeBetween", column="tmin_f", min_value=-80, max_value=120),
+        _e("ExpectColumnValuesToBeBetween", column="tavg_f", min_value=-70, max_value=125),
+        _e("ExpectColumnValuesToBeBetween", column="prcp_in", min_value=0, max_value=30),
+        _e("ExpectColumnValuesToBeBetween", column="snow_in", min_value=0, max_value=60),
+        _e("ExpectColumnPairValuesAToBeGreaterThanB", column_A="tmax_f", column_B="tmin_f", or_equal=True,
            ignore_row_if="either_value_is_missing"),
-        _window("date", "2010-01-01"),
+        # rows after the last POS date are a weather forecast
+        _window("date", "2010-01-01", _FUTURE),
     ],
     "weather_stations": [
-        *_exist("store_nbr", "station_nbr"),
-        *_not_null("store_nbr", "station_nbr"),
-        _e("ExpectColumnValuesToBeUnique", column="store_nbr"),
-        _e("ExpectTableRowCountToBeBetween", min_value=1),
+        *_exist("store_id", "station"),
+        *_not_null("store_id", "station"),
+        _e("ExpectColumnValuesToBeUnique", column="store_id"),
     ],
     "shipments": [
         *_exist("shipment_id", "vendor", "shipment_mode", "scheduled_date", "delivered_date"),

@@ -35,7 +35,7 @@ CHROMIUM_ARGS = [
 SHOTS = Path(os.environ.get("SUPPLYCAST_SCREENSHOTS") or ROOT / "screenshots")
 ASSETS = (
     "raw_pos", "raw_prices", "raw_calendar", "raw_weather", "raw_shipments", "raw_emission_factors",
-    "demand_history", "weather_daily", "shipment_stats", "forecast_champion", "forecast", "forecast_review",
+    "demand_history", "store_weather", "shipment_stats", "forecast_champion", "forecast", "forecast_review",
     "supplier_scores", "supplier_catalogue",
     "inventory_snapshot", "replenishment_proposals", "purchase_order_proposals", "purchase_order_exports",
 )

@@ -130,13 +130,13 @@ def test_failed_gate_blocks_downstream(tmp_path):
     df.loc[rows, ["tmax", "tmin"]] = ["40", "60"]
     df.to_parquet(weather)
     from assets.ingest import raw_weather
-    from assets.warehouse import weather_daily
+    from assets.warehouse import store_weather
 
-    result = materialize([raw_weather, weather_daily, *ALL_CHECKS], resources=_resources(tmp_path, data),
-                         selection=["raw_weather", "weather_daily"], raise_on_error=False)
+    result = materialize([raw_weather, store_weather, *ALL_CHECKS], resources=_resources(tmp_path, data),
+                         selection=["raw_weather", "store_weather"], raise_on_error=False)
     assert not result.success
     evals = result.get_asset_check_evaluations()
     failed = [e for e in evals if not e.passed]
     assert [e.check_name for e in failed] == ["gx_weather_suite"]
-    assert "tmax" in failed[0].description and f"{len(rows)} bad rows" in failed[0].description
-    assert "weather_daily" not in {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()}
+    assert "tmax_f" in failed[0].description and f"{len(rows)} bad rows" in failed[0].description
+    assert "store_weather" not in {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()}
