@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from procurement.allocation import allocate
+from procurement.catalogue import with_lane_scores
 from procurement.landed_cost import DEFAULT_COSTS, CostParams, landed_costs
 from procurement.orders import _po_id
 from procurement.policy import forecast_cumsums, offer_needs
@@ -34,8 +35,8 @@ class ProposalResult:
 
 
 def priced_offers(catalogue: pd.DataFrame, scores: pd.DataFrame, params: CostParams) -> pd.DataFrame:
-    """Catalogue offers with supplier scores and landed-cost parts."""
-    return landed_costs(catalogue.merge(scores[_SCORE_COLS], on="supplier_id"), params)
+    """Catalogue offers with their lane's supplier scores and landed-cost parts."""
+    return landed_costs(with_lane_scores(catalogue, scores, _SCORE_COLS), params)
 
 
 def _needs(replenishment: pd.DataFrame, catalogue: pd.DataFrame, store_col: str, item_col: str) -> pd.DataFrame:
