@@ -2,8 +2,8 @@
 
 Each store x item need (``order_qty`` of the replenishment proposals) is split across supplier
 offers by :func:`procurement.allocation.allocate`. Every PO line then says in sentences a buyer
-reads (:mod:`procurement.reasons`) why its supplier won and why the cheaper one lost; the numbers
-stay in their own columns (``explanation`` keeps the objective's formula), whether it needs a buyer
+reads (:mod:`procurement.reasons`) why its supplier won and why a cheaper one lost (the numbers
+stay in their own columns; ``explanation`` keeps the objective's formula), whether it needs a buyer
 (PO value over a threshold or a high-risk supplier) and, where the preferred supplier (lowest
 ``total_score``) could not serve, which alternative was used and why. Needs left short get a
 substitute item from the same department at a similar price where a supplier has capacity left.
@@ -224,6 +224,7 @@ def propose_purchase_orders(
     rejected = subs.assign(
         supplier_id=subs["preferred_supplier"], qty=subs["shortage"].astype(int), ship_to=subs[store_col],
         order_date=pd.to_datetime(subs["as_of"]), status="rejected", reason=rejection_reasons(subs, names),
+        supplier_name=subs["preferred_supplier"].map(names),
     )
     if not rejected.empty:
         rejected["expected_arrival"] = pd.NaT
