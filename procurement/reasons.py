@@ -13,8 +13,8 @@ and why it lost, in this order of precedence:
 * ``rounding``: dearer for this order after its pack and MOQ rounding.
 
 Further sentences say when the need is split across suppliers, when the chosen supplier itself
-arrives after the shelf runs out (no on-time supplier had capacity), when the usual (preferred)
-supplier was passed over and why, and when the quantity was rounded up. Lines the allocation
+arrives after the shelf runs out (no on-time supplier had capacity left, or none is fast enough),
+when the usual (preferred) supplier was passed over and why, and when the quantity was rounded up. Lines the allocation
 could not place get their own sentence, with a substitute item where one fits. The numbers behind
 each sentence stay in their own columns. Everything is built with column operations, no loop over
 lines.
@@ -48,6 +48,12 @@ def _int(values: pd.Series) -> pd.Series:
     return values.fillna(0).round().astype(int).astype(str)
 
 
+def _units(values: pd.Series) -> pd.Series:
+    """'1 unit', '12 units'."""
+    n = _int(values)
+    return n + np.where(n == "1", " unit", " units")
+
+
 def _day(dates: pd.Series) -> pd.Series:
     """'30 May' for each date."""
     dates = pd.to_datetime(dates)
@@ -68,7 +74,8 @@ def line_alternatives(lines: pd.DataFrame, pairs: pd.DataFrame, used_qty: pd.Ser
         Indexed like ``lines``: ``alternative_supplier, alternative_name, alternative_landed_cost,
         alternative_objective, alternative_lead_time_days, alternative_moq, alternative_pack_size,
         alternative_capacity, alternative_on_time_rate, alternative_risk_penalty,
-        alternative_carbon_cost, n_offers, alternative_issue`` (one of ``ALTERNATIVE_ISSUES``).
+        alternative_carbon_cost, n_offers, fastest_lead_time_days`` (of all the need's offers) and
+        ``alternative_issue`` (one of ``ALTERNATIVE_ISSUES``).
     """
     ranked = pairs.assign(name=_names(pairs))
     if "on_time_rate" not in ranked:
@@ -81,9 +88,11 @@ def line_alternatives(lines: pd.DataFrame, pairs: pd.DataFrame, used_qty: pd.Ser
     is_first = (first["supplier_id"].to_numpy() == lines["supplier_id"].to_numpy())[:, None]
     alt = first.where(~np.repeat(is_first, len(_ALT_COLS), axis=1), second).set_axis(lines.index)
     n_offers = ranked.groupby("need_id").size().reindex(need).fillna(0).astype(int).to_numpy()
+    fastest = ranked.groupby("need_id")["lead_time_days"].min().reindex(need).to_numpy()
 
     num = {c: pd.to_numeric(alt[c], errors="coerce") for c in _ALT_COLS if c not in ("supplier_id", "name", "offer_key")}
-    cheaper = alt["supplier_id"].notna() & (num["landed_cost"] < lines["landed_cost"])
+    # cheaper by at least the half cent the sentence can show
+    cheaper = alt["supplier_id"].notna() & (num["landed_cost"] < lines["landed_cost"] - 0.005)
     slower = num["lead_time_days"] > lines["need_days"]
     used = alt["offer_key"].map(used_qty).fillna(0)
     full = used + num["pack_size"].fillna(1) > num["capacity_units_per_week"]
@@ -104,7 +113,8 @@ def line_alternatives(lines: pd.DataFrame, pairs: pd.DataFrame, used_qty: pd.Ser
         "alternative_lead_time_days": num["lead_time_days"], "alternative_moq": num["moq"],
         "alternative_pack_size": num["pack_size"], "alternative_capacity": num["capacity_units_per_week"],
         "alternative_on_time_rate": num["on_time_rate"], "alternative_risk_penalty": num["risk_penalty_per_unit"],
-        "alternative_carbon_cost": num["carbon_cost_per_unit"], "n_offers": n_offers, "alternative_issue": issue,
+        "alternative_carbon_cost": num["carbon_cost_per_unit"], "n_offers": n_offers,
+        "fastest_lead_time_days": fastest, "alternative_issue": issue,
     }, index=lines.index)
 
 
@@ -144,8 +154,8 @@ def line_reasons(lines: pd.DataFrame, *, approval: pd.Series | np.ndarray | None
             "Cheapest of " + lines["n_offers"].astype(str) + " offers; next: " + alt_name + " at " + alt_cost + ".",
             cheaper + " cannot deliver before the shelf runs out on " + shelf + " (lead time "
             + _int(lines["alternative_lead_time_days"]) + " days).",
-            cheaper + " has no capacity left this week (" + _int(lines["alternative_capacity"]) + " units/week).",
-            cheaper + " sells at least " + _int(lines["alternative_moq"]) + " units, more than the "
+            cheaper + " has no capacity left this week (" + _units(lines["alternative_capacity"]) + " a week).",
+            cheaper + " sells at least " + _units(lines["alternative_moq"]) + ", more than the "
             + _int(lines["need_qty"]) + " needed: " + _money(alone * lines["alternative_objective"]) + " against "
             + _money(lines["qty"] * lines["objective_per_unit"]) + " for this order.",
             cheaper + " is less reliable (on time " + on_time + " %): with its delivery-risk charge it comes to "
@@ -157,24 +167,26 @@ def line_reasons(lines: pd.DataFrame, *, approval: pd.Series | np.ndarray | None
         ],
         "",
     )
-    late = np.where(lines["lead_time_days"] > lines["need_days"],
-                    "It arrives after the shelf runs out on " + shelf + ": no supplier that delivers in time had "
-                    "capacity left.", "")
+    late = np.select(
+        [lines["lead_time_days"] <= lines["need_days"], lines["fastest_lead_time_days"] > lines["need_days"]],
+        ["", "No supplier can deliver before the shelf runs out on " + shelf + "; this one is the fastest."],
+        "It arrives after the shelf runs out on " + shelf + ": no supplier that delivers in time had capacity left.",
+    )
     parts = lines.groupby("need_id")["supplier_id"].transform("size")
     need_total = lines.groupby("need_id")["qty"].transform("sum")
     split = np.where(parts > 1, "Split across " + parts.astype(str) + " suppliers: this line brings "
-                     + _int(lines["qty"]) + " of " + _int(need_total) + " units.", "")
+                     + _int(lines["qty"]) + " of " + _units(need_total) + ".", "")
     usual = _usual_supplier(lines, shelf)
     rounded = np.where(lines["qty"] > lines["need_qty"],
                        "Ordered " + _int(lines["qty"]) + " for the " + _int(lines["need_qty"]) + " needed (minimum order "
-                       + _int(lines["moq"]) + ", packs of " + _int(lines["pack_size"]) + ").", "")
+                       + _units(lines["moq"]) + ", packs of " + _int(lines["pack_size"]) + ").", "")
     gate = "" if approval is None else "Approval: " + pd.Series(approval, index=lines.index).astype(str) + "."
     text = chosen + " " + why + " " + late + " " + split + " " + usual + " " + rounded + " " + gate
     return text.str.replace(r"\s{2,}", " ", regex=True).str.strip()
 
 
 def _usual_supplier(lines: pd.DataFrame, shelf: pd.Series) -> np.ndarray:
-    """'Usual supplier X ...' when the preferred supplier was passed over and is not the alternative."""
+    """'The usual supplier, X, ...' when the preferred supplier was passed over and is not the alternative."""
     if "preferred_issue" not in lines:
         return np.full(len(lines), "", dtype=object)
     pref = lines["preferred_name"].fillna(lines["preferred_supplier"]).astype(str)
@@ -182,9 +194,9 @@ def _usual_supplier(lines: pd.DataFrame, shelf: pd.Series) -> np.ndarray:
     issue = lines["preferred_issue"].to_numpy()
     text = np.select(
         [issue == "slower", issue == "full"],
-        ["Usual supplier " + pref + " cannot deliver before " + shelf + ".",
-         "Usual supplier " + pref + " has no capacity left this week."],
-        "Usual supplier " + pref + " costs more for this order (MOQ, packs, risk and carbon).",
+        ["The usual supplier, " + pref + ", cannot deliver before " + shelf + ".",
+         "The usual supplier, " + pref + ", has no capacity left this week."],
+        "The usual supplier, " + pref + ", costs more for this order (MOQ, packs, risk and carbon).",
     )
     return np.where(shown, text, "")
 
@@ -200,9 +212,9 @@ def rejection_reasons(short: pd.DataFrame, names: pd.Series) -> pd.Series:
     Returns:
         The ``reason`` text, indexed like ``short``.
     """
-    units = _int(short["shortage"])
-    head = np.where(short["unit_cost"].isna(), "Not ordered: no supplier offers this item (" + units + " units needed).",
-                    "Not ordered: " + units + " units short; every supplier of this item is out of capacity "
+    units = _units(short["shortage"])
+    head = np.where(short["unit_cost"].isna(), "Not ordered: no supplier offers this item (" + units + " needed).",
+                    "Not ordered: " + units + " short; every supplier of this item is out of capacity "
                     "this week or over the budget.")
     sub_name = short["substitute_supplier"].map(names).fillna(short["substitute_supplier"]).astype(str)
     sub = np.where(short["substitute_item"].notna(),

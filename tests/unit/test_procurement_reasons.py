@@ -64,7 +64,7 @@ def test_cheaper_offer_too_slow():
 def test_cheaper_offer_over_capacity():
     b = _offer("B", landed_cost=1.50, objective_per_unit=1.60, capacity_units_per_week=24)
     out = _reason(_offer("A"), b, used={"B|I1": 24})  # 24 used + a pack of 6 > 24
-    assert out["reason"].iloc[0] == _CHOSEN + " Cheaper Supplier B (1.50) has no capacity left this week (24 units/week)."
+    assert out["reason"].iloc[0] == _CHOSEN + " Cheaper Supplier B (1.50) has no capacity left this week (24 units a week)."
 
 
 def test_cheaper_offer_below_moq():
@@ -106,7 +106,7 @@ def test_split_across_suppliers():
     out = _reason(b, a, qty=24, need_qty=60, used={"A|I1": 36}, extra_lines=[(a, 36)]).set_index("supplier_id")
     assert out.loc["B", "reason"] == (
         "Chosen: Supplier B, 2.50 USD/unit landed (price 1.80, freight 0.15, holding and late-delivery risk 0.05), "
-        "arrives 24 May (2 days). Cheaper Supplier A (2.00) has no capacity left this week (36 units/week). "
+        "arrives 24 May (2 days). Cheaper Supplier A (2.00) has no capacity left this week (36 units a week). "
         "Split across 2 suppliers: this line brings 24 of 60 units.")
     assert out.loc["A", "reason"] == _CHOSEN + (
         " Cheapest of 2 offers; next: Supplier B at 2.50. Split across 2 suppliers: this line brings 36 of 60 units.")
@@ -119,18 +119,33 @@ def test_late_backup_usual_supplier_and_rounding():
                   preferred_issue="full")
     assert out["reason"].iloc[0] == (
         "Chosen: Supplier A, 2.00 USD/unit landed (price 1.80, freight 0.15, holding and late-delivery risk 0.05), "
-        "arrives 31 May (9 days). Cheaper Supplier C (1.20) has no capacity left this week (6 units/week). "
+        "arrives 31 May (9 days). Cheaper Supplier C (1.20) has no capacity left this week (6 units a week). "
         "It arrives after the shelf runs out on 27 May: no supplier that delivers in time had capacity left. "
-        "Usual supplier Supplier P has no capacity left this week. "
-        "Ordered 12 for the 10 needed (minimum order 12, packs of 6).")
+        "The usual supplier, Supplier P, has no capacity left this week. "
+        "Ordered 12 for the 10 needed (minimum order 12 units, packs of 6).")
 
 
 def test_usual_supplier_not_repeated_when_it_is_the_alternative():
     b = _offer("B", landed_cost=1.50, objective_per_unit=1.60, lead_time_days=9)
     out = _reason(_offer("A"), b, preferred_supplier="B", preferred_name="Supplier B", preferred_issue="slower")
-    assert "Usual supplier" not in out["reason"].iloc[0]
+    assert "usual supplier" not in out["reason"].iloc[0]
     out = _reason(_offer("A"), b, preferred_supplier="P", preferred_name="Supplier P", preferred_issue="slower")
-    assert out["reason"].iloc[0].endswith("Usual supplier Supplier P cannot deliver before 27 May.")
+    assert out["reason"].iloc[0].endswith("The usual supplier, Supplier P, cannot deliver before 27 May.")
+
+
+def test_no_supplier_fast_enough_takes_the_fastest():
+    a = _offer("A", lead_time_days=9)
+    out = _reason(a, _offer("B", landed_cost=1.50, objective_per_unit=1.60, lead_time_days=12))
+    assert out["fastest_lead_time_days"].iloc[0] == 9
+    assert out["reason"].iloc[0].endswith(
+        "arrives 31 May (9 days). Cheaper Supplier B (1.50) cannot deliver before the shelf runs out on 27 May "
+        "(lead time 12 days). No supplier can deliver before the shelf runs out on 27 May; this one is the fastest.")
+
+
+def test_a_fraction_of_a_cent_is_not_cheaper():
+    out = _reason(_offer("A"), _offer("B", landed_cost=1.998, objective_per_unit=2.2))
+    assert out["alternative_issue"].iloc[0] == "dearer"
+    assert out["reason"].iloc[0].endswith("Cheapest of 2 offers; next: Supplier B at 2.00.")
 
 
 def test_approval_sentence_and_small_charges():
@@ -142,11 +157,12 @@ def test_approval_sentence_and_small_charges():
 
 
 def test_rejection_reasons():
-    short = pd.DataFrame({"shortage": [40, 7], "unit_cost": [np.nan, 1.2], "substitute_item": [None, "I9"],
-                          "substitute_supplier": [None, "g"]})
+    short = pd.DataFrame({"shortage": [40, 7, 1], "unit_cost": [np.nan, 1.2, 1.0], "substitute_item": [None, "I9", None],
+                          "substitute_supplier": [None, "g", None]})
     text = rejection_reasons(short, pd.Series({"g": "Supplier G"}))
     assert text.tolist() == [
         "Not ordered: no supplier offers this item (40 units needed).",
         "Not ordered: 7 units short; every supplier of this item is out of capacity this week or over the budget. "
         "Suggested substitute: I9 from Supplier G (same department, similar price).",
+        "Not ordered: 1 unit short; every supplier of this item is out of capacity this week or over the budget.",
     ]
