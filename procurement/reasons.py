@@ -22,6 +22,8 @@ lines.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -54,10 +56,14 @@ def _units(values: pd.Series) -> pd.Series:
     return n + np.where(n == "1", " unit", " units")
 
 
+_MONTHS = np.array(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], dtype=object)
+
+
 def _day(dates: pd.Series) -> pd.Series:
     """'30 May' for each date."""
     dates = pd.to_datetime(dates)
-    return dates.dt.day.astype("Int64").astype(str) + " " + dates.dt.strftime("%b")
+    month = _MONTHS[dates.dt.month.fillna(1).astype(int).to_numpy() - 1]
+    return dates.dt.day.fillna(0).astype(int).astype(str) + " " + month
 
 
 def line_alternatives(lines: pd.DataFrame, pairs: pd.DataFrame, used_qty: pd.Series) -> pd.DataFrame:
@@ -118,6 +124,48 @@ def line_alternatives(lines: pd.DataFrame, pairs: pd.DataFrame, used_qty: pd.Ser
     }, index=lines.index)
 
 
+def _by_case(frame: pd.DataFrame, cases: list[tuple[pd.Series | np.ndarray, Callable[[pd.DataFrame], pd.Series]]]
+             ) -> pd.Series:
+    """One sentence per row from the first case whose mask holds; each sentence is built only on
+    the rows of its case (column operations on that subset, not a loop over rows)."""
+    out = pd.Series("", index=frame.index, dtype=object)
+    free = np.ones(len(frame), dtype=bool)
+    for mask, build in cases:
+        rows = free & np.asarray(mask, dtype=bool)
+        if rows.any():
+            out.iloc[rows] = build(frame.iloc[rows]).to_numpy()
+        free &= ~rows
+    return out
+
+
+def _why(f: pd.DataFrame, issue: str) -> pd.Series:
+    """Why the cheapest other offer lost, for rows whose ``alternative_issue`` is ``issue``."""
+    alt_cost = _money(f["alternative_landed_cost"])
+    cheaper = "Cheaper " + f["alternative_name"] + " (" + alt_cost + ")"
+    versus = _money(f["alternative_objective"]) + " against " + _money(f["objective_per_unit"]) + "."
+    if issue == "only":
+        return pd.Series("It is the only supplier of this item.", index=f.index)
+    if issue == "dearer":
+        return "Cheapest of " + f["n_offers"].astype(str) + " offers; next: " + f["alternative_name"] + " at " + alt_cost + "."
+    if issue == "slower":
+        return (cheaper + " cannot deliver before the shelf runs out on " + f["_shelf"] + " (lead time "
+                + _int(f["alternative_lead_time_days"]) + " days).")
+    if issue == "full":
+        return cheaper + " has no capacity left this week (" + _units(f["alternative_capacity"]) + " a week)."
+    if issue == "moq":
+        alone = np.ceil(np.maximum(f["need_qty"], f["alternative_moq"]) / f["alternative_pack_size"]) * f["alternative_pack_size"]
+        return (cheaper + " sells at least " + _units(f["alternative_moq"]) + ", more than the " + _int(f["need_qty"])
+                + " needed: " + _money(alone * f["alternative_objective"]) + " against "
+                + _money(f["qty"] * f["objective_per_unit"]) + " for this order.")
+    if issue == "risk":
+        on_time = (100 * f["alternative_on_time_rate"]).round(0).fillna(0).astype(int).astype(str)
+        return cheaper + " is less reliable (on time " + on_time + " %): with its delivery-risk charge it comes to " + versus
+    if issue == "carbon":
+        return cheaper + " ships from further away: with its carbon price it comes to " + versus
+    return (cheaper + " costs more for this order after rounding to its packs of " + _int(f["alternative_pack_size"])
+            + " (minimum " + _int(f["alternative_moq"]) + ").")
+
+
 def line_reasons(lines: pd.DataFrame, *, approval: pd.Series | np.ndarray | None = None) -> pd.Series:
     """One short paragraph per allocated line (see the module docstring).
 
@@ -132,73 +180,55 @@ def line_reasons(lines: pd.DataFrame, *, approval: pd.Series | np.ndarray | None
     Returns:
         The ``reason`` text, indexed like ``lines``.
     """
-    name = _names(lines)
-    other = lines["holding_per_unit"].fillna(0) + lines["stockout_per_unit"].fillna(0)
-    shelf = _day(lines["order_date"] + pd.to_timedelta(lines["need_days"], unit="D"))
-    chosen = (
-        "Chosen: " + name + ", " + _money(lines["landed_cost"]) + " USD/unit landed (price " + _money(lines["unit_cost"])
-        + ", freight " + _money(lines["freight_per_unit"])
-        + np.where(other >= 0.005, ", holding and late-delivery risk " + _money(other), "") + "), arrives "
-        + _day(lines["expected_arrival"]) + " (" + _int(lines["lead_time_days"]) + " days)."
+    f = lines.assign(_name=_names(lines), alternative_name=lines["alternative_name"].fillna(""),
+                     _shelf=_day(lines["order_date"] + pd.to_timedelta(lines["need_days"], unit="D")),
+                     _other=lines["holding_per_unit"].fillna(0) + lines["stockout_per_unit"].fillna(0),
+                     _parts=lines.groupby("need_id")["supplier_id"].transform("size"),
+                     _need_total=lines.groupby("need_id")["qty"].transform("sum"))
+    text = (
+        "Chosen: " + f["_name"] + ", " + _money(f["landed_cost"]) + " USD/unit landed (price " + _money(f["unit_cost"])
+        + ", freight " + _money(f["freight_per_unit"])
+        + np.where(f["_other"] >= 0.005, ", holding and late-delivery risk " + _money(f["_other"]), "") + "), arrives "
+        + _day(f["expected_arrival"]) + " (" + _int(f["lead_time_days"]) + " days)."
     )
-    alt_name, alt_cost = lines["alternative_name"].fillna(""), _money(lines["alternative_landed_cost"])
-    cheaper = "Cheaper " + alt_name + " (" + alt_cost + ")"
-    on_time = (100 * lines["alternative_on_time_rate"]).round(0).fillna(0).astype(int).astype(str)
-    alone = (np.ceil(np.maximum(lines["need_qty"], lines["alternative_moq"]) / lines["alternative_pack_size"])
-             * lines["alternative_pack_size"])
-    issue = lines["alternative_issue"].to_numpy()
-    why = np.select(
-        [issue == c for c in ALTERNATIVE_ISSUES],
-        [
-            pd.Series("It is the only supplier of this item.", index=lines.index),
-            "Cheapest of " + lines["n_offers"].astype(str) + " offers; next: " + alt_name + " at " + alt_cost + ".",
-            cheaper + " cannot deliver before the shelf runs out on " + shelf + " (lead time "
-            + _int(lines["alternative_lead_time_days"]) + " days).",
-            cheaper + " has no capacity left this week (" + _units(lines["alternative_capacity"]) + " a week).",
-            cheaper + " sells at least " + _units(lines["alternative_moq"]) + ", more than the "
-            + _int(lines["need_qty"]) + " needed: " + _money(alone * lines["alternative_objective"]) + " against "
-            + _money(lines["qty"] * lines["objective_per_unit"]) + " for this order.",
-            cheaper + " is less reliable (on time " + on_time + " %): with its delivery-risk charge it comes to "
-            + _money(lines["alternative_objective"]) + " against " + _money(lines["objective_per_unit"]) + ".",
-            cheaper + " ships from further away: with its carbon price it comes to "
-            + _money(lines["alternative_objective"]) + " against " + _money(lines["objective_per_unit"]) + ".",
-            cheaper + " costs more for this order after rounding to its packs of "
-            + _int(lines["alternative_pack_size"]) + " (minimum " + _int(lines["alternative_moq"]) + ").",
-        ],
-        "",
-    )
-    late = np.select(
-        [lines["lead_time_days"] <= lines["need_days"], lines["fastest_lead_time_days"] > lines["need_days"]],
-        ["", "No supplier can deliver before the shelf runs out on " + shelf + "; this one is the fastest."],
-        "It arrives after the shelf runs out on " + shelf + ": no supplier that delivers in time had capacity left.",
-    )
-    parts = lines.groupby("need_id")["supplier_id"].transform("size")
-    need_total = lines.groupby("need_id")["qty"].transform("sum")
-    split = np.where(parts > 1, "Split across " + parts.astype(str) + " suppliers: this line brings "
-                     + _int(lines["qty"]) + " of " + _units(need_total) + ".", "")
-    usual = _usual_supplier(lines, shelf)
-    rounded = np.where(lines["qty"] > lines["need_qty"],
-                       "Ordered " + _int(lines["qty"]) + " for the " + _int(lines["need_qty"]) + " needed (minimum order "
-                       + _units(lines["moq"]) + ", packs of " + _int(lines["pack_size"]) + ").", "")
-    gate = "" if approval is None else "Approval: " + pd.Series(approval, index=lines.index).astype(str) + "."
-    text = chosen + " " + why + " " + late + " " + split + " " + usual + " " + rounded + " " + gate
-    return text.str.replace(r"\s{2,}", " ", regex=True).str.strip()
+    issue = f["alternative_issue"].to_numpy()
+    late, on_time = f["lead_time_days"] > f["need_days"], f["fastest_lead_time_days"] <= f["need_days"]
+    sentences = [
+        _by_case(f, [(issue == c, lambda g, c=c: _why(g, c)) for c in ALTERNATIVE_ISSUES]),
+        _by_case(f, [
+            (late & on_time, lambda g: "It arrives after the shelf runs out on " + g["_shelf"]
+             + ": no supplier that delivers in time had capacity left."),
+            (late, lambda g: "No supplier can deliver before the shelf runs out on " + g["_shelf"]
+             + "; this one is the fastest."),
+        ]),
+        _by_case(f, [(f["_parts"] > 1, lambda g: "Split across " + g["_parts"].astype(str)
+                      + " suppliers: this line brings " + _int(g["qty"]) + " of " + _units(g["_need_total"]) + ".")]),
+        _usual_supplier(f),
+        _by_case(f, [(f["qty"] > f["need_qty"], lambda g: "Ordered " + _int(g["qty"]) + " for the " + _int(g["need_qty"])
+                      + " needed (minimum order " + _units(g["moq"]) + ", packs of " + _int(g["pack_size"]) + ").")]),
+    ]
+    if approval is not None:
+        sentences.append("Approval: " + pd.Series(approval, index=f.index).astype(str) + ".")
+    for sentence in sentences:
+        said = (sentence != "").to_numpy()
+        text[said] = text[said] + " " + sentence[said]
+    return text
 
 
-def _usual_supplier(lines: pd.DataFrame, shelf: pd.Series) -> np.ndarray:
+def _usual_supplier(f: pd.DataFrame) -> pd.Series:
     """'The usual supplier, X, ...' when the preferred supplier was passed over and is not the alternative."""
-    if "preferred_issue" not in lines:
-        return np.full(len(lines), "", dtype=object)
-    pref = lines["preferred_name"].fillna(lines["preferred_supplier"]).astype(str)
-    shown = (lines["preferred_issue"] != "") & (lines["preferred_supplier"] != lines["alternative_supplier"])
-    issue = lines["preferred_issue"].to_numpy()
-    text = np.select(
-        [issue == "slower", issue == "full"],
-        ["The usual supplier, " + pref + ", cannot deliver before " + shelf + ".",
-         "The usual supplier, " + pref + ", has no capacity left this week."],
-        "The usual supplier, " + pref + ", costs more for this order (MOQ, packs, risk and carbon).",
-    )
-    return np.where(shown, text, "")
+    if "preferred_issue" not in f:
+        return pd.Series("", index=f.index, dtype=object)
+    shown = (f["preferred_issue"] != "") & (f["preferred_supplier"] != f["alternative_supplier"])
+
+    def usual(g: pd.DataFrame) -> pd.Series:
+        return "The usual supplier, " + g["preferred_name"].fillna(g["preferred_supplier"]).astype(str) + ", "
+
+    return _by_case(f, [
+        (shown & (f["preferred_issue"] == "slower"), lambda g: usual(g) + "cannot deliver before " + g["_shelf"] + "."),
+        (shown & (f["preferred_issue"] == "full"), lambda g: usual(g) + "has no capacity left this week."),
+        (shown, lambda g: usual(g) + "costs more for this order (MOQ, packs, risk and carbon)."),
+    ])
 
 
 def rejection_reasons(short: pd.DataFrame, names: pd.Series) -> pd.Series:
