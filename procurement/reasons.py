@@ -10,6 +10,7 @@ and why it lost, in this order of precedence:
 * ``full``: the cheaper one has no weekly capacity left;
 * ``moq``: the cheaper one's minimum order is above the need and costs more in total;
 * ``risk`` / ``carbon``: cheaper landed, dearer once its delivery risk or its carbon is priced in;
+* ``longer``: its longer lead time needs more units on order, dearer in total;
 * ``rounding``: dearer for this order after its pack and MOQ rounding.
 
 Further sentences say when the need is split across suppliers, when the chosen supplier itself
@@ -29,7 +30,7 @@ import pandas as pd
 
 __all__ = ["ALTERNATIVE_ISSUES", "line_alternatives", "line_reasons", "rejection_reasons"]
 
-ALTERNATIVE_ISSUES = ("only", "dearer", "slower", "full", "moq", "risk", "carbon", "rounding")
+ALTERNATIVE_ISSUES = ("only", "dearer", "slower", "full", "moq", "risk", "carbon", "longer", "rounding")
 _ALT_COLS = ["supplier_id", "name", "landed_cost", "objective_per_unit", "lead_time_days", "moq", "pack_size",
              "capacity_units_per_week", "offer_key", "risk_penalty_per_unit", "carbon_cost_per_unit", "on_time_rate"]
 
@@ -109,8 +110,9 @@ def line_alternatives(lines: pd.DataFrame, pairs: pd.DataFrame, used_qty: pd.Ser
     charged = num["objective_per_unit"] >= lines["objective_per_unit"]
     risk_gap = num["risk_penalty_per_unit"] - lines["risk_penalty_per_unit"]
     carbon_gap = num["carbon_cost_per_unit"] - lines["carbon_cost_per_unit"]
+    longer = num["lead_time_days"] > lines["lead_time_days"]
     issue = np.select(
-        [alt["supplier_id"].isna(), ~cheaper, slower, full, moq, charged & (risk_gap >= carbon_gap), charged],
+        [alt["supplier_id"].isna(), ~cheaper, slower, full, moq, charged & (risk_gap >= carbon_gap), charged, longer],
         list(ALTERNATIVE_ISSUES[:-1]), ALTERNATIVE_ISSUES[-1],
     )
     return pd.DataFrame({
@@ -162,6 +164,9 @@ def _why(f: pd.DataFrame, issue: str) -> pd.Series:
         return cheaper + " is less reliable (on time " + on_time + " %): with its delivery-risk charge it comes to " + versus
     if issue == "carbon":
         return cheaper + " ships from further away: with its carbon price it comes to " + versus
+    if issue == "longer":
+        return (cheaper + " takes " + _int(f["alternative_lead_time_days"]) + " days against "
+                + _int(f["lead_time_days"]) + ": covering the longer wait needs more units, which costs more in total.")
     return (cheaper + " costs more for this order after rounding to its packs of " + _int(f["alternative_pack_size"])
             + " (minimum " + _int(f["alternative_moq"]) + ").")
 

@@ -99,6 +99,14 @@ def test_cheaper_offer_dearer_after_rounding():
         "Cheaper Supplier B (1.90) costs more for this order after rounding to its packs of 6 (minimum 6).")
 
 
+def test_cheaper_offer_with_a_longer_lead_time():
+    b = _offer("B", landed_cost=1.90, objective_per_unit=1.95, lead_time_days=4)
+    out = _reason(_offer("A"), b)
+    assert out["alternative_issue"].iloc[0] == "longer"
+    assert out["reason"].iloc[0].endswith("Cheaper Supplier B (1.90) takes 4 days against 2: covering the longer wait "
+                                          "needs more units, which costs more in total.")
+
+
 def test_split_across_suppliers():
     # A (cheaper) is full after its 36 units; this need's other 24 come from B
     a = _offer("A", capacity_units_per_week=36)
