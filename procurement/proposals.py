@@ -1,8 +1,9 @@
 """Purchase-order proposals from the MILP allocation: explained lines, approvals, substitutions.
 
 Each store x item need (``order_qty`` of the replenishment proposals) is split across supplier
-offers by :func:`procurement.allocation.allocate`. Every PO line then says why its supplier won
-(landed-cost parts, risk and carbon charges, the runner-up and the gap), whether it needs a buyer
+offers by :func:`procurement.allocation.allocate`. Every PO line then says in sentences a buyer
+reads (:mod:`procurement.reasons`) why its supplier won and why a cheaper one lost (the numbers
+stay in their own columns; ``explanation`` keeps the objective's formula), whether it needs a buyer
 (PO value over a threshold or a high-risk supplier) and, where the preferred supplier (lowest
 ``total_score``) could not serve, which alternative was used and why. Needs left short get a
 substitute item from the same department at a similar price where a supplier has capacity left.
@@ -10,15 +11,18 @@ substitute item from the same department at a similar price where a supplier has
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from procurement.allocation import allocate
+from procurement.catalogue import with_lane_scores
 from procurement.landed_cost import DEFAULT_COSTS, CostParams, landed_costs
 from procurement.orders import po_ids
 from procurement.policy import forecast_cumsums, offer_needs
+from procurement.reasons import line_alternatives, line_reasons, rejection_reasons
 
 __all__ = ["ProposalResult", "propose_purchase_orders", "priced_offers"]
 
@@ -34,8 +38,8 @@ class ProposalResult:
 
 
 def priced_offers(catalogue: pd.DataFrame, scores: pd.DataFrame, params: CostParams) -> pd.DataFrame:
-    """Catalogue offers with supplier scores and landed-cost parts."""
-    return landed_costs(catalogue.merge(scores[_SCORE_COLS], on="supplier_id"), params)
+    """Catalogue offers with their lane's supplier scores and landed-cost parts."""
+    return landed_costs(with_lane_scores(catalogue, scores, _SCORE_COLS), params)
 
 
 def _needs(replenishment: pd.DataFrame, catalogue: pd.DataFrame, store_col: str, item_col: str) -> pd.DataFrame:
@@ -188,6 +192,10 @@ def propose_purchase_orders(
         "preferred " + pref + " dearer per unit after MOQ/pack rounding, risk and carbon",
     )
     lines["substitution"] = subst
+    lines["preferred_issue"] = np.select([lines["supplier_id"] == pref, misses, full], ["", "slower", "full"], "dearer")
+    names = offers.drop_duplicates("supplier_id").set_index("supplier_id")
+    names = names["supplier_name"] if "supplier_name" in names else pd.Series(names.index, index=names.index)
+    lines["preferred_name"] = pref.map(names)
 
     over_line = lines["order_value"] > approval_threshold_usd
     over_po = lines["po_value"] > po_approval_threshold_usd
@@ -200,17 +208,12 @@ def propose_purchase_orders(
          "line value " + lines["order_value"].astype(str) + f" over {approval_threshold_usd:g}"],
         "under thresholds",
     )
-    split = lines.groupby("need_id")["supplier_id"].transform("size")
+    started = time.perf_counter()
+    lines = lines.join(line_alternatives(lines, pairs, used_cap))
+    lines["shelf_empty_date"] = lines["order_date"] + pd.to_timedelta(lines["need_days"], unit="D")
     lines["explanation"] = _explain(lines)
-    lines["reason"] = (
-        lines["explanation"]
-        + np.where(split > 1, "; need split across " + split.astype(str) + " suppliers", "")
-        + np.where(lines["substitution"] != "", "; substitution: " + lines["substitution"], "")
-        + np.where(lines["qty"] > lines["need_qty"], "; need " + lines["need_qty"].astype(str) + " rounded to "
-                   + lines["qty"].astype(str) + " (MOQ " + lines["moq"].astype(str) + ", pack "
-                   + lines["pack_size"].astype(str) + ")", "")
-        + "; " + gate
-    )
+    lines["reason"] = line_reasons(lines, approval=gate)
+    reason_seconds = time.perf_counter() - started
 
     # needs the allocation could not cover: rejected lines with a substitute item where one fits
     short = result.needs[result.needs["shortage"] > 0].merge(
@@ -220,11 +223,8 @@ def propose_purchase_orders(
     subs = _substitute_items(short, offers, spare, substitute_price_tolerance)
     rejected = subs.assign(
         supplier_id=subs["preferred_supplier"], qty=subs["shortage"].astype(int), ship_to=subs[store_col],
-        order_date=pd.to_datetime(subs["as_of"]), status="rejected",
-        reason="no feasible offer for " + subs["shortage"].astype(int).astype(str) + " units (capacity, budget or "
-        "no offer)" + np.where(subs["substitute_item"].notna(), "; substitute item " + subs["substitute_item"].astype(str)
-                                + " from " + subs["substitute_supplier"].astype(str) + " (same department, similar price)",
-                                ""),
+        order_date=pd.to_datetime(subs["as_of"]), status="rejected", reason=rejection_reasons(subs, names),
+        supplier_name=subs["preferred_supplier"].map(names),
     )
     if not rejected.empty:
         rejected["expected_arrival"] = pd.NaT
@@ -250,11 +250,13 @@ def propose_purchase_orders(
         "line_value", "order_value", "po_value", "landed_value", "lead_time_days", "total_score", "risk_score",
         "p_late", "landed_cost", "freight_per_unit", "holding_per_unit", "stockout_per_unit", "risk_penalty_per_unit",
         "carbon_cost_per_unit", "objective_per_unit", "preferred_supplier", "substitution", "runner_up",
-        "runner_up_objective", "explanation",
+        "runner_up_objective", "explanation", "supplier_name", "mode", "shelf_empty_date", "alternative_supplier",
+        "alternative_landed_cost", "alternative_lead_time_days", "alternative_issue",
     ]
     for c in cols:
         if c not in lines:
             lines[c] = pd.NA
-    info = {**result.info, "carbon_price_usd_per_tonne": params.carbon_price_usd_per_tonne}
+    info = {**result.info, "carbon_price_usd_per_tonne": params.carbon_price_usd_per_tonne,
+            "reason_seconds": round(reason_seconds, 3)}
     return ProposalResult(lines=lines[cols].sort_values(["po_id", "line_no"]).reset_index(drop=True),
                           substitutions=substitutions, info=info)

@@ -64,8 +64,10 @@ def test_scores_explained_and_lines_explained(warehouse):
     scores = _read(path, "SELECT explanation, distance_source, risk_source FROM supplier_scores")
     assert scores["explanation"].str.startswith("total ").all()
     assert scores["distance_source"].str.contains("great circle").any()
-    lines = _read(path, "SELECT status, reason, landed_cost, unit_cost FROM purchase_order_proposals WHERE status <> 'rejected'")
-    assert lines["reason"].str.contains("USD/unit = landed").all()
+    lines = _read(path, "SELECT status, reason, explanation, landed_cost, unit_cost FROM purchase_order_proposals "
+                        "WHERE status <> 'rejected'")
+    assert lines["reason"].str.startswith("Chosen: ").all()
+    assert lines["explanation"].str.contains("USD/unit = landed").all()
     assert (lines["landed_cost"] >= lines["unit_cost"]).all()
     model = _read(path, "SELECT DISTINCT auc, brier, brier_base_rate FROM supplier_risk_model")
     assert len(model) == 1 and model["auc"].iloc[0] > 0.5

@@ -10,6 +10,7 @@ from procurement import ScoreWeights, score_suppliers, synthetic_catalogue, synt
 from procurement.orders import PO_STATUSES, preferred_offers
 from procurement.policy import replenishment_proposals
 from procurement.proposals import propose_purchase_orders
+from procurement.reasons import ALTERNATIVE_ISSUES
 
 
 @pytest.fixture(scope="module")
@@ -156,4 +157,20 @@ def test_item_without_offer_is_rejected(proposals, scores):
     po = propose_purchase_orders(rp, catalogue[catalogue["item_id"] != item], scores, time_limit=10).lines
     rejected = po[po["item_id"] == item]
     assert not rejected.empty
-    assert (rejected["status"] == "rejected").all() and rejected["reason"].str.contains("no offer").all()
+    assert (rejected["status"] == "rejected").all()
+    assert rejected["reason"].str.startswith("Not ordered: no supplier offers this item (").all()
+
+
+def test_reasons_read_the_line_columns(proposals, scores):
+    rp, catalogue = proposals
+    po = propose_purchase_orders(rp, catalogue, scores, time_limit=10).lines
+    placed = po[po["status"] != "rejected"]
+    money = lambda s: s.map("{:.2f}".format)  # noqa: E731
+    expected = ("Chosen: " + placed["supplier_name"] + ", " + money(placed["landed_cost"]) + " USD/unit landed (price "
+                + money(placed["unit_cost"]) + ", freight " + money(placed["freight_per_unit"]))
+    assert all(r.startswith(e) for r, e in zip(placed["reason"], expected, strict=True))
+    assert not po["reason"].str.contains("nan|None").any()
+    assert set(placed["alternative_issue"]) <= set(ALTERNATIVE_ISSUES)
+    # a retail freight bill: 2 % to 17 % of the unit price, never several times it
+    assert (placed["freight_per_unit"] / placed["unit_cost"]).between(0.02, 0.17).all()
+    assert set(placed["mode"]) <= {"road", "sea"}
