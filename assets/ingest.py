@@ -9,22 +9,21 @@ pool limit at 1 only one step writes the warehouse at a time.
 import datetime as dt
 import warnings
 
-import pandas as pd
 from dagster import (
     AssetExecutionContext,
     BackfillPolicy,
     BetaWarning,
     DailyPartitionsDefinition,
     MaterializeResult,
-    MetadataValue,
     asset,
 )
 from dagster_duckdb import DuckDBResource
 
-from assets._metadata import OWNERS, WRITER_POOL, table_metadata
-from pipelines.resources import FeedsResource
+from assets._metadata import OWNERS, WRITER_POOL, quarantine_metadata, table_metadata
+from assets.resources import FeedsResource
 from warehouse import ingest
 from warehouse.loader import LoadReport, table_rows
+from warehouse.queries import pos_span, weather_station_stats
 
 __all__ = [
     "raw_pos", "raw_prices", "raw_calendar", "raw_weather", "raw_shipments", "raw_suppliers",
@@ -47,19 +46,16 @@ def partition_range_tags(start: dt.date, end: dt.date) -> dict[str, str]:
             "dagster/asset_partition_range_end": end.isoformat()}
 
 
+def _source(report: LoadReport) -> str:
+    shown = ", ".join(report.files[:5])
+    return shown + (f" (+{len(report.files) - 5} files)" if len(report.files) > 5 else "")
+
+
 def _report_metadata(report: LoadReport | None, table_total: int, **extra: object) -> dict:
     if report is None:
         return table_metadata(table_total, provided=False, **extra)
-    meta = table_metadata(
-        table_total, rows_loaded=report.rows_loaded, rows_quarantined=report.rows_quarantined,
-        bad_share=float(round(report.bad_share, 6)), quarantine_table=f"quarantine_{report.feed}",
-        source=", ".join(report.files[:5]) + (f" (+{len(report.files) - 5} files)" if len(report.files) > 5 else ""),
-        **extra,
-    )
-    if report.reasons:
-        meta["quarantine_reasons"] = MetadataValue.md(
-            pd.DataFrame(report.reasons, columns=["file", "reason", "rows"]).head(20).to_markdown(index=False))
-    return meta
+    return {**table_metadata(table_total, rows_loaded=report.rows_loaded, source=_source(report), **extra),
+            **quarantine_metadata(report)}
 
 
 @asset(**_COMMON, partitions_def=POS_PARTITIONS, backfill_policy=BackfillPolicy.single_run(),
@@ -71,13 +67,11 @@ def raw_pos(context: AssetExecutionContext, duckdb: DuckDBResource, feeds: Feeds
     paths = feeds.paths()
     with duckdb.get_connection() as con:
         report = ingest.ingest_pos(con, paths.pos, (start, end), max_bad_share=feeds.max_bad_share)
-        span = con.execute(
-            "SELECT min(date)::VARCHAR, max(date)::VARCHAR, count(DISTINCT (store_id, item_id)), count(*) "
-            "FROM raw_pos WHERE date BETWEEN ? AND ?", [start, end]).fetchall()[0]
+        span = pos_span(con, start, end)
         total = table_rows(con, "raw_pos")
     return MaterializeResult(metadata=_report_metadata(
-        report, total, partition_range=f"{start}..{end}", rows_in_range=int(span[3]), first_date=span[0],
-        last_date=span[1], series=int(span[2])))
+        report, total, partition_range=f"{start}..{end}", rows_in_range=span.rows, first_date=span.first_date,
+        last_date=span.last_date, series=span.series))
 
 
 def _full_load(name: str, description: str, loader, feed: str, deps: list[str] | None = None):
@@ -105,13 +99,12 @@ def raw_weather(duckdb: DuckDBResource, feeds: FeedsResource) -> MaterializeResu
     with duckdb.get_connection() as con:
         report = ingest.ingest_weather(con, paths.files("weather"), max_bad_share=feeds.max_bad_share)
         stations = ingest.ingest_weather_stations(con, paths.files("weather_stations"), max_bad_share=feeds.max_bad_share)
-        stats = con.execute(
-            "SELECT count(DISTINCT station_nbr), sum(preciptotal_trace::INT), count(*) - count(tavg) FROM raw_weather"
-        ).fetchall()[0]
+        n_stations, trace_days, missing_tavg = weather_station_stats(con)
         total = table_rows(con, "raw_weather")
-    return MaterializeResult(metadata=_report_metadata(
-        report, total, stations=int(stats[0]), trace_precip_days=int(stats[1] or 0), missing_tavg=int(stats[2]),
-        store_station_pairs=stations.rows_loaded, store_station_quarantined=stations.rows_quarantined))
+    return MaterializeResult(metadata={
+        **_report_metadata(report, total, stations=n_stations, trace_precip_days=trace_days, missing_tavg=missing_tavg,
+                           store_station_pairs=stations.rows_loaded),
+        **quarantine_metadata(stations, prefix="store_station_")})
 
 raw_shipments = _full_load("raw_shipments", "Shipment lines (real USAID lead times, modes, weights, freight), "
                            "shipment-level references resolved.", ingest.ingest_shipments, "shipments")

@@ -5,7 +5,7 @@ from dagster import MaterializeResult, asset
 from dagster_duckdb import DuckDBResource
 
 from assets._metadata import OWNERS, WRITER_POOL, table_metadata
-from warehouse.marts import build_mart
+from warehouse.marts import build_mart, demand_history_summary, shipment_stats_by_mode, weather_daily_summary
 
 __all__ = ["demand_history", "weather_daily", "shipment_stats", "WAREHOUSE_ASSETS"]
 
@@ -18,14 +18,10 @@ _COMMON = dict(group_name="warehouse", owners=OWNERS, pool=WRITER_POOL, kinds={"
 def demand_history(duckdb: DuckDBResource) -> MaterializeResult:
     with duckdb.get_connection() as con:
         rows = build_mart(con, "demand_history")
-        stats = con.execute(
-            "SELECT count(DISTINCT (store_id, item_id)), avg((units = 0)::INT), avg((sell_price IS NULL)::INT), sum(units), "
-            "sum(units_imputed::INT) FROM demand_history"
-        ).fetchall()[0]
+        s = demand_history_summary(con)
     return MaterializeResult(
-        metadata=table_metadata(rows, series=int(stats[0]), zero_share=float(stats[1]),
-                                missing_price_share=float(stats[2]), total_units=int(stats[3]),
-                                imputed_days=int(stats[4]))
+        metadata=table_metadata(rows, series=s.series, zero_share=s.zero_share, missing_price_share=s.missing_price_share,
+                                total_units=s.total_units, imputed_days=s.imputed_days)
     )
 
 
@@ -35,9 +31,10 @@ def demand_history(duckdb: DuckDBResource) -> MaterializeResult:
 def weather_daily(duckdb: DuckDBResource) -> MaterializeResult:
     with duckdb.get_connection() as con:
         rows = build_mart(con, "weather_daily")
-        stats = con.execute("SELECT count(DISTINCT store_nbr), min(date)::VARCHAR, max(date)::VARCHAR, avg(rain::INT) FROM weather_daily").fetchall()[0]
+        s = weather_daily_summary(con)
     return MaterializeResult(
-        metadata=table_metadata(rows, stores=int(stats[0]), first_date=stats[1], last_date=stats[2], rain_day_share=float(stats[3]))
+        metadata=table_metadata(rows, stores=s.stores, first_date=s.first_date, last_date=s.last_date,
+                                rain_day_share=s.rain_day_share)
     )
 
 
@@ -46,11 +43,7 @@ def weather_daily(duckdb: DuckDBResource) -> MaterializeResult:
 def shipment_stats(duckdb: DuckDBResource) -> MaterializeResult:
     with duckdb.get_connection() as con:
         rows = build_mart(con, "shipment_stats")
-        by_mode = con.execute(
-            "SELECT mode, sum(n_lines) AS lines, round(sum(late_rate * n_lines) / sum(n_lines), 3) AS late_rate, "
-            "median(lead_time_p50) AS lead_time_p50_days, round(median(freight_usd_per_kg), 2) AS freight_usd_per_kg "
-            "FROM shipment_stats GROUP BY mode ORDER BY lines DESC"
-        ).df()
+        by_mode = shipment_stats_by_mode(con)
     return MaterializeResult(metadata=table_metadata(rows, by_mode=by_mode))
 
 

@@ -13,16 +13,22 @@ import duckdb
 import pandas as pd
 
 __all__ = ["connect", "replace_table", "replace_tables", "read_table", "query_frames", "table_exists", "row_count",
-           "transaction"]
+           "transaction", "identifier"]
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def _ident(name: str) -> str:
-    """Table names cannot be bound as SQL parameters, so they are whitelisted instead."""
+def identifier(name: str) -> str:
+    """``name`` if it is a plain SQL identifier, else ValueError.
+
+    Table and column names cannot be bound as SQL parameters, so they are whitelisted instead.
+    """
     if not _IDENT.match(name):
         raise ValueError(f"invalid table name {name!r}")
     return name
+
+
+_ident = identifier
 
 
 def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
