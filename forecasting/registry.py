@@ -43,6 +43,8 @@ _QUIET_LOGGERS = ("mlflow", "alembic")
 def quiet_mlflow(loggers: tuple[str, ...] = _QUIET_LOGGERS) -> Iterator[None]:
     """MLflow without its chatter: no INFO logs (a new sqlite store logs its schema migrations) and no
     artifact progress bars. The caller's logger levels and environment are restored afterwards."""
+    import mlflow  # noqa: F401 - its first import sets its logger's level, which must come before ours
+
     saved = {name: logging.getLogger(name).level for name in loggers}
     bar = os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
     for name in loggers:
