@@ -11,6 +11,7 @@ from pydantic import Field
 from assets._metadata import OWNERS, WRITER_POOL, table_metadata
 from warehouse.db import read_table
 from warehouse.exports import EXPORT_FORMATS, export_table
+from warehouse.queries import latest_proposal_as_of
 
 __all__ = ["purchase_order_exports", "ExportConfig", "EXPORT_ASSETS", "exports_root"]
 
@@ -41,7 +42,7 @@ def purchase_order_exports(context: AssetExecutionContext, config: ExportConfig,
                            duckdb: DuckDBResource) -> MaterializeResult:
     with duckdb.get_connection() as con:
         orders = read_table(con, _TABLE)
-        as_of = con.execute("SELECT max(as_of)::DATE::VARCHAR FROM replenishment_proposals").fetchall()[0][0]
+        as_of = latest_proposal_as_of(con)
     run_date = datetime.now(UTC).date().isoformat()
     folder = exports_root(duckdb.database, config.folder) / run_date
     stem = f"{_TABLE}_{as_of or 'unknown'}"

@@ -9,22 +9,21 @@ pool limit at 1 only one step writes the warehouse at a time.
 import datetime as dt
 import warnings
 
-import pandas as pd
 from dagster import (
     AssetExecutionContext,
     BackfillPolicy,
     BetaWarning,
     DailyPartitionsDefinition,
     MaterializeResult,
-    MetadataValue,
     asset,
 )
 from dagster_duckdb import DuckDBResource
 
-from assets._metadata import OWNERS, WRITER_POOL, table_metadata
-from pipelines.resources import FeedsResource
+from assets._metadata import OWNERS, WRITER_POOL, quarantine_metadata, table_metadata
+from assets.resources import FeedsResource
 from warehouse import ingest
 from warehouse.loader import LoadReport, table_rows
+from warehouse.queries import pos_span
 
 __all__ = [
     "raw_pos", "raw_prices", "raw_calendar", "raw_events", "raw_promotions", "raw_weather", "raw_shipments",
@@ -48,19 +47,16 @@ def partition_range_tags(start: dt.date, end: dt.date) -> dict[str, str]:
             "dagster/asset_partition_range_end": end.isoformat()}
 
 
+def _source(report: LoadReport) -> str:
+    shown = ", ".join(report.files[:5])
+    return shown + (f" (+{len(report.files) - 5} files)" if len(report.files) > 5 else "")
+
+
 def _report_metadata(report: LoadReport | None, table_total: int, **extra: object) -> dict:
     if report is None:
         return table_metadata(table_total, provided=False, **extra)
-    meta = table_metadata(
-        table_total, rows_loaded=report.rows_loaded, rows_quarantined=report.rows_quarantined,
-        bad_share=float(round(report.bad_share, 6)), quarantine_table=f"quarantine_{report.feed}",
-        source=", ".join(report.files[:5]) + (f" (+{len(report.files) - 5} files)" if len(report.files) > 5 else ""),
-        **extra,
-    )
-    if report.reasons:
-        meta["quarantine_reasons"] = MetadataValue.md(
-            pd.DataFrame(report.reasons, columns=["file", "reason", "rows"]).head(20).to_markdown(index=False))
-    return meta
+    return {**table_metadata(table_total, rows_loaded=report.rows_loaded, source=_source(report), **extra),
+            **quarantine_metadata(report)}
 
 
 @asset(**_COMMON, partitions_def=POS_PARTITIONS, backfill_policy=BackfillPolicy.single_run(),
@@ -72,13 +68,11 @@ def raw_pos(context: AssetExecutionContext, duckdb: DuckDBResource, feeds: Feeds
     paths = feeds.paths()
     with duckdb.get_connection() as con:
         report = ingest.ingest_pos(con, paths.pos, (start, end), max_bad_share=feeds.max_bad_share)
-        span = con.execute(
-            "SELECT min(date)::VARCHAR, max(date)::VARCHAR, count(DISTINCT (store_id, item_id)), count(*) "
-            "FROM raw_pos WHERE date BETWEEN ? AND ?", [start, end]).fetchall()[0]
+        span = pos_span(con, start, end)
         total = table_rows(con, "raw_pos")
     return MaterializeResult(metadata=_report_metadata(
-        report, total, partition_range=f"{start}..{end}", rows_in_range=int(span[3]), first_date=span[0],
-        last_date=span[1], series=int(span[2])))
+        report, total, partition_range=f"{start}..{end}", rows_in_range=span.rows, first_date=span.first_date,
+        last_date=span.last_date, series=span.series))
 
 
 def _full_load(name: str, description: str, loader, feed: str, deps: list[str] | None = None):
@@ -118,10 +112,9 @@ def raw_weather(duckdb: DuckDBResource, feeds: FeedsResource) -> MaterializeResu
         stations = ingest.ingest_weather_stations(con, paths.files("weather_stations"), max_bad_share=feeds.max_bad_share)
         stats = ingest.weather_stats(con)
         total = table_rows(con, "raw_weather")
-    return MaterializeResult(metadata=_report_metadata(
-        report, total, **stats,
-        store_station_pairs=stations.rows_loaded if stations else 0,
-        store_station_quarantined=stations.rows_quarantined if stations else 0))
+    return MaterializeResult(metadata={
+        **_report_metadata(report, total, **stats, store_station_pairs=stations.rows_loaded if stations else 0),
+        **(quarantine_metadata(stations, prefix="store_station_") if stations else {})})
 
 raw_shipments = _full_load("raw_shipments", "Shipment lines (real USAID lead times, modes, weights, freight), "
                            "shipment-level references resolved.", ingest.ingest_shipments, "shipments")

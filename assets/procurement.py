@@ -2,7 +2,7 @@
 
 
 import pandas as pd
-from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, Config, MaterializeResult, asset
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
@@ -15,16 +15,13 @@ from procurement.orders import preferred_offers
 from procurement.policy import item_service_levels
 from procurement.policy import replenishment_proposals as propose_replenishment
 from procurement.proposals import propose_purchase_orders
-from warehouse.db import read_table, replace_table, table_exists, transaction
+from warehouse.audit_store import append_audit, read_audit
+from warehouse.db import read_table, replace_table
+from warehouse.queries import demand_frame, forecast_as_of
 
 __all__ = ["inventory_snapshot", "replenishment_proposals", "purchase_order_proposals", "PROCUREMENT_ASSETS"]
 
 _COMMON = dict(group_name="procurement", owners=OWNERS, pool=WRITER_POOL, kinds={"duckdb", "pandas"})
-
-
-def _forecast_as_of(con) -> pd.Timestamp:
-    first = con.execute("SELECT min(date) FROM forecast").fetchall()[0][0]
-    return pd.Timestamp(first) - pd.Timedelta(days=1)
 
 
 class ReplenishmentConfig(Config):
@@ -53,8 +50,8 @@ class PurchaseOrderConfig(Config):
                    "lane (mean daily sales x lead time); no public on-hand data exists.")
 def inventory_snapshot(duckdb: DuckDBResource) -> MaterializeResult:
     with duckdb.get_connection() as con:
-        as_of = _forecast_as_of(con)
-        demand = con.execute("SELECT store_id, item_id, date, units FROM demand_history").df()
+        as_of = forecast_as_of(con)
+        demand = demand_frame(con)
         lanes = preferred_offers(read_table(con, "supplier_catalogue"), read_table(con, "supplier_scores"))
         inventory = synthetic_inventory(demand, as_of=as_of, lead_times=lanes)
         rows = replace_table(con, "inventory_snapshot", inventory)
@@ -68,12 +65,11 @@ def inventory_snapshot(duckdb: DuckDBResource) -> MaterializeResult:
        description="Order-up-to proposals per store x item from forecast quantiles over lead time + review period.")
 def replenishment_proposals(config: ReplenishmentConfig, duckdb: DuckDBResource) -> MaterializeResult:
     with duckdb.get_connection() as con:
-        as_of = _forecast_as_of(con)
+        as_of = forecast_as_of(con)
         offers = preferred_offers(read_table(con, "supplier_catalogue"), read_table(con, "supplier_scores"))
         service = config.service_level
         if config.use_abc_xyz:
-            history = con.execute("SELECT store_id, item_id, date, units, sell_price FROM demand_history "
-                                  "WHERE date <= ?", [as_of]).df()
+            history = demand_frame(con, ("store_id", "item_id", "date", "units", "sell_price"), until=as_of)
             service = item_service_levels(history)
         proposals = propose_replenishment(
             read_table(con, "forecast"), read_table(con, "inventory_snapshot"), offers,
@@ -111,15 +107,11 @@ def purchase_order_proposals(context: AssetExecutionContext, config: PurchaseOrd
             time_limit=config.time_limit_seconds,
         )
         orders = result.lines
-        previous = read_table(con, "po_audit") if table_exists(con, "po_audit") else pd.DataFrame(columns=AUDIT_COLUMNS)
-        changes = audit_changes(previous, orders, run_id=context.run_id, recorded_at=pd.Timestamp.now(tz="UTC"),
+        changes = audit_changes(read_audit(con, columns=AUDIT_COLUMNS), orders, run_id=context.run_id,
+                                recorded_at=pd.Timestamp.now(tz="UTC"),
                                 order_dates=list(pd.to_datetime(replenishment["as_of"]).unique()))
-        with transaction(con):
-            # append-only audit; the proposals of this order date are replaced (deterministic ids: no duplicates)
-            con.register("_audit_src", changes)
-            con.execute("CREATE TABLE IF NOT EXISTS po_audit AS SELECT * FROM _audit_src LIMIT 0")
-            con.execute("INSERT INTO po_audit SELECT * FROM _audit_src")
-            con.unregister("_audit_src")
+        # append-only audit; the proposals of this order date are replaced (deterministic ids: no duplicates)
+        append_audit(con, changes)
         rows = replace_table(con, "purchase_order_proposals", orders)
         replace_table(con, "po_substitutions", result.substitutions)
     by_po = (
@@ -136,7 +128,7 @@ def purchase_order_proposals(context: AssetExecutionContext, config: PurchaseOrd
             rows, purchase_orders=int(orders["po_id"].nunique()), total_value_usd=float(orders["order_value"].sum()),
             total_co2e_kg=float(orders["co2e_kg"].sum()),
             auto_approved=int(status["auto_approved"]), needs_approval=int(status["needs_approval"]),
-            rejected=int(status["rejected"]), top_proposals=MetadataValue.md(top.to_markdown(index=False, floatfmt=".2f")),
+            rejected=int(status["rejected"]), top_proposals=markdown_table(top),
             by_purchase_order=markdown_table(by_po), allocation_method=str(info.get("method")),
             milp_seconds=float(info.get("seconds", 0.0)), milp_variables=int(info.get("variables", 0)),
             milp_status=str(info.get("status", ""))[:500], substitutions=len(result.substitutions),
@@ -145,7 +137,7 @@ def purchase_order_proposals(context: AssetExecutionContext, config: PurchaseOrd
             audit_rows_appended=len(changes),
             carbon_price_usd_per_tonne=float(config.carbon_price_usd_per_tonne),
             by_supplier_and_status_plot=safe_plot(po_by_supplier_status, orders),
-            by_supplier_and_status=safe_plot(lambda: markdown_table(po_status_table(orders), floatfmt=",.2f")),
+            by_supplier_and_status=safe_plot(lambda: markdown_table(po_status_table(orders))),
         )
     )
 

@@ -5,7 +5,7 @@ from dagster import MaterializeResult, asset
 from dagster_duckdb import DuckDBResource
 
 from assets._metadata import OWNERS, WRITER_POOL, table_metadata
-from warehouse.marts import build_mart, mart_stats
+from warehouse.marts import build_mart, mart_stats, shipment_stats_by_mode
 
 __all__ = ["price_periods", "demand_history", "store_weather", "shipment_stats", "WAREHOUSE_ASSETS"]
 
@@ -48,11 +48,7 @@ def store_weather(duckdb: DuckDBResource) -> MaterializeResult:
 def shipment_stats(duckdb: DuckDBResource) -> MaterializeResult:
     with duckdb.get_connection() as con:
         rows = build_mart(con, "shipment_stats")
-        by_mode = con.execute(
-            "SELECT mode, sum(n_lines) AS lines, round(sum(late_rate * n_lines) / sum(n_lines), 3) AS late_rate, "
-            "median(lead_time_p50) AS lead_time_p50_days, round(median(freight_usd_per_kg), 2) AS freight_usd_per_kg "
-            "FROM shipment_stats GROUP BY mode ORDER BY lines DESC"
-        ).df()
+        by_mode = shipment_stats_by_mode(con)
     return MaterializeResult(metadata=table_metadata(rows, by_mode=by_mode))
 
 

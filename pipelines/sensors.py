@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SkipReason, sensor
 
+from assets.resources import FeedsResource
 from pipelines.jobs import daily_refresh
-from pipelines.resources import FeedsResource
 from warehouse.feeds import CANONICAL_FOLDERS, FeedError, FeedPaths
 from warehouse.ingest import pos_date_span
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import resources
 
 import duckdb
+import pandas as pd
 
-from warehouse.db import row_count, transaction, valid_table_name
+from warehouse.db import row_count, transaction, identifier
 
-__all__ = ["MARTS", "mart_sql", "build_mart", "mart_stats"]
+__all__ = ["MARTS", "mart_sql", "build_mart", "mart_stats", "shipment_stats_by_mode"]
 
 # in build order: demand_history reads price_periods
 MARTS = ("price_periods", "demand_history", "store_weather", "shipment_stats")
@@ -43,7 +45,7 @@ def mart_sql(name: str) -> str:
 def build_mart(con: duckdb.DuckDBPyConnection, name: str) -> int:
     """(Re)build mart ``name`` in one transaction and return its row count."""
     with transaction(con):
-        con.execute(f"CREATE OR REPLACE TABLE {valid_table_name(name)} AS {mart_sql(name)}")
+        con.execute(f"CREATE OR REPLACE TABLE {identifier(name)} AS {mart_sql(name)}")
     return row_count(con, name)
 
 
@@ -52,3 +54,17 @@ def mart_stats(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, object]:
     cur = con.execute(_STATS[name])
     row = cur.fetchall()[0]
     return {d[0]: ("none" if v is None else v) for d, v in zip(cur.description, row, strict=True)}
+
+
+def shipment_stats_by_mode(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Mart ``shipment_stats`` per freight mode, most lines first.
+
+    Returns:
+        ``mode, lines``, line-weighted ``late_rate`` (3 decimals), median ``lead_time_p50_days``
+        and median ``freight_usd_per_kg`` (2 decimals) over the mode's vendor lanes.
+    """
+    return con.execute(
+        "SELECT mode, sum(n_lines) AS lines, round(sum(late_rate * n_lines) / sum(n_lines), 3) AS late_rate, "
+        "median(lead_time_p50) AS lead_time_p50_days, round(median(freight_usd_per_kg), 2) AS freight_usd_per_kg "
+        "FROM shipment_stats GROUP BY mode ORDER BY lines DESC"
+    ).df()

@@ -156,7 +156,19 @@ SUITES: dict[str, list[tuple[str, dict[str, Any]]]] = {
 
 @dataclass
 class FeedValidation:
-    """Outcome of one suite: ``success`` and one entry per failed expectation."""
+    """Outcome of one suite: ``success``, one entry per expectation and per failed expectation.
+
+    Attributes:
+        feed: The suite's feed.
+        success: Every expectation passed.
+        evaluated: Expectations run.
+        rows: Rows validated.
+        failures: The failed entries of ``results``.
+        docs_url: ``file://`` URI of the data docs page, when data docs were built.
+        results: One entry per expectation: ``expectation``, ``column``, ``success``,
+            ``unexpected_count``, ``unexpected_percent``, ``observed_value``, ``examples``, ``exception``.
+        docs_page: The data docs page as a path, when data docs were built.
+    """
 
     feed: str
     success: bool
@@ -164,6 +176,31 @@ class FeedValidation:
     rows: int
     failures: list[dict[str, Any]] = field(default_factory=list)
     docs_url: str | None = None
+    results: list[dict[str, Any]] = field(default_factory=list)
+    docs_page: Path | None = None
+
+    def expectation_table(self, max_examples: int = 3) -> pd.DataFrame:
+        """Every expectation's result, failures first: what the check shows in the UI.
+
+        Returns:
+            ``expectation, column, success, unexpected_count, unexpected_percent`` (3 decimals; empty
+            for expectations that count no rows),
+            ``observed`` (GX's observed value, for expectations on a whole column or table) and
+            ``sample_values`` (up to ``max_examples`` unexpected values, or the error).
+        """
+        cols = ["expectation", "column", "success", "unexpected_count", "unexpected_percent", "observed",
+                "sample_values"]
+        rows = [{
+            "expectation": r["expectation"],
+            "column": ", ".join(r["column"]) if isinstance(r["column"], (list, tuple)) else str(r["column"]),
+            "success": bool(r["success"]),
+            "unexpected_count": "" if r["unexpected_count"] is None else int(r["unexpected_count"]),
+            "unexpected_percent": "" if r["unexpected_percent"] is None else round(float(r["unexpected_percent"]), 3),
+            "observed": "" if r["observed_value"] is None else str(r["observed_value"])[:40],
+            "sample_values": ", ".join(str(x) for x in r["examples"][:max_examples]) or (r["exception"] or ""),
+        } for r in self.results]
+        table = pd.DataFrame(rows, columns=cols)
+        return table.sort_values("success", kind="stable").reset_index(drop=True)
 
     def summary(self) -> str:
         if self.success:
@@ -257,7 +294,7 @@ def validate_feed(feed: str, df: pd.DataFrame, docs_dir: str | Path | None = Non
     name = f"{feed}_suite"
     suite = ctx.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=suite_expectations(feed)))
     batch_def = _batch_definition(ctx, feed)
-    docs_url = None
+    docs_url = docs_page = None
     if docs_dir:
         validation = ctx.validation_definitions.add_or_update(
             gx.ValidationDefinition(name=f"{feed}_validation", data=batch_def, suite=suite))
@@ -268,25 +305,31 @@ def validate_feed(feed: str, df: pd.DataFrame, docs_dir: str | Path | None = Non
         run = checkpoint.run(batch_parameters={"dataframe": df})
         identifier, result = next(iter(run.run_results.items()))
         page = docs_index(docs_dir).parent / "validations" / Path(*identifier.to_tuple()).with_suffix(".html")
-        docs_url = page.as_uri() if page.is_file() else docs_index(docs_dir).as_uri()
+        docs_page = page if page.is_file() else docs_index(docs_dir)
+        docs_url = docs_page.as_uri()
     else:
         result = batch_def.get_batch(batch_parameters={"dataframe": df}).validate(suite)
-    failures = []
+    results = []
     for r in result.results:
-        if r.success:
-            continue
         cfg = r.expectation_config
         kwargs = dict(cfg.kwargs)
         res = r.result or {}
-        failures.append(
+        results.append(
             {
                 "expectation": cfg.type,
+                "success": bool(r.success),
                 "column": kwargs.get("column") or kwargs.get("column_list") or kwargs.get("column_A") or "(table)",
-                "unexpected_count": res.get("unexpected_count", res.get("observed_value")),
+                "unexpected_count": res.get("unexpected_count"),
                 "unexpected_percent": res.get("unexpected_percent"),
+                "observed_value": _plain(res.get("observed_value")),
                 "examples": [_plain(x) for x in list(res.get("partial_unexpected_list") or [])[:5]],
                 "exception": (r.exception_info or {}).get("exception_message") if r.exception_info else None,
             }
         )
+    # a failure without row counts (a type, a row count) reports what GX observed instead
+    failures = [{"expectation": r["expectation"], "column": r["column"],
+                 "unexpected_count": r["observed_value"] if r["unexpected_count"] is None else r["unexpected_count"],
+                 "unexpected_percent": r["unexpected_percent"], "examples": r["examples"], "exception": r["exception"]}
+                for r in results if not r["success"]]
     return FeedValidation(feed=feed, success=bool(result.success), evaluated=len(result.results), rows=len(df),
-                          failures=failures, docs_url=docs_url)
+                          failures=failures, docs_url=docs_url, results=results, docs_page=docs_page)

@@ -10,6 +10,7 @@ from dagster_duckdb import DuckDBResource
 
 from assets import ALL_ASSETS, ALL_CHECKS
 from assets.ingest import partition_range_tags
+from forecasting.registry import registered_model_name
 from pipelines.resources import FeedsResource, ForecastExecutorResource, MlflowTrackingResource
 from warehouse.feeds import SAMPLE_DIR
 
@@ -24,7 +25,8 @@ def warehouse(tmp_path_factory):
         "feeds": FeedsResource(data_dir=str(SAMPLE_DIR)),
         "forecast_executor": ForecastExecutorResource(),
         "mlflow_tracking": MlflowTrackingResource(tracking_uri=f"sqlite:///{tmp / 'mlflow.db'}",
-                                                  artifact_root=(tmp / "artifacts").as_uri()),
+                                                  artifact_root=(tmp / "artifacts").as_uri(),
+                                                  registered_model=registered_model_name(SAMPLE_DIR)),
     }
     days = partition_range_tags(pd.Timestamp("2016-04-25").date(), pd.Timestamp("2016-05-22").date())
     assert materialize([*ALL_ASSETS, *ALL_CHECKS], resources=resources, tags=days).success

@@ -433,7 +433,7 @@ def test_log_forecast_run_round_trip(run_200, tmp_path: Path):
     logged = client.get_run(run_id)
     assert logged.info.status == "FINISHED"
     assert logged.info.run_name == "unit" and logged.data.tags["suite"] == "unit"
-    assert logged.data.params["chosen_model"] == run_200.backtest.best_model
+    assert logged.data.params["best_statsforecast_model"] == run_200.backtest.best_model
     assert logged.data.params["horizon"] == "28"
     metrics = logged.data.metrics
     best = run_200.backtest.best_model
@@ -473,7 +473,7 @@ def test_run_record_survives_the_warehouse_row_and_logs_like_the_run(run_200, tm
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     run_id = log_forecast_run(back, forecast=run_200.forecast, tracking_uri=uri)
     logged = MlflowClient(tracking_uri=uri).get_run(run_id).data
-    assert logged.params["chosen_model"] == run_200.backtest.best_model
+    assert logged.params["best_statsforecast_model"] == run_200.backtest.best_model
     assert logged.metrics["backtest_mase"] == pytest.approx(run_200.backtest.metrics.at[run_200.backtest.best_model, "mase"])
 
 

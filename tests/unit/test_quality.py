@@ -120,3 +120,32 @@ def test_data_docs_keep_a_bounded_history(pos, tmp_path, monkeypatch):
     stored = list((tmp_path / "gx" / "gx" / "uncommitted" / "validations" / "pos_suite" / "__none__").iterdir())
     assert len(stored) == 2 and len(set(urls)) == 3
     assert Path(urls[-1].removeprefix("file://")).is_file() and not Path(urls[0].removeprefix("file://")).exists()
+
+
+def test_expectation_table_lists_every_result_failures_first(pos):
+    bad = pos.copy()
+    bad.loc[bad.index[:3], "units"] = [-4, -5, -6]
+    outcome = validate_feed("pos", bad)
+    table = outcome.expectation_table()
+    assert len(table) == outcome.evaluated == len(SUITES["pos"])
+    assert list(table.columns) == ["expectation", "column", "success", "unexpected_count", "unexpected_percent",
+                                   "observed", "sample_values"]
+    first = table.iloc[0]
+    assert (first["expectation"], first["column"], first["success"]) == ("expect_column_values_to_be_between", "units",
+                                                                       False)
+    assert first["unexpected_count"] == 3
+    assert first["unexpected_percent"] == round(100 * 3 / len(bad), 3)
+    assert first["sample_values"] == "-4, -5, -6"
+    assert table["success"].iloc[1:].all()
+    # whole-column expectations show what GX observed instead of row counts
+    dtype = table[(table["expectation"] == "expect_column_values_to_be_of_type") & (table["column"] == "units")]
+    assert dtype["observed"].iloc[0] == "int32" and dtype["unexpected_count"].iloc[0] == ""
+    assert table[table["column"] == "store_id, item_id, date"]["expectation"].tolist() == [
+        "expect_compound_columns_to_be_unique"]
+
+
+def test_data_docs_page_is_a_path(pos, tmp_path):
+    outcome = validate_feed("pos", pos.head(50), docs_dir=tmp_path / "gx")
+    assert outcome.docs_page is not None and outcome.docs_page.is_file()
+    assert outcome.docs_url == outcome.docs_page.as_uri()
+    assert validate_feed("pos", pos.head(50)).docs_page is None
