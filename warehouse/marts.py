@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from importlib import resources
 
 import duckdb
 import pandas as pd
 
-from warehouse.db import row_count, transaction, identifier
+from warehouse.db import identifier, row_count, transaction
 
 __all__ = ["MARTS", "mart_sql", "build_mart", "mart_stats", "shipment_stats_by_mode"]
 
