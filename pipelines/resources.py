@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from dagster import ConfigurableResource
@@ -53,17 +54,25 @@ class ForecastExecutorResource(ConfigurableResource):
                               n_workers=self.n_workers)
 
 
-def build_resources(env: str | None = None) -> dict[str, Any]:
-    """Resources for ``env`` (``local`` by default; ``ci`` uses the same local files)."""
+def build_resources(env: str | None = None, *, data_dir: str | Path | None = None,
+                    warehouse: str | Path | None = None) -> dict[str, Any]:
+    """Resources for ``env`` (``local`` by default; ``ci`` uses the same local files).
+
+    Args:
+        env: ``local``, ``ci`` or ``prod``; default ``$SUPPLYCAST_ENV`` or ``local``.
+        data_dir: feed folder; default ``$SUPPLYCAST_DATA`` or the embedded sample.
+        warehouse: DuckDB file; default ``$SUPPLYCAST_WAREHOUSE`` or ``<state>/warehouse.duckdb``.
+    """
     env = env or os.environ.get("SUPPLYCAST_ENV", "local")
     if env not in {"local", "ci", "prod"}:
         raise ValueError(f"SUPPLYCAST_ENV must be local, ci or prod, got {env!r}")
-    warehouse = settings.warehouse_path()
+    warehouse = Path(warehouse).expanduser().resolve() if warehouse is not None else settings.warehouse_path()
+    data_dir = Path(data_dir).expanduser().resolve() if data_dir is not None else settings.data_dir()
     # DuckDB creates the file but not its folder; without it every connect attempt is retried and fails
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     return {
         "duckdb": DuckDBResource(database=str(warehouse)),
-        "feeds": FeedsResource(data_dir=str(settings.data_dir()),
+        "feeds": FeedsResource(data_dir=str(data_dir),
                                max_bad_share=float(os.environ.get("SUPPLYCAST_MAX_BAD_SHARE", "0.05")),
                                docs_dir=str(settings.state_dir() / "gx")),
         "forecast_executor": ForecastExecutorResource(
