@@ -27,11 +27,13 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 
-# the Dagster UI on http://127.0.0.1:$(DAGSTER_PORT), on the DAGSTER_HOME `make run` recorded into
+# the Dagster UI on http://127.0.0.1:$(DAGSTER_PORT), on the DAGSTER_HOME `make run` recorded into;
+# `dagster dev` warns on start that it is superseded by `dg dev` (not installed here): that notice is off
 DAGSTER_PORT ?= 3000
 dev: install
 	DAGSTER_HOME="$$($(BIN)/python -c 'from pipelines.cli import dagster_home; print(dagster_home())')" \
-	  $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(DAGSTER_PORT)
+	  PYTHONWARNINGS="ignore:Function \`dev_command\` is superseded" \
+	  exec $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(DAGSTER_PORT)
 
 clean:
 	rm -rf $(VENV) .supplycast

@@ -65,15 +65,28 @@ def _wait_for_server(url: str, proc: subprocess.Popen, log: Path) -> None:
     raise RuntimeError(f"dagster dev did not answer on {url} within {SERVER_TIMEOUT_S} s:\n{log.read_text()[-3000:]}")
 
 
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def _stop(proc: subprocess.Popen) -> None:
-    # dagster dev runs in its own session: signal the whole group (webserver, daemon, code server)
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+    # `make dev` runs in its own session: signal the whole group (make, dagster dev, webserver, daemon,
+    # code server) and wait for all of it, not only for make
+    for sig, seconds in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+        if not _group_alive(proc.pid):
+            break
+        os.killpg(proc.pid, sig)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            proc.poll()  # reap make, or the group never looks empty
+            if not _group_alive(proc.pid):
+                break
+            time.sleep(0.5)
+    proc.wait(timeout=10)
 
 
 # variables that would point the quick start elsewhere than its state folder

@@ -1,8 +1,5 @@
-"""``supplycast run`` in process on a temporary state folder: --help, --json, exports, and UI metadata.
-
-One run of the sample (~20 s) is shared by every test here. DAGSTER_HOME is unset, as after the
-README's quick start: the run records into the state folder's ``dagster_home``, the instance
-``make dev`` serves, and the tests read back what the Dagster UI shows for each asset.
+"""``supplycast run`` in process on a temporary state folder: --help, --json, the summary, exports, and what
+the Dagster UI shows. The run itself (``cli_run``, in ``conftest.py``) is shared with ``test_cli_replay.py``.
 """
 
 from __future__ import annotations
@@ -11,7 +8,7 @@ import argparse
 import base64
 import io
 import json
-import os
+import shutil
 from contextlib import redirect_stdout
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,36 +35,6 @@ TABLES = {
     "replenishment_proposals": ("stockout_risk", "biggest_orders"),
     "purchase_order_proposals": ("by_supplier_and_status", "top_proposals"),
 }
-
-
-@pytest.fixture(scope="module")
-def cli_run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("cli")
-    warehouse = tmp / "state" / "warehouse.duckdb"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SUPPLYCAST_HOME", str(tmp / "state"))
-        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp / 'state' / 'mlflow.db'}")
-        for var in ("DAGSTER_HOME", "SUPPLYCAST_WAREHOUSE", "SUPPLYCAST_DATA", "SUPPLYCAST_EXPORTS"):
-            mp.delenv(var, raising=False)
-        out = io.StringIO()
-        with redirect_stdout(out):
-            code = main(["run", "--warehouse", str(warehouse), "--json", "--quiet"])
-        # the options reach the resources as values: nothing is left behind in the environment
-        leaked = {v: os.environ[v] for v in ("SUPPLYCAST_WAREHOUSE", "SUPPLYCAST_DATA", "DAGSTER_HOME")
-                  if v in os.environ}
-        from dagster import AssetKey, DagsterInstance
-
-        home = tmp / "state" / "dagster_home"
-        with DagsterInstance.from_config(str(home)) as instance:
-            metadata = {}
-            for key in [*PLOTS, "purchase_order_exports", "raw_pos", "demand_history", "supplier_catalogue"]:
-                event = instance.get_latest_materialization_event(AssetKey(key))
-                metadata[key] = event.asset_materialization.metadata if event else None
-            materialised = {k.to_user_string() for k in instance.get_asset_keys()
-                            if instance.get_latest_materialization_event(k) is not None}
-        # the environment stays set while this module's tests run
-        yield {"code": code, "stdout": out.getvalue(), "warehouse": warehouse, "metadata": metadata, "home": home,
-               "materialised": materialised, "leaked": leaked}
 
 
 def _run_parser() -> argparse.ArgumentParser:
@@ -189,7 +156,7 @@ def test_exports_written_by_run_date_and_read_back(cli_run):
     csv_path, xlsx_path = Path(summary["exports"]["csv"]), Path(summary["exports"]["xlsx"])
     # exports/<run date>/purchase_order_proposals_<as-of>.*, beside the warehouse file
     assert csv_path.parent == cli_run["warehouse"].parent / "exports" / datetime.now(UTC).date().isoformat()
-    assert csv_path.name == "purchase_order_proposals_2016-05-22.csv" and xlsx_path.suffix == ".xlsx"
+    assert csv_path.name == "purchase_order_proposals_2016-05-08.csv" and xlsx_path.suffix == ".xlsx"
     con = duckdb.connect(str(cli_run["warehouse"]), read_only=True)
     try:
         table = con.execute("SELECT * FROM purchase_order_proposals ORDER BY po_id, line_no").df()
@@ -233,7 +200,7 @@ def test_worst_forecast_table_names_real_series(cli_run):
     assert named and set(named) <= items
 
 
-def test_procurement_review_runs_with_the_analysts_levers(cli_run):
+def test_procurement_review_runs_with_the_analysts_levers(cli_run, tmp_path, monkeypatch):
     from dagster import DagsterInstance
 
     from pipelines.definitions import defs
@@ -241,26 +208,30 @@ def test_procurement_review_runs_with_the_analysts_levers(cli_run):
 
     config = defs.resolve_job_def("procurement_review").run_config
     ops = {op: {"config": dict(c["config"])} for op, c in config["ops"].items()}
-    ops["forecast"]["config"]["horizon"] = 14
+    ops["forecast"]["config"]["horizon"] = 7
     ops["replenishment_proposals"]["config"]["service_level"] = 0.99
     ops["replenishment_proposals"]["config"]["use_abc_xyz"] = False  # one target for every item
     ops["purchase_order_proposals"]["config"]["carbon_price_usd_per_tonne"] = 500.0
     ops["purchase_order_proposals"]["config"]["approval_threshold_usd"] = 1e12
     ops["purchase_order_proposals"]["config"]["po_approval_threshold_usd"] = 1e12
     ops["purchase_order_proposals"]["config"]["high_risk_score"] = 1.0
+    # a copy: the shared run's warehouse stays as the run left it for the other tests
+    warehouse = shutil.copy(cli_run["warehouse"], tmp_path / "review.duckdb")
+    for var, value in cli_run["env"].items():
+        monkeypatch.setenv(var, value)
     with DagsterInstance.ephemeral() as instance:
         result = defs.resolve_job_def("procurement_review").execute_in_process(
-            run_config={"ops": ops}, instance=instance, resources=build_resources(warehouse=cli_run["warehouse"])
+            run_config={"ops": ops}, instance=instance, resources=build_resources(warehouse=warehouse)
         )
     assert result.success
-    con = duckdb.connect(str(cli_run["warehouse"]), read_only=True)
+    con = duckdb.connect(str(warehouse), read_only=True)
     try:
         days = con.execute("SELECT count(DISTINCT date) FROM forecast").fetchall()[0][0]
         levels = con.execute("SELECT DISTINCT service_level FROM replenishment_proposals").fetchall()
         statuses = {r[0] for r in con.execute("SELECT DISTINCT status FROM purchase_order_proposals").fetchall()}
     finally:
         con.close()
-    assert days == 14 and levels == [(0.99,)]
+    assert days == 7 and levels == [(0.99,)]
     assert "needs_approval" not in statuses
     po = next(e for e in result.get_asset_materialization_events()
               if e.asset_key.to_user_string() == "purchase_order_proposals").materialization.metadata

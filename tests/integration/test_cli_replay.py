@@ -1,9 +1,10 @@
 """``supplycast replay`` end to end: on a small warehouse built in code, and after a backdated ``supplycast run``
-(CONTRACTS §2: plan at an early as-of, then replay the real sample days after it)."""
+(the shared run of ``conftest.py``: plan at an early as-of, then replay the real sample days after it)."""
 
 from __future__ import annotations
 
 import io
+import shutil
 from contextlib import redirect_stdout
 
 import duckdb
@@ -54,23 +55,13 @@ def test_replay_names_the_bad_file(tmp_path, capsys, replay_warehouse):
     assert "bad.csv" in err and "store_id" in err
 
 
-def test_run_at_early_as_of_then_replay(tmp_path, monkeypatch):
-    warehouse = tmp_path / "state" / "warehouse.duckdb"
-    monkeypatch.delenv("SUPPLYCAST_WAREHOUSE", raising=False)
-    monkeypatch.setenv("SUPPLYCAST_HOME", str(tmp_path / "state"))
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'state' / 'mlflow.db'}")
-    monkeypatch.delenv("SUPPLYCAST_DATA", raising=False)
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    with redirect_stdout(io.StringIO()):
-        # 14 days of history: the 14-day default backtest holdout is shortened to 7 instead of failing
-        assert main(["run", "--as-of", "2016-05-08", "--horizon", "14", "--warehouse", str(warehouse), "--quiet",
-                     "--ephemeral"]) == 0
-    # --ephemeral: nothing recorded in the state folder's Dagster instance
-    assert not (tmp_path / "state" / "dagster_home").exists()
+def test_run_at_early_as_of_then_replay(cli_run, tmp_path):
+    # a copy: the shared run's warehouse stays as the run left it for the other tests
+    warehouse = shutil.copy(cli_run["warehouse"], tmp_path / "wh.duckdb")
     actuals = tmp_path / "actuals.parquet"
     sales = pd.read_parquet(SAMPLE_DIR / "m5" / "sales_d1914_d1941.parquet")
     sales = sales.assign(date=pd.to_datetime(sales["date"]))
-    sales[sales["date"] > pd.Timestamp("2016-05-08")][["item_id", "store_id", "date", "sales"]].to_parquet(actuals)
+    sales[sales["date"] > pd.Timestamp(cli_run["as_of"])][["item_id", "store_id", "date", "sales"]].to_parquet(actuals)
     with redirect_stdout(io.StringIO()):
         assert main(["replay", "--actuals", str(actuals), "--warehouse", str(warehouse)]) == 0
     con = duckdb.connect(str(warehouse), read_only=True)
@@ -79,6 +70,8 @@ def test_run_at_early_as_of_then_replay(tmp_path, monkeypatch):
         kpis = con.execute("SELECT * FROM replay_kpis").df().set_index("policy")
     finally:
         con.close()
+    # 14 days of history before the as-of: the 14-day default backtest holdout was shortened, not failed
+    assert cli_run["code"] == 0
     assert pd.Timestamp(first) == pd.Timestamp("2016-05-09")
     assert set(kpis.index) == {"supplycast", "snaive_base_stock", "oracle"}
     assert kpis["fill_rate"].between(0, 1).all()
