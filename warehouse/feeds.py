@@ -13,8 +13,11 @@ Two layouts are recognised:
   ``calendar/``, ``weather/``, ``weather_stations/``, ``shipments/``, optional ``suppliers/`` and
   ``inventory/``, ``emission_factors/``, ``events/``, ``promotions/``), each holding ``*.csv`` /
   ``*.parquet`` files. It is recognised by its ``pos/`` folder. Only ``pos/`` is required: the
-  retailer's other feeds are optional (absent = none), a missing logistics folder (shipments,
-  emission factors) is taken from the sample.
+  retailer's other feeds are optional (absent = none).
+
+:meth:`FeedPaths.provenance` says where each feed came from (the data folder, beside the M5
+folder, or the embedded sample) and :meth:`FeedPaths.sample_fallbacks` which feeds were taken from
+the sample for data that is not the sample: the caller decides whether that is acceptable.
 """
 
 from __future__ import annotations
@@ -24,10 +27,15 @@ from pathlib import Path
 
 from warehouse.layout import GHCN_FOLDER, GHCN_PROXY_MAP, HISTORY_FOLDER
 
-__all__ = ["FeedError", "FeedPaths", "discover_feeds", "feed_files", "SAMPLE_DIR", "CANONICAL_FOLDERS"]
+__all__ = ["FeedError", "FeedPaths", "discover_feeds", "feed_files", "SAMPLE_DIR", "CANONICAL_FOLDERS",
+           "LOGISTICS_FEEDS", "FEED_SOURCES"]
 
 CANONICAL_FOLDERS = ("pos", "prices", "calendar", "events", "promotions", "weather", "weather_stations", "shipments",
                      "suppliers", "inventory", "emission_factors")
+# Feeds a run can borrow from the embedded sample when a data folder lacks them.
+LOGISTICS_FEEDS = ("weather", "weather_stations", "shipments", "emission_factors")
+# Where a feed came from: the data folder given, the folder beside an M5 folder, the embedded sample.
+FEED_SOURCES = ("data", "beside_m5", "sample")
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
 
@@ -50,6 +58,7 @@ class FeedPaths:
     layout: str = "m5"
     fallbacks: tuple[str, ...] = field(default=())
     extra: dict[str, tuple[Path, ...]] = field(default_factory=dict)
+    data_dir: Path | None = None
 
     def files(self, feed: str) -> tuple[Path, ...]:
         """Every file of ``feed`` (a canonical folder name); empty for an absent optional feed."""
@@ -63,6 +72,34 @@ class FeedPaths:
         if feed in single:
             return (single[feed],)
         return ()
+
+    def feeds(self) -> tuple[str, ...]:
+        """The feeds present, in canonical order (optional feeds only when they have files)."""
+        return tuple(f for f in CANONICAL_FOLDERS if self.files(f))
+
+    def source(self, feed: str) -> str:
+        """Where ``feed`` came from: one of :data:`FEED_SOURCES`."""
+        path = self.files(feed)[0]
+        if path.is_relative_to(SAMPLE_DIR):
+            return "sample"
+        if self.data_dir is None or path.is_relative_to(self.data_dir):
+            return "data"
+        return "beside_m5"
+
+    def provenance(self) -> dict[str, dict[str, str | int]]:
+        """Per feed: ``path`` (the file, or the folder of several), ``files`` (count) and ``source``."""
+        out: dict[str, dict[str, str | int]] = {}
+        for feed in self.feeds():
+            files = self.files(feed)
+            path = files[0] if len(files) == 1 else files[0].parent
+            out[feed] = {"path": str(path), "files": len(files), "source": self.source(feed)}
+        return out
+
+    def sample_fallbacks(self) -> tuple[str, ...]:
+        """Logistics feeds taken from the embedded sample although the POS feed is not the sample's."""
+        if self.source("pos") == "sample":
+            return ()
+        return tuple(f for f in LOGISTICS_FEEDS if self.source(f) == "sample")
 
     def as_metadata(self) -> dict[str, str]:
         return {
@@ -113,7 +150,7 @@ def _canonical(root: Path) -> FeedPaths:
         pos=found["pos"], prices=first["prices"], calendar=first["calendar"], weather=first["weather"],
         weather_key=first["weather_stations"], shipments=found["shipments"][0],
         emission_factors=found["emission_factors"][0], layout="canonical", fallbacks=tuple(fallbacks),
-        extra={k: v for k, v in found.items() if k != "pos"},
+        extra={k: v for k, v in found.items() if k != "pos"}, data_dir=root,
     )
 
 
@@ -162,6 +199,7 @@ def discover_feeds(data_dir: str | Path) -> FeedPaths:
         layout="m5",
         fallbacks=tuple(fallbacks),
         extra={"weather": weather, "weather_stations": weather_key},
+        data_dir=data_dir,
     )
 
 
