@@ -30,6 +30,7 @@ from assets.ingest import (
     raw_events,
     raw_inventory,
     raw_pos,
+    raw_pos_history,
     raw_prices,
     raw_promotions,
     raw_shipments,
@@ -98,6 +99,7 @@ def _gx_check(asset_def, feed: str, table: str) -> AssetChecksDefinition:
 
 _GATES = [
     (raw_pos, "pos", "raw_pos"),
+    (raw_pos_history, "pos_history", "raw_pos_history"),
     (raw_prices, "prices", "raw_prices"),
     (raw_calendar, "calendar", "raw_calendar"),
     (raw_events, "events", "raw_events"),

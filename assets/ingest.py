@@ -26,7 +26,7 @@ from warehouse.loader import LoadReport, table_rows
 from warehouse.queries import pos_span
 
 __all__ = [
-    "raw_pos", "raw_prices", "raw_calendar", "raw_events", "raw_promotions", "raw_weather", "raw_shipments",
+    "raw_pos", "raw_pos_history", "raw_prices", "raw_calendar", "raw_events", "raw_promotions", "raw_weather", "raw_shipments",
     "raw_suppliers", "raw_inventory", "raw_emission_factors", "INGEST_ASSETS", "POS_PARTITIONS", "WRITER_POOL", "partition_range_tags",
 ]
 
@@ -87,6 +87,10 @@ def _full_load(name: str, description: str, loader, feed: str, deps: list[str] |
     return _asset
 
 
+raw_pos_history = _full_load("raw_pos_history", "Earlier daily POS, years of it (canonical pos_history/ or "
+                             "m5_history/ beside an M5 folder), loaded in bulk rather than as day partitions; "
+                             "optional: empty when not provided. demand_history takes a day raw_pos also holds "
+                             "from raw_pos.", ingest.ingest_pos_history, "pos_history")
 raw_prices = _full_load("raw_prices", "Sell prices per store x item by Walmart week, week start or validity range "
                         "(canonical prices/ or M5 sell_prices; optional: empty when not provided).",
                         ingest.ingest_prices, "prices")
@@ -126,5 +130,5 @@ raw_inventory = _full_load("raw_inventory", "Stock on hand per store x item (can
 raw_emission_factors = _full_load("raw_emission_factors", "Freight emission factors, g CO2e per tonne-km by mode "
                                   "(DESNZ 2024, GLEC v3.1).", ingest.ingest_emission_factors, "emission_factors")
 
-INGEST_ASSETS = [raw_pos, raw_prices, raw_calendar, raw_events, raw_promotions, raw_weather, raw_shipments,
+INGEST_ASSETS = [raw_pos, raw_pos_history, raw_prices, raw_calendar, raw_events, raw_promotions, raw_weather, raw_shipments,
                  raw_suppliers, raw_inventory, raw_emission_factors]

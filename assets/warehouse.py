@@ -22,7 +22,7 @@ def price_periods(duckdb: DuckDBResource) -> MaterializeResult:
     return MaterializeResult(metadata=table_metadata(rows, **stats))
 
 
-@asset(**_COMMON, deps=["raw_pos", "price_periods", "raw_calendar", "raw_events", "raw_promotions"],
+@asset(**_COMMON, deps=["raw_pos", "raw_pos_history", "price_periods", "raw_calendar", "raw_events", "raw_promotions"],
        description="Daily units per store x item over each series' whole history (weeks to years) with sell price, "
                    "price change, events, SNAP and promotion; a day whose POS row was quarantined is kept as 0 "
                    "units, flagged units_imputed (count in metadata).")

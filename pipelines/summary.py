@@ -21,7 +21,7 @@ from warehouse.layout import SCHEMAS
 __all__ = ["SUMMARY_TABLES", "SOURCE_LABELS", "run_summary", "feed_warnings", "print_summary"]
 
 SUMMARY_TABLES = (
-    "raw_pos", "raw_prices", "raw_calendar", "raw_weather", "raw_shipments", "raw_emission_factors",
+    "raw_pos", "raw_pos_history", "raw_prices", "raw_calendar", "raw_weather", "raw_shipments", "raw_emission_factors",
     "demand_history", "store_weather", "shipment_stats", "forecast", "forecast_backtest", "supplier_scores",
     "supplier_catalogue", "inventory_snapshot", "replenishment_proposals", "purchase_order_proposals",
 )

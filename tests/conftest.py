@@ -21,6 +21,7 @@ from warehouse.feeds import SAMPLE_DIR, discover_feeds  # noqa: E402
 def load_sample(con: duckdb.DuckDBPyConnection, data_dir: Path = SAMPLE_DIR) -> None:
     paths = discover_feeds(data_dir)
     ingest.ingest_pos(con, paths.pos)
+    ingest.ingest_pos_history(con, paths.files("pos_history"))
     ingest.ingest_prices(con, paths.files("prices"))
     ingest.ingest_calendar(con, paths.files("calendar"))
     ingest.ingest_events(con, paths.files("events"))

@@ -120,7 +120,7 @@ def _mapping(feed: str, present: set[str], path: Path | None = None) -> dict[str
     """Canonical column -> SQL expression over the file's own columns (absent optional -> NULL)."""
     schema = SCHEMAS[feed]
     out: dict[str, str] = {c.name: (_q(c.name) if c.name in present else "NULL") for c in schema.columns}
-    if feed == "pos":
+    if feed in ("pos", "pos_history"):
         if "units" not in present and "sales" in present:
             out["units"] = _q("sales")
         item, store = _q("item_id"), _q("store_id")

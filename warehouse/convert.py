@@ -7,8 +7,8 @@ Recognised sources (``../shared/data`` layouts):
   ``usaid_scms_shipments/`` USAID shipments and ``freight_emission_factors.csv`` beside it):
   every feed goes through the same typed, quarantining loader the pipeline uses, so the output
   is typed and clean; POS is written one Parquet file per day (``pos/YYYY-MM-DD.parquet``), the
-  unit a daily drop and a Dagster partition share, except the days before it that only the
-  ``m5_history/`` series have, which go to one ``pos/history_FIRST_LAST.parquet``; the GHCN and NOAA
+  unit a daily drop and a Dagster partition share; the ``m5_history/`` series' earlier days go to
+  one ``pos_history/history_FIRST_LAST.parquet`` (loaded in bulk); the GHCN and NOAA
   weather (and their store -> station maps) go to ``weather/`` and ``weather_stations/``; USAID
   vendors become ``suppliers/``;
 * **Walmart weekly store sales** (``train.parquet``, ``features.parquet``): weekly sales per
@@ -17,7 +17,8 @@ Recognised sources (``../shared/data`` layouts):
   observation); ``features.parquet``'s weekly mean temperature per store becomes ``weather/`` keyed
   by store. Negative weekly sales (returns) are quarantined by the loader.
 * the **bakery** chain (``demand.parquet``, ``promotions.parquet``, ``weather.parquet``,
-  ``calendar.parquet``; 35 stores x 3 products, daily): ``pos/`` from the demand, ``promotions/``
+  ``calendar.parquet``; 35 stores x 3 products, daily): the demand's last 28 days as ``pos/`` (one
+  file per day), the days before as ``pos_history/`` (one file, loaded in bulk), ``promotions/``
   (``on_promotion`` = the source's ``promotion_current_week``), ``weather/`` per store (each store
   has its own weather; degrees Celsius -> Fahrenheit, millimetres -> inches), ``calendar/`` (the
   source's days; week, weekday, month and year follow from the date) and ``events/`` (public
@@ -44,7 +45,6 @@ import pyarrow.parquet as pq
 
 from warehouse import ingest
 from warehouse.feeds import FeedError, discover_feeds
-from warehouse.layout import HISTORY_FOLDER
 from warehouse.loader import LoadReport
 
 __all__ = ["convert", "main", "FORMATS"]
@@ -59,26 +59,28 @@ def _write(con: duckdb.DuckDBPyConnection, sql: str, path: Path, params: list | 
     return table.num_rows
 
 
-def _write_pos_by_day(con: duckdb.DuckDBPyConnection, dst: Path, history_before: object = None) -> int:
-    """One file per day from ``history_before`` on; the days before it (long history) in one file."""
-    cols = "SELECT store_id, item_id, date, units, dept_id, cat_id, state_id FROM raw_pos"
-    written = 0
-    if history_before is not None:
-        first, last = con.execute("SELECT min(date), max(date) FROM raw_pos WHERE date < ?", [history_before]).fetchall()[0]
-        if first is not None:
-            written += _write(con, f"{cols} WHERE date < ? ORDER BY store_id, item_id, date",
-                              dst / "pos" / f"history_{first}_{last}.parquet", [history_before])
-    days = [r[0] for r in con.execute("SELECT DISTINCT date FROM raw_pos WHERE date >= coalesce(?, DATE '1900-01-01') "
-                                      "ORDER BY 1", [history_before]).fetchall()]
-    return written + sum(_write(con, f"{cols} WHERE date = ? ORDER BY store_id, item_id", dst / "pos" / f"{d}.parquet",
-                                [d]) for d in days)
+def _write_pos_by_day(con: duckdb.DuckDBPyConnection, dst: Path, table: str = "raw_pos") -> int:
+    """One Parquet file per day of ``table`` (canonical POS columns)."""
+    days = [r[0] for r in con.execute(f"SELECT DISTINCT date FROM {table} ORDER BY 1").fetchall()]
+    return sum(_write(con, f"SELECT store_id, item_id, date, units, dept_id, cat_id, state_id FROM {table} "
+                           "WHERE date = ? ORDER BY store_id, item_id", dst / "pos" / f"{d}.parquet", [d])
+               for d in days)
+
+
+def _write_history(con: duckdb.DuckDBPyConnection, dst: Path, table: str = "raw_pos_history") -> int:
+    """``table`` in one ``pos_history/history_FIRST_LAST.parquet`` (0 rows: no file)."""
+    first, last = con.execute(f"SELECT min(date), max(date) FROM {table}").fetchall()[0]
+    if first is None:
+        return 0
+    return _write(con, f"SELECT store_id, item_id, date, units, dept_id, cat_id, state_id FROM {table} "
+                       "ORDER BY store_id, item_id, date", dst / "pos_history" / f"history_{first}_{last}.parquet")
 
 
 def _from_m5(src: Path, dst: Path, con: duckdb.DuckDBPyConnection, max_bad_share: float) -> dict[str, int]:
     paths = discover_feeds(src)
-    recent = [f for f in paths.pos if f.parent.name != HISTORY_FOLDER]
     reports: dict[str, LoadReport | None] = {
         "pos": ingest.ingest_pos(con, paths.pos, max_bad_share=max_bad_share),
+        "pos_history": ingest.ingest_pos_history(con, paths.files("pos_history"), max_bad_share=max_bad_share),
         "prices": ingest.ingest_prices(con, paths.files("prices"), max_bad_share=max_bad_share),
         "calendar": ingest.ingest_calendar(con, paths.files("calendar"), max_bad_share=max_bad_share),
         "weather": ingest.ingest_weather(con, paths.files("weather"), max_bad_share=max_bad_share),
@@ -88,8 +90,7 @@ def _from_m5(src: Path, dst: Path, con: duckdb.DuckDBPyConnection, max_bad_share
         "emission_factors": ingest.ingest_emission_factors(con, paths.files("emission_factors"),
                                                            max_bad_share=max_bad_share),
     }
-    history_before = ingest.pos_date_span(con, recent)[0] if len(recent) < len(paths.pos) else None
-    out = {"pos": _write_pos_by_day(con, dst, history_before)}
+    out = {"pos": _write_pos_by_day(con, dst), "pos_history": _write_history(con, dst)}
     for feed, table in (("prices", "raw_prices"), ("calendar", "raw_calendar"), ("weather", "raw_weather"),
                         ("weather_stations", "raw_weather_key"), ("shipments", "raw_shipments"),
                         ("emission_factors", "raw_emission_factors")):
@@ -133,14 +134,23 @@ _F_PER_C = 9 / 5
 _MM_PER_INCH = 25.4
 
 
-def _from_bakery(src: Path, dst: Path, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+def _from_bakery(src: Path, dst: Path, con: duckdb.DuckDBPyConnection, recent_days: int = 28) -> dict[str, int]:
     demand, promotions, weather, calendar = (str(src / f"{name}.parquet")
                                              for name in ("demand", "promotions", "weather", "calendar"))
+    con.execute("""
+        CREATE TEMP TABLE bakery_pos AS
+        SELECT store_id::VARCHAR AS store_id, item_id::VARCHAR AS item_id, date, round(units)::INTEGER AS units,
+               'BAKERY' AS dept_id, 'BAKERY' AS cat_id, 'DE' AS state_id
+        FROM read_parquet(?)""", [demand])
+    # the last days as daily files (the partitions a daily drop adds to), the years before in bulk
+    con.execute("CREATE TEMP TABLE bakery_recent AS SELECT * FROM bakery_pos "
+                "WHERE date > (SELECT max(date) FROM bakery_pos) - CAST(? AS INTEGER)", [recent_days])
+    con.execute("CREATE TEMP TABLE bakery_history AS SELECT * FROM bakery_pos ANTI JOIN bakery_recent "
+                "USING (store_id, item_id, date)")
     out = {
-        "pos": _write(con, """
-            SELECT store_id::VARCHAR AS store_id, item_id::VARCHAR AS item_id, date, round(units)::INTEGER AS units,
-                   'BAKERY' AS dept_id, 'BAKERY' AS cat_id, 'DE' AS state_id
-            FROM read_parquet(?) ORDER BY date, store_id, item_id""", dst / "pos" / "demand.parquet", [demand]),
+        "pos": _write_pos_by_day(con, dst, "bakery_recent"),
+        "pos_history": _write_history(con, dst, "bakery_history"),
+
         "promotions": _write(con, """
             SELECT store_id::VARCHAR AS store_id, item_id::VARCHAR AS item_id, date,
                    promotion_current_week::INTEGER AS on_promotion

@@ -4,14 +4,14 @@ Two layouts are recognised:
 
 * an **M5 folder** (``calendar.parquet``, ``sell_prices.parquet``, ``sales_*.parquet``), as in
   ``../shared/data/m5``; beside it (its parent folder, the layout of ``../shared/data``),
-  ``m5_history/sales_*.parquet`` is earlier history of the same series (read into POS) and the
+  ``m5_history/sales_*.parquet`` is earlier history of the same series (``pos_history``) and the
   weather (``weather_ghcn/``: GHCN-Daily + store -> station map; ``walmart_stormy_weather/``: NOAA)
   and logistics feeds (USAID shipments, emission factors) are looked up; a missing weather or
   logistics feed is taken from the embedded sample;
 * a folder that **contains** an ``m5/`` folder, such as ``data/sample`` or ``../shared/data``;
 * the **canonical layout** (README "Feed layout"): one folder per feed (``pos/``, ``prices/``,
   ``calendar/``, ``weather/``, ``weather_stations/``, ``shipments/``, optional ``suppliers/`` and
-  ``inventory/``, ``emission_factors/``, ``events/``, ``promotions/``), each holding ``*.csv`` /
+  ``inventory/``, ``emission_factors/``, ``events/``, ``promotions/``, ``pos_history/``), each holding ``*.csv`` /
   ``*.parquet`` files. It is recognised by its ``pos/`` folder. Only ``pos/`` is required: the
   retailer's other feeds are optional (absent = none).
 
@@ -30,8 +30,8 @@ from warehouse.layout import GHCN_FOLDER, GHCN_PROXY_MAP, HISTORY_FOLDER
 __all__ = ["FeedError", "FeedPaths", "discover_feeds", "feed_files", "SAMPLE_DIR", "CANONICAL_FOLDERS",
            "LOGISTICS_FEEDS", "FEED_SOURCES"]
 
-CANONICAL_FOLDERS = ("pos", "prices", "calendar", "events", "promotions", "weather", "weather_stations", "shipments",
-                     "suppliers", "inventory", "emission_factors")
+CANONICAL_FOLDERS = ("pos", "pos_history", "prices", "calendar", "events", "promotions", "weather", "weather_stations",
+                     "shipments", "suppliers", "inventory", "emission_factors")
 # Feeds a run can borrow from the embedded sample when a data folder lacks them.
 LOGISTICS_FEEDS = ("weather", "weather_stations", "shipments", "emission_factors")
 # Where a feed came from: the data folder given, the folder beside an M5 folder, the embedded sample.
@@ -189,7 +189,7 @@ def discover_feeds(data_dir: str | Path) -> FeedPaths:
         fallbacks.append("weather")
         weather, weather_key = _m5_weather(SAMPLE_DIR)
     return FeedPaths(
-        pos=tuple(sorted((root / HISTORY_FOLDER).glob("sales_*.parquet"))) + tuple(sorted(m5.glob("sales_*.parquet"))),
+        pos=tuple(sorted(m5.glob("sales_*.parquet"))),
         prices=prices,
         calendar=m5 / "calendar.parquet",
         weather=weather[0],
@@ -198,7 +198,8 @@ def discover_feeds(data_dir: str | Path) -> FeedPaths:
         emission_factors=_logistics(root, "freight_emission_factors.csv", fallbacks),
         layout="m5",
         fallbacks=tuple(fallbacks),
-        extra={"weather": weather, "weather_stations": weather_key},
+        extra={"pos_history": tuple(sorted((root / HISTORY_FOLDER).glob("sales_*.parquet"))), "weather": weather,
+               "weather_stations": weather_key},
         data_dir=data_dir,
     )
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse.feeds import FeedError
-from warehouse.layout import HISTORY_FOLDER, SCHEMAS
+from warehouse.layout import SCHEMAS
 from warehouse.loader import DEFAULT_MAX_BAD_SHARE, LoadReport, load_absent_feed, load_feed
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "LoadReport",
     "pos_date_span",
     "ingest_pos",
+    "ingest_pos_history",
     "ingest_prices",
     "ingest_calendar",
     "ingest_events",
@@ -96,27 +97,28 @@ def ingest_pos(
     date_range: tuple[dt.date, dt.date] | None = None,
     *,
     max_bad_share: float = DEFAULT_MAX_BAD_SHARE,
-    history: Sequence[Path] | None = None,
 ) -> LoadReport:
     """Daily unit sales per store x item into ``raw_pos``.
 
     Args:
         con: writable connection.
-        files: POS files (canonical ``pos/`` files or M5 ``sales_*.parquet``, with any
-            ``m5_history/sales_*.parquet`` beside the M5 folder).
+        files: POS files (canonical ``pos/`` files or M5 ``sales_*.parquet``).
         date_range: the days to replace (inclusive); ``None`` = every day in the files.
         max_bad_share: largest share of quarantined rows that still loads.
-        history: those of ``files`` that are earlier history of the same series; a day both a
-            history file and another file hold is taken from the other file. ``None`` = the files
-            in an ``m5_history/`` folder.
     """
     files = _files(files)
     if not files:
         raise FeedError("pos: no POS files found (pos/*.csv|parquet or sales_*.parquet)")
     date_range = date_range or pos_date_span(con, files)
-    if history is None:
-        history = [f for f in files if f.parent.name == HISTORY_FOLDER]
-    return load_feed(con, "pos", files, date_range=date_range, max_bad_share=max_bad_share, history=history)
+    return load_feed(con, "pos", files, date_range=date_range, max_bad_share=max_bad_share)
+
+
+def ingest_pos_history(con: duckdb.DuckDBPyConnection, files: Path | Sequence[Path] | None, *,
+                       max_bad_share: float = DEFAULT_MAX_BAD_SHARE) -> LoadReport | None:
+    """Earlier POS history (canonical ``pos_history/`` or M5 ``m5_history/sales_*.parquet``) into
+    ``raw_pos_history``, in bulk: years of days are one load, not thousands of day partitions.
+    ``demand_history`` takes a day that ``raw_pos`` also holds from ``raw_pos``."""
+    return _optional(con, "pos_history", files, max_bad_share)
 
 
 def ingest_prices(con: duckdb.DuckDBPyConnection, path: Path | Sequence[Path] | None, *,

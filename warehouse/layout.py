@@ -11,9 +11,11 @@ weather are optional (an absent feed loads as an empty table). Feeds that descri
 (calendar, events, promotions, weather) may hold rows dated after the last POS day: they are the
 known future (a weather forecast, planned promotions, holidays).
 
-Beside an M5 folder two more folders are read by convention: ``m5_history/`` (earlier
-``sales_*.parquet`` of the same series, same long layout, read into ``raw_pos`` as earlier history;
-the M5 folder wins a day both hold) and ``weather_ghcn/`` (``daily.parquet`` per GHCN station and
+Years of earlier POS go to ``pos_history/``: loaded in bulk into ``raw_pos_history`` rather than
+as one Dagster partition per day (``pos/`` holds the daily drops, the partitions); ``demand_history``
+joins both, ``pos/`` winning a day both hold. Beside an M5 folder two more folders are read by
+convention: ``m5_history/`` (earlier ``sales_*.parquet`` of the same series, same long layout: the
+M5 folder's ``pos_history``) and ``weather_ghcn/`` (``daily.parquet`` per GHCN station and
 ``m5_store_station.csv``, the store -> station map; M5 store locations are anonymised to their state,
 so each station is a *proxy* for its stores).
 """
@@ -88,20 +90,32 @@ def _c(name: str, type_: str, description: str, **kw: object) -> Column:
     return Column(name, type_, description, **kw)  # type: ignore[arg-type]
 
 
+# the daily drops (pos/) and the bulk history (pos_history/) share their columns
+_POS_COLUMNS: tuple[Column, ...] = (
+    _c("store_id", "VARCHAR", "store code, e.g. CA_1"),
+    _c("item_id", "VARCHAR", "item code, e.g. FOODS_3_090"),
+    _c("date", "DATE", "sales day (ISO YYYY-MM-DD)"),
+    _c("units", "INTEGER", "units sold that day", unit="units", min_value=0, max_value=1_000_000),
+    _c("dept_id", "VARCHAR", "department (default: item_id without its last _part)", required=False),
+    _c("cat_id", "VARCHAR", "category (default: item_id's first _part)", required=False),
+    _c("state_id", "VARCHAR", "state (default: store_id's first _part)", required=False),
+)
+
 SCHEMAS: dict[str, FeedSchema] = {
     "pos": FeedSchema(
         "pos", "pos", "raw_pos",
-        (
-            _c("store_id", "VARCHAR", "store code, e.g. CA_1"),
-            _c("item_id", "VARCHAR", "item code, e.g. FOODS_3_090"),
-            _c("date", "DATE", "sales day (ISO YYYY-MM-DD)"),
-            _c("units", "INTEGER", "units sold that day", unit="units", min_value=0, max_value=1_000_000),
-            _c("dept_id", "VARCHAR", "department (default: item_id without its last _part)", required=False),
-            _c("cat_id", "VARCHAR", "category (default: item_id's first _part)", required=False),
-            _c("state_id", "VARCHAR", "state (default: store_id's first _part)", required=False),
-        ),
+        _POS_COLUMNS,
         ("store_id", "item_id", "date"),
         "Daily point-of-sale units per store x item; one Dagster partition per day.",
+        date_column="date",
+    ),
+    "pos_history": FeedSchema(
+        "pos_history", "pos_history", "raw_pos_history",
+        _POS_COLUMNS,
+        ("store_id", "item_id", "date"),
+        "Earlier daily POS (years of history), loaded in bulk, not per day partition; a day pos/ also holds is "
+        "taken from pos/. Beside an M5 folder: m5_history/sales_*.parquet.",
+        optional_feed=True,
         date_column="date",
     ),
     "prices": FeedSchema(

@@ -7,10 +7,6 @@ finite, in range, dates in the expected window, keys unique). Rows that break a 
 the feed's ``raw_*`` table. Whole-file problems (missing, unreadable, empty, missing columns)
 and a bad-row share above ``max_bad_share`` raise :class:`FeedError` before anything is written.
 Writes happen in one transaction, so a failed or killed load leaves the warehouse as it was.
-
-Files given as *history* (``m5_history/`` beside an M5 folder) are earlier history of the same
-keys: where a history row and a row of the other files share a key, the other file's row is kept
-and the history row is dropped and counted (``rows_superseded``), not quarantined.
 """
 
 from __future__ import annotations
@@ -46,7 +42,6 @@ class LoadReport:
     rows_quarantined: int = 0
     reasons: list[tuple[str, str, int]] = field(default_factory=list)  # (file, reason, rows)
     date_range: tuple[str, str] | None = None
-    rows_superseded: int = 0  # history rows dropped because a newer file holds the same key
 
     @property
     def bad_share(self) -> float:
@@ -128,13 +123,8 @@ def _reason_sql(rules: list[tuple[str, str]]) -> str:
     return f"CASE WHEN {any_bad} THEN concat_ws('; ', {texts}) END"
 
 
-def _stage(con: duckdb.DuckDBPyConnection, schema: FeedSchema, files: Sequence[Path], window_end: dt.date,
-           history: Sequence[Path] = ()) -> tuple[list[str], int]:
-    """Fill temp table ``_stage`` with typed rows, ``_reason`` and ``_raw``.
-
-    Returns:
-        The data columns, and the number of history rows dropped because another file holds their key.
-    """
+def _stage(con: duckdb.DuckDBPyConnection, schema: FeedSchema, files: Sequence[Path], window_end: dt.date) -> list[str]:
+    """Fill temp table ``_stage`` with typed rows, ``_reason`` and ``_raw``; return the data columns."""
     selects: list[str] = []
     params: list[str] = []
     rejects: list[str] = []
@@ -181,7 +171,6 @@ def _stage(con: duckdb.DuckDBPyConnection, schema: FeedSchema, files: Sequence[P
         if not per_file.get(str(path)) and not _rejected(con, reject_of.get(str(path))):
             raise FeedError(f"{schema.feed}: {path} has no data rows (header only)")
     key = ", ".join(_q(k) for k in schema.key)
-    superseded = _drop_superseded_history(con, key, history)
     # one pass over a single hash column finds candidate duplicates cheaply (6.8M M5 prices);
     # only the few candidates are then compared on the real key
     dup_hashes = con.execute(
@@ -205,20 +194,7 @@ def _stage(con: duckdb.DuckDBPyConnection, schema: FeedSchema, files: Sequence[P
         """, [str(path)])
         con.execute(f"DROP TABLE IF EXISTS {rej}")
         con.execute(f"DROP TABLE IF EXISTS {rej}_scan")
-    return columns, superseded
-
-
-def _drop_superseded_history(con: duckdb.DuckDBPyConnection, key: str, history: Sequence[Path]) -> int:
-    """Delete valid history rows whose key a valid row of a newer (non-history) file also holds."""
-    names = [str(p) for p in history]
-    if not names:
-        return 0
-    before = con.execute("SELECT count(*) FROM _stage").fetchall()[0][0]
-    con.execute(f"""
-        DELETE FROM _stage WHERE _reason IS NULL AND list_contains(?, _file) AND ({key}) IN (
-            SELECT ({key}) FROM _stage WHERE _reason IS NULL AND NOT list_contains(?, _file))
-    """, [names, names])
-    return int(before - con.execute("SELECT count(*) FROM _stage").fetchall()[0][0])
+    return columns
 
 
 def _rejected(con: duckdb.DuckDBPyConnection, rejects: str | None) -> int:
@@ -239,7 +215,6 @@ def load_feed(
     max_bad_share: float = DEFAULT_MAX_BAD_SHARE,
     date_range: tuple[dt.date, dt.date] | None = None,
     window_end: dt.date | None = None,
-    history: Sequence[Path] = (),
 ) -> LoadReport:
     """Load ``files`` of ``feed`` into its table and quarantine table, all or nothing.
 
@@ -252,8 +227,6 @@ def load_feed(
             other days are left to their own partitions. ``None`` replaces the whole table.
         window_end: last acceptable date (default today, UTC, or :data:`~warehouse.layout.FUTURE_END`
             for a feed of planned / forecast days); later dates are quarantined.
-        history: those of ``files`` that are earlier history of the same keys: a key another
-            file also holds is taken from the other file (``rows_superseded`` counts the drops).
 
     Returns:
         The load report.
@@ -267,8 +240,8 @@ def load_feed(
     if not files:
         raise FeedError(f"{feed}: no files found in the feed folder '{schema.folder}/'")
     window_end = window_end or (FUTURE_END if schema.future_ok else dt.datetime.now(dt.UTC).date())
-    columns, superseded = _stage(con, schema, files, window_end, [Path(f) for f in history])
-    report = LoadReport(feed, schema.table, tuple(str(f) for f in files), rows_superseded=superseded)
+    columns = _stage(con, schema, files, window_end)
+    report = LoadReport(feed, schema.table, tuple(str(f) for f in files))
     scope = "TRUE"
     if date_range is not None:
         dcol = _q(schema.date_column or "date")

@@ -26,7 +26,9 @@ _STATS = {
                        "AS shortest_series_days, "
                        "avg((units = 0)::INT) AS zero_share, avg((sell_price IS NULL)::INT) AS missing_price_share, "
                        "sum(units)::BIGINT AS total_units, sum(units_imputed::INT)::BIGINT AS imputed_days, "
-                       "sum(on_promotion)::BIGINT AS promotion_days FROM demand_history"),
+                       "sum(on_promotion)::BIGINT AS promotion_days, "
+                       "(SELECT count(*) FROM raw_pos_history SEMI JOIN raw_pos USING (store_id, item_id, date)) "
+                       "AS history_days_taken_from_pos FROM demand_history"),
     "store_weather": ("SELECT count(DISTINCT store_id) AS stores, min(date)::VARCHAR AS first_date, "
                       "max(date)::VARCHAR AS last_date, count(*) FILTER (WHERE source = 'forecast') AS forecast_days, "
                       "count(DISTINCT store_id) FILTER (WHERE station_proxy) AS stores_on_proxy_station "

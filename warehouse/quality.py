@@ -66,6 +66,15 @@ SUITES: dict[str, list[tuple[str, dict[str, Any]]]] = {
         _e("ExpectCompoundColumnsToBeUnique", column_list=["store_id", "item_id", "date"]),
         _window("date", "2010-01-01"),
     ],
+    # optional: no row-count floor
+    "pos_history": [
+        *_exist("store_id", "item_id", "date", "units"),
+        _types("store_id", _STR), _types("item_id", _STR), _types("date", _DATE), _types("units", _INT),
+        *_not_null("store_id", "item_id", "date", "units"),
+        _e("ExpectColumnValuesToBeBetween", column="units", min_value=0, max_value=1_000_000),
+        _e("ExpectCompoundColumnsToBeUnique", column_list=["store_id", "item_id", "date"]),
+        _window("date", "2010-01-01"),
+    ],
     "prices": [
         *_exist("store_id", "item_id", "wm_yr_wk", "week_start", "valid_from", "valid_to", "sell_price"),
         _types("sell_price", _FLOAT),

@@ -22,6 +22,7 @@ def _load_all(con: duckdb.DuckDBPyConnection, data: Path) -> dict[str, object]:
     paths = discover_feeds(data)
     reports = {
         "pos": ingest.ingest_pos(con, paths.pos),
+        "pos_history": ingest.ingest_pos_history(con, paths.files("pos_history")),
         "prices": ingest.ingest_prices(con, paths.files("prices")),
         "calendar": ingest.ingest_calendar(con, paths.files("calendar")),
         "events": ingest.ingest_events(con, paths.files("events")),
@@ -68,12 +69,17 @@ def m5_with_history(tmp_path: Path) -> Path:
 
 def test_history_beside_m5_is_earlier_history_without_overlap(m5_with_history: Path):
     paths = discover_feeds(m5_with_history)
-    assert [p.parent.name for p in paths.pos] == ["m5_history", "m5"]
+    assert [p.parent.name for p in paths.pos] == ["m5"]  # the day partitions: only the M5 folder's days
+    assert [p.parent.name for p in paths.files("pos_history")] == ["m5_history"]
     con = duckdb.connect()
     reports = _load_all(con, m5_with_history)
-    pos = reports["pos"]
-    # 3 + 4 rows read; the history's 04-26 gives way to the M5 folder's, dropped, not quarantined
-    assert (pos.rows_superseded, pos.rows_quarantined, pos.rows_loaded) == (1, 0, 6)
+    assert (reports["pos"].rows_loaded, reports["pos_history"].rows_loaded) == (4, 3)
+    from warehouse.marts import mart_stats
+
+    # the history's 04-26 (99) gives way to the M5 folder's (6): one day taken from raw_pos, none twice
+    stats = mart_stats(con, "demand_history")
+    assert (stats["history_days_taken_from_pos"], stats["longest_series_days"], stats["shortest_series_days"]) == (
+        1, 4, 2)
     got = con.execute("SELECT item_id, date::VARCHAR, units FROM demand_history ORDER BY ALL").fetchall()
     assert got == [("FOODS_1_001", "2016-04-24", 3), ("FOODS_1_001", "2016-04-25", 4),
                    ("FOODS_1_001", "2016-04-26", 5), ("FOODS_1_001", "2016-04-27", 6),
@@ -206,8 +212,12 @@ def test_bakery_conversion_on_a_tiny_slice(tmp_path: Path):
     src, out = tmp_path / "bakery", tmp_path / "out"
     _bakery_source(src)
     assert main(["bakery", str(src), str(out)]) == 0
-    pos = pd.read_parquet(out / "pos" / "demand.parquet")
-    assert pos["units"].tolist()[:3] == [1156, 56, 2] and pos["store_id"].tolist()[:2] == ["2", "2"]
+    # three days, all within the last 28: one file per day, no bulk history
+    assert sorted(p.name for p in (out / "pos").iterdir()) == ["2019-03-31.parquet", "2019-04-01.parquet",
+                                                              "2019-04-02.parquet"]
+    assert not (out / "pos_history").exists()
+    pos = pd.read_parquet(out / "pos" / "2019-03-31.parquet")
+    assert pos["units"].tolist() == [1156, 56, 2, 3] and pos["store_id"].tolist() == ["2", "2", "5", "5"]
     weather = pd.read_parquet(out / "weather" / "weather.parquet").set_index(["store_id", "date"])
     first = weather.loc[("2", dt.date(2019, 3, 31))]
     # 15.0 degC = 59 degF, 5.0 degC = 41 degF, 25.4 mm = 1 inch

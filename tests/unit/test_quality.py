@@ -24,7 +24,7 @@ def pos(sample_db):
 def test_every_feed_has_a_suite():
     from warehouse.layout import SCHEMAS
 
-    assert set(SUITES) == set(SCHEMAS) == {"pos", "prices", "calendar", "events", "promotions", "weather",
+    assert set(SUITES) == set(SCHEMAS) == {"pos", "pos_history", "prices", "calendar", "events", "promotions", "weather",
                                            "weather_stations", "shipments", "suppliers", "inventory",
                                            "emission_factors"}
 

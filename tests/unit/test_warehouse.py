@@ -39,12 +39,13 @@ def test_discover_rejects_folders_without_feeds(tmp_path: Path, make):
 
 
 def test_sample_row_counts(sample_con):
-    # 3,049 series x 28 days, plus the long history d_1..d_1913 of 28 of them (m5_history/)
-    assert row_count(sample_con, "raw_pos") == 3049 * 28 + 28 * 1913
+    # 3,049 series x 28 days, and the long history d_1..d_1913 of 28 of them (m5_history/)
+    assert row_count(sample_con, "raw_pos") == 3049 * 28
+    assert row_count(sample_con, "raw_pos_history") == 28 * 1913
     assert row_count(sample_con, "raw_calendar") == 1969
     assert row_count(sample_con, "raw_shipments") == 10324
     assert row_count(sample_con, "raw_emission_factors") == 5
-    assert row_count(sample_con, "demand_history") == row_count(sample_con, "raw_pos")
+    assert row_count(sample_con, "demand_history") == 3049 * 28 + 28 * 1913
 
 
 def test_weather_parses_missing_and_trace(sample_con):
@@ -155,18 +156,20 @@ def canonical_sample(tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("canonical")
     written = convert(SAMPLE_DIR, out)
-    assert written["quarantined"] == 0 and written["pos"] == 3049 * 28 + 28 * 1913
+    assert written["quarantined"] == 0 and written["pos"] == 3049 * 28 and written["pos_history"] == 28 * 1913
     return out
 
 
 def test_convert_m5_noaa_usaid_to_canonical_layout(canonical_sample: Path, sample_con):
     paths = discover_feeds(canonical_sample)
     assert paths.layout == "canonical" and paths.fallbacks == ()
-    # one file per day, and the long history of 28 series before those days in one file
-    assert len(paths.pos) == 29 and paths.pos[0].name == "2016-04-25.parquet"
-    assert paths.pos[-1].name == "history_2011-01-29_2016-04-24.parquet"
+    # one file per day, and the long history of 28 series before those days in one bulk file
+    assert len(paths.pos) == 28 and paths.pos[0].name == "2016-04-25.parquet"
+    assert [p.name for p in paths.files("pos_history")] == ["history_2011-01-29_2016-04-24.parquet"]
     con = duckdb.connect()
     assert ingest.ingest_pos(con, paths.pos).rows_loaded == row_count(sample_con, "raw_pos")
+    assert ingest.ingest_pos_history(con, paths.files("pos_history")).rows_loaded == row_count(
+        sample_con, "raw_pos_history")
     ingest.ingest_weather(con, paths.files("weather"), paths.files("weather_stations"))
     ingest.ingest_shipments(con, paths.files("shipments"))
     ingest.ingest_suppliers(con, paths.files("suppliers"))

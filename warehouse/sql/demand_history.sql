@@ -8,6 +8,9 @@
 -- with the calendar adapter's rule (weeks start on Saturday, week id = that Saturday as YYYYMMDD).
 WITH loaded AS (
     SELECT store_id, item_id, dept_id, cat_id, state_id, date, units FROM raw_pos
+    UNION ALL
+    SELECT h.store_id, h.item_id, h.dept_id, h.cat_id, h.state_id, h.date, h.units
+    FROM raw_pos_history h ANTI JOIN raw_pos p USING (store_id, item_id, date)
 ),
 pos_days AS (
     SELECT DISTINCT date FROM loaded
