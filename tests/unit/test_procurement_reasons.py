@@ -51,6 +51,9 @@ def test_only_offer():
     out = _reason(_offer("A"))
     assert out["reason"].iloc[0] == _CHOSEN + " It is the only supplier of this item."
     assert out["alternative_supplier"].isna().all()
+    out = _reason(_offer("A", lead_time_days=1))
+    assert out["reason"].iloc[0].startswith("Chosen: Supplier A, 2.00 USD/unit landed (price 1.80, freight 0.15, "
+                                            "holding and late-delivery risk 0.05), arrives 23 May (1 day).")
 
 
 def test_cheaper_offer_too_slow():
