@@ -41,6 +41,8 @@ class ApprovalConfig(Config):
     substitution_premium: float = Field(_DEFAULT.substitution_premium, description=(
         "A line bought from a substitute supplier (the preferred one cannot serve it) is held when it costs "
         "more than this share above the preferred offer per unit landed"))
+    substitution_min_extra_usd: float = Field(_DEFAULT.substitution_min_extra_usd, description=(
+        "... and costs at least this many USD more in all than the preferred offer would"))
     anomaly_factor: float = Field(_DEFAULT.anomaly_factor, description=(
         "Quantity anomaly guard: a line is held above this many times what forecast and recent sales justify"))
     anomaly_min_excess_usd: float = Field(_DEFAULT.anomaly_min_excess_usd, description=(
@@ -53,6 +55,7 @@ class ApprovalConfig(Config):
             auto_approve_max_usd=self.approval_threshold_usd, tier_limits_usd=tuple(self.approval_tier_limits_usd),
             tier_names=tuple(self.approval_tier_names), high_risk_score=self.high_risk_score,
             high_risk_auto_max_usd=self.high_risk_auto_max_usd, substitution_premium=self.substitution_premium,
+            substitution_min_extra_usd=self.substitution_min_extra_usd,
             anomaly_factor=self.anomaly_factor, anomaly_min_excess_usd=self.anomaly_min_excess_usd,
             history_days=self.anomaly_history_days,
         )

@@ -12,7 +12,8 @@ reasons that hold it. What holds a PO (:class:`ApprovalPolicy`, every threshold 
 
   - *substitution*: the line is bought from another supplier than the preferred one because the
     preferred one cannot serve it (need date or capacity), at a landed cost per unit more than
-    ``substitution_premium`` above the preferred offer's;
+    ``substitution_premium`` above the preferred offer's and at least ``substitution_min_extra_usd``
+    more in all;
   - *quantity anomaly*: the line orders far more than recent sales justify. Recent sales are the
     item's winsorised mean daily units over the last ``history_days`` (days above the window's
     ``winsor_quantile`` are cut to it, so a few spiked days cannot lift it) times the line's lead
@@ -61,7 +62,8 @@ class ApprovalPolicy:
         high_risk_score: a supplier risk score above this holds the PO ...
         high_risk_auto_max_usd: ... when the PO is worth more than this.
         substitution_premium: a line from a substitute supplier (the preferred one cannot serve it)
-            is held when its landed cost per unit exceeds the preferred offer's by more than this share.
+            is held when its landed cost per unit exceeds the preferred offer's by more than this share ...
+        substitution_min_extra_usd: ... and the line costs at least this much more in all.
         anomaly_factor: k of the quantity anomaly guard.
         anomaly_min_excess_usd: excess (quantity above the justified one x unit cost) below which
             an anomaly is not worth a human's time.
@@ -75,6 +77,7 @@ class ApprovalPolicy:
     high_risk_score: float = 0.7
     high_risk_auto_max_usd: float = 5_000.0
     substitution_premium: float = 0.5
+    substitution_min_extra_usd: float = 250.0
     anomaly_factor: float = 3.0
     anomaly_min_excess_usd: float = 50.0
     history_days: int = 28
@@ -191,7 +194,8 @@ def line_exceptions(lines: pd.DataFrame, refs: pd.DataFrame, policy: ApprovalPol
     justified = justified.where(known).round().astype("Int64")
     premium = lines["landed_cost"] / lines["preferred_landed_cost"] - 1
     substituted = lines["substitution"].fillna("").str.match(r"preferred .* (lead time|out of capacity)")
-    sub_hold = substituted & (premium > policy.substitution_premium)
+    extra_usd = (lines["landed_cost"] - lines["preferred_landed_cost"]) * lines["qty"]
+    sub_hold = substituted & (premium > policy.substitution_premium) & (extra_usd >= policy.substitution_min_extra_usd)
     days = refs["protect_days"].astype(str)
     text = np.select(
         [anomaly & forecast_jump, anomaly],
@@ -204,7 +208,7 @@ def line_exceptions(lines: pd.DataFrame, refs: pd.DataFrame, policy: ApprovalPol
     )
     sub_text = np.where(sub_hold, lines["item_id"] + ": substitute supplier " + lines["supplier_id"] + " costs "
                         + _fmt(premium * 100) + "% more per unit landed than preferred "
-                        + lines["preferred_supplier"].fillna("?"), "")
+                        + lines["preferred_supplier"].fillna("?") + " (" + _fmt(extra_usd) + " USD more)", "")
     both = np.where((text != "") & (sub_text != ""), "; ", "")
     return pd.DataFrame({
         "justified_qty": justified, "anomaly_ratio": ratio.round(2), "anomaly": anomaly.to_numpy(),

@@ -399,8 +399,9 @@ def _authority(acc: pd.DataFrame, lines: pd.DataFrame, decisions: pd.DataFrame, 
             limit = names[approve].map(limits)
             over = po_value > limit
             idx = over[over].index
-            reason[idx] = ("PO value " + po_value[idx].map("{:,.2f}".format) + " USD is above " + names[idx]
-                           + "'s signing limit of " + limit[idx].map("{:,.2f}".format) + " USD")
+            if len(idx):
+                reason[idx] = ("PO value " + po_value[idx].map("{:,.2f}".format) + " USD is above " + names[idx]
+                               + "'s signing limit of " + limit[idx].map("{:,.2f}".format) + " USD")
     acc = acc.assign(approver=names)
     refused = acc[reason != ""].assign(refusal=reason[reason != ""])
     if len(refused):
