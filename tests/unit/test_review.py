@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from procurement.approval import ApprovalPolicy, assess_purchase_orders
+from procurement.approval import assess_purchase_orders
 from procurement.review import (
     DecisionError,
     add_released_on_order,
@@ -28,33 +28,6 @@ from warehouse.exports import export_table
 AS_OF = pd.Timestamp("2016-05-21")
 DECISION_COLS = ["decision_id", "batch_id", "po_id", "po_version", "decision", "item_id", "ship_to", "qty",
                  "approver", "note", "channel", "decided_at"]
-
-
-def proposals() -> pd.DataFrame:
-    """Three POs and a rejected line; PO-A 55,800 USD needs approval, PO-B a risky supplier, PO-C auto."""
-    rows = [
-        ("PO-A", "acme", "FOODS_1", 600, 50.0, 1000.0, 0.2, 12, 12),
-        ("PO-A", "acme", "FOODS_2", 480, 50.0, 800.0, 0.2, 12, 12),
-        ("PO-B", "risky", "HOBBIES_1", 200, 40.0, 200.0, 0.8, 10, 10),
-        ("PO-C", "calm", "HOUSEHOLD_1", 24, 10.0, 40.0, 0.1, 6, 6),
-        ("RJ-D", "none", "FOODS_3", 5, np.nan, np.nan, np.nan, np.nan, np.nan),
-    ]
-    lines = pd.DataFrame(rows, columns=["po_id", "supplier_id", "item_id", "qty", "unit_cost", "freight_cost",
-                                        "risk_score", "moq", "pack_size"])
-    lines["ship_to"] = "CA_1"
-    lines["line_no"] = 1
-    lines["order_value"] = lines["qty"] * lines["unit_cost"] + lines["freight_cost"]
-    lines["line_value"] = lines["qty"] * lines["unit_cost"]
-    lines["co2e_kg"] = lines["qty"] * 0.5
-    lines["order_date"] = AS_OF
-    lines["expected_arrival"] = AS_OF + pd.Timedelta(days=4)
-    lines["status"] = np.where(lines["po_id"] == "RJ-D", "rejected", "x")
-    lines["reason"] = "why"
-    for c, v in {"substitution": "", "preferred_supplier": "", "landed_cost": 1.0, "preferred_landed_cost": 1.0,
-                 "lead_time_days": 4}.items():
-        lines[c] = v
-    refs = pd.DataFrame({"protect_days": 11, "forecast_units": 1e6, "history_units": 1e6}, index=lines.index)
-    return lines.drop(columns="status").join(assess_purchase_orders(lines, refs, ApprovalPolicy()))
 
 
 def no_decisions() -> pd.DataFrame:
@@ -81,8 +54,8 @@ def accepted_rows(check, at="2026-01-01 10:00") -> pd.DataFrame:
         DECISION_COLS]
 
 
-def test_policy_statuses_of_the_fixture():
-    state = po_state(proposals(), no_decisions(), no_releases()).set_index("po_id")
+def test_policy_statuses_of_the_fixture(po_lines):
+    state = po_state(po_lines(), no_decisions(), no_releases()).set_index("po_id")
     assert state["status"].to_dict() == {"PO-A": "needs_approval", "PO-B": "needs_approval", "PO-C": "auto_approved",
                                          "RJ-D": "rejected"}
     assert state.loc["PO-A", "value_usd"] == 55_800
@@ -115,22 +88,22 @@ def test_approvers_file(tmp_path: Path):
     (rec(decision="set_qty", item_id="FOODS_9", qty=12, note="n"), "item_id", "PO-A has no line for item 'FOODS_9'"),
     (rec(po="RJ-D"), "po_id", "no feasible offer"),
 ])
-def test_problems_record_nothing_and_say_where(record, column, message):
-    check = validate_decisions(batch(record), proposals(), no_decisions(), no_releases(), APPROVERS)
+def test_problems_record_nothing_and_say_where(record, column, message, po_lines):
+    check = validate_decisions(batch(record), po_lines(), no_decisions(), no_releases(), APPROVERS)
     assert check.accepted.empty and check.refused.empty
     assert len(check.problems) == 1
     assert check.problems[0].column == column and message in check.problems[0].message
     assert check.problems[0].source == "decision 1"
 
 
-def test_one_bad_decision_stops_the_whole_batch():
-    check = validate_decisions(batch(rec(po="PO-C"), rec(po="PO-X")), proposals(), no_decisions(), no_releases(),
+def test_one_bad_decision_stops_the_whole_batch(po_lines):
+    check = validate_decisions(batch(rec(po="PO-C"), rec(po="PO-X")), po_lines(), no_decisions(), no_releases(),
                                APPROVERS)
     assert check.accepted.empty and [p.source for p in check.problems] == ["decision 2"]
 
 
-def test_authority_unknown_approver_missing_file_and_signing_limit():
-    lines = proposals()
+def test_authority_unknown_approver_missing_file_and_signing_limit(po_lines):
+    lines = po_lines()
     ok = validate_decisions(batch(rec(approver="ANA")), lines, no_decisions(), no_releases(), APPROVERS)
     assert not ok.problems and ok.refused.empty and list(ok.accepted["approver"]) == ["Ana"]  # the listed spelling
     over = validate_decisions(batch(rec(approver="bo")), lines, no_decisions(), no_releases(), APPROVERS)
@@ -147,8 +120,8 @@ def test_authority_unknown_approver_missing_file_and_signing_limit():
         "PO value 31,000.00 USD is above bo's signing limit of 10,000.00 USD")
 
 
-def test_decisions_change_status_and_a_second_decision_is_refused():
-    lines = proposals()
+def test_decisions_change_status_and_a_second_decision_is_refused(po_lines):
+    lines = po_lines()
     first = validate_decisions(batch(rec(decision="set_qty", item_id="FOODS_1", qty=120, note="promo over")), lines,
                                no_decisions(), no_releases(), APPROVERS)
     so_far = accepted_rows(first)
@@ -170,8 +143,8 @@ def test_decisions_change_status_and_a_second_decision_is_refused():
                                                 "approve by Ana")
 
 
-def test_effective_lines_scale_freight_and_co2e():
-    lines = proposals()
+def test_effective_lines_scale_freight_and_co2e(po_lines):
+    lines = po_lines()
     check = validate_decisions(batch(rec(decision="set_qty", item_id="FOODS_1", qty=300, note="half")), lines,
                                no_decisions(), no_releases(), APPROVERS)
     eff = effective_lines(lines, accepted_rows(check)).set_index("item_id")
@@ -180,8 +153,8 @@ def test_effective_lines_scale_freight_and_co2e():
     assert eff.loc["FOODS_2", "qty"] == 480
 
 
-def test_a_changed_po_voids_earlier_decisions_and_returns_to_the_queue():
-    lines = proposals()
+def test_a_changed_po_voids_earlier_decisions_and_returns_to_the_queue(po_lines):
+    lines = po_lines()
     approve = validate_decisions(batch(rec()), lines, no_decisions(), no_releases(), APPROVERS)
     so_far = accepted_rows(approve)
     changed = lines.copy()
@@ -202,8 +175,8 @@ def test_a_changed_po_voids_earlier_decisions_and_returns_to_the_queue():
     assert stale.problems[0].column == "po_version"
 
 
-def test_release_only_approved_and_auto_approved_never_twice():
-    lines = proposals()
+def test_release_only_approved_and_auto_approved_never_twice(po_lines):
+    lines = po_lines()
     out = releasable_lines(lines, no_decisions(), no_releases())
     assert set(out["po_id"]) == {"PO-C"} and list(out["approver"]) == ["auto-approved"]
     check = validate_decisions(batch(rec(), rec(po="PO-B", decision="reject", note="supplier on hold")), lines,
@@ -233,17 +206,17 @@ def test_released_quantities_are_on_order_until_they_arrive():
     assert out["on_order"].tolist() == [39, 4] and out["on_order_released"].tolist() == [36, 0]
 
 
-def _sheet(tmp_path: Path, edits: dict[int, dict[str, object]], fmt: str = "xlsx") -> Path:
-    sheet = with_decision_columns(proposals())
+def _sheet(po_lines, tmp_path: Path, edits: dict[int, dict[str, object]], fmt: str = "xlsx") -> Path:
+    sheet = with_decision_columns(po_lines())
     for row, values in edits.items():
         for col, value in values.items():
             sheet.loc[row, col] = value
     return export_table(sheet, tmp_path, "purchase_order_proposals_2016-05-21", formats=[fmt])[fmt]
 
 
-def test_sheet_round_trip_reads_decisions_with_their_rows(tmp_path: Path):
-    lines = proposals()
-    path = _sheet(tmp_path, {0: {"new_qty": 120, "decision": "approve", "approver": "ana", "note": "promo over"},
+def test_sheet_round_trip_reads_decisions_with_their_rows(po_lines, tmp_path: Path):
+    lines = po_lines()
+    path = _sheet(po_lines, tmp_path, {0: {"new_qty": 120, "decision": "approve", "approver": "ana", "note": "promo over"},
                              1: {"decision": "approve", "approver": "ana", "note": "promo over"}})
     parsed = parse_decision_sheet(path)
     assert parsed[["po_id", "decision", "item_id", "qty", "approver"]].values.tolist() == [
@@ -252,12 +225,12 @@ def test_sheet_round_trip_reads_decisions_with_their_rows(tmp_path: Path):
     assert (parsed["po_version"] == lines["po_version"].iloc[0]).all()
     check = validate_decisions(parsed, lines, no_decisions(), no_releases(), APPROVERS)
     assert not check.problems and not len(check.refused) and len(check.accepted) == 2
-    csv = _sheet(tmp_path, {3: {"decision": "approve", "approver": "bo"}}, fmt="csv")
+    csv = _sheet(po_lines, tmp_path, {3: {"decision": "approve", "approver": "bo"}}, fmt="csv")
     assert parse_decision_sheet(csv)[["po_id", "decision"]].values.tolist() == [["PO-C", "approve"]]
 
 
-def test_sheet_with_a_mistake_names_file_row_and_column(tmp_path: Path):
-    path = _sheet(tmp_path, {1: {"new_qty": "ten", "approver": "ana", "note": "x"},
+def test_sheet_with_a_mistake_names_file_row_and_column(po_lines, tmp_path: Path):
+    path = _sheet(po_lines, tmp_path, {1: {"new_qty": "ten", "approver": "ana", "note": "x"},
                              2: {"decision": "approve"},
                              3: {"decision": "yes please", "approver": "bo"}})
     with pytest.raises(DecisionError) as err:
@@ -268,19 +241,19 @@ def test_sheet_with_a_mistake_names_file_row_and_column(tmp_path: Path):
         f"{path.name} row 5, column E (decision): 'yes please' is not one of approve, reject, set_qty (or leave it "
         "blank and fill new_qty)"]
     # the sheet parses, but the quantity is off the pack: the validation names the same row and column
-    off = _sheet(tmp_path, {1: {"new_qty": 100, "approver": "ana", "note": "x"}})
-    check = validate_decisions(parse_decision_sheet(off), proposals(), no_decisions(), no_releases(), APPROVERS)
+    off = _sheet(po_lines, tmp_path, {1: {"new_qty": 100, "approver": "ana", "note": "x"}})
+    check = validate_decisions(parse_decision_sheet(off), po_lines(), no_decisions(), no_releases(), APPROVERS)
     assert str(check.problems[0]) == (f"{off.name} row 3, column F (new_qty): 100 is not a multiple of the pack size "
                                       "12 for FOODS_2 (nearest: 96 or 108)")
 
 
-def test_sheet_without_columns_or_decisions_is_refused(tmp_path: Path):
-    bare = export_table(proposals(), tmp_path, "bare", formats=["xlsx"])["xlsx"]
+def test_sheet_without_columns_or_decisions_is_refused(po_lines, tmp_path: Path):
+    bare = export_table(po_lines(), tmp_path, "bare", formats=["xlsx"])["xlsx"]
     with pytest.raises(DecisionError, match=r"missing column\(s\) \['decision', 'new_qty', 'approver', 'note'\]"):
         parse_decision_sheet(bare)
     with pytest.raises(DecisionError, match="no decisions found"):
-        parse_decision_sheet(_sheet(tmp_path, {}))
-    conflict = _sheet(tmp_path, {0: {"decision": "approve", "approver": "ana"},
+        parse_decision_sheet(_sheet(po_lines, tmp_path, {}))
+    conflict = _sheet(po_lines, tmp_path, {0: {"decision": "approve", "approver": "ana"},
                                  1: {"decision": "reject", "approver": "ana", "note": "no"}})
     with pytest.raises(DecisionError, match="row 3, column E \\(decision\\): PO-A: reject by ana .* disagrees with row 2"):
         parse_decision_sheet(conflict)
