@@ -116,7 +116,7 @@ def queue_metadata(queue: pd.DataFrame, decisions: pd.DataFrame, *, top: int = 1
     auto = float(placed.loc[placed["status"] == "auto_approved", "value_usd"].sum())
     cols = ["rank", "po_id", "supplier_id", "ship_to", "value_usd", "at_stake_usd", "held_lines", "po_version", "reason"]
     dec_cols = ["decided_at", "po_id", "decision", "item_id", "qty", "approver", "channel", "note"]
-    by_status = placed["status"].value_counts()
+    by_status = queue["status"].value_counts()
     return {
         "pos_needing_approval": MetadataValue.int(len(waiting)),
         "pos_by_status": MetadataValue.json({k: int(v) for k, v in by_status.items()}),
@@ -152,20 +152,28 @@ def po_decisions(context: AssetExecutionContext, config: ReviewConfig, duckdb: D
 
     sheet = Path(config.spreadsheet) if config.spreadsheet else None
     approvers_path = approvers_file()
+    error: DecisionError | None = None
     try:
         batch, channel = _batch(config)
-        with duckdb.get_connection() as con:
-            recorded = record_decisions(con, batch, channel=channel, approvers=load_approvers(approvers_path),
-                                        approvers_path=str(approvers_path)) if len(batch) else batch.iloc[0:0]
-            release = release_purchase_orders(con, exports_root(duckdb.database), released_by="dagster",
-                                              channel=channel) if config.release else None
-            queue, decisions = review_overview(con)
     except DecisionError as exc:
+        error = exc
+    if error is None:
+        # the resource's connection is closed only when its block ends normally: decision errors are caught inside
+        with duckdb.get_connection() as con:
+            try:
+                recorded = record_decisions(con, batch, channel=channel, approvers=load_approvers(approvers_path),
+                                            approvers_path=str(approvers_path)) if len(batch) else batch.iloc[0:0]
+                release = release_purchase_orders(con, exports_root(duckdb.database), released_by="dagster",
+                                                  channel=channel) if config.release else None
+            except DecisionError as exc:
+                error = exc
+            queue, decisions = review_overview(con)
+    if error is not None:
         if sheet is not None and sheet.exists():
-            moved = settle_inbox_file(sheet, ok=False, report=str(exc))
+            moved = settle_inbox_file(sheet, ok=False, report=str(error))
             context.log.error("moved %s to %s", sheet, moved)
-        raise Failure(description=str(exc), metadata={"problems": MetadataValue.md(
-            "\n".join(f"- {p}" for p in exc.problems))}) from None
+        raise Failure(description=str(error), metadata={"problems": MetadataValue.md(
+            "\n".join(f"- {p}" for p in error.problems))})
     if sheet is not None and sheet.exists():
         settle_inbox_file(sheet, ok=True, report=f"recorded {len(recorded)} decision(s) at run {context.run_id}")
     released = release.lines if release is not None else pd.DataFrame()

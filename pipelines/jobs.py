@@ -23,7 +23,8 @@ PROCUREMENT_REVIEW_CONFIG = RunConfig(
         "forecast": ForecastConfig(horizon=28),
         "replenishment_proposals": ReplenishmentConfig(service_level=0.95, use_abc_xyz=True),
         # the carbon price is charged where it changes decisions: in the PO allocation objective
-        "purchase_order_proposals": PurchaseOrderConfig(approval_threshold_usd=1000.0, carbon_price_usd_per_tonne=100.0),
+        "purchase_order_proposals": PurchaseOrderConfig(approval_threshold_usd=75_000.0,
+                                                                carbon_price_usd_per_tonne=100.0),
     }
 )
 

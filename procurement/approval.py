@@ -65,21 +65,21 @@ class ApprovalPolicy:
             is held when its landed cost per unit exceeds the preferred offer's by more than this share ...
         substitution_min_extra_usd: ... and the line costs at least this much more in all.
         anomaly_factor: k of the quantity anomaly guard.
-        anomaly_min_excess_usd: excess (quantity above the justified one x unit cost) below which
-            an anomaly is not worth a human's time.
+        anomaly_min_excess_usd: excess (quantity above the justified one x the line's goods and
+            freight per unit) below which an anomaly is not worth a human's time.
         history_days: days of sales before the as-of date behind the recent-sales rate.
         winsor_quantile: each day's units are cut to this quantile of the window before the mean.
     """
 
-    auto_approve_max_usd: float = 50_000.0
-    tier_limits_usd: tuple[float, ...] = (100_000.0,)
+    auto_approve_max_usd: float = 75_000.0
+    tier_limits_usd: tuple[float, ...] = (150_000.0,)
     tier_names: tuple[str, ...] = ("buyer", "category manager")
     high_risk_score: float = 0.7
-    high_risk_auto_max_usd: float = 5_000.0
+    high_risk_auto_max_usd: float = 10_000.0
     substitution_premium: float = 0.5
     substitution_min_extra_usd: float = 250.0
     anomaly_factor: float = 3.0
-    anomaly_min_excess_usd: float = 50.0
+    anomaly_min_excess_usd: float = 100.0
     history_days: int = 28
     winsor_quantile: float = 0.9
 
@@ -188,7 +188,9 @@ def line_exceptions(lines: pd.DataFrame, refs: pd.DataFrame, policy: ApprovalPol
     basis = pd.Series(np.where(forecast_jump, hist, np.maximum(fc, hist)), index=lines.index)
     justified = np.maximum(moq, _pack_ceil(k * basis, lines["pack_size"]))
     qty = lines["qty"].astype(float)
-    excess_usd = (qty - justified).clip(lower=0) * lines["unit_cost"].fillna(0)
+    # the excess is worth its goods and freight: what would be spent on it
+    per_unit = (lines["order_value"] / qty.where(qty > 0)).fillna(lines["unit_cost"]).fillna(0)
+    excess_usd = (qty - justified).clip(lower=0) * per_unit
     anomaly = (qty > justified) & (excess_usd >= policy.anomaly_min_excess_usd) & known
     ratio = (qty / basis.clip(lower=1.0)).where(known)
     justified = justified.where(known).round().astype("Int64")

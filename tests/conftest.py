@@ -17,6 +17,7 @@ os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
 from procurement.approval import ApprovalPolicy, assess_purchase_orders  # noqa: E402
 from warehouse import ingest, marts  # noqa: E402
 from warehouse.feeds import SAMPLE_DIR, discover_feeds  # noqa: E402
+from warehouse.review_store import ensure_review_tables  # noqa: E402
 
 
 def load_sample(con: duckdb.DuckDBPyConnection, data_dir: Path = SAMPLE_DIR) -> None:
@@ -108,7 +109,8 @@ def build_po_lines() -> pd.DataFrame:
                  "lead_time_days": 4}.items():
         lines[c] = v
     refs = pd.DataFrame({"protect_days": 11, "forecast_units": 1e6, "history_units": 1e6}, index=lines.index)
-    return lines.drop(columns="status").join(assess_purchase_orders(lines, refs, ApprovalPolicy()))
+    policy = ApprovalPolicy(auto_approve_max_usd=50_000, tier_limits_usd=(100_000,), high_risk_auto_max_usd=5_000)
+    return lines.drop(columns="status").join(assess_purchase_orders(lines, refs, policy))
 
 
 
@@ -120,7 +122,7 @@ def po_lines() -> Callable[[], pd.DataFrame]:
 
 @pytest.fixture()
 def review_warehouse(tmp_path: Path) -> Path:
-    """A DuckDB file holding only the hand-made ``purchase_order_proposals``, and ``approvers.csv``
+    """A DuckDB file holding the hand-made ``purchase_order_proposals`` (and empty review tables), and ``approvers.csv``
     (ana 100,000 USD, bo 10,000 USD) in ``state/`` beside it."""
     path = tmp_path / "state" / "warehouse.duckdb"
     path.parent.mkdir()
@@ -128,5 +130,6 @@ def review_warehouse(tmp_path: Path) -> Path:
     con = duckdb.connect(str(path))
     con.register("_src", build_po_lines())
     con.execute("CREATE TABLE purchase_order_proposals AS SELECT * FROM _src")
+    ensure_review_tables(con)  # as the pipeline's purchase_order_proposals step leaves them
     con.close()
     return path

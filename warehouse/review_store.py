@@ -115,13 +115,15 @@ def read_review_state(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.
     """
     if not table_exists(con, "purchase_order_proposals"):
         raise LookupError("no purchase_order_proposals in this warehouse: run `supplycast run` first")
-    ensure_review_tables(con)
     lines = con.execute("SELECT * FROM purchase_order_proposals").df()
     if "po_version" not in lines:
         raise LookupError("purchase_order_proposals has no po_version column: it was written by an older "
                           "supplycast; run `supplycast run` again")
-    decisions = con.execute("SELECT * FROM po_decisions ORDER BY decided_at, decision_id").df()
-    released = con.execute("SELECT * FROM released_purchase_orders").df()
+    # before the first decision the tables may not exist yet (and a read-only reader does not create them)
+    decisions = (con.execute("SELECT * FROM po_decisions ORDER BY decided_at, decision_id").df()
+                 if table_exists(con, "po_decisions") else pd.DataFrame(columns=DECISION_COLUMNS))
+    released = (con.execute("SELECT * FROM released_purchase_orders").df()
+                if table_exists(con, "released_purchase_orders") else pd.DataFrame(columns=RELEASED_COLUMNS))
     return lines, decisions, released
 
 
@@ -176,6 +178,7 @@ def record_decisions(
     at = at if at is not None else _now()
     batch_id = "B-" + uuid.uuid4().hex[:12]
     with transaction(con):
+        ensure_review_tables(con)
         lines, decisions, released = read_review_state(con)
         check = validate_decisions(batch, lines, decisions, released, approvers, approvers_path=approvers_path)
         if check.problems:
@@ -261,6 +264,7 @@ def release_purchase_orders(con: duckdb.DuckDBPyConnection, folder: str | Path, 
     """
     at = at if at is not None else _now()
     with transaction(con):
+        ensure_review_tables(con)
         lines, decisions, released = read_review_state(con)
         out = releasable_lines(lines, decisions, released)
         if out.empty:

@@ -182,8 +182,10 @@ def test_procurement_review_runs_with_the_analysts_levers(cli_run):
     ops["replenishment_proposals"]["config"]["use_abc_xyz"] = False  # one target for every item
     ops["purchase_order_proposals"]["config"]["carbon_price_usd_per_tonne"] = 500.0
     ops["purchase_order_proposals"]["config"]["approval_threshold_usd"] = 1e12
-    ops["purchase_order_proposals"]["config"]["po_approval_threshold_usd"] = 1e12
+    ops["purchase_order_proposals"]["config"]["approval_tier_limits_usd"] = [2e12]
     ops["purchase_order_proposals"]["config"]["high_risk_score"] = 1.0
+    ops["purchase_order_proposals"]["config"]["anomaly_factor"] = 1e9
+    ops["purchase_order_proposals"]["config"]["substitution_premium"] = 1e9
     with DagsterInstance.ephemeral() as instance:
         result = defs.resolve_job_def("procurement_review").execute_in_process(
             run_config={"ops": ops}, instance=instance, resources=build_resources()
