@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="DuckDB file (default: $SUPPLYCAST_WAREHOUSE or .supplycast/warehouse.duckdb)")
     rp.add_argument("--seed", type=int, default=2016, help="seed of the lead-time draws (default: 2016)")
     rp.add_argument("--json", action="store_true", help="print the KPIs as JSON")
+    from pipelines.review_cli import add_review_parser
+
+    add_review_parser(sub)
     return parser
 
 
@@ -326,6 +329,10 @@ def main(argv: list[str] | None = None) -> int:
         return run(args)
     if args.command == "replay":
         return replay(args)
+    if args.command == "review":
+        from pipelines.review_cli import review
+
+        return review(args)
     raise AssertionError(f"unhandled command {args.command}")
 
 

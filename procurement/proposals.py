@@ -3,8 +3,8 @@
 Each store x item need (``order_qty`` of the replenishment proposals) is split across supplier
 offers by :func:`procurement.allocation.allocate`. Every PO line then says in sentences a buyer
 reads (:mod:`procurement.reasons`) why its supplier won and why a cheaper one lost (the numbers
-stay in their own columns; ``explanation`` keeps the objective's formula), whether it needs a buyer
-(PO value over a threshold or a high-risk supplier) and, where the preferred supplier (lowest
+stay in their own columns; ``explanation`` keeps the objective's formula), whether its PO needs a buyer
+(:mod:`procurement.approval`: value tiers, supplier risk, substitutions, quantity anomalies) and, where the preferred supplier (lowest
 ``total_score``) could not serve, which alternative was used and why. Needs left short get a
 substitute item from the same department at a similar price where a supplier has capacity left.
 """
@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from procurement.allocation import allocate
+from procurement.approval import DEFAULT_POLICY, ApprovalPolicy, assess_purchase_orders, demand_references, po_versions
 from procurement.catalogue import with_lane_scores
 from procurement.landed_cost import DEFAULT_COSTS, CostParams, landed_costs
 from procurement.orders import po_ids
@@ -109,9 +110,8 @@ def propose_purchase_orders(
     forecast: pd.DataFrame | None = None,
     params: CostParams = DEFAULT_COSTS,
     budget: float | None = None,
-    approval_threshold_usd: float = 1_000.0,
-    po_approval_threshold_usd: float = 25_000.0,
-    high_risk_score: float = 0.7,
+    history: pd.DataFrame | None = None,
+    approval: ApprovalPolicy = DEFAULT_POLICY,
     time_limit: float = 60.0,
     substitute_price_tolerance: float = 0.25,
     store_col: str = "store_id",
@@ -128,9 +128,9 @@ def propose_purchase_orders(
             supplier gets a smaller order than the plan made for the preferred one.
         params: landed-cost and objective parameters (carbon price, risk rate, ...).
         budget: USD of goods all lines may spend (None: no limit).
-        approval_threshold_usd: a line worth more (goods + freight) needs approval.
-        po_approval_threshold_usd: every line of a PO worth more in total needs approval.
-        high_risk_score: lines from a supplier with a higher risk score need approval.
+        history: daily sales (``store_id, item_id, date, units``) of the recent days the
+            approval policy's quantity anomaly guard compares with; None = no guard.
+        approval: the approval policy (:class:`procurement.approval.ApprovalPolicy`).
         time_limit: MILP time limit in seconds.
         substitute_price_tolerance: a substitute item's unit cost may differ by this share.
 
@@ -197,17 +197,12 @@ def propose_purchase_orders(
     names = names["supplier_name"] if "supplier_name" in names else pd.Series(names.index, index=names.index)
     lines["preferred_name"] = pref.map(names)
 
-    over_line = lines["order_value"] > approval_threshold_usd
-    over_po = lines["po_value"] > po_approval_threshold_usd
-    risky = lines["risk_score"] > high_risk_score
-    lines["status"] = np.where(over_line | over_po | risky, "needs_approval", "auto_approved")
-    gate = np.select(
-        [risky, over_po, over_line],
-        ["high-risk supplier (risk " + lines["risk_score"].round(2).astype(str) + f" > {high_risk_score:g})",
-         "PO value " + lines["po_value"].astype(str) + f" over {po_approval_threshold_usd:g}",
-         "line value " + lines["order_value"].astype(str) + f" over {approval_threshold_usd:g}"],
-        "under thresholds",
-    )
+    lines["preferred_landed_cost"] = pref_key.map(pref_offer["landed_cost"])
+    # approval per PO with line exceptions (procurement.approval); the reason ends with its verdict
+    refs = demand_references(lines, forecast, history, as_of=pd.Timestamp(replenishment["as_of"].iloc[0]),
+                             review_days=lines["review_days"], policy=approval)
+    lines = lines.join(assess_purchase_orders(lines, refs, approval))
+    gate = lines["approval_reason"]
     started = time.perf_counter()
     lines = lines.join(line_alternatives(lines, pairs, used_cap))
     lines["shelf_empty_date"] = lines["order_date"] + pd.to_timedelta(lines["need_days"], unit="D")
@@ -233,6 +228,9 @@ def propose_purchase_orders(
         lines = pd.concat([lines, rejected[[c for c in rejected.columns if c in lines.columns or c in (
             "substitute_item", "substitute_supplier")]]], ignore_index=True)
     lines["line_no"] = lines.sort_values([item_col, "supplier_id"]).groupby("po_id").cumcount().reindex(lines.index) + 1
+    lines["po_version"] = po_versions(lines)
+    lines["approval_reason"] = lines["approval_reason"].fillna("no feasible offer: nothing to approve")
+    lines["line_hold"] = lines["line_hold"].astype("boolean").fillna(False).astype(bool)
 
     substitutions = pd.concat([
         lines.loc[lines["substitution"].fillna("").str.startswith("preferred") & ~lines["substitution"].fillna("").str.contains("dearer"),
@@ -252,6 +250,9 @@ def propose_purchase_orders(
         "carbon_cost_per_unit", "objective_per_unit", "preferred_supplier", "substitution", "runner_up",
         "runner_up_objective", "explanation", "supplier_name", "mode", "shelf_empty_date", "alternative_supplier",
         "alternative_landed_cost", "alternative_lead_time_days", "alternative_issue",
+        # approval (procurement.approval): the PO's verdict, line exceptions and what is at stake
+        "po_version", "approval_reason", "approval_tier", "line_hold", "line_exception", "justified_qty",
+        "anomaly_ratio", "forecast_units", "history_units", "at_stake_usd", "preferred_landed_cost",
     ]
     for c in cols:
         if c not in lines:

@@ -71,7 +71,7 @@ def test_procurement_review_opens_with_the_four_levers_typed_and_prefilled():
         ("forecast", "horizon"): 28,
         ("replenishment_proposals", "service_level"): 0.95,
         ("purchase_order_proposals", "carbon_price_usd_per_tonne"): 100.0,
-        ("purchase_order_proposals", "approval_threshold_usd"): 1000.0,
+        ("purchase_order_proposals", "approval_threshold_usd"): 75_000.0,
     }
     for (op, field), default in levers.items():
         assert ops[op]["config"][field] == default

@@ -272,7 +272,7 @@ def test_06_procurement_review_launchpad_is_prefilled_with_typed_config(page, ui
 
     _open(page, ui, "/locations/supplycast/jobs/procurement_review/playground")
     for lever in ("horizon: 28", "service_level: 0.95", "carbon_price_usd_per_tonne: 100.0",
-                  "approval_threshold_usd: 1000.0"):
+                  "approval_threshold_usd: 75000.0"):
         expect(page.get_by_text(lever).first).to_be_visible()
     expect(page.get_by_text("No errors")).to_be_visible()
     _shot(page, "11_procurement_review_launchpad")

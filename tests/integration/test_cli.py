@@ -8,7 +8,6 @@ import argparse
 import base64
 import io
 import json
-import shutil
 from contextlib import redirect_stdout
 from datetime import UTC, datetime
 from pathlib import Path
@@ -213,8 +212,10 @@ def test_procurement_review_runs_with_the_analysts_levers(cli_run, tmp_path, mon
     ops["replenishment_proposals"]["config"]["use_abc_xyz"] = False  # one target for every item
     ops["purchase_order_proposals"]["config"]["carbon_price_usd_per_tonne"] = 500.0
     ops["purchase_order_proposals"]["config"]["approval_threshold_usd"] = 1e12
-    ops["purchase_order_proposals"]["config"]["po_approval_threshold_usd"] = 1e12
+    ops["purchase_order_proposals"]["config"]["approval_tier_limits_usd"] = [2e12]
     ops["purchase_order_proposals"]["config"]["high_risk_score"] = 1.0
+    ops["purchase_order_proposals"]["config"]["anomaly_factor"] = 1e9
+    ops["purchase_order_proposals"]["config"]["substitution_premium"] = 1e9
     # a copy: the shared run's warehouse stays as the run left it for the other tests
     warehouse = shutil.copy(cli_run["warehouse"], tmp_path / "review.duckdb")
     for var, value in cli_run["env"].items():

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from procurement import ScoreWeights, score_suppliers, synthetic_catalogue, synthetic_inventory
+from procurement.approval import ApprovalPolicy
 from procurement.orders import PO_STATUSES, preferred_offers
 from procurement.policy import replenishment_proposals
 from procurement.proposals import propose_purchase_orders
@@ -135,7 +136,7 @@ def proposals(plan, tables, scores):
 
 def test_purchase_orders_rounding_status_and_ids(proposals, scores):
     rp, catalogue = proposals
-    po = propose_purchase_orders(rp, catalogue, scores, approval_threshold_usd=100.0, time_limit=10).lines
+    po = propose_purchase_orders(rp, catalogue, scores, approval=ApprovalPolicy(auto_approve_max_usd=100.0, tier_limits_usd=(1e9,)), time_limit=10).lines
     placed = po[po["status"] != "rejected"]
     assert not placed.empty
     assert (placed["qty"] >= placed["moq"]).all()
@@ -146,7 +147,7 @@ def test_purchase_orders_rounding_status_and_ids(proposals, scores):
     assert (po.loc[po["status"] == "auto_approved", "order_value"] <= 100.0).all()
     assert (placed["expected_arrival"] > placed["order_date"]).all()
     again = propose_purchase_orders(rp.sample(frac=1, random_state=3), catalogue, scores,
-                                    approval_threshold_usd=100.0, time_limit=10).lines
+                                    approval=ApprovalPolicy(auto_approve_max_usd=100.0, tier_limits_usd=(1e9,)), time_limit=10).lines
     assert set(again["po_id"]) == set(po["po_id"])
     assert placed.groupby("po_id")["supplier_id"].nunique().max() == 1
 
