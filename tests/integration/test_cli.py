@@ -8,6 +8,7 @@ import argparse
 import base64
 import io
 import json
+import shutil
 from contextlib import redirect_stdout
 from datetime import UTC, datetime
 from pathlib import Path
