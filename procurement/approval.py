@@ -149,7 +149,9 @@ def demand_references(
                              "history_daily": np.nan}, index=lines.index)
     window = history[(history["date"] > as_of - pd.Timedelta(days=policy.history_days)) & (history["date"] <= as_of)]
     keys = ["store_id", "item_id"]
-    cap = window.groupby(keys, observed=True)["units"].transform("quantile", policy.winsor_quantile)
+    grouped = window.groupby(keys, observed=True)["units"]
+    # the grouped quantile is one vectorised pass; broadcast back to the rows by group number
+    cap = grouped.quantile(policy.winsor_quantile).to_numpy()[grouped.ngroup().to_numpy()]
     # days without a row sold nothing: the mean is over the whole window
     daily = window.assign(units=window["units"].clip(upper=cap)).groupby(keys, observed=True)["units"].sum()
     daily = daily / policy.history_days

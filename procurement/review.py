@@ -44,6 +44,7 @@ __all__ = [
     "add_released_on_order",
     "parse_decision_sheet",
     "with_decision_columns",
+    "safe_name",
 ]
 
 DECISIONS = ("approve", "reject", "set_qty")
@@ -487,7 +488,7 @@ def add_released_on_order(inventory: pd.DataFrame, released: pd.DataFrame, *, as
     out = inventory.drop(columns=[c for c in ("on_order_released", "next_released_arrival") if c in inventory])
     out = out.merge(on_way[["store_id", "item_id", "on_order_released", "next_released_arrival"]],
                     on=["store_id", "item_id"], how="left")
-    out["on_order_released"] = out["on_order_released"].fillna(0).astype(int)
+    out["on_order_released"] = pd.to_numeric(out["on_order_released"]).fillna(0).astype(int)
     out["next_released_arrival"] = pd.to_datetime(out["next_released_arrival"])
     out["on_order"] = (out["on_order"] + out["on_order_released"]).astype(int)
     return out

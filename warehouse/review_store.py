@@ -20,6 +20,7 @@ import pandas as pd
 
 from procurement.review import (
     DecisionError,
+    Problem,
     po_state,
     releasable_lines,
     safe_name,
@@ -207,9 +208,7 @@ def record_decisions(
     raise refused
 
 
-def _refusal(row: pd.Series, batch: pd.DataFrame):
-    from procurement.review import Problem
-
+def _refusal(row: pd.Series, batch: pd.DataFrame) -> Problem:
     label = batch.attrs.get("labels", {}).get("approver", "approver")
     return Problem(row["_source"], label, row["refusal"])
 

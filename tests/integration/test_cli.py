@@ -19,6 +19,7 @@ import pytest
 from openpyxl import load_workbook
 
 from pipelines.cli import build_parser, main
+from procurement.review import with_decision_columns
 
 pytestmark = pytest.mark.integration
 
@@ -164,12 +165,14 @@ def test_exports_written_by_run_date_and_read_back(cli_run):
         con.close()
     for back in (pd.read_csv(csv_path), pd.read_excel(xlsx_path, engine="openpyxl")):
         back = back.sort_values(["po_id", "line_no"]).reset_index(drop=True)
-        assert list(back.columns) == list(table.columns)
+        # the keys first, then the blank decision columns a buyer fills in (the decisions inbox round trip)
+        assert list(back.columns) == list(with_decision_columns(table).columns)
+        assert back[["decision", "new_qty", "approver", "note"]].isna().all().all()
         assert back["po_id"].tolist() == table["po_id"].tolist()
         assert back["qty"].tolist() == table["qty"].tolist()
         assert back["order_value"].sum() == pytest.approx(table["order_value"].sum())
     ws = load_workbook(xlsx_path, read_only=False).active
-    assert ws.freeze_panes == "B2" and ws["A1"].font.b
+    assert ws.freeze_panes == "E2" and ws["A1"].font.b
     meta = cli_run["metadata"]["purchase_order_exports"]
     assert meta["csv"].value == str(csv_path) and meta["xlsx"].value == str(xlsx_path)
     assert meta["dagster/row_count"].value == len(table)
