@@ -29,7 +29,8 @@ def cli_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     from pipelines.cli import main
 
     state = tmp_path_factory.mktemp("cli") / "state"
-    warehouse = state / "warehouse.duckdb"
+    # not the state folder's default warehouse: the run must write where --warehouse says
+    warehouse = state / "cli.duckdb"
     env = {"SUPPLYCAST_HOME": str(state), "MLFLOW_TRACKING_URI": f"sqlite:///{state / 'mlflow.db'}"}
     with pytest.MonkeyPatch.context() as mp:
         for var, value in env.items():
