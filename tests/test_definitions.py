@@ -22,10 +22,12 @@ def _selected(job_name: str) -> set[str]:
 
 def test_jobs_select_their_asset_groups():
     jobs = {j.name for j in defs.resolve_all_job_defs() if not j.name.startswith("__")}
-    assert jobs == {"daily_refresh", "procurement_review", "procurement_replay"}
+    assert jobs == {"daily_refresh", "procurement_review", "procurement_replay", "review_purchase_orders"}
     every_asset = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
     # the refresh is everything but the replay, which needs actuals a refresh does not have
-    assert _selected("daily_refresh") == every_asset - {"replay_kpis"}
+    # buyers' decisions are recorded by their own job, never by a refresh
+    assert _selected("daily_refresh") == every_asset - {"replay_kpis", "po_decisions"}
+    assert _selected("review_purchase_orders") == {"po_decisions"}
     assert _selected("procurement_replay") == {"replay_kpis"}
 
 
@@ -34,7 +36,7 @@ def test_every_asset_has_kind_tags_description_group_and_owner():
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert {"raw_pos", "forecast", "supplier_scores", "replenishment_proposals", "purchase_order_proposals"} <= keys
     assert {graph.get(k).group_name for k in graph.get_all_asset_keys()} == {
-        "ingest", "warehouse", "forecast", "suppliers", "procurement"}
+        "ingest", "warehouse", "forecast", "suppliers", "procurement", "review"}
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         kinds = {k.split("/", 1)[1] for k in node.tags if k.startswith("dagster/kind/")}

@@ -99,7 +99,7 @@ class FeedPaths:
         """Logistics feeds taken from the embedded sample although the POS feed is not the sample's."""
         if self.source("pos") == "sample":
             return ()
-        return tuple(f for f in LOGISTICS_FEEDS if self.source(f) == "sample")
+        return tuple(f for f in LOGISTICS_FEEDS if self.files(f) and self.source(f) == "sample")
 
     def as_metadata(self) -> dict[str, str]:
         return {

@@ -22,7 +22,8 @@ def _m5_copy(root: Path) -> Path:
 def test_the_sample_is_all_sample_and_borrows_nothing():
     paths = discover_feeds(SAMPLE_DIR)
     assert {f: p["source"] for f, p in paths.provenance().items()} == dict.fromkeys(
-        ("pos", "prices", "calendar", "weather", "weather_stations", "shipments", "emission_factors"), "sample")
+        ("pos", "pos_history", "prices", "calendar", "weather", "weather_stations", "shipments", "emission_factors"),
+        "sample")
     assert paths.sample_fallbacks() == ()
 
 
@@ -56,4 +57,4 @@ def test_a_canonical_pos_folder_of_many_files_is_shown_as_the_folder(tmp_path: P
     (tmp_path / "pos" / "more.csv").write_text("store_id,item_id,date,units\n")
     paths = discover_feeds(tmp_path)
     assert paths.provenance()["pos"] == {"path": str(tmp_path / "pos"), "files": 2, "source": "data"}
-    assert paths.sample_fallbacks() == ("weather", "weather_stations", "emission_factors")
+    assert paths.sample_fallbacks() == ("emission_factors",)  # weather is optional: absent, not borrowed

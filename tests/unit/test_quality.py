@@ -125,6 +125,7 @@ def test_data_docs_keep_a_bounded_history(pos, tmp_path, monkeypatch):
 def test_expectation_table_lists_every_result_failures_first(pos):
     bad = pos.copy()
     bad.loc[bad.index[:3], "units"] = [-4, -5, -6]
+    bad["units"] = bad["units"].astype("int32")  # the loader's type: only the values are wrong
     outcome = validate_feed("pos", bad)
     table = outcome.expectation_table()
     assert len(table) == outcome.evaluated == len(SUITES["pos"])
