@@ -16,6 +16,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from assets._metadata import OWNERS, WRITER_POOL, table_metadata
+from assets.settings import approvers_file, decisions_inbox
 from procurement.approval import ApprovalPolicy
 from procurement.review import DecisionError, decisions_frame, load_approvers, parse_decision_sheet
 
@@ -85,9 +86,7 @@ class ReviewConfig(Config):
 
 def inbox_dir() -> Path:
     """``<state>/inbox/decisions/`` (created)."""
-    from pipelines import settings
-
-    path = settings.state_dir() / "inbox" / "decisions"
+    path = decisions_inbox()
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -147,7 +146,6 @@ def _batch(config: ReviewConfig) -> tuple[pd.DataFrame, str]:
                    "one file per supplier. Shows the review queue and the decisions so far.")
 def po_decisions(context: AssetExecutionContext, config: ReviewConfig, duckdb: DuckDBResource) -> MaterializeResult:
     from assets.exports import exports_root
-    from pipelines.review_cli import approvers_file
     from warehouse.review_store import record_decisions, release_purchase_orders, review_overview
 
     sheet = Path(config.spreadsheet) if config.spreadsheet else None

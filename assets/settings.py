@@ -13,6 +13,8 @@ from pathlib import Path
 from warehouse.feeds import SAMPLE_DIR
 
 __all__ = [
+    "approvers_file",
+    "decisions_inbox",
     "PROJECT_ROOT",
     "state_dir",
     "warehouse_path",
@@ -70,3 +72,13 @@ def mlflow_artifact_root(warehouse: str | Path | None = None, *, use_env: bool =
         return env
     path = Path(warehouse or warehouse_path()).resolve()
     return path.with_name(f"{path.stem}.mlartifacts").as_uri()
+
+
+def approvers_file() -> Path:
+    """``<state>/approvers.csv``: who may approve, up to which PO value (absent: no one may)."""
+    return state_dir() / "approvers.csv"
+
+
+def decisions_inbox() -> Path:
+    """``<state>/inbox/decisions/``, where filled-in proposal sheets are dropped for the sensor."""
+    return state_dir() / "inbox" / "decisions"

@@ -23,17 +23,10 @@ import os
 import sys
 from pathlib import Path
 
-__all__ = ["add_review_parser", "review", "approvers_file"]
+__all__ = ["add_review_parser", "review"]
 
 _LIST_COLUMNS = ["rank", "po_id", "supplier_id", "ship_to", "status", "value_usd", "at_stake_usd", "lines",
                  "held_lines", "reason"]
-
-
-def approvers_file() -> Path:
-    """``<state>/approvers.csv``."""
-    from pipelines import settings
-
-    return settings.state_dir() / "approvers.csv"
 
 
 def _warehouse_arg(p: argparse.ArgumentParser) -> None:
@@ -114,6 +107,7 @@ def _batch(args: argparse.Namespace):
 
 
 def _record(args: argparse.Namespace, batch, channel: str) -> int:
+    from assets.settings import approvers_file
     from procurement.review import load_approvers
     from warehouse.review_store import record_decisions
 
