@@ -129,18 +129,18 @@ def purchase_order_proposals(context: AssetExecutionContext, config: PurchaseOrd
     )
     status = orders["status"].value_counts().reindex(["auto_approved", "needs_approval", "rejected"], fill_value=0)
     top = orders.nlargest(10, "order_value")[["po_id", "supplier_id", "item_id", "qty", "unit_cost", "order_value", "status", "reason"]]
-    info = result.info
+    solver = result.solver
     return MaterializeResult(
         metadata=table_metadata(
             rows, purchase_orders=int(orders["po_id"].nunique()), total_value_usd=float(orders["order_value"].sum()),
             total_co2e_kg=float(orders["co2e_kg"].sum()),
             auto_approved=int(status["auto_approved"]), needs_approval=int(status["needs_approval"]),
             rejected=int(status["rejected"]), top_proposals=markdown_table(top),
-            by_purchase_order=markdown_table(by_po), allocation_method=str(info.get("method")),
-            milp_seconds=float(info.get("seconds", 0.0)), milp_variables=int(info.get("variables", 0)),
-            milp_status=str(info.get("status", ""))[:500], substitutions=len(result.substitutions),
-            milp_items_optimal=f"{int(info.get('components_optimal', 0))}/{int(info.get('components', 0))}",
-            milp_max_block_gap=float(info.get("max_mip_gap", 0.0)), milp_block_gaps=str(info.get("block_gaps", ""))[:1000],
+            by_purchase_order=markdown_table(by_po), allocation_method=solver.method,
+            milp_seconds=solver.seconds, milp_variables=solver.variables,
+            milp_status=solver.status[:500], substitutions=len(result.substitutions),
+            milp_items_optimal=f"{solver.components_optimal}/{solver.components}",
+            milp_max_block_gap=solver.max_mip_gap, milp_block_gaps=solver.block_gaps[:1000],
             audit_rows_appended=len(changes), decisions_voided=voided, **queue_metadata(queue, decisions),
             carbon_price_usd_per_tonne=float(config.carbon_price_usd_per_tonne),
             by_supplier_and_status_plot=safe_plot(po_by_supplier_status, orders),

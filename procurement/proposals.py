@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from procurement.allocation import allocate
+from procurement.allocation import SolverSummary, allocate
 from procurement.approval import DEFAULT_POLICY, ApprovalPolicy, assess_purchase_orders, demand_references, po_versions
 from procurement.catalogue import with_lane_scores
 from procurement.landed_cost import DEFAULT_COSTS, CostParams, landed_costs
@@ -36,6 +36,7 @@ class ProposalResult:
     lines: pd.DataFrame
     substitutions: pd.DataFrame
     info: dict[str, float | str] = field(default_factory=dict)
+    solver: SolverSummary | None = None
 
 
 def priced_offers(catalogue: pd.DataFrame, scores: pd.DataFrame, params: CostParams) -> pd.DataFrame:
@@ -260,4 +261,4 @@ def propose_purchase_orders(
     info = {**result.info, "carbon_price_usd_per_tonne": params.carbon_price_usd_per_tonne,
             "reason_seconds": round(reason_seconds, 3)}
     return ProposalResult(lines=lines[cols].sort_values(["po_id", "line_no"]).reset_index(drop=True),
-                          substitutions=substitutions, info=info)
+                          substitutions=substitutions, info=info, solver=result.summary)
