@@ -116,7 +116,8 @@ def test_sample_run_names_its_feeds_models_and_quarantine(cli_run):
 
     summary = json.loads(cli_run["stdout"])
     assert {f: v["source"] for f, v in summary["feeds"].items()} == dict.fromkeys(
-        ("pos", "prices", "calendar", "weather", "weather_stations", "shipments", "emission_factors"), "sample")
+        ("pos", "pos_history", "prices", "calendar", "weather", "weather_stations", "shipments", "emission_factors"),
+        "sample")
     assert summary["feeds"]["pos"]["path"] == str(SAMPLE_DIR / "m5" / "sales_d1914_d1941.parquet")
     assert summary["sample_fallbacks"] == [] and summary["warnings"] == []
     assert summary["quarantine"]["pos"] == {"rows": 0, "loaded": 3049 * 28, "table": "quarantine_pos", "share": 0.0,
