@@ -37,7 +37,8 @@ def test_everything_materialises_and_gates_pass(materialised):
     tmp, result = materialised
     assert result.success
     checks = result.get_asset_check_evaluations()
-    assert len(checks) == len(ALL_CHECKS) >= 11 and all(c.passed for c in checks)
+    assert len(checks) == len(ALL_CHECKS) >= 11
+    assert [c.check_name for c in checks if not c.passed] == []
 
 
 def test_contract_columns_and_counts(materialised):
@@ -64,7 +65,8 @@ def test_po_metadata_has_markdown_table(materialised):
     meta = mats["purchase_order_proposals"].materialization.metadata
     assert "| po_id" in meta["top_proposals"].value
     for key, mat in mats.items():
-        if key in ("raw_suppliers", "raw_inventory"):  # optional feeds, absent from the M5 layout
+        # optional feeds absent from the sample, and the buyers' decisions (none before a buyer decides)
+        if key in ("raw_suppliers", "raw_inventory", "raw_events", "raw_promotions", "po_decisions"):
             continue
         assert mat.materialization.metadata["dagster/row_count"].value > 0, key
 

@@ -13,11 +13,10 @@ import duckdb
 import pandas as pd
 import pytest
 from dagster import AssetSelection, materialize
-from dagster_duckdb import DuckDBResource
 
 from assets import ALL_ASSETS, ALL_CHECKS
 from assets.ingest import partition_range_tags
-from pipelines.resources import FeedsResource, ForecastExecutorResource, MlflowTrackingResource
+from assets.resources import build_resources
 from procurement.review import decisions_frame
 from warehouse.feeds import SAMPLE_DIR
 from warehouse.review_store import record_decisions, release_purchase_orders
@@ -46,13 +45,8 @@ def _read(path, sql, params=()):
 def two_days(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("loop")
     path = tmp / "wh.duckdb"
-    resources = {
-        "duckdb": DuckDBResource(database=str(path)),
-        "feeds": FeedsResource(data_dir=str(SAMPLE_DIR)),
-        "forecast_executor": ForecastExecutorResource(),
-        "mlflow_tracking": MlflowTrackingResource(tracking_uri=f"sqlite:///{tmp / 'mlflow.db'}",
-                                                  artifact_root=(tmp / "artifacts").as_uri()),
-    }
+    # ci: the warehouse's own MLflow store beside it, nothing written outside tmp
+    resources = build_resources(data_dir=SAMPLE_DIR, warehouse=path, env="ci")
     days = partition_range_tags(pd.Timestamp("2016-04-25").date(), pd.Timestamp(DAY2).date())
     day1 = AssetSelection.all() - AssetSelection.assets("replay_kpis", "po_decisions", "forecast_review",
                                                         "purchase_order_exports")
