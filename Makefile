@@ -46,4 +46,4 @@ test-browser: install
 # MLflow UI on the local sqlite store (experiment supplycast-forecast), http://127.0.0.1:5000
 .PHONY: mlflow
 mlflow: install
-	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/.supplycast/mlflow.db --host 127.0.0.1 --port 5000
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/.supplycast/warehouse.mlflow.db --host 127.0.0.1 --port 5000
