@@ -77,7 +77,7 @@ class ApprovalPolicy:
     high_risk_score: float = 0.7
     high_risk_auto_max_usd: float = 10_000.0
     substitution_premium: float = 0.5
-    substitution_min_extra_usd: float = 250.0
+    substitution_min_extra_usd: float = 1_000.0
     anomaly_factor: float = 3.0
     anomaly_min_excess_usd: float = 100.0
     history_days: int = 28

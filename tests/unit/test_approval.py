@@ -19,7 +19,7 @@ from procurement.approval import (
 AS_OF = pd.Timestamp("2016-05-01")
 # fixed here so the hand-computed cases do not move with the calibrated defaults
 POLICY = ApprovalPolicy(auto_approve_max_usd=50_000, tier_limits_usd=(100_000,), high_risk_auto_max_usd=5_000,
-                        anomaly_min_excess_usd=50)
+                        anomaly_min_excess_usd=50, substitution_min_extra_usd=250)
 
 
 def _line(po, item, qty, unit_cost, freight, *, risk=0.2, supplier=None, moq=1, pack=1, status="x",
