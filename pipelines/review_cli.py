@@ -25,9 +25,6 @@ from pathlib import Path
 
 __all__ = ["add_review_parser", "review"]
 
-_LIST_COLUMNS = ["rank", "po_id", "supplier_id", "ship_to", "status", "value_usd", "at_stake_usd", "lines",
-                 "held_lines", "reason"]
-
 
 def _warehouse_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--warehouse", type=Path, default=None, metavar="FILE",
@@ -124,8 +121,6 @@ def _record(args: argparse.Namespace, batch, channel: str) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    import pandas as pd
-
     from warehouse.review_store import review_overview
 
     con = _connect(_warehouse(args), read_only=True)
@@ -146,8 +141,13 @@ def _list(args: argparse.Namespace) -> int:
           f"by an exception); {auto / spend:.1%} of {spend:,.0f} USD auto-approved; "
           f"{len(decisions)} decisions so far" if spend else "no purchase orders")
     shown = queue.head(args.limit) if args.limit else queue
-    with pd.option_context("display.max_colwidth", 110, "display.width", 250):
-        print(shown[_LIST_COLUMNS].to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+    # one PO per block: the header line, why, and (for those waiting) the lines held by an exception
+    for r in shown.itertuples():
+        print(f"{r.rank:>4}  {r.po_id}  {r.supplier_id}  {r.ship_to}  {r.status}  {r.value_usd:,.2f} USD  "
+              f"at stake {r.at_stake_usd:,.0f}  held {r.held_lines}/{r.lines}  version {r.po_version}")
+        print(f"      {r.reason}")
+        if r.status == "needs_approval" and r.line_exceptions:
+            print(f"      exceptions: {r.line_exceptions}")
     return 0
 
 

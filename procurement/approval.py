@@ -321,7 +321,9 @@ def review_queue(lines: pd.DataFrame) -> pd.DataFrame:
         approval_tier=("approval_tier", "first"), po_version=("po_version", "first"), status=("status", "first"),
         reason=("approval_reason", "first"),
     ).reset_index()
-    exceptions = lines.loc[lines["line_exception"].fillna("") != ""].groupby("po_id")["line_exception"].agg(
+    # the worst anomalies first: a buyer reads the top of the list
+    held = lines.loc[lines["line_exception"].fillna("") != ""].sort_values("anomaly_ratio", ascending=False)
+    exceptions = held.groupby("po_id", sort=False)["line_exception"].agg(
         lambda s: " | ".join(s.head(5)) + (f" | ... {len(s) - 5} more" if len(s) > 5 else ""))
     out["line_exceptions"] = out["po_id"].map(exceptions).fillna("")
     out["value_usd"] = out["value_usd"].fillna(0).round(2)
