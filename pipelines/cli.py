@@ -144,7 +144,7 @@ def quiet_libraries() -> None:
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
     # beta/preview/superseded-API notices address the pipeline's authors, not the person running it
-    from dagster._utils.warnings import BetaWarning, PreviewWarning, SupersessionWarning
+    from dagster import BetaWarning, PreviewWarning, SupersessionWarning
 
     for category in (BetaWarning, PreviewWarning, SupersessionWarning):
         warnings.filterwarnings("ignore", category=category)
