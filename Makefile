@@ -1,5 +1,5 @@
 # Quick start: `make run` (the sample, end to end) then `make dev` (the Dagster UI on that run).
-# `make test` runs the tests. Each installs into .venv first.
+# `make test` runs the tests (`make test-browser` the Dagster UI ones). Each installs into .venv first.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -22,7 +22,7 @@ run: install
 	$(BIN)/supplycast run
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not browser"
 
 lint: install
 	$(BIN)/ruff check .
