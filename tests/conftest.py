@@ -15,7 +15,9 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
 
 from procurement.approval import ApprovalPolicy, assess_purchase_orders  # noqa: E402
+from procurement.review import with_decision_columns  # noqa: E402
 from warehouse import ingest, marts  # noqa: E402
+from warehouse.exports import export_table  # noqa: E402
 from warehouse.feeds import SAMPLE_DIR, discover_feeds  # noqa: E402
 from warehouse.review_store import ensure_review_tables  # noqa: E402
 
@@ -136,3 +138,25 @@ def review_warehouse(tmp_path: Path) -> Path:
     ensure_review_tables(con)  # as the pipeline's purchase_order_proposals step leaves them
     con.close()
     return path
+
+
+def write_filled_in_sheet(warehouse: Path, folder: Path, edits: dict[int, dict[str, object]], *,
+                          name: str = "filled_in") -> Path:
+    """The warehouse's PO proposals exported with decision columns, as a buyer fills them in: ``edits``
+    maps a sheet row (0-based, ordered by PO and item) to the cells typed into it. Returns the XLSX."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        lines = con.execute("SELECT * FROM purchase_order_proposals ORDER BY po_id, item_id").df()
+    finally:
+        con.close()
+    sheet = with_decision_columns(lines)
+    for row, values in edits.items():
+        for col, value in values.items():
+            sheet.loc[row, col] = value
+    return export_table(sheet, folder, name, formats=["xlsx"])["xlsx"]
+
+
+@pytest.fixture()
+def filled_in_sheet() -> Callable[..., Path]:
+    """:func:`write_filled_in_sheet`."""
+    return write_filled_in_sheet

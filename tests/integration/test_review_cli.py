@@ -16,9 +16,6 @@ import duckdb
 import pandas as pd
 import pytest
 
-from procurement.review import with_decision_columns
-from warehouse.exports import export_table
-
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,21 +106,10 @@ def test_decision_paths_and_their_outcomes(review_warehouse: Path, tmp_path: Pat
     assert statuses == {"PO-A": "released", "PO-B": "rejected", "PO-C": "released", "RJ-D": "rejected"}
 
 
-def _sheet(warehouse: Path, folder: Path, edits: dict[int, dict[str, object]]) -> Path:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    lines = con.execute("SELECT * FROM purchase_order_proposals ORDER BY po_id, item_id").df()
-    con.close()
-    sheet = with_decision_columns(lines)
-    for row, values in edits.items():
-        for col, value in values.items():
-            sheet.loc[row, col] = value
-    return export_table(sheet, folder, "filled_in", formats=["xlsx"])["xlsx"]
-
-
-def test_spreadsheet_with_a_mistake_records_nothing_then_the_fixed_one_records_all(review_warehouse: Path,
+def test_spreadsheet_with_a_mistake_records_nothing_then_the_fixed_one_records_all(review_warehouse: Path, filled_in_sheet,
                                                                                  tmp_path: Path):
     wh = review_warehouse
-    wrong = _sheet(wh, tmp_path, {0: {"new_qty": 120, "approver": "ana", "note": "promo over", "decision": "approve"},
+    wrong = filled_in_sheet(wh, tmp_path, {0: {"new_qty": 120, "approver": "ana", "note": "promo over", "decision": "approve"},
                                   1: {"new_qty": 100, "approver": "ana", "note": "fewer", "decision": "approve"},
                                   2: {"decision": "reject", "approver": "ana", "note": "on hold"}})
     out = _cli(wh, "import", str(wrong))
@@ -131,7 +117,7 @@ def test_spreadsheet_with_a_mistake_records_nothing_then_the_fixed_one_records_a
     assert ("filled_in.xlsx row 3, column F (new_qty): 100 is not a multiple of the pack size 12 for FOODS_2"
             in out.stderr), out.stderr
     assert _counts(wh) == (0, 0)
-    fixed = _sheet(wh, tmp_path, {0: {"new_qty": 120, "approver": "ana", "note": "promo over", "decision": "approve"},
+    fixed = filled_in_sheet(wh, tmp_path, {0: {"new_qty": 120, "approver": "ana", "note": "promo over", "decision": "approve"},
                                   1: {"new_qty": 96, "approver": "ana", "note": "fewer", "decision": "approve"},
                                   2: {"decision": "reject", "approver": "ana", "note": "on hold"}})
     out = _cli(wh, "import", str(fixed))

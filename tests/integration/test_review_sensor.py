@@ -13,9 +13,6 @@ from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_contex
 from dagster._core.errors import DagsterInvalidConfigError
 from dagster_duckdb import DuckDBResource
 
-from procurement.review import with_decision_columns
-from warehouse.exports import export_table
-
 pytestmark = pytest.mark.integration
 
 
@@ -25,16 +22,8 @@ def state(review_warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return review_warehouse.parent
 
 
-def _sheet(warehouse: Path, folder: Path, name: str, edits: dict[int, dict[str, object]]) -> Path:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    lines = con.execute("SELECT * FROM purchase_order_proposals ORDER BY po_id, item_id").df()
-    con.close()
-    sheet = with_decision_columns(lines)
-    for row, values in edits.items():
-        for col, value in values.items():
-            sheet.loc[row, col] = value
-    path = export_table(sheet, folder, name, formats=["xlsx"])["xlsx"]
-    old = time.time() - 60  # saved a minute ago: settled
+def _settled(path: Path) -> Path:
+    old = time.time() - 60  # saved a minute ago: the sensor takes it
     os.utime(path, (old, old))
     return path
 
@@ -64,7 +53,7 @@ def _decisions(warehouse: Path) -> list[tuple]:
         con.close()
 
 
-def test_sensor_runs_each_sheet_and_the_run_files_it(state: Path, review_warehouse: Path):
+def test_sensor_runs_each_sheet_and_the_run_files_it(state: Path, review_warehouse: Path, filled_in_sheet):
     from assets.review import inbox_dir
 
     inbox = inbox_dir()
@@ -72,9 +61,9 @@ def test_sensor_runs_each_sheet_and_the_run_files_it(state: Path, review_warehou
     first = _tick()
     assert len(first) == 1 and isinstance(first[0], SkipReason)
 
-    good = _sheet(review_warehouse, inbox, "monday", {
+    good = _settled(filled_in_sheet(review_warehouse, inbox, name="monday", edits={
         0: {"new_qty": 120, "decision": "approve", "approver": "ana", "note": "promo over"},
-        1: {"decision": "approve", "approver": "ana"}})
+        1: {"decision": "approve", "approver": "ana"}}))
     (inbox / "notes.txt").write_text("not a sheet")
     (inbox / "~$monday.xlsx").write_text("excel lock file")
     requests = _tick()
@@ -96,13 +85,14 @@ def test_sensor_runs_each_sheet_and_the_run_files_it(state: Path, review_warehou
     assert meta["channel"].value == "spreadsheet" and meta["pos_needing_approval"].value == 1
 
 
-def test_a_sheet_with_a_mistake_is_rejected_with_a_report_and_records_nothing(state: Path, review_warehouse: Path):
+def test_a_sheet_with_a_mistake_is_rejected_with_a_report_and_records_nothing(state: Path, review_warehouse: Path,
+                                                                              filled_in_sheet):
     from assets.review import inbox_dir
 
     inbox = inbox_dir()
-    bad = _sheet(review_warehouse, inbox, "tuesday", {
+    bad = _settled(filled_in_sheet(review_warehouse, inbox, name="tuesday", edits={
         0: {"new_qty": 120, "decision": "approve", "approver": "ana"},
-        1: {"new_qty": "a dozen", "approver": "ana", "note": "x"}})
+        1: {"new_qty": "a dozen", "approver": "ana", "note": "x"}}))
     (request,) = _tick()
     result = _run(review_warehouse, request.run_config)
     assert not result.success
