@@ -136,9 +136,11 @@ def _list(args: argparse.Namespace) -> int:
     waiting = queue[queue["status"] == "needs_approval"]
     placed = queue[queue["status"] != "rejected"]
     spend = placed["value_usd"].sum()
-    auto = placed.loc[placed["status"] == "auto_approved", "value_usd"].sum()
+    # released POs keep counting: a share of "auto-approved" alone would fall to 0 after a release
+    by_status = placed.groupby("status", sort=False)["value_usd"].agg(["size", "sum"]).sort_values("sum", ascending=False)
+    shares = ", ".join(f"{st} {int(r['size'])} ({r['sum'] / spend:.1%})" for st, r in by_status.iterrows())
     print(f"{len(waiting)} of {len(placed)} purchase orders need approval ({int(waiting['held_lines'].sum())} lines held "
-          f"by an exception); {auto / spend:.1%} of {spend:,.0f} USD auto-approved; "
+          f"by an exception); spend {spend:,.0f} USD: {shares}; "
           f"{len(decisions)} decisions so far" if spend else "no purchase orders")
     shown = queue.head(args.limit) if args.limit else queue
     # one PO per block: the header line, why, and (for those waiting) the lines held by an exception
