@@ -195,6 +195,11 @@ def line_exceptions(lines: pd.DataFrame, refs: pd.DataFrame, policy: ApprovalPol
     excess_usd = (qty - justified).clip(lower=0) * per_unit
     anomaly = (qty > justified) & (excess_usd >= policy.anomaly_min_excess_usd) & known
     ratio = (qty / basis.clip(lower=1.0)).where(known)
+    split = _split_need(lines, qty=qty.where(known, 0.0), basis=basis.where(known), justified=justified.where(known),
+                        moq=moq.where(known, 0.0), value=(qty * per_unit).where(known, 0.0), policy=policy)
+    # a need split across suppliers is judged as a whole: each line may pass while their sum does not
+    anomaly = anomaly | (split["anomaly"] & known & (qty > 0))
+    ratio = np.fmax(ratio, split["ratio"]).where(known)
     justified = justified.where(known).round().astype("Int64")
     premium = lines["landed_cost"] / lines["preferred_landed_cost"] - 1
     substituted = lines["substitution"].fillna("").str.match(r"preferred .* (lead time|out of capacity)")
@@ -203,10 +208,10 @@ def line_exceptions(lines: pd.DataFrame, refs: pd.DataFrame, policy: ApprovalPol
     days = refs["protect_days"].astype(str)
     text = np.select(
         [anomaly & forecast_jump, anomaly],
-        [lines["item_id"] + ": qty " + _fmt(qty) + " is " + _fmt(ratio, 1) + "x recent sales (" + _fmt(hist, 1)
+        [lines["item_id"] + ": qty " + _fmt(qty) + split["note"] + " is " + _fmt(ratio, 1) + "x recent sales (" + _fmt(hist, 1)
          + " units over " + days + " days) and the forecast (" + _fmt(fc, 1) + ") is above " + f"{k:g}x sales: "
          "check the POS feed or confirm the jump",
-         lines["item_id"] + ": qty " + _fmt(qty) + " is " + _fmt(ratio, 1) + "x the larger of forecast ("
+         lines["item_id"] + ": qty " + _fmt(qty) + split["note"] + " is " + _fmt(ratio, 1) + "x the larger of forecast ("
          + _fmt(fc, 1) + ") and recent sales (" + _fmt(hist, 1) + ") over " + days + " days"],
         "",
     )
@@ -219,6 +224,31 @@ def line_exceptions(lines: pd.DataFrame, refs: pd.DataFrame, policy: ApprovalPol
         "substitution_hold": sub_hold.to_numpy(),
         "line_exception": pd.Series(text, index=lines.index) + both + sub_text,
     }, index=lines.index)
+
+
+def _split_need(lines: pd.DataFrame, *, qty: pd.Series, basis: pd.Series, justified: pd.Series, moq: pd.Series,
+                value: pd.Series, policy: ApprovalPolicy) -> pd.DataFrame:
+    """The anomaly guard over all lines of one item to one store (a need the allocation split).
+
+    The whole is justified up to the largest line's justified quantity, or the sum of the lines'
+    MOQs when the split itself forced more; its excess is valued at the lines' mean value per unit.
+
+    Returns:
+        Frame on ``lines.index``: ``anomaly`` (of the whole), ``ratio`` (its quantity over the
+        largest basis) and ``note`` (" (N in all over K lines to S)" where K > 1, else "").
+    """
+    keys = [lines["ship_to"].astype(str), lines["item_id"].astype(str)]
+    total = qty.groupby(keys).transform("sum")
+    count = (qty > 0).groupby(keys).transform("sum")
+    whole_justified = np.maximum(justified.groupby(keys).transform("max"), moq.groupby(keys).transform("sum"))
+    per_unit = value.groupby(keys).transform("sum") / total.where(total > 0)
+    excess_usd = (total - whole_justified).clip(lower=0) * per_unit.fillna(0)
+    anomaly = (count > 1) & (total > whole_justified) & (excess_usd >= policy.anomaly_min_excess_usd)
+    ratio = total / basis.groupby(keys).transform("max").clip(lower=1.0)
+    note = np.where(count > 1, " (" + _fmt(total) + " in all over " + count.astype(int).astype(str) + " lines to "
+                    + lines["ship_to"].astype(str) + ")", "")
+    return pd.DataFrame({"anomaly": anomaly.fillna(False).astype(bool), "ratio": ratio.where(count > 1),
+                         "note": note}, index=lines.index)
 
 
 def po_versions(lines: pd.DataFrame) -> pd.Series:

@@ -84,6 +84,28 @@ def test_anomaly_guard_holds_what_neither_forecast_nor_sales_justify():
     assert (out["line_exception"].iloc[[0, 2, 4, 5, 6]] == "").all()
 
 
+def test_anomaly_guard_judges_a_need_split_across_suppliers_as_a_whole():
+    lines = pd.DataFrame([
+        # spiked: 50 + 50 to CA_1, each within 3 x max(20, 10) = 60, together 100: 40 over x 10 USD = 400
+        _line("P", "split", 50, 10, 0, supplier="s1"),
+        _line("Q", "split", 50, 10, 0, supplier="s2"),
+        # a normal split: 20 + 20 = 40 <= 60
+        _line("P", "calm", 20, 10, 0, supplier="s1"),
+        _line("Q", "calm", 20, 10, 0, supplier="s2"),
+        # two MOQ-bound lines: 48 + 48 = 96 > 60, but the split's MOQs justify 96
+        _line("P", "moq", 48, 10, 0, supplier="s1", moq=48, pack=48),
+        _line("Q", "moq", 48, 10, 0, supplier="s2", moq=48, pack=48),
+    ])
+    refs = _refs(lines, [20] * 6, [10] * 6)
+    out = line_exceptions(lines, refs, POLICY)
+    assert list(out["anomaly"]) == [True, True, False, False, False, False]
+    assert list(out["anomaly_ratio"].iloc[:2]) == [5.0, 5.0]  # 100 / 20
+    assert list(out["anomaly_ratio"].iloc[2:4]) == [2.0, 2.0]  # 40 / 20
+    assert out["line_exception"].iloc[0] == ("split: qty 50 (100 in all over 2 lines to CA_1) is 5.0x the larger of "
+                                             "forecast (20.0) and recent sales (10.0) over 10 days")
+    assert (out["line_exception"].iloc[2:] == "").all()
+
+
 def test_dearer_substitute_supplier_is_a_line_exception_only_when_it_costs_enough():
     sub = "preferred pref lead time 9 d misses need date in 3 d"
     lines = pd.DataFrame([
