@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import json
 import shutil
 from contextlib import redirect_stdout
 
@@ -120,3 +121,25 @@ def test_frontier_after_early_as_of(cli_run, tmp_path):
     for r in rows:
         if r[4] != "-":
             assert float(r[4]) == pytest.approx(float(r[2]) / float(r[3]), abs=2e-3)
+
+
+def test_frontier_json_and_bad_levels(tmp_path, capsys, replay_warehouse):
+    wh = tmp_path / "wh.duckdb"
+    file = tmp_path / "actuals.parquet"
+    replay_warehouse(wh).to_parquet(file)
+    plot = tmp_path / "plots" / "frontier.png"
+    assert main(["replay", "--actuals", str(file), "--warehouse", str(wh), "--frontier", "--json",
+                 "--service-levels", "0.9,0.99", "--plot", str(plot)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [(r["policy"], r["service_level"]) for r in doc["frontier"]] == [
+        ("supplycast", 0.9), ("snaive_base_stock", 0.9), ("supplycast", 0.99), ("snaive_base_stock", 0.99),
+        ("oracle", None)]
+    assert set(doc["on_hand_ratio_at_matched_fill"]) == {"all_days", "after_first_arrival"}
+    assert [r["service_level"] for r in doc["on_hand_ratio_at_matched_fill"]["all_days"]] == [0.9, 0.99]
+    assert doc["plot"] == str(plot) and plot.exists()
+    # a level outside [0.5, 1) is refused before anything runs; --plot alone needs --frontier
+    with pytest.raises(SystemExit) as exit_info:
+        main(["replay", "--actuals", str(file), "--warehouse", str(wh), "--frontier", "--levels", "0.9,1"])
+    assert exit_info.value.code == 2 and "[0.5, 1)" in capsys.readouterr().err
+    assert main(["replay", "--actuals", str(file), "--warehouse", str(wh), "--plot", str(plot)]) == 2
+    assert "--frontier" in capsys.readouterr().err
