@@ -63,8 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
                           "Example: supplycast run --ephemeral --warehouse /tmp/wh.duckdb")
     rp = sub.add_parser("replay", help="replay the stored policy against real demand and write replay_kpis",
                         description="Simulate day by day after the as-of date of the stored proposals against real "
-                                    "demand, comparing supplycast, snaive_base_stock and oracle; writes replay_kpis.\n\n"
-                                    "Example: supplycast replay --actuals sales_after_as_of.parquet",
+                                    "demand, comparing supplycast, snaive_base_stock and oracle; writes replay_kpis. "
+                                    "With --frontier, sweeps the service level instead and writes replay_frontier "
+                                    "and a plot.\n\n"
+                                    "Example: supplycast replay --actuals sales_after_as_of.parquet\n"
+                                    "         supplycast replay --actuals sales_after_as_of.parquet --frontier",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     rp.add_argument("--actuals", type=Path, required=True,
                     help="POS file (parquet or CSV): canonical (store_id, item_id, date, units) or M5 long "
@@ -73,6 +76,16 @@ def build_parser() -> argparse.ArgumentParser:
                     help="DuckDB file (default: $SUPPLYCAST_WAREHOUSE or .supplycast/warehouse.duckdb)")
     rp.add_argument("--seed", type=int, default=2016, help="seed of the lead-time draws (default: 2016)")
     rp.add_argument("--json", action="store_true", help="print the KPIs as JSON")
+    rp.add_argument("--frontier", action="store_true",
+                    help="sweep the service level for supplycast and seasonal-naive base stock (same demand, "
+                         "suppliers, MOQ, packs, lead-time draws and starting stock; re-planned from the stored "
+                         "forecasts), write replay_frontier and a PNG plot, and print the on-hand ratio at matched "
+                         "fill rate. Example: supplycast replay --actuals sales.parquet --frontier")
+    rp.add_argument("--service-levels", "--levels", dest="levels", type=_levels, default=None, metavar="L1,L2,...",
+                    help="service levels the frontier sweeps, each in [0.5, 1) "
+                         "(default: 0.8,0.85,0.9,0.95,0.975,0.99,0.995). Example: --levels 0.9,0.95,0.99")
+    rp.add_argument("--plot", type=Path, default=None, metavar="FILE",
+                    help="PNG of the frontier (default: <warehouse stem>_replay_frontier.png beside the warehouse)")
     from pipelines.review_cli import add_review_parser
 
     add_review_parser(sub)
@@ -117,6 +130,18 @@ def _positive_int(value: str) -> int:
     if n < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
     return n
+
+
+def _levels(value: str) -> tuple[float, ...]:
+    """argparse type: comma-separated service levels, each in [0.5, 1)."""
+    try:
+        levels = tuple(float(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers like 0.9,0.95,0.99, got {value!r}") from None
+    bad = [v for v in levels if not 0.5 <= v < 1]
+    if not levels or bad:
+        raise argparse.ArgumentTypeError(f"service levels must be in [0.5, 1), got {value!r}")
+    return levels
 
 
 def _run_config(args: argparse.Namespace) -> dict[str, Any]:
@@ -306,6 +331,11 @@ def replay(args: argparse.Namespace) -> int:
     from procurement.replay_io import kpi_tables, run_replay
 
     warehouse = args.warehouse.resolve() if args.warehouse is not None else settings.warehouse_path()
+    if args.frontier:
+        return _replay_frontier(args, warehouse)
+    if args.levels is not None or args.plot is not None:
+        print("supplycast replay: --service-levels and --plot need --frontier", file=sys.stderr)
+        return 2
     try:
         kpis = run_replay(warehouse, args.actuals, params=ReplayParams(seed=args.seed))
     except (ActualsError, FileNotFoundError) as exc:
@@ -320,6 +350,37 @@ def replay(args: argparse.Namespace) -> int:
         print("after the first possible arrival:")
         print(after.to_string(index=False, float_format="%.3f"))
         print(f"replay_kpis written to {warehouse}")
+    return 0
+
+
+def _replay_frontier(args: argparse.Namespace, warehouse: Path) -> int:
+    from procurement.replay import DEFAULT_LEVELS, ActualsError, ReplayParams, matched_fill
+    from procurement.replay_io import run_frontier
+
+    try:
+        frontier, plot = run_frontier(warehouse, args.actuals, levels=args.levels or DEFAULT_LEVELS,
+                                      params=ReplayParams(seed=args.seed), plot=args.plot)
+    except (ActualsError, FileNotFoundError) as exc:
+        print(f"supplycast replay: {exc}", file=sys.stderr)
+        return 2
+    # all days, and each series' days from the first day an as-of order can land
+    ratios = {"all_days": matched_fill(frontier),
+              "after_first_arrival": matched_fill(frontier, fill_col="fill_rate_after_first_arrival",
+                                                  on_hand_col="avg_on_hand_units_after_first_arrival")}
+    if args.json:
+        print(json.dumps({"frontier": json.loads(frontier.to_json(orient="records", date_format="iso")),
+                          "on_hand_ratio_at_matched_fill": {k: json.loads(v.to_json(orient="records"))
+                                                            for k, v in ratios.items()},
+                          "plot": str(plot), "warehouse": str(warehouse)}))
+        return 0
+    cols = ["policy", "service_level", "fill_rate", "fill_rate_after_first_arrival", "avg_on_hand_units",
+            "avg_on_hand_units_after_first_arrival", "total_cost"]
+    print(frontier[cols].to_string(index=False, float_format="%.3f", na_rep="-"))
+    for window, table in ratios.items():
+        print(f"on-hand ratio at matched fill ({window.replace('_', ' ')}): supplycast on hand / seasonal-naive "
+              "on hand at the same fill rate (interpolated; '-' = outside its range)")
+        print(table.to_string(index=False, float_format="%.3f", na_rep="-"))
+    print(f"replay_frontier written to {warehouse}; plot {plot}")
     return 0
 
 

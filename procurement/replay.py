@@ -22,6 +22,11 @@ first day an order placed at the as-of review can land (its day-0 lead-time draw
 the three policies; the ``_after_arrival`` columns): before that day no policy's decision can
 change anything, so those days measure the starting stock, not the policy.
 
+:func:`replay_frontier` sweeps the service target of ``supplycast`` and ``snaive_base_stock`` (one
+level for every series) under those same conditions, re-planning from the stored forecast, its
+quantiles and the history at every review, and :func:`matched_fill` reads off the seasonal-naive
+stock needed for each supplycast fill rate.
+
 Unmet demand is lost. Costs: holding = on-hand at end of day x unit cost x annual rate / 365;
 stock-out = lost units x lost gross margin per unit; ordering = a fixed cost per order line.
 The simulation loops over days; every day is one vectorised step over all series.
@@ -39,9 +44,13 @@ from scipy.stats import norm
 from procurement.landed_cost import DEFAULT_COSTS
 from procurement.policy import forecast_variance
 
-__all__ = ["ReplayParams", "DEFAULT_REPLAY", "load_actuals", "replay", "ActualsError", "POLICIES"]
+__all__ = ["ReplayParams", "DEFAULT_REPLAY", "load_actuals", "replay", "replay_frontier", "matched_fill", "ActualsError",
+           "POLICIES", "FRONTIER_POLICIES", "DEFAULT_LEVELS"]
 
 POLICIES = ("supplycast", "snaive_base_stock", "oracle")
+# the policies whose service target the frontier sweeps
+FRONTIER_POLICIES = ("supplycast", "snaive_base_stock")
+DEFAULT_LEVELS = (0.80, 0.85, 0.90, 0.95, 0.975, 0.99, 0.995)
 
 
 class ActualsError(ValueError):
@@ -99,41 +108,41 @@ def _matrix(frame: pd.DataFrame, index: pd.MultiIndex, days: pd.DatetimeIndex, c
     return wide.reindex(index=index, columns=days).to_numpy(dtype=float)
 
 
-def replay(
-    proposals: pd.DataFrame,
-    forecast: pd.DataFrame,
-    history: pd.DataFrame,
-    actuals: pd.DataFrame,
-    unit_cost: pd.Series,
-    *,
-    supply: pd.DataFrame | None = None,
-    lead_time_samples: pd.DataFrame | None = None,
-    params: ReplayParams = DEFAULT_REPLAY,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Replay the three policies.
+@dataclass(frozen=True)
+class _Setup:
+    """Everything the policies share: demand, forecasts, suppliers, lead-time draws, starting stock."""
 
-    Args:
-        proposals: ``replenishment_proposals`` (as_of, on_hand, on_order, order_qty, lead_time_days,
-            lead_time_std_days, review_days, service_level).
-        forecast: ``forecast`` (yhat, yhat_q50, yhat_q90, optional yhat_q10) after the as-of date.
-        history: real daily ``units`` up to the as-of date (for the seasonal-naive baseline).
-        actuals: real daily ``units`` after the as-of date.
-        unit_cost: per item_id (for the money KPIs).
-        supply: the stored purchase-order proposals per store x item (``store_id, item_id, po_qty,
-            lead_time_days, lead_time_std_days, pack_size, moq`` and optionally ``supplier_id`` of the
-            supplier the allocation chose). When given,
-            every policy is supplied by that supplier (same lead-time draws for all) and
-            ``supplycast`` places exactly ``po_qty`` on day 0; otherwise the replenishment
-            proposal's supplier and ``order_qty`` are used.
-        lead_time_samples: real lead times per lane, ``supplier_id, lead_time_days`` (one row per
-            shipment line, in catalogue days); each series draws from its supplier's (the ``supply``
-            supplier, else the proposal's ``supplier_id``).
-        params: seed and cost parameters.
+    as_of: pd.Timestamp
+    days: pd.DatetimeIndex
+    demand: np.ndarray
+    covered: np.ndarray
+    cum_mu: np.ndarray
+    cum_var: np.ndarray
+    cum_sn: np.ndarray
+    cum_or: np.ndarray
+    snaive_sd: np.ndarray
+    lead: np.ndarray
+    lead_sd: np.ndarray
+    pack: np.ndarray
+    moq: np.ndarray
+    stored_order: np.ndarray
+    review: int
+    reviews: list[int]
+    draws: np.ndarray
+    cost: np.ndarray
+    on_hand: np.ndarray
+    on_order: np.ndarray
+    plan_pipeline: np.ndarray
+    after: np.ndarray
+    first_arrival: np.ndarray
 
-    Returns:
-        ``(kpis, daily)``: one row per policy (CONTRACTS §3 ``replay_kpis`` columns and more) and
-        the daily totals per policy.
-    """
+
+def _prepare(
+    proposals: pd.DataFrame, forecast: pd.DataFrame, history: pd.DataFrame, actuals: pd.DataFrame,
+    unit_cost: pd.Series, *, supply: pd.DataFrame | None, lead_time_samples: pd.DataFrame | None,
+    params: ReplayParams,
+) -> _Setup:
+    """The shared conditions of every simulated policy (see :func:`replay` for the arguments)."""
     as_of = pd.Timestamp(proposals["as_of"].iloc[0])
     act = actuals[actuals["date"] > as_of]
     if act.empty:
@@ -183,7 +192,6 @@ def replay(
     else:
         pack = moq = np.ones(len(proposals))
     review = int(proposals["review_days"].iloc[0])
-    z = norm.ppf(proposals["service_level"].to_numpy(dtype=float))
     reviews = list(range(0, horizon, review))
     rng = np.random.default_rng(params.seed)
     draws = np.round(lead[:, None] + lead_sd[:, None] * rng.standard_normal((n, len(reviews))))
@@ -192,81 +200,149 @@ def replay(
     draws = np.maximum(1, draws).astype(int)
     cost = proposals["item_id"].map(unit_cost).fillna(unit_cost.median()).to_numpy(dtype=float)
     cum = lambda m: np.concatenate([np.zeros((n, 1)), np.cumsum(m, axis=1)], axis=1)  # noqa: E731
-    cum_mu, cum_var, cum_sn, cum_or = cum(mu), cum(var), cum(snaive), cum(oracle_demand)
-    rows = np.arange(n)
+    # the first day an order placed at the as-of review can be on the shelf (the same draw for every
+    # policy): before it, no policy's decision can change anything
+    first_arrival = draws[:, 0] - 1
+    return _Setup(
+        as_of=as_of, days=days, demand=demand, covered=covered, cum_mu=cum(mu), cum_var=cum(var),
+        cum_sn=cum(snaive), cum_or=cum(oracle_demand), snaive_sd=snaive_sd, lead=lead, lead_sd=lead_sd,
+        pack=pack, moq=moq, stored_order=stored_order, review=review, reviews=reviews, draws=draws, cost=cost,
+        on_hand=proposals["on_hand"].to_numpy(dtype=float), on_order=proposals["on_order"].to_numpy(dtype=float),
+        plan_pipeline=proposals["lead_time_days"].to_numpy(dtype=float).clip(min=1).astype(int),
+        after=np.arange(horizon)[None, :] >= first_arrival[:, None], first_arrival=first_arrival,
+    )
+
+
+def _targets(sim: _Setup, policy: str, z: np.ndarray, t: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(reorder point, order-up-to level) of ``policy`` at the review of day t (the k-th review)."""
+    rows = np.arange(len(sim.lead))
 
     def window(c: np.ndarray, start: int, length: np.ndarray) -> np.ndarray:
         end = np.minimum(start + length, c.shape[1] - 1)
         return c[rows, end] - c[:, start]
 
-    def targets(policy: str, t: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(reorder point, order-up-to level) at the review of day t (the k-th review)."""
-        plan_lead = lead.astype(int)
-        protect = plan_lead + review
-        if policy == "supplycast":
-            m_p = window(cum_mu, t, protect)
-            daily = m_p / protect
-            ss = np.ceil(z * np.sqrt(window(cum_var, t, protect) + daily**2 * lead_sd**2))
-            big_s = np.ceil(m_p + ss)
-            return big_s - np.maximum(1, np.ceil(daily)), big_s
-        if policy == "snaive_base_stock":
-            m_p = window(cum_sn, t, protect)
-            daily = m_p / protect
-            ss = np.ceil(z * np.sqrt(snaive_sd**2 * protect + daily**2 * lead_sd**2))
-            level = np.ceil(m_p + ss)
-            return level, level
-        # perfect foresight of demand and of lead times: cover until the next order lands
-        nxt = draws[:, min(k + 1, draws.shape[1] - 1)]
-        level = window(cum_or, t, np.maximum(draws[:, k], nxt + review))
+    protect = sim.lead.astype(int) + sim.review
+    if policy == "supplycast":
+        m_p = window(sim.cum_mu, t, protect)
+        daily = m_p / protect
+        ss = np.ceil(z * np.sqrt(window(sim.cum_var, t, protect) + daily**2 * sim.lead_sd**2))
+        big_s = np.ceil(m_p + ss)
+        return big_s - np.maximum(1, np.ceil(daily)), big_s
+    if policy == "snaive_base_stock":
+        m_p = window(sim.cum_sn, t, protect)
+        daily = m_p / protect
+        ss = np.ceil(z * np.sqrt(sim.snaive_sd**2 * protect + daily**2 * sim.lead_sd**2))
+        level = np.ceil(m_p + ss)
         return level, level
+    # perfect foresight of demand and of lead times: cover until the next order lands
+    nxt = sim.draws[:, min(k + 1, sim.draws.shape[1] - 1)]
+    level = window(sim.cum_or, t, np.maximum(sim.draws[:, k], nxt + sim.review))
+    return level, level
 
-    # the first day an order placed at the as-of review can be on the shelf (the same draw for all
-    # three policies): before it, no policy's decision can change anything
-    first_arrival = draws[:, 0] - 1
-    after = np.arange(horizon)[None, :] >= first_arrival[:, None]
-    plan_pipeline = proposals["lead_time_days"].to_numpy(dtype=float).clip(min=1).astype(int)
+
+def _simulate(sim: _Setup, policy: str, z: np.ndarray, params: ReplayParams, *,
+              first_order: np.ndarray | None = None) -> tuple[dict, list[dict]]:
+    """Run one policy day by day over all series at once.
+
+    Args:
+        sim: The shared conditions (:func:`_prepare`).
+        policy: One of :data:`POLICIES`.
+        z: Safety factor per series (ignored by the oracle).
+        params: Seed and cost parameters.
+        first_order: Units to order at the as-of review instead of the policy's own order (the
+            stored proposal, as the buyer would place it).
+
+    Returns:
+        ``(kpis, daily)``: the KPI row (without the cross-policy columns) and one dict per day.
+    """
+    n, horizon = sim.demand.shape
+    rows = np.arange(n)
+    on_hand = sim.on_hand.copy()
+    pipeline = np.zeros((n, horizon + int(max(sim.draws.max(), sim.plan_pipeline.max())) + 2))
+    # stock already on order is the steady-state pipeline of the planned lane: what was ordered
+    # for each of its last L days of demand lands in equal daily parts over the next L days
+    pipeline += _spread(sim.on_order, sim.plan_pipeline, pipeline.shape[1])
+    n_orders = 0
+    held, sold, short = np.zeros((n, horizon)), np.zeros((n, horizon)), np.zeros((n, horizon))
+    daily_rows = []
+    for t in range(horizon):
+        if t in sim.reviews:
+            k = sim.reviews.index(t)
+            position = on_hand + pipeline[:, t:].sum(axis=1)
+            s_level, big_s = _targets(sim, policy, z, t, k)
+            if first_order is not None and t == 0:
+                order = first_order
+            else:
+                order = np.where(position <= s_level, np.maximum(big_s - position, 0), 0)
+                # every policy buys from the same offer, so MOQ and packs bind all alike
+                order = np.where(order > 0, np.ceil(np.maximum(order, sim.moq) / sim.pack) * sim.pack, 0)
+            order = np.where(sim.covered, order, 0)
+            # the review of day t happens the evening before (day 0: the as-of evening), so an
+            # order with lead time L is on the shelf at the start of day t + L - 1
+            pipeline[rows, t + sim.draws[:, k] - 1] += order
+            n_orders += int((order > 0).sum())
+        on_hand += pipeline[:, t]
+        served = np.minimum(on_hand, sim.demand[:, t])
+        on_hand -= served
+        sold[:, t], short[:, t], held[:, t] = served, sim.demand[:, t] - served, on_hand
+        daily_rows.append({"policy": policy, "date": sim.days[t], "demand": sim.demand[:, t].sum(),
+                           "served": served.sum(), "lost": short[:, t].sum(), "on_hand_units": on_hand.sum(),
+                           "series_after_first_arrival": int(sim.after[:, t].sum())})
+    row = {"policy": policy, **_window_kpis(sold, short, held, sim.cost, np.ones_like(sim.after), params)}
+    row.update({f"{k}_after_arrival": v for k, v in
+                _window_kpis(sold, short, held, sim.cost, sim.after, params).items() if k != "ordering_cost"})
+    row.update({"ordering_cost": n_orders * params.order_cost, "orders": n_orders, "days": horizon,
+                "series": int(sim.covered.sum()), "first_arrival_day_mean": float(sim.first_arrival.mean() + 1),
+                "as_of": sim.as_of, "first_day": sim.days[0], "last_day": sim.days[-1], "seed": params.seed})
+    row["total_cost"] = row["holding_cost"] + row["stockout_cost"] + row["ordering_cost"]
+    return row, daily_rows
+
+
+def replay(
+    proposals: pd.DataFrame,
+    forecast: pd.DataFrame,
+    history: pd.DataFrame,
+    actuals: pd.DataFrame,
+    unit_cost: pd.Series,
+    *,
+    supply: pd.DataFrame | None = None,
+    lead_time_samples: pd.DataFrame | None = None,
+    params: ReplayParams = DEFAULT_REPLAY,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Replay the three policies.
+
+    Args:
+        proposals: ``replenishment_proposals`` (as_of, on_hand, on_order, order_qty, lead_time_days,
+            lead_time_std_days, review_days, service_level).
+        forecast: ``forecast`` (yhat, yhat_q50, yhat_q90, optional yhat_q10) after the as-of date.
+        history: real daily ``units`` up to the as-of date (for the seasonal-naive baseline).
+        actuals: real daily ``units`` after the as-of date.
+        unit_cost: per item_id (for the money KPIs).
+        supply: the stored purchase-order proposals per store x item (``store_id, item_id, po_qty,
+            lead_time_days, lead_time_std_days, pack_size, moq`` and optionally ``supplier_id`` of the
+            supplier the allocation chose). When given,
+            every policy is supplied by that supplier (same lead-time draws for all) and
+            ``supplycast`` places exactly ``po_qty`` on day 0; otherwise the replenishment
+            proposal's supplier and ``order_qty`` are used.
+        lead_time_samples: real lead times per lane, ``supplier_id, lead_time_days`` (one row per
+            shipment line, in catalogue days); each series draws from its supplier's (the ``supply``
+            supplier, else the proposal's ``supplier_id``).
+        params: seed and cost parameters.
+
+    Returns:
+        ``(kpis, daily)``: one row per policy (CONTRACTS §3 ``replay_kpis`` columns and more) and
+        the daily totals per policy.
+    """
+    sim = _prepare(proposals, forecast, history, actuals, unit_cost, supply=supply,
+                   lead_time_samples=lead_time_samples, params=params)
+    z = norm.ppf(proposals["service_level"].to_numpy(dtype=float))
     kpis, daily_rows = [], []
     for policy in POLICIES:
-        on_hand = proposals["on_hand"].to_numpy(dtype=float).copy()
-        pipeline = np.zeros((n, horizon + int(max(draws.max(), plan_pipeline.max())) + 2))
-        # stock already on order is the steady-state pipeline of the planned lane: what was ordered
-        # for each of its last L days of demand lands in equal daily parts over the next L days
-        pipeline[:, : pipeline.shape[1]] += _spread(proposals["on_order"].to_numpy(dtype=float), plan_pipeline,
-                                                    pipeline.shape[1])
-        n_orders = 0
-        held, sold, short = np.zeros((n, horizon)), np.zeros((n, horizon)), np.zeros((n, horizon))
-        for t in range(horizon):
-            if t in reviews:
-                k = reviews.index(t)
-                position = on_hand + pipeline[:, t:].sum(axis=1)
-                s_level, big_s = targets(policy, t, k)
-                if policy == "supplycast" and t == 0:
-                    order = stored_order  # the stored proposal, as the buyer would place it
-                else:
-                    order = np.where(position <= s_level, np.maximum(big_s - position, 0), 0)
-                    # every policy buys from the same offer, so MOQ and packs bind all alike
-                    order = np.where(order > 0, np.ceil(np.maximum(order, moq) / pack) * pack, 0)
-                order = np.where(covered, order, 0)
-                # the review of day t happens the evening before (day 0: the as-of evening), so an
-                # order with lead time L is on the shelf at the start of day t + L - 1
-                pipeline[rows, t + draws[:, k] - 1] += order
-                n_orders += int((order > 0).sum())
-            on_hand += pipeline[:, t]
-            served = np.minimum(on_hand, demand[:, t])
-            on_hand -= served
-            sold[:, t], short[:, t], held[:, t] = served, demand[:, t] - served, on_hand
-            daily_rows.append({"policy": policy, "date": days[t], "demand": demand[:, t].sum(), "served": served.sum(),
-                               "lost": short[:, t].sum(), "on_hand_units": on_hand.sum(),
-                               "series_after_first_arrival": int(after[:, t].sum())})
-        row = {"policy": policy, **_window_kpis(sold, short, held, cost, np.ones_like(after), params)}
-        row.update({f"{k}_after_arrival": v for k, v in
-                    _window_kpis(sold, short, held, cost, after, params).items() if k != "ordering_cost"})
-        row.update({"ordering_cost": n_orders * params.order_cost, "orders": n_orders, "days": horizon,
-                    "series": int(covered.sum()), "first_arrival_day_mean": float(first_arrival.mean() + 1),
-                    "as_of": as_of, "first_day": days[0], "last_day": days[-1], "seed": params.seed})
+        stored = sim.stored_order if policy == "supplycast" else None
+        row, days = _simulate(sim, policy, z, params, first_order=stored)
         kpis.append(row)
+        daily_rows.extend(days)
     out = pd.DataFrame(kpis)
-    out["total_cost"] = out["holding_cost"] + out["stockout_cost"] + out["ordering_cost"]
     base = out.set_index("policy").loc["snaive_base_stock"]
     for suffix in ("", "_after_arrival"):
         ref = base[f"avg_on_hand_units{suffix}"]
@@ -277,6 +353,91 @@ def replay(
             "on_hand_vs_baseline_after_arrival", "demand_units_after_arrival", "orders", "demand_units", "days",
             "series", "first_arrival_day_mean", "as_of", "first_day", "last_day", "seed"]
     return out[cols], pd.DataFrame(daily_rows)
+
+
+def replay_frontier(
+    proposals: pd.DataFrame,
+    forecast: pd.DataFrame,
+    history: pd.DataFrame,
+    actuals: pd.DataFrame,
+    unit_cost: pd.Series,
+    *,
+    levels: tuple[float, ...] = DEFAULT_LEVELS,
+    supply: pd.DataFrame | None = None,
+    lead_time_samples: pd.DataFrame | None = None,
+    params: ReplayParams = DEFAULT_REPLAY,
+) -> pd.DataFrame:
+    """Fill rate against stock for ``supplycast`` and ``snaive_base_stock`` over a sweep of service levels.
+
+    Every point faces the same demand, suppliers, MOQ, packs, starting stock and lead-time draws as
+    :func:`replay`; only the service target changes, one level for all series. Both policies
+    re-plan from what is stored (the forecast and its quantiles; the history for seasonal naive)
+    at every review, the as-of review included: nothing is re-forecast, and the stored proposal's
+    own order (placed at each series' class target) is not used. The oracle, which needs no
+    target, is one more row with an empty ``service_level``.
+
+    Args:
+        proposals, forecast, history, actuals, unit_cost, supply, lead_time_samples, params: as
+            for :func:`replay`.
+        levels: Cycle service levels in [0.5, 1).
+
+    Returns:
+        One row per policy x level: ``policy, service_level, fill_rate,
+        fill_rate_after_first_arrival, avg_on_hand_units, avg_on_hand_units_after_first_arrival,
+        total_cost`` and the other KPIs of :func:`replay`.
+
+    Raises:
+        ValueError: a level outside [0.5, 1), or no level.
+    """
+    grid = sorted({float(v) for v in levels})
+    bad = [v for v in grid if not 0.5 <= v < 1]
+    if not grid or bad:
+        raise ValueError(f"service levels must be in [0.5, 1), got {bad or 'none'}")
+    sim = _prepare(proposals, forecast, history, actuals, unit_cost, supply=supply,
+                   lead_time_samples=lead_time_samples, params=params)
+    n = len(sim.lead)
+    rows = []
+    for level in grid:
+        z = np.full(n, norm.ppf(level))
+        rows += [{**_simulate(sim, policy, z, params)[0], "service_level": level} for policy in FRONTIER_POLICIES]
+    rows.append({**_simulate(sim, "oracle", np.zeros(n), params)[0], "service_level": np.nan})
+    out = pd.DataFrame(rows).rename(columns=lambda c: c.replace("_after_arrival", "_after_first_arrival"))
+    first = ["policy", "service_level", "fill_rate", "fill_rate_after_first_arrival", "avg_on_hand_units",
+             "avg_on_hand_units_after_first_arrival", "total_cost"]
+    return out[first + [c for c in out.columns if c not in first]]
+
+
+def matched_fill(frontier: pd.DataFrame, *, fill_col: str = "fill_rate", on_hand_col: str = "avg_on_hand_units",
+                 policy: str = "supplycast", baseline: str = "snaive_base_stock") -> pd.DataFrame:
+    """The baseline's stock at each of ``policy``'s fill rates, and the ratio of the two.
+
+    The baseline's stock at a fill rate is read off its frontier by linear interpolation between
+    the two points with the nearest fill rates (points sorted by fill rate; of points with the same
+    fill rate, the one with less stock). A fill rate outside the baseline's range has no match
+    (NaN): the curve is not extrapolated.
+
+    Args:
+        frontier: :func:`replay_frontier` rows.
+        fill_col: Fill-rate column (``fill_rate`` or ``fill_rate_after_first_arrival``).
+        on_hand_col: The matching stock column.
+        policy: The policy whose points are matched.
+        baseline: The policy whose curve is interpolated.
+
+    Returns:
+        Per ``policy`` point: ``service_level, fill_rate, on_hand, baseline_on_hand, on_hand_ratio``
+        (``on_hand / baseline_on_hand``).
+    """
+    base = frontier[frontier["policy"] == baseline].groupby(fill_col)[on_hand_col].min().sort_index()
+    own = frontier[frontier["policy"] == policy].sort_values("service_level")
+    fill = own[fill_col].to_numpy(dtype=float)
+    x, y = base.index.to_numpy(dtype=float), base.to_numpy(dtype=float)
+    inside = (fill >= x.min()) & (fill <= x.max()) if len(x) else np.zeros(len(fill), dtype=bool)
+    at_fill = np.where(inside, np.interp(fill, x, y) if len(x) else np.nan, np.nan)
+    on_hand = own[on_hand_col].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(at_fill > 0, on_hand / at_fill, np.nan)
+    return pd.DataFrame({"service_level": own["service_level"].to_numpy(dtype=float), "fill_rate": fill,
+                         "on_hand": on_hand, "baseline_on_hand": at_fill, "on_hand_ratio": ratio})
 
 
 def _bootstrap_lead_times(u: np.ndarray, supplier: np.ndarray, samples: pd.DataFrame, *,

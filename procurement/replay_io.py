@@ -1,4 +1,5 @@
-"""Read the stored proposals from the warehouse, replay them, write ``replay_kpis``."""
+"""Read the stored proposals from the warehouse, replay them, write ``replay_kpis`` (and, sweeping the
+service level, ``replay_frontier`` with its plot)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,20 @@ from typing import Any
 import pandas as pd
 
 from procurement.catalogue import LEAD_TIME_COMPRESSION
-from procurement.replay import DEFAULT_REPLAY, ActualsError, ReplayParams, load_actuals, replay
+from procurement.replay import (
+    DEFAULT_LEVELS,
+    DEFAULT_REPLAY,
+    ActualsError,
+    ReplayParams,
+    load_actuals,
+    replay,
+    replay_frontier,
+)
 from procurement.risk import lane_lead_times
 from warehouse.db import connect, read_table, replace_table, table_exists
+from warehouse.replay_store import write_replay_frontier
 
-__all__ = ["run_replay", "replay_warehouse", "kpi_tables", "KPI_COLUMNS"]
+__all__ = ["run_replay", "replay_warehouse", "run_frontier", "plot_frontier", "kpi_tables", "KPI_COLUMNS"]
 
 # The headline KPIs, in the order the CLI prints them and the Dagster UI shows them.
 KPI_COLUMNS = ("policy", "fill_rate", "avg_on_hand_units", "on_hand_vs_baseline", "stockout_units", "holding_cost",
@@ -46,6 +56,88 @@ def replay_warehouse(con: Any, actuals_path: Path, *, params: ReplayParams = DEF
     Raises:
         ActualsError: the file or a needed warehouse table is missing or unusable.
     """
+    inputs, quarantined = _replay_inputs(con, actuals_path, warehouse_name)
+    kpis, daily = replay(**inputs, params=params)
+    kpis["actuals_file"] = str(actuals_path)
+    kpis["quarantined_rows"] = len(quarantined)
+    replace_table(con, "replay_kpis", kpis)
+    replace_table(con, "replay_daily", daily)
+    if len(quarantined):
+        replace_table(con, "quarantine_replay_actuals", quarantined)
+    return kpis
+
+
+def run_frontier(warehouse: Path, actuals_path: Path, *, levels: tuple[float, ...] = DEFAULT_LEVELS,
+                 params: ReplayParams = DEFAULT_REPLAY, plot: Path | None = None) -> tuple[pd.DataFrame, Path]:
+    """Sweep the service level (:func:`procurement.replay.replay_frontier`), write ``replay_frontier``
+    and its plot.
+
+    Args:
+        warehouse: DuckDB file of a ``supplycast run``.
+        actuals_path: Real demand after the as-of date.
+        levels: Service levels to sweep.
+        params: Seed and cost parameters.
+        plot: PNG to write (default: ``<warehouse stem>_replay_frontier.png`` beside the warehouse).
+
+    Returns:
+        ``(frontier, plot_path)``.
+
+    Raises:
+        ActualsError: the file or a needed warehouse table is missing or unusable.
+    """
+    if not Path(warehouse).exists():
+        raise ActualsError(f"warehouse {warehouse} does not exist; run `supplycast run` first")
+    con = connect(warehouse)
+    try:
+        inputs, quarantined = _replay_inputs(con, actuals_path, f"warehouse {warehouse}")
+        frontier = replay_frontier(**inputs, levels=levels, params=params)
+        write_replay_frontier(con, frontier, as_of=frontier["as_of"].iloc[0], actuals_file=str(actuals_path),
+                              seed=params.seed)
+        if len(quarantined):
+            replace_table(con, "quarantine_replay_actuals", quarantined)
+    finally:
+        con.close()
+    path = Path(plot) if plot is not None else Path(warehouse).with_name(f"{Path(warehouse).stem}_replay_frontier.png")
+    return frontier, plot_frontier(frontier, path)
+
+
+def plot_frontier(frontier: pd.DataFrame, path: Path) -> Path:
+    """Fill rate against average units on hand, one line per policy (its points labelled with their
+    service level) and the oracle as one point; written as PNG to ``path``.
+
+    Returns:
+        ``path``.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4.5))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for policy, style in (("supplycast", "o-"), ("snaive_base_stock", "s--")):
+        pts = frontier[frontier["policy"] == policy].sort_values("service_level")
+        ax.plot(pts["avg_on_hand_units"], pts["fill_rate"], style, label=policy)
+        for _, p in pts.iterrows():  # the ~7 levels of one policy
+            ax.annotate(f"{p['service_level']:g}", (p["avg_on_hand_units"], p["fill_rate"]), fontsize=7,
+                        textcoords="offset points", xytext=(4, -8))
+    oracle = frontier[frontier["policy"] == "oracle"]
+    ax.plot(oracle["avg_on_hand_units"], oracle["fill_rate"], "k*", markersize=10, label="oracle")
+    first = frontier.iloc[0]
+    ax.set_xlabel("average units on hand (all series)")
+    ax.set_ylabel("fill rate")
+    ax.set_title(f"Replay frontier: as-of {pd.Timestamp(first['as_of']):%Y-%m-%d}, "
+                 f"{pd.Timestamp(first['first_day']):%Y-%m-%d}..{pd.Timestamp(first['last_day']):%Y-%m-%d}, "
+                 f"{int(first['series']):,} series", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80, bbox_inches="tight")
+    return path
+
+
+def _replay_inputs(con: Any, actuals_path: Path, warehouse_name: str) -> tuple[dict[str, Any], pd.DataFrame]:
+    """The stored plan and the actuals, as keyword arguments of :func:`procurement.replay.replay`,
+    and the quarantined actuals rows."""
     actuals, quarantined = load_actuals(actuals_path)
     missing = [t for t in _NEEDED if not table_exists(con, t)]
     if missing:
@@ -73,15 +165,9 @@ def replay_warehouse(con: Any, actuals_path: Path, *, params: ReplayParams = DEF
     if known.empty:
         raise ActualsError(f"actuals file {actuals_path}: none of its {len(actuals):,} rows matches a store x item "
                            "of replenishment_proposals")
-    kpis, daily = replay(proposals, forecast, history, known, cost.set_index("item_id")["unit_cost"],
-                         supply=supply, lead_time_samples=_lane_lead_time_samples(con), params=params)
-    kpis["actuals_file"] = str(actuals_path)
-    kpis["quarantined_rows"] = len(quarantined)
-    replace_table(con, "replay_kpis", kpis)
-    replace_table(con, "replay_daily", daily)
-    if len(quarantined):
-        replace_table(con, "quarantine_replay_actuals", quarantined)
-    return kpis
+    return ({"proposals": proposals, "forecast": forecast, "history": history, "actuals": known,
+             "unit_cost": cost.set_index("item_id")["unit_cost"], "supply": supply,
+             "lead_time_samples": _lane_lead_time_samples(con)}, quarantined)
 
 
 def _lane_lead_time_samples(con: Any) -> pd.DataFrame | None:

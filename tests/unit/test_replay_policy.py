@@ -88,3 +88,96 @@ def test_bootstrap_draws_only_the_lane_values_and_covers_them():
     out = _bootstrap_lead_times(u, supplier, samples, fallback=np.full((4, 400), -1.0))
     assert set(out[0]) == {1.0, 5.0} and set(out[1]) == {3.0, 7.0}
     assert (out[2] == -1).all() and (out[3] == -1).all()
+
+
+def _toy(n: int = 6, days: int = 28, seed: int = 3):
+    """Several series of Poisson demand (synthetic) with a forecast at the true mean and its 10/90 % quantiles."""
+    rng = np.random.default_rng(seed)
+    rate = np.linspace(1.5, 12, n)
+    future = pd.date_range(_AS_OF + pd.Timedelta(days=1), periods=days)
+    past = pd.date_range(_AS_OF - pd.Timedelta(days=27), _AS_OF)
+    items = [f"I{i}" for i in range(n)]
+    frame = lambda dates: pd.DataFrame({"store_id": "S", "item_id": np.repeat(items, len(dates)),  # noqa: E731
+                                        "date": np.tile(dates, n),
+                                        "units": rng.poisson(np.repeat(rate, len(dates))).astype(float)})
+    history, actuals = frame(past), frame(future)
+    from scipy.stats import poisson
+
+    mean = np.repeat(rate, days)
+    forecast = pd.DataFrame({"store_id": "S", "item_id": np.repeat(items, days), "date": np.tile(future, n),
+                             "yhat": mean, "yhat_q10": poisson.ppf(0.1, mean), "yhat_q50": poisson.ppf(0.5, mean),
+                             "yhat_q90": poisson.ppf(0.9, mean)})
+    proposals = pd.DataFrame({"store_id": "S", "item_id": items, "as_of": _AS_OF, "on_hand": 2 * rate,
+                              "on_order": 0.0, "order_qty": 0, "lead_time_days": 3, "lead_time_std_days": 1.0,
+                              "review_days": 7, "service_level": 0.95})
+    return proposals, forecast, history, actuals, pd.Series(2.0, index=items)
+
+
+def test_frontier_holds_more_stock_at_higher_service_levels():
+    from procurement.replay import replay_frontier
+
+    args = _toy()
+    levels = (0.6, 0.8, 0.9, 0.95, 0.99, 0.995)
+    frontier = replay_frontier(*args, levels=levels)
+    assert len(frontier) == 2 * len(levels) + 1
+    for policy in ("supplycast", "snaive_base_stock"):
+        pts = frontier[frontier["policy"] == policy].sort_values("service_level")
+        assert list(pts["service_level"]) == list(levels)
+        # same demand, same lead-time draws, higher order-up-to levels: never less stock or fill
+        assert pts["avg_on_hand_units"].is_monotonic_increasing, policy
+        assert pts["fill_rate"].is_monotonic_increasing, policy
+        assert pts["avg_on_hand_units"].iloc[-1] > pts["avg_on_hand_units"].iloc[0], policy
+    # the oracle of the frontier is the oracle of the plain replay: identical conditions
+    kpis, _ = replay(*args)
+    oracle = frontier[frontier["policy"] == "oracle"].iloc[0]
+    assert np.isnan(oracle["service_level"])
+    assert oracle["fill_rate"] == kpis.set_index("policy").loc["oracle", "fill_rate"]
+    assert oracle["avg_on_hand_units"] == kpis.set_index("policy").loc["oracle", "avg_on_hand_units"]
+
+
+def test_frontier_rejects_levels_outside_the_unit_interval():
+    from procurement.replay import replay_frontier
+
+    with pytest.raises(ValueError, match=r"\[0.5, 1\)"):
+        replay_frontier(*_toy(n=1), levels=(0.9, 1.0))
+
+
+def test_matched_fill_interpolates_the_baseline_curve():
+    from procurement.replay import matched_fill
+
+    frontier = pd.DataFrame({
+        "policy": ["snaive_base_stock"] * 4 + ["supplycast"] * 4,
+        "service_level": [0.8, 0.9, 0.95, 0.99, 0.8, 0.9, 0.95, 0.99],
+        "fill_rate": [0.90, 0.95, 0.95, 0.99, 0.85, 0.92, 0.97, 0.995],
+        # two baseline points share fill 0.95: the one with less stock (150) is the curve
+        "avg_on_hand_units": [100.0, 150.0, 170.0, 250.0, 50.0, 90.0, 180.0, 300.0],
+    })
+    out = matched_fill(frontier)
+    assert list(out["service_level"]) == [0.8, 0.9, 0.95, 0.99]
+    # 0.92 is 2/5 of the way from (0.90, 100) to (0.95, 150): 120; 0.97 halfway from 150 to 250: 200
+    np.testing.assert_allclose(out["baseline_on_hand"], [np.nan, 120.0, 200.0, np.nan])
+    np.testing.assert_allclose(out["on_hand_ratio"], [np.nan, 0.75, 0.9, np.nan])
+    # outside the baseline's fill range there is no match (no extrapolation)
+    assert out["on_hand_ratio"].isna().tolist() == [True, False, False, True]
+
+
+def test_replay_frontier_table_round_trips_with_run_facts(tmp_path):
+    import duckdb
+
+    from procurement.replay import replay_frontier
+    from warehouse.replay_store import read_replay_frontier, write_replay_frontier
+
+    frontier = replay_frontier(*_toy(n=2), levels=(0.9, 0.99))
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    try:
+        assert write_replay_frontier(con, frontier, as_of=_AS_OF, actuals_file="a'b.parquet", seed=7) == 5
+        back = read_replay_frontier(con)
+        only = read_replay_frontier(con, policies=["oracle"])
+    finally:
+        con.close()
+    assert list(back["policy"]) == ["oracle"] + ["snaive_base_stock"] * 2 + ["supplycast"] * 2
+    assert (back["actuals_file"] == "a'b.parquet").all() and (back["seed"] == 7).all()
+    assert (pd.to_datetime(back["as_of"]) == _AS_OF).all()
+    assert list(only["policy"]) == ["oracle"]
+    np.testing.assert_allclose(back.set_index(["policy", "service_level"]).sort_index()["fill_rate"],
+                               frontier.set_index(["policy", "service_level"]).sort_index()["fill_rate"])
