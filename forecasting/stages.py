@@ -66,6 +66,11 @@ GLOBAL_MODEL = "lightgbm"
 BLEND_MODEL = "blend"  # mean of the global model and the best statsforecast candidate
 # Training days before the first backtest origin below which the global model is not fitted.
 MIN_GLOBAL_DAYS = 7
+# Days of history the global model reads. Its features are statistics of a window of weeks
+# (forecasting.features) on a dense series x day grid: years of history for a few series would
+# grow that grid for all of them (full M5 with 280 five-year series: 6 GB) without a feature that
+# uses them; series with years of history have their own model.
+GLOBAL_WINDOW_DAYS = 56
 
 _HIERARCHY = ("dept_id", "cat_id", "state_id")
 
@@ -237,6 +242,7 @@ def fit_global(
     champion: Champion | None = None,
     regression_threshold: float = 0.05,
     model_factory: type[GlobalLGBM] = GlobalLGBM,
+    window_days: int = GLOBAL_WINDOW_DAYS,
 ) -> GlobalFit | None:
     """Backtest the global model on the statsforecast origins, then fit it (see :func:`run_global`).
 
@@ -253,13 +259,17 @@ def fit_global(
         regression_threshold: Tolerated excess of the used model's backtest MASE over
             seasonal naive's before falling back to seasonal naive.
         model_factory: Class of the challenger.
+        window_days: Days of history read, up to the origin (see :data:`GLOBAL_WINDOW_DAYS`).
 
     Returns:
         The fit, or None when fewer than :data:`MIN_GLOBAL_DAYS` days precede the first origin.
     """
     bt, frame = holdout.result, history.frame
-    if (bt.cutoff - frame[DS].min()).days + 1 < MIN_GLOBAL_DAYS:
+    first_day = max(frame[DS].min(), frame[DS].max() - pd.Timedelta(days=window_days - 1))
+    if (bt.cutoff - first_day).days + 1 < MIN_GLOBAL_DAYS:
         return None
+    if frame[DS].min() < first_day:
+        frame = frame[frame[DS] >= first_day]
     series_keys = series_hierarchy(history.keys, attributes, id_cols)
     panel = panel_from_codes(series_keys, frame[UID].to_numpy(), frame[DS].to_numpy(), frame[Y].to_numpy(),
                              calendar=calendar, prices=prices, series_info=series_info, extra_dates=forecast_dates)

@@ -543,6 +543,25 @@ def test_stages_compose_to_the_front_door(history_50: pd.DataFrame):
     np.testing.assert_array_equal(choice.holdout, holdout.best)
 
 
+def test_global_model_reads_only_its_window_of_a_long_history():
+    from forecasting.history import prepare_history
+    from forecasting.stages import GLOBAL_WINDOW_DAYS, backtest_holdout, fit_global
+
+    long = _toy_history(n_days=120, n_series=6)
+    recent = long[long["date"] > long["date"].max() - pd.Timedelta(days=GLOBAL_WINDOW_DAYS)]
+    cols = {"id_cols": ID_COLS, "time_col": "date", "target_col": "units"}
+    outcomes = []
+    for hist in (long, recent):
+        prepared = prepare_history(hist, **cols)
+        holdout = backtest_holdout(prepared, models=("seasonal_naive",), holdout_days=14, n_windows=2, n_jobs=1,
+                                   min_history=14, interval=(0.1, 0.9), **cols)
+        dates = pd.date_range(prepared.as_of + pd.Timedelta(days=1), periods=7)
+        outcomes.append(fit_global(prepared, holdout, dates, attributes=hist, id_cols=ID_COLS).outcome)
+    # the 64 days before the window change nothing: the grid the model is built on is the window's
+    np.testing.assert_allclose(outcomes[0].holdout, outcomes[1].holdout)
+    np.testing.assert_allclose(outcomes[0].forecast, outcomes[1].forecast)
+
+
 def test_prepare_history_cuts_at_as_of_and_pads_stale_series():
     from forecasting.history import prepare_history
 
