@@ -1,0 +1,105 @@
+"""Quantile calibration per history-length group on an earlier window.
+
+The forecaster's quantiles are negative-binomial quantiles around its mean. Which level
+of that distribution to ask for is learned on a calibration window that ends at the
+forecast origin (the model refitted before it, as a run at that earlier origin would
+have been): for an upper level ``q`` the level whose quantile the calibration actuals
+fall at or below a share ``q`` of the time, for a lower level the one they fall
+strictly below a share ``q`` of the time. So the ``[q10, q90]`` interval covers 80 % and
+``q90`` covers 90 % of that window, counted exactly as a planner counts them
+(``y <= q90``, ``q10 <= y <= q90``) on discrete demand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from forecasting.quantiles import negbin_cdf_bounds
+
+__all__ = ["GROUPS", "history_group", "coverage_levels", "coverage_by_group"]
+
+GROUPS: tuple[str, ...] = ("long", "short", "new")
+
+
+def history_group(days: np.ndarray, *, new_days: int = 28, long_days: int = 366) -> np.ndarray:
+    """History-length group of each series: ``new`` (< ``new_days``), ``long`` (>= ``long_days``), else ``short``.
+
+    Args:
+        days: Days of history per series at the origin.
+        new_days: Below this a series is new.
+        long_days: From this a series is long (a year of lags is available).
+
+    Returns:
+        Array of group names.
+    """
+    d = np.asarray(days)
+    return np.where(d < new_days, "new", np.where(d >= long_days, "long", "short")).astype(object)
+
+
+def coverage_levels(y: np.ndarray, mean: np.ndarray, dispersion: np.ndarray, qs: Sequence[float], *,
+                    clip: tuple[float, float] = (0.005, 0.995)) -> dict[float, float]:
+    """Negative-binomial levels that give each nominal level its coverage on held-out data.
+
+    With ``F`` a row's CDF, ``y <= Q(l)`` exactly when ``F(y - 1) < l``, and ``y < Q(l)``
+    exactly when ``F(y) < l``. Upper levels (``q >= 0.5``) take the ``q``-quantile of
+    ``F(y - 1)`` so that a share ``q`` of actuals is at or below the quantile; lower levels
+    take the ``q``-quantile of ``F(y)`` so that a share ``q`` is strictly below it.
+
+    Args:
+        y: Held-out actuals.
+        mean: Their predicted means.
+        dispersion: Their dispersions (broadcast against ``mean``).
+        qs: Nominal levels in (0, 1).
+        clip: Bounds of the returned levels.
+
+    Returns:
+        Nominal level -> level to ask the negative binomial for (nominal when ``y`` is empty).
+    """
+    yy = np.asarray(y, dtype=np.float64).ravel()
+    levels = [float(q) for q in qs]
+    if not yy.size:
+        return {q: q for q in levels}
+    mu = np.asarray(mean, dtype=np.float64).ravel()
+    disp = np.broadcast_to(np.asarray(dispersion, dtype=np.float64), np.shape(mean)).ravel()
+    lower, upper = negbin_cdf_bounds(yy, mu, disp)
+    out = {}
+    for q in levels:
+        pit = np.sort(lower if q >= 0.5 else upper)
+        # share(l) = mean(pit < l) is a step function; of the steps around the q-quantile
+        # take the level whose share is closest to q (ties of discrete demand make exact q rare)
+        i = int(np.clip(np.searchsorted(pit, np.quantile(pit, q)), 0, pit.size - 1))
+        cands = np.unique(np.concatenate([pit[max(i - 1, 0):i + 2], pit[max(i - 1, 0):i + 2] + 1e-9]))
+        shares = np.searchsorted(pit, cands, side="left") / pit.size
+        out[q] = float(np.clip(cands[np.argmin(np.abs(shares - q))], *clip))
+    return out
+
+
+def coverage_by_group(y: np.ndarray, quantiles: Mapping[float, np.ndarray], groups: np.ndarray, *,
+                      interval: tuple[float, float] = (0.1, 0.9)) -> dict[str, dict[str, float]]:
+    """Share of actuals inside ``[q_lo, q_hi]`` and at or below ``q_hi`` per group.
+
+    Args:
+        y: Actuals (any shape).
+        quantiles: Level -> quantile array shaped like ``y``.
+        groups: Group of each row of ``y`` (first axis).
+        interval: Lower and upper level.
+
+    Returns:
+        Group -> ``{"n", "interval", "upper"}`` (counts of cells, shares).
+    """
+    yy = np.asarray(y, dtype=np.float64)
+    lo, hi = (np.asarray(quantiles[float(q)], dtype=np.float64) for q in interval)
+    g = np.asarray(groups).reshape(yy.shape[0], *([1] * (yy.ndim - 1)))
+    g = np.broadcast_to(g, yy.shape)
+    ok = np.isfinite(yy) & np.isfinite(lo) & np.isfinite(hi)
+    out = {}
+    for name in dict.fromkeys(np.asarray(groups).tolist()):
+        m = ok & (g == name)
+        out[str(name)] = {
+            "n": int(m.sum()),
+            "interval": float(np.mean((yy[m] >= lo[m]) & (yy[m] <= hi[m]))) if m.any() else float("nan"),
+            "upper": float(np.mean(yy[m] <= hi[m])) if m.any() else float("nan"),
+        }
+    return out
