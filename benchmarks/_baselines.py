@@ -84,7 +84,7 @@ def stats_pick(valid_fc: pd.DataFrame, valid_actual: pd.DataFrame, test_fc: pd.D
 
 
 def mlf_m5_recipe(df: pd.DataFrame, h: int, *, futr: pd.DataFrame, price_col: str = "sell_price",
-                  seed: int = 0) -> pd.DataFrame:
+                  seed: int = 0, n_jobs: int = 2) -> pd.DataFrame:
     """A plain mlforecast LightGBM with the M5 features, recursive, no weather.
 
     Args:
@@ -102,7 +102,7 @@ def mlf_m5_recipe(df: pd.DataFrame, h: int, *, futr: pd.DataFrame, price_col: st
     from mlforecast.lag_transforms import RollingMean
 
     model = lgb.LGBMRegressor(objective="tweedie", n_estimators=300, learning_rate=0.05, num_leaves=63,
-                              verbosity=-1, n_jobs=2, random_state=seed)
+                              verbosity=-1, n_jobs=n_jobs, random_state=seed)
     mlf = MLForecast(
         models={"mlf_m5_recipe": model}, freq="D", lags=[7, 28],
         lag_transforms={7: [RollingMean(7), RollingMean(28)], 28: [RollingMean(7), RollingMean(28)]},

@@ -15,10 +15,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 
 from forecasting.quantiles import negbin_cdf_bounds
 
-__all__ = ["GROUPS", "history_group", "coverage_levels", "coverage_by_group"]
+__all__ = ["GROUPS", "history_group", "seasonal_dispersion", "coverage_levels", "coverage_by_group"]
 
 GROUPS: tuple[str, ...] = ("long", "short", "new")
 
@@ -36,6 +37,63 @@ def history_group(days: np.ndarray, *, new_days: int = 28, long_days: int = 366)
     """
     d = np.asarray(days)
     return np.where(d < new_days, "new", np.where(d >= long_days, "long", "short")).astype(object)
+
+
+def seasonal_dispersion(
+    df: pd.DataFrame,
+    *,
+    id_col: str = "unique_id",
+    time_col: str = "ds",
+    target_col: str = "y",
+    days: int = 91,
+    season: int = 7,
+    window: int = 4,
+    prior_obs: float = 28.0,
+) -> pd.Series:
+    """Per-series negative-binomial dispersion of the demand around its weekday mean.
+
+    The reference of each day is the mean of the same weekday over the ``window`` weeks
+    before it (as many as exist), so the weekly pattern (closed Sundays, busy Saturdays)
+    is not counted as noise the way a plain variance counts it. With ``r = y - m`` over the
+    last ``days`` days, the estimate is ``(sum r^2 - sum m) / sum m^2`` (the variance
+    ``m + d m^2`` solved for ``d``), clipped at 0 and shrunk towards the median of the
+    series with ``n / (n + prior_obs)``.
+
+    Args:
+        df: ``id_col, time_col, target_col``, one row per series-day, no gaps.
+        id_col: Series column.
+        time_col: Date column.
+        target_col: Demand column.
+        days: Days at the end of each series the estimate uses.
+        season: Season length.
+        window: Seasons averaged for the reference.
+        prior_obs: Pseudo-observations of the pooled value.
+
+    Returns:
+        Dispersion per series (index ``id_col``, sorted).
+    """
+    d = df[[id_col, time_col, target_col]].sort_values([id_col, time_col], kind="stable")
+    y = d[target_col].to_numpy(dtype=np.float64)
+    g = d.groupby(id_col, sort=False)[target_col]
+    lagged = np.column_stack([g.shift(season * k).to_numpy(dtype=np.float64) for k in range(1, window + 1)])
+    seen = np.isfinite(lagged)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = np.where(seen, lagged, 0.0).sum(axis=1) / seen.sum(axis=1)
+    recent = (d[time_col] > d[time_col].max() - pd.Timedelta(days=int(days))).to_numpy() & np.isfinite(m)
+    keys = d[id_col].to_numpy()[recent]
+    r2, mm = (y[recent] - m[recent]) ** 2, m[recent]
+    agg = pd.DataFrame({"k": keys, "r2": r2, "m": mm, "m2": mm * mm}).groupby("k", sort=True).agg(
+        r2=("r2", "sum"), m=("m", "sum"), m2=("m2", "sum"), n=("m", "size"))
+    ids = pd.Index(np.unique(d[id_col].to_numpy()), name=id_col)
+    agg = agg.reindex(ids)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        raw = np.clip((agg["r2"] - agg["m"]) / agg["m2"], 0.0, None).to_numpy()
+    n = agg["n"].fillna(0).to_numpy(dtype=np.float64)
+    own = np.isfinite(raw) & (n > 0)
+    pooled = float(np.median(raw[own])) if own.any() else 0.0
+    w = n / (n + prior_obs)
+    out = np.where(own, w * np.where(own, raw, 0.0) + (1 - w) * pooled, pooled)
+    return pd.Series(out, index=ids, name="dispersion")
 
 
 def coverage_levels(y: np.ndarray, mean: np.ndarray, dispersion: np.ndarray, qs: Sequence[float], *,

@@ -22,6 +22,7 @@ Example::
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -29,18 +30,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecasting.calibration import coverage_levels, history_group
+from forecasting.calibration import coverage_levels, history_group, seasonal_dispersion
 from forecasting.covariates import Covariates
-from forecasting.quantiles import estimate_dispersion, negbin_quantiles, quantile_column
+from forecasting.quantiles import negbin_quantiles, quantile_column
 
 __all__ = [
     "LGBM_PARAMS",
+    "SMALL_DATA_PARAMS",
     "DEFAULT_LAGS",
     "DEFAULT_WINDOWS",
     "LongHistoryForecaster",
     "FeatureValue",
     "feature_value",
     "weather_value",
+    "weekday_mean",
 ]
 
 DEFAULT_LAGS: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 14, 21, 28, 35, 42, 49, 56, 364)
@@ -62,6 +65,9 @@ LGBM_PARAMS: dict[str, Any] = {
     "n_jobs": 2,
 }
 
+SMALL_DATA_PARAMS: dict[str, Any] = {"num_leaves": 7, "min_child_samples": 50, "n_estimators": 100}
+
+_WEEKLY_DATE_FEATURES = ("dayofweek",)
 _AGE_CAP = 400
 _CAL_SEP = "\x1f"
 
@@ -79,12 +85,17 @@ class LongHistoryForecaster:
         static_features: Columns of the history constant per series, used as categoricals.
         params: ``lightgbm.LGBMRegressor`` parameters.
         max_train_rows: Training rows are sampled (seeded) above this many.
+        small_data_rows: Below this many history rows ``small_data_params`` override
+            ``params`` (a few weeks of a few hundred series: smaller trees, fewer rounds).
+        small_data_params: Overrides for small training sets.
         min_train_age: Training rows need this many days of history before them.
         max_history_days: Cut every series to its last this many days before each origin
             (None: all of it); measures what depth is worth.
         new_days: Series with fewer days of history are ``new``.
         long_days: Series with at least this many days are ``long``.
-        calibrate: Calibrate the quantile levels on the window before the origin.
+        calibrate: Calibrate the blend weight and quantile levels on the window(s) before the origin.
+        calibration_windows: How many consecutive ``horizon``-day windows before the origin
+            are pooled for the calibration (each one a refit).
         min_calibration_series: Below this many series of a group with enough history
             before the calibration origin, longer series stand in for the group.
         dispersion_days: Days of recent history the dispersion is estimated from.
@@ -99,11 +110,14 @@ class LongHistoryForecaster:
     static_features: Sequence[str] = ()
     params: Mapping[str, Any] = field(default_factory=lambda: dict(LGBM_PARAMS))
     max_train_rows: int = 400_000
+    small_data_rows: int = 50_000
+    small_data_params: Mapping[str, Any] = field(default_factory=lambda: dict(SMALL_DATA_PARAMS))
     min_train_age: int = 7
     max_history_days: int | None = None
     new_days: int = 28
     long_days: int = 366
     calibrate: bool = True
+    calibration_windows: int = 1
     min_calibration_series: int = 30
     dispersion_days: int = 91
     seed: int = 0
@@ -113,6 +127,7 @@ class LongHistoryForecaster:
     origin_: pd.Timestamp | None = field(default=None, init=False)
     groups_: pd.Series | None = field(default=None, init=False, repr=False)
     levels_: dict[str, dict[float, float]] = field(default_factory=dict, init=False)
+    blend_: dict[str, float] = field(default_factory=dict, init=False)
     calibration_: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
     seconds_: dict[str, float] = field(default_factory=dict, init=False)
 
@@ -140,7 +155,7 @@ class LongHistoryForecaster:
         self._days = days
         self.groups_ = pd.Series(history_group(days.to_numpy(), new_days=self.new_days, long_days=self.long_days),
                                  index=days.index, name="group")
-        self.levels_ = {}
+        self.levels_, self.blend_ = {}, {}
         if self.calibrate:
             t = perf_counter()
             self._calibrate(hist)
@@ -164,8 +179,14 @@ class LongHistoryForecaster:
         h = self.horizon if h is None else int(h)
         out = self._predict_mean(self.model_, h, self.origin_)
         group = self.groups_.reindex(out["unique_id"]).to_numpy()
+        out["yhat"] = self._blend(out, group)
         disp = self._disp.reindex(out["unique_id"]).to_numpy()
-        return self._with_quantiles(out, group, disp)
+        return self._with_quantiles(out.drop(columns="baseline"), group, disp)
+
+    def _blend(self, out: pd.DataFrame, group: np.ndarray) -> np.ndarray:
+        """``w * model + (1 - w) * weekday mean`` with the group's calibrated weight (1 when uncalibrated)."""
+        w = pd.Series(self.blend_).reindex(group).fillna(1.0).to_numpy(dtype=np.float64)
+        return w * out["yhat"].to_numpy(dtype=np.float64) + (1 - w) * out["baseline"].to_numpy(dtype=np.float64)
 
     def backtest(self, df: pd.DataFrame, *, origin: pd.Timestamp | str, covariates: Covariates | None = None,
                  h: int | None = None) -> pd.DataFrame:
@@ -180,7 +201,7 @@ class LongHistoryForecaster:
         self._covariates = covariates or Covariates()
         train = self._cut(hist[hist["ds"] <= origin], origin)
         model = self._fit_model(train, origin)
-        out = self._predict_mean(model, h, origin)
+        out = self._predict_mean(model, h, origin).drop(columns="baseline")
         return out.merge(hist[["unique_id", "ds", "y"]], on=["unique_id", "ds"], how="left")
 
     # ------------------------------------------------------------------ features and model
@@ -215,7 +236,9 @@ class LongHistoryForecaster:
             return part
         return part[part["ds"] > origin - pd.Timedelta(days=int(depth))]
 
-    def _mlf(self):
+    def _mlf(self, train: pd.DataFrame):
+        """The mlforecast pipeline for ``train``: yearly date features only when it spans a year,
+        the small-data LightGBM settings when it has few rows."""
         import lightgbm as lgb
         from mlforecast import MLForecast
         from mlforecast.lag_transforms import RollingMean, RollingStd, SeasonalRollingMean
@@ -229,8 +252,15 @@ class LongHistoryForecaster:
             transforms[350] = [RollingMean(28, min_samples=1)]  # last year's 4 weeks around the day
             transforms[361] = [RollingMean(7, min_samples=1)]  # last year's week around the day
         params = {"random_state": self.seed, **dict(self.params)}
+        if len(train) < self.small_data_rows:
+            params.update(self.small_data_params)
+        span = (train["ds"].max() - train["ds"].min()).days + 1
+        # Day of year, month or day of month seen over less than a year are constants of the
+        # training window that the trees would extrapolate into unseen values.
+        dates = list(self.date_features) if span >= self.long_days else \
+            [f for f in self.date_features if f in _WEEKLY_DATE_FEATURES]
         return MLForecast(models={"lgb": lgb.LGBMRegressor(**params)}, freq="D", lags=list(self.lags),
-                          lag_transforms=transforms, date_features=list(self.date_features),
+                          lag_transforms=transforms, date_features=dates,
                           num_threads=int(params.get("n_jobs", 1)))
 
     def _exog(self, rows: pd.DataFrame, origin: pd.Timestamp, first: pd.Series) -> pd.DataFrame:
@@ -249,7 +279,7 @@ class LongHistoryForecaster:
         return first_sale.reindex(first_row.index).fillna(first_row)
 
     def _fit_model(self, train: pd.DataFrame, origin: pd.Timestamp):
-        mlf = self._mlf()
+        mlf = self._mlf(train)
         first = self._first_sale(train)
         x = self._exog(train[["unique_id", "ds"]], origin, first)
         frame = pd.concat([train.reset_index(drop=True), x.drop(columns=["unique_id", "ds"])], axis=1)
@@ -264,6 +294,7 @@ class LongHistoryForecaster:
         x_cols = [c for c in feats.columns if c not in ("unique_id", "ds", "y")]
         mlf.fit_models(feats.iloc[idx][x_cols], feats["y"].to_numpy()[idx])
         mlf._first = first
+        mlf._recent = train.loc[train["ds"] > origin - pd.Timedelta(days=28), ["unique_id", "ds", "y"]]
         return mlf
 
     def _predict_mean(self, mlf, h: int, origin: pd.Timestamp) -> pd.DataFrame:
@@ -272,17 +303,20 @@ class LongHistoryForecaster:
         rows = pd.DataFrame({"unique_id": np.repeat(ids.to_numpy(), h), "ds": np.tile(dates.to_numpy(), len(ids))})
         x = self._exog(rows, origin, mlf._first)
         source = x.pop("weather_source") if "weather_source" in x.columns else None
-        fc = mlf.predict(h, X_df=x)
+        with warnings.catch_warnings():
+            # missing weather values (a station that never reports tmin) are expected: LightGBM routes them
+            warnings.filterwarnings("ignore", message="Found null values", category=UserWarning)
+            fc = mlf.predict(h, X_df=x)
         fc = fc.rename(columns={"lgb": "yhat"})
         fc["yhat"] = np.clip(fc["yhat"].to_numpy(dtype=np.float64), 0.0, None)
         fc = rows.merge(fc, on=["unique_id", "ds"], how="left")
+        fc["baseline"] = weekday_mean(mlf._recent, rows)
         if source is not None:
             fc["weather_source"] = source.to_numpy()
         return fc
 
     def _dispersion(self, train: pd.DataFrame) -> pd.Series:
-        recent = train[train["ds"] > train["ds"].max() - pd.Timedelta(days=self.dispersion_days)]
-        return estimate_dispersion(recent, id_col="unique_id", target_col="y")
+        return seasonal_dispersion(train, days=self.dispersion_days)
 
     # ------------------------------------------------------------------ quantiles
     def _with_quantiles(self, out: pd.DataFrame, group: np.ndarray, disp: np.ndarray) -> pd.DataFrame:
@@ -326,16 +360,49 @@ class LongHistoryForecaster:
         return pd.concat(parts, ignore_index=True) if parts else before.iloc[:0]
 
     def _calibrate(self, hist: pd.DataFrame) -> None:
-        cal_origin = self.origin_ - pd.Timedelta(days=self.horizon)
+        """Blend weight and quantile levels per group from the windows just before the origin."""
+        windows = []
+        for k in range(1, self.calibration_windows + 1):
+            pred = self._calibration_window(hist, self.origin_ - pd.Timedelta(days=k * self.horizon))
+            if pred is not None:
+                windows.append(pred.assign(window=k))
+        if not windows:
+            self.calibration_ = {"origin": self.origin_ - pd.Timedelta(days=self.horizon), "series": {},
+                                 "note": "no history before the calibration window"}
+            return
+        pred = pd.concat(windows, ignore_index=True)
+        group = pred["group"].to_numpy()
+        self.blend_ = {str(g): _blend_weight(pred[group == g]) for g in np.unique(group)}
+        pred["yhat_model"] = pred["yhat"]
+        pred["yhat"] = self._blend(pred, group)
+        self.levels_ = {}
+        for g in np.unique(group):
+            m = group == g
+            self.levels_[str(g)] = coverage_levels(pred["y"].to_numpy()[m], pred["yhat"].to_numpy()[m],
+                                                   pred["dispersion"].to_numpy()[m], self.quantiles)
+        self.calibration_ = {
+            "origin": self.origin_ - pd.Timedelta(days=self.horizon),
+            "windows": len(windows),
+            "series": pred[pred["window"] == 1].assign(base=pred["unique_id"].str.split(_CAL_SEP).str[0])
+            .groupby("group")["base"].nunique().to_dict(),
+            "predictions": pred,
+        }
+
+    def _calibration_window(self, hist: pd.DataFrame, cal_origin: pd.Timestamp) -> pd.DataFrame | None:
+        """Refit at ``cal_origin`` on the calibration copies and forecast the window after it.
+
+        Returns:
+            Copy ids, ``ds, y, yhat`` (model), ``baseline``, ``group``, ``dispersion`` and ``scale``
+            (mean squared day-to-day change of the copy's history), or None without history.
+        """
         frame = self._calibration_frame(hist, cal_origin)
         if frame.empty:
-            self.calibration_ = {"origin": cal_origin, "series": {}, "note": "no history before the window"}
-            return
+            return None
         copies = frame[["unique_id"]].drop_duplicates()
-        parts = copies["unique_id"].str.split(_CAL_SEP, n=1, regex=False)
-        copies = copies.assign(base=parts.str[0].to_numpy(), group=parts.str[1].to_numpy())
-        actual = hist.loc[hist["ds"] > cal_origin, ["unique_id", "ds", "y"]].rename(columns={"unique_id": "base"})
-        actual = actual.merge(copies[["unique_id", "base"]], on="base").drop(columns="base")
+        copies["base"] = copies["unique_id"].str.split(_CAL_SEP, n=1, regex=False).str[0].to_numpy()
+        end = cal_origin + pd.Timedelta(days=self.horizon)
+        actual = hist.loc[(hist["ds"] > cal_origin) & (hist["ds"] <= end), ["unique_id", "ds", "y"]]
+        actual = actual.rename(columns={"unique_id": "base"}).merge(copies, on="base").drop(columns="base")
         covariates = self._covariates
         self._covariates = _RenamedCovariates(covariates)
         try:
@@ -344,20 +411,32 @@ class LongHistoryForecaster:
         finally:
             self._covariates = covariates
         pred = pred.merge(actual, on=["unique_id", "ds"], how="inner")
-        disp = self._dispersion(frame)
-        pred_group = pred["unique_id"].str.split(_CAL_SEP, n=1, regex=False).str[1].to_numpy()
-        d = disp.reindex(pred["unique_id"]).to_numpy()
-        d = np.nan_to_num(d, nan=float(np.nanmedian(d)) if np.isfinite(d).any() else 0.0)
-        self.levels_ = {}
-        for g in np.unique(pred_group):
-            m = pred_group == g
-            self.levels_[str(g)] = coverage_levels(pred["y"].to_numpy()[m], pred["yhat"].to_numpy()[m], d[m],
-                                                   self.quantiles)
-        self.calibration_ = {
-            "origin": cal_origin,
-            "series": copies.groupby("group")["base"].nunique().to_dict(),
-            "predictions": pred.assign(group=pred_group, dispersion=d),
-        }
+        pred["group"] = pred["unique_id"].str.split(_CAL_SEP, n=1, regex=False).str[1].to_numpy()
+        d = self._dispersion(frame).reindex(pred["unique_id"]).to_numpy()
+        pred["dispersion"] = np.nan_to_num(d, nan=float(np.nanmedian(d)) if np.isfinite(d).any() else 0.0)
+        f = frame.sort_values(["unique_id", "ds"])
+        scale = (f.groupby("unique_id", sort=True)["y"].diff() ** 2).groupby(f["unique_id"]).mean()
+        pred["scale"] = scale.reindex(pred["unique_id"]).to_numpy(dtype=np.float64)
+        return pred
+
+
+def weekday_mean(recent: pd.DataFrame, rows: pd.DataFrame) -> np.ndarray:
+    """Mean of the same weekday over the recent days of each series (its mean where that weekday is unseen).
+
+    Args:
+        recent: ``unique_id, ds, y``: the last weeks of history.
+        rows: ``unique_id, ds``: the days to forecast.
+
+    Returns:
+        One value per row of ``rows`` (NaN for a series absent from ``recent``).
+    """
+    r = recent.assign(dow=pd.DatetimeIndex(recent["ds"]).dayofweek)
+    by_day = r.groupby(["unique_id", "dow"], sort=False)["y"].mean().rename("by_day")
+    overall = r.groupby("unique_id", sort=False)["y"].mean().rename("overall")
+    q = rows[["unique_id"]].assign(dow=pd.DatetimeIndex(rows["ds"]).dayofweek)
+    q = q.merge(by_day, left_on=["unique_id", "dow"], right_index=True, how="left")
+    q = q.merge(overall, left_on="unique_id", right_index=True, how="left")
+    return q["by_day"].fillna(q["overall"]).to_numpy(dtype=np.float64)
 
 
 class _RenamedCovariates:
@@ -371,6 +450,23 @@ class _RenamedCovariates:
         x = self.inner.build(pd.DataFrame({"unique_id": orig.to_numpy(), "ds": rows["ds"].to_numpy()}), origin=origin)
         x["unique_id"] = rows["unique_id"].to_numpy()
         return x
+
+
+_BLEND_GRID = np.linspace(0.0, 1.0, 11)
+
+
+def _blend_weight(pred: pd.DataFrame) -> float:
+    """Weight of the model against the weekday mean with the lowest scaled squared error on ``pred``.
+
+    Each series' squared errors are divided by its ``scale`` (the mean squared day-to-day
+    change of its history), so series of every size count alike.
+    """
+    s = pred["scale"].to_numpy(dtype=np.float64)
+    ok = np.isfinite(s) & (s > 0)
+    s = np.where(ok, s, np.median(s[ok]) if ok.any() else 1.0)
+    y, a, b = (pred[c].to_numpy(dtype=np.float64) for c in ("y", "yhat", "baseline"))
+    loss = [np.sum((w * a + (1 - w) * b - y) ** 2 / s) for w in _BLEND_GRID]
+    return float(_BLEND_GRID[int(np.argmin(loss))])
 
 
 @dataclass(frozen=True)
