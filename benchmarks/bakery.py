@@ -84,11 +84,19 @@ def _table(rows: dict[str, dict[str, float]], best: str) -> pd.DataFrame:
     return t
 
 
-def run(root: Path, tee: Tee) -> dict:
+def run(root: Path, tee: Tee, *, forecaster: LongHistoryForecaster = FORECASTER, threads: int = 2,
+        stores: int | None = None) -> dict:
     """Run the benchmark and print its tables; returns the figures."""
     timer = Timer()
     with timer("load"):
         b = load_bakery(root)
+    if stores:
+        keep = sorted(b.sales["store_id"].unique())[:stores]
+        b = replace(b, sales=b.sales[b.sales["store_id"].isin(keep)],
+                    promotions=b.promotions[b.promotions["unique_id"].isin(
+                        b.sales.loc[b.sales["store_id"].isin(keep), "unique_id"])],
+                    holidays=b.holidays[b.holidays["store_id"].isin(keep)],
+                    weather=b.weather[b.weather["store_id"].isin(keep)])
     cols = ["unique_id", "ds", "y", "store_id", "item_id"]
     hist_v = b.sales.loc[b.sales["ds"] <= VALID_ORIGIN, cols]
     hist_t = b.sales.loc[b.sales["ds"] <= TEST_ORIGIN, cols]
@@ -98,23 +106,24 @@ def run(root: Path, tee: Tee) -> dict:
     futr = lambda origin: promo[(promo["ds"] > origin) & (promo["ds"] <= origin + pd.Timedelta(days=H))]  # noqa: E731
     with_promo = lambda hist: hist.merge(promo, on=["unique_id", "ds"], how="left")  # noqa: E731
     recipe = lambda hist, origin: mlf_m5_recipe(with_promo(hist), H, futr=futr(origin),  # noqa: E731
-                                                price_col="promotion_current_week")
+                                                price_col="promotion_current_week", n_jobs=threads)
 
     # ---------------- validation window (origin 02-05)
     base_v, sec_v = stat_forecasts(hist_v, H)
     recipe_v = recipe(hist_v, VALID_ORIGIN)
     fc_out, fitted = {}, {}
     fc_out["ours_weather_climatology"], fitted["ours_weather_climatology"] = fit_predict(
-        FORECASTER, hist_t, cov, timer, "ours_weather_climatology")
+        forecaster, hist_t, cov, timer, "ours_weather_climatology")
     fc_out["ours_no_weather"], fitted["ours_no_weather"] = fit_predict(
-        FORECASTER, hist_t, cov.without_weather(), timer, "ours_no_weather")
+        forecaster, hist_t, cov.without_weather(), timer, "ours_no_weather")
     valid_rows = {n: score(b, base_v, n, VALID_ORIGIN) for n in STAT_MODELS}
     valid_rows["mlf_recipe"] = score(b, recipe_v, "mlf_m5_recipe", VALID_ORIGIN)
     for n in ("ours_weather_climatology", "ours_no_weather"):
         valid_rows[n] = score(b, valid_predictions(fitted[n]), "yhat", VALID_ORIGIN)
     weather_on = valid_rows["ours_weather_climatology"]["mae"] < valid_rows["ours_no_weather"]["mae"]
     best_v = min([*STAT_MODELS, "mlf_recipe"], key=lambda n: valid_rows[n]["mae"])
-    tee("\nValidation window 2019-02-06..03-05 (origin 02-05), 105 series:")
+    n = b.sales["unique_id"].nunique()
+    tee(f"\nValidation window 2019-02-06..03-05 (origin 02-05), {n} series:")
     tee(_table(valid_rows, best_v).to_string(float_format=lambda v: f"{v:.3f}"))
     tee(f"weather chosen on the validation window: {'on' if weather_on else 'off'} (MAE "
         f"{valid_rows['ours_weather_climatology']['mae']:.3f} with climatology, "
@@ -132,10 +141,10 @@ def run(root: Path, tee: Tee) -> dict:
     seconds["mlf_recipe"] = timer.seconds["mlf_recipe"]
     wx_obs = b.weather.assign(source=np.where(b.weather["date"] > TEST_ORIGIN, "forecast", "observed"))
     fc_out["ours_weather_observed_UPPER_BOUND"], _ = fit_predict(
-        FORECASTER, hist_t, covariates(b, weather=wx_obs), timer, "ours_weather_observed_UPPER_BOUND")
-    fc_out["ours_28_days"], _ = fit_predict(replace(FORECASTER, max_history_days=28), hist_t, final_cov, timer,
+        forecaster, hist_t, covariates(b, weather=wx_obs), timer, "ours_weather_observed_UPPER_BOUND")
+    fc_out["ours_28_days"], _ = fit_predict(replace(forecaster, max_history_days=28), hist_t, final_cov, timer,
                                             "ours_28_days")
-    fc_out["ours_new_14_days"], _ = fit_predict(replace(FORECASTER, max_history_days=14), hist_t, final_cov, timer,
+    fc_out["ours_new_14_days"], _ = fit_predict(replace(forecaster, max_history_days=14), hist_t, final_cov, timer,
                                                 "ours_new_14_days")
     final = "ours_weather_climatology" if weather_on else "ours_no_weather"
     fc_out["ours"] = fc_out[final]
@@ -153,7 +162,7 @@ def run(root: Path, tee: Tee) -> dict:
         rows[n]["seconds"] = seconds[n]
     baselines = [*STAT_MODELS, "stats_pick", "mlf_recipe"]
     best = min(baselines, key=lambda n: rows[n]["mae"])
-    tee(f"\nHoldout 2019-03-06..04-02 (origin 03-05), 105 series x 28 days; ours = {final} (chosen on validation). "
+    tee(f"\nHoldout 2019-03-06..04-02 (origin 03-05), {n} series x 28 days; ours = {final} (chosen on validation). "
         "Baselines: point forecasts (pinball q50 of the point; no q90). Ours: mae/rmse/pinball_q50 of the median "
         "q50, *_of_mean of the mean forecast")
     tee(_table(rows, best).to_string(float_format=lambda v: f"{v:.3f}"))
@@ -170,7 +179,7 @@ def run(root: Path, tee: Tee) -> dict:
     tee(f"What depth buys (MAE): full history {ours:.3f}, 28 days {rows['ours_28_days']['mae']:.3f}, 14 days "
         f"{rows['ours_new_14_days']['mae']:.3f}")
 
-    mixed = mixed_depths(FORECASTER, hist_t, final_cov, key="store_id", timer=timer)
+    mixed = mixed_depths(forecaster, hist_t, final_cov, key="store_id", timer=timer)
     mixed_rows = {f"ours_mixed_{role}": score(b, mixed[mixed["role"] == role], "yhat", TEST_ORIGIN)
                   for role in ROLES}
     tee("\nMixed depths on one panel (the 35 stores in three sets rotating through the roles long / 28 days / "
@@ -196,10 +205,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=None, help="shared data folder (default: ../shared/data)")
     parser.add_argument("--out", type=Path, default=None, help="also write the printed report here")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="LightGBM threads (1 on a machine other jobs keep busy: OpenMP threads busy-wait)")
+    parser.add_argument("--stores", type=int, default=None, help="only the first N stores (a quick check)")
     args = parser.parse_args(argv)
+    forecaster = replace(FORECASTER, params={**FORECASTER.params, "n_jobs": args.threads})
     tee = Tee(args.out)
     header(tee, "Bakery chain (35 stores x 3 products, daily)", ["benchmarks.bakery", *(argv or sys.argv[1:])])
-    run(args.data or shared_data(), tee)
+    tee(f"LightGBM threads: {args.threads}")
+    run(args.data or shared_data(), tee, forecaster=forecaster, threads=args.threads, stores=args.stores)
     tee.save()
     return 0
 

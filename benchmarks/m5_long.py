@@ -74,11 +74,23 @@ def _table(rows: dict[str, dict[str, float]], best_stat: str | None = None) -> p
     return t
 
 
-def run(root: Path, tee: Tee) -> dict:
+def _subset(m: M5Long, items: list[str]) -> M5Long:
+    """The series of some items only (a quick check of the script), weights renormalised."""
+    ids = m.statics.loc[m.statics["item_id"].isin(items), "unique_id"]
+    keep = lambda f: f[f["unique_id"].isin(ids)]  # noqa: E731
+    w = m.weight.reindex(ids)
+    return replace(m, sales=keep(m.sales), prices=keep(m.prices), snap=keep(m.snap), statics=keep(m.statics),
+                   scale=m.scale.reindex(ids), weight=w / w.sum())
+
+
+def run(root: Path, tee: Tee, *, forecaster: LongHistoryForecaster = FORECASTER, threads: int = 2,
+        items: int | None = None) -> dict:
     """Run the benchmark and print its tables; returns the figures."""
     timer = Timer()
     with timer("load"):
         m = load_m5_long(root)
+    if items:
+        m = _subset(m, sorted(m.statics["item_id"].unique())[:items])
     cols = ["unique_id", "ds", "y", "store_id", "dept_id"]
     hist_v = m.sales.loc[m.sales["ds"] <= VALID_ORIGIN, cols]
     hist_t = m.sales.loc[m.sales["ds"] <= TEST_ORIGIN, cols]
@@ -90,13 +102,13 @@ def run(root: Path, tee: Tee) -> dict:
 
     # ---------------- validation window (origin 03-27): everything that is chosen is chosen here
     base_v, sec_v = stat_forecasts(hist_v, H)
-    recipe_v = mlf_m5_recipe(with_price(hist_v), H, futr=futr(VALID_ORIGIN))
+    recipe_v = mlf_m5_recipe(with_price(hist_v), H, futr=futr(VALID_ORIGIN), n_jobs=threads)
     # Ours at the test origin, with and without weather: each fit calibrates at 04-24 - 28 days, the
     # validation origin, and that calibration fit is ours' validation forecast (fitted to 03-27).
     fc_out, fitted = {}, {}
-    fc_out["ours_weather"], fitted["ours_weather"] = fit_predict(FORECASTER, hist_t, cov, timer, "ours_weather")
+    fc_out["ours_weather"], fitted["ours_weather"] = fit_predict(forecaster, hist_t, cov, timer, "ours_weather")
     fc_out["ours_no_weather"], fitted["ours_no_weather"] = fit_predict(
-        FORECASTER, hist_t, cov.without_weather(), timer, "ours_no_weather")
+        forecaster, hist_t, cov.without_weather(), timer, "ours_no_weather")
     valid_rows = {n: score(m, base_v, n, VALID_ORIGIN, w_valid) for n in STAT_MODELS}
     valid_rows["mlf_m5_recipe"] = score(m, recipe_v, "mlf_m5_recipe", VALID_ORIGIN, w_valid)
     for n in ("ours_weather", "ours_no_weather"):
@@ -118,14 +130,14 @@ def run(root: Path, tee: Tee) -> dict:
     base_t["stats_pick"], choice = stats_pick(base_v, act_v, base_t)
     seconds["stats_pick"] = sum(sec_v.values()) + sum(sec_t.values())
     with timer("mlf_m5_recipe"):
-        recipe_t = mlf_m5_recipe(with_price(hist_t), H, futr=futr(TEST_ORIGIN))
+        recipe_t = mlf_m5_recipe(with_price(hist_t), H, futr=futr(TEST_ORIGIN), n_jobs=threads)
     seconds["mlf_m5_recipe"] = timer.seconds["mlf_m5_recipe"]
     wx_obs = m.weather.assign(source=np.where(m.weather["date"] > TEST_ORIGIN, "forecast", "observed"))
     fc_out["ours_weather_observed_UPPER_BOUND"], _ = fit_predict(
-        FORECASTER, hist_t, covariates(m, weather=wx_obs), timer, "ours_weather_observed_UPPER_BOUND")
-    fc_out["ours_28_days"], _ = fit_predict(replace(FORECASTER, max_history_days=28), hist_t, final_cov, timer,
+        forecaster, hist_t, covariates(m, weather=wx_obs), timer, "ours_weather_observed_UPPER_BOUND")
+    fc_out["ours_28_days"], _ = fit_predict(replace(forecaster, max_history_days=28), hist_t, final_cov, timer,
                                              "ours_28_days")
-    fc_out["ours_new_14_days"], _ = fit_predict(replace(FORECASTER, max_history_days=14), hist_t, final_cov, timer,
+    fc_out["ours_new_14_days"], _ = fit_predict(replace(forecaster, max_history_days=14), hist_t, final_cov, timer,
                                                  "ours_new_14_days")
     final = "ours_weather" if weather_on else "ours_no_weather"
     fc_out["ours"] = fc_out[final]
@@ -142,8 +154,9 @@ def run(root: Path, tee: Tee) -> dict:
         rows[n]["seconds"] = seconds[n]
     best_stat = min([*STAT_MODELS, "stats_pick"], key=lambda n: rows[n]["wrmsse_280"])
     table = _table(rows, best_stat=best_stat)
-    tee(f"\nTest window 2016-04-25..05-22 (origin 04-24), 280 series, official level-12 scales and weights "
-        f"(renormalised over the 280); ours = {final} (chosen on validation)")
+    n = m.statics["unique_id"].nunique()
+    tee(f"\nTest window 2016-04-25..05-22 (origin 04-24), {n} series, official level-12 scales and weights "
+        f"(renormalised over the {n}); ours = {final} (chosen on validation)")
     tee(table.to_string(float_format=lambda v: f"{v:.4f}"))
     tee("seconds: statsforecast models = one fit + forecast at the origin (n_jobs=2); stats_pick = all four "
         "models at both origins; ours = fit (including the calibration refit at 03-27) + predict")
@@ -164,7 +177,7 @@ def run(root: Path, tee: Tee) -> dict:
         f"{rows['ours_no_weather']['wrmsse_280']:.4f} without; with the observed weather as a perfect forecast "
         f"(UPPER BOUND, not available at run time): {rows['ours_weather_observed_UPPER_BOUND']['wrmsse_280']:.4f}")
 
-    mixed = mixed_depths(FORECASTER, hist_t, final_cov, key="item_id", timer=timer)
+    mixed = mixed_depths(forecaster, hist_t, final_cov, key="item_id", timer=timer)
     mixed_rows = {f"ours_mixed_{role}": score(m, mixed[mixed["role"] == role], "yhat", TEST_ORIGIN, w_test)
                   for role in ROLES}
     tee("\nMixed depths on one panel (the 28 items in three sets rotating through the roles long / 28 days / "
@@ -189,10 +202,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=None, help="shared data folder (default: ../shared/data)")
     parser.add_argument("--out", type=Path, default=None, help="also write the printed report here")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="LightGBM threads (1 on a machine other jobs keep busy: OpenMP threads busy-wait)")
+    parser.add_argument("--items", type=int, default=None, help="only the first N items (a quick check)")
     args = parser.parse_args(argv)
+    forecaster = replace(FORECASTER, params={**FORECASTER.params, "n_jobs": args.threads})
     tee = Tee(args.out)
     header(tee, "M5 long history (280 series x 1,941 days)", ["benchmarks.m5_long", *(argv or sys.argv[1:])])
-    run(args.data or shared_data(), tee)
+    tee(f"LightGBM threads: {args.threads}")
+    run(args.data or shared_data(), tee, forecaster=forecaster, threads=args.threads, items=args.items)
     tee.save()
     return 0
 

@@ -22,6 +22,7 @@ Example::
 
 from __future__ import annotations
 
+import copy
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -52,8 +53,8 @@ DEFAULT_WINDOWS: tuple[int, ...] = (7, 14, 28, 56, 91, 182, 364)
 LGBM_PARAMS: dict[str, Any] = {
     "objective": "tweedie",
     "tweedie_variance_power": 1.2,
-    "learning_rate": 0.05,
-    "n_estimators": 400,
+    "learning_rate": 0.07,
+    "n_estimators": 300,
     "num_leaves": 63,
     "min_child_samples": 100,
     "colsample_bytree": 0.8,
@@ -80,7 +81,11 @@ class LongHistoryForecaster:
         horizon: Days forecast after the origin.
         quantiles: Quantile levels returned (``yhat_qNN`` columns).
         lags: Target lags (a lag a series does not have is missing, not zero).
-        windows: Rolling-mean windows on lag 1 (minimum one observation).
+        windows: Rolling-mean windows on lag ``min_lag`` (minimum one observation).
+        min_lag: Shortest lag used; 1 forecasts day by day, each day's forecast feeding
+            the next day's features; ``horizon`` needs no forecast as input.
+        target_transforms: mlforecast target transforms (e.g. ``LocalStandardScaler()`` with an
+            L2 objective), applied before the features and undone after the forecast.
         date_features: pandas date attributes used as features.
         static_features: Columns of the history constant per series, used as categoricals.
         params: ``lightgbm.LGBMRegressor`` parameters.
@@ -106,10 +111,12 @@ class LongHistoryForecaster:
     quantiles: Sequence[float] = (0.1, 0.5, 0.9)
     lags: Sequence[int] = DEFAULT_LAGS
     windows: Sequence[int] = DEFAULT_WINDOWS
+    min_lag: int = 1
+    target_transforms: Sequence[Any] = ()
     date_features: Sequence[str] = ("dayofweek", "dayofyear", "month", "day")
     static_features: Sequence[str] = ()
     params: Mapping[str, Any] = field(default_factory=lambda: dict(LGBM_PARAMS))
-    max_train_rows: int = 400_000
+    max_train_rows: int = 200_000
     small_data_rows: int = 50_000
     small_data_params: Mapping[str, Any] = field(default_factory=lambda: dict(SMALL_DATA_PARAMS))
     min_train_age: int = 7
@@ -243,11 +250,14 @@ class LongHistoryForecaster:
         from mlforecast import MLForecast
         from mlforecast.lag_transforms import RollingMean, RollingStd, SeasonalRollingMean
 
+        near = int(self.min_lag)
         transforms: dict[int, list] = {
-            1: [RollingMean(w, min_samples=1) for w in self.windows]
+            near: [RollingMean(w, min_samples=1) for w in self.windows]
             + [RollingStd(7, min_samples=2), RollingStd(28, min_samples=2)],
-            7: [SeasonalRollingMean(7, 4, min_samples=1), SeasonalRollingMean(7, 13, min_samples=1)],
         }
+        weekly = max(7, 7 * -(-near // 7))
+        transforms.setdefault(weekly, []).extend(
+            [SeasonalRollingMean(7, 4, min_samples=1), SeasonalRollingMean(7, 13, min_samples=1)])
         if max(self.windows) >= 364:
             transforms[350] = [RollingMean(28, min_samples=1)]  # last year's 4 weeks around the day
             transforms[361] = [RollingMean(7, min_samples=1)]  # last year's week around the day
@@ -259,8 +269,10 @@ class LongHistoryForecaster:
         # training window that the trees would extrapolate into unseen values.
         dates = list(self.date_features) if span >= self.long_days else \
             [f for f in self.date_features if f in _WEEKLY_DATE_FEATURES]
-        return MLForecast(models={"lgb": lgb.LGBMRegressor(**params)}, freq="D", lags=list(self.lags),
+        lags = [lag for lag in self.lags if lag >= near]
+        return MLForecast(models={"lgb": lgb.LGBMRegressor(**params)}, freq="D", lags=lags,
                           lag_transforms=transforms, date_features=dates,
+                          target_transforms=[copy.deepcopy(t) for t in self.target_transforms] or None,
                           num_threads=int(params.get("n_jobs", 1)))
 
     def _exog(self, rows: pd.DataFrame, origin: pd.Timestamp, first: pd.Series) -> pd.DataFrame:

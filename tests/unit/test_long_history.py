@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasting.calibration import coverage_by_group, coverage_levels, history_group
+from forecasting.calibration import coverage_by_group, coverage_levels, history_group, seasonal_dispersion
 from forecasting.covariates import Covariates, price_features
-from forecasting.long_history import LongHistoryForecaster, weather_value
+from forecasting.long_history import LongHistoryForecaster, _blend_weight, weather_value, weekday_mean
 from forecasting.quantiles import negbin_quantiles
 
 SMALL = {"objective": "tweedie", "n_estimators": 40, "learning_rate": 0.1, "num_leaves": 15,
@@ -52,6 +52,36 @@ def test_coverage_levels_recalibrate_a_too_narrow_model():
     assert raw_upper < 0.85
     assert np.mean((y[test] >= q10) & (y[test] <= q90)) == pytest.approx(0.80, abs=0.02)
     assert np.mean(y[test] <= q90) == pytest.approx(0.90, abs=0.015)
+
+
+def test_seasonal_dispersion_hand_computed():
+    y = [1, 2, 3, 4, 5, 6, 7, 11, 2, 3, 4, 5, 6, 7]
+    df = pd.DataFrame({"unique_id": "a", "ds": pd.date_range("2020-01-06", periods=14), "y": y})
+    # last 7 days against the same weekday a week earlier: r = (10, 0, ..., 0), m = 1..7
+    # (sum r^2 - sum m) / sum m^2 = (100 - 28) / 140
+    out = seasonal_dispersion(df, days=7, prior_obs=0)
+    assert out["a"] == pytest.approx(72 / 140)
+    # a pure weekly pattern is not noise
+    flat = df.assign(y=[1, 2, 3, 4, 5, 6, 7] * 2)
+    assert seasonal_dispersion(flat, days=7, prior_obs=0)["a"] == 0.0
+
+
+def test_weekday_mean_fills_unseen_weekdays_with_the_series_mean():
+    recent = pd.DataFrame({"unique_id": ["a"] * 3, "ds": pd.to_datetime(["2020-01-06", "2020-01-13", "2020-01-07"]),
+                           "y": [2.0, 4.0, 9.0]})  # Mondays 2 and 4, one Tuesday 9
+    rows = pd.DataFrame({"unique_id": ["a", "a", "a", "b"],
+                         "ds": pd.to_datetime(["2020-01-20", "2020-01-21", "2020-01-22", "2020-01-20"])})
+    out = weekday_mean(recent, rows)
+    assert out[:3].tolist() == [3.0, 9.0, 5.0] and np.isnan(out[3])
+
+
+def test_blend_weight_picks_the_better_forecast():
+    pred = pd.DataFrame({"y": [1.0, 2.0, 3.0, 4.0], "yhat": [1.0, 2.0, 3.0, 4.0], "baseline": [2.0, 2.0, 2.0, 2.0],
+                         "scale": [1.0, 1.0, 2.0, 2.0]})
+    assert _blend_weight(pred) == 1.0
+    assert _blend_weight(pred.assign(y=pred["baseline"])) == 0.0
+    # halfway: actuals midway between the two forecasts
+    assert _blend_weight(pred.assign(y=(pred["yhat"] + pred["baseline"]) / 2)) == pytest.approx(0.5)
 
 
 def test_coverage_by_group_counts_cells():
@@ -100,7 +130,8 @@ def test_calibrated_quantiles_cover_per_group_on_a_later_window():
     df = full[full["ds"] <= END]
     fc = LongHistoryForecaster(horizon=28, params=SMALL, quantiles=(0.1, 0.5, 0.9)).fit(df)
     # the month-old series had no history before the calibration window: long ones stood in
-    assert set(fc.levels_) == {"long", "short"}
+    assert set(fc.levels_) == {"long", "short"} and set(fc.blend_) == {"long", "short"}
+    assert fc.calibration_["series"] == {"long": 40, "short": 40}
     out = fc.predict().merge(full, on=["unique_id", "ds"])
     for group, cov in coverage_by_group(out["y"].to_numpy()[:, None],
                                         {q: out[f"yhat_q{int(q * 100)}"].to_numpy()[:, None] for q in (0.1, 0.9)},
