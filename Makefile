@@ -1,4 +1,5 @@
-# Two commands (CONTRACTS §1): `make run` and `make test`. Both install into .venv first.
+# Quick start: `make run` (the sample, end to end) then `make dev` (the Dagster UI on that run).
+# `make test` runs the tests. Each installs into .venv first.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -15,6 +16,8 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# `supplycast run` records into the state folder's dagster_home (.supplycast/, or $SUPPLYCAST_HOME),
+# the instance `make dev` serves: the UI shows every asset the run materialised
 run: install
 	$(BIN)/supplycast run
 
@@ -24,10 +27,13 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 
+# the Dagster UI on http://127.0.0.1:$(DAGSTER_PORT), on the DAGSTER_HOME `make run` recorded into;
+# `dagster dev` warns on start that it is superseded by `dg dev` (not installed here): that notice is off
+DAGSTER_PORT ?= 3000
 dev: install
-	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.supplycast/dagster_home} sh -c 'mkdir -p "$$DAGSTER_HOME" && \
-	  { test -f "$$DAGSTER_HOME/dagster.yaml" || printf "concurrency:\n  pools:\n    default_limit: 1\ntelemetry:\n  enabled: false\n" > "$$DAGSTER_HOME/dagster.yaml"; } && \
-	  $(BIN)/dagster dev -w workspace.yaml'
+	DAGSTER_HOME="$$($(BIN)/python -c 'from pipelines.cli import dagster_home; print(dagster_home())')" \
+	  PYTHONWARNINGS="ignore:Function \`dev_command\` is superseded" \
+	  exec $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(DAGSTER_PORT)
 
 clean:
 	rm -rf $(VENV) .supplycast
@@ -40,4 +46,4 @@ test-browser: install
 # MLflow UI on the local sqlite store (experiment supplycast-forecast), http://127.0.0.1:5000
 .PHONY: mlflow
 mlflow: install
-	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/.supplycast/mlflow.db --host 127.0.0.1 --port 5000
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/.supplycast/warehouse.mlflow.db --host 127.0.0.1 --port 5000

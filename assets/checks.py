@@ -1,7 +1,9 @@
 """Blocking quality gates: a Great Expectations suite per feed and cross-feed checks, as Dagster asset checks.
 
-A failed gate fails the run and skips everything downstream of the feed. Each GX gate builds the
-GX data docs (HTML, in the state folder) and links its validation page in the check metadata.
+A failed gate fails the run and skips everything downstream of the feed. Each GX gate puts a
+markdown table of every expectation's result in the check's metadata, readable in the UI itself.
+The GX data docs (HTML, in the state folder) are an extra: their page is given as a path to
+open from a file browser, since a browser refuses ``file://`` links from the Dagster UI.
 
 Speed: keys, nulls, types and ranges are already enforced row by row at load (bad rows are
 quarantined), so GX re-checks what this run feeds the forecast: for ``raw_pos`` the partition
@@ -21,29 +23,26 @@ from dagster import (
 )
 from dagster_duckdb import DuckDBResource
 
-from assets._metadata import WRITER_POOL
+from assets._metadata import WRITER_POOL, markdown_table
 from assets.ingest import (
     raw_calendar,
     raw_emission_factors,
+    raw_events,
     raw_inventory,
     raw_pos,
+    raw_pos_history,
     raw_prices,
+    raw_promotions,
     raw_shipments,
     raw_suppliers,
     raw_weather,
 )
-from pipelines.resources import FeedsResource
+from assets.resources import FeedsResource
 from warehouse import crossfeed
-from warehouse.db import table_exists
 from warehouse.quality import validate_feed
+from warehouse.queries import gate_rows, pos_day_range, quarantined_rows
 
 __all__ = ["GX_CHECKS", "CROSS_FEED_CHECKS"]
-
-# the rows each gate validates: the whole table, except for the two big feeds (see module docstring)
-_SCOPE_SQL = {
-    "raw_pos": "SELECT * FROM raw_pos WHERE date BETWEEN ? AND ?",
-    "raw_prices": "SELECT * FROM raw_prices WHERE wm_yr_wk IN (SELECT wm_yr_wk FROM raw_calendar WHERE date BETWEEN ? AND ?)",
-}
 
 
 def _run_range(context: AssetCheckExecutionContext) -> tuple[str, str] | None:
@@ -58,11 +57,7 @@ def _run_range(context: AssetCheckExecutionContext) -> tuple[str, str] | None:
 
 def _pos_range(context: AssetCheckExecutionContext, con) -> tuple[str, str]:
     """The day range this run loaded, else every day in ``raw_pos``."""
-    found = _run_range(context)
-    if found:
-        return found
-    lo, hi = con.execute("SELECT min(date)::VARCHAR, max(date)::VARCHAR FROM raw_pos").fetchall()[0]
-    return lo or "1900-01-01", hi or "2999-01-01"
+    return _run_range(context) or pos_day_range(con)
 
 
 def _gx_check(asset_def, feed: str, table: str) -> AssetChecksDefinition:
@@ -73,34 +68,29 @@ def _gx_check(asset_def, feed: str, table: str) -> AssetChecksDefinition:
         blocking=True,
         additional_deps=["raw_calendar"] if table == "raw_prices" else None,
         description=f"Great Expectations suite '{feed}_suite' on {table}: schema, types, non-null and unique keys, "
-                    "ranges, dates in the expected window. Links the GX data docs page.",
+                    "ranges, dates in the expected window. The metadata's `expectations_table` shows every "
+                    "expectation's result (column, success, unexpected count and percent, sample values); the "
+                    "GX data docs page is given as a path (`gx_data_docs_page`) to open from a file browser, "
+                    "because browsers refuse file:// links from the Dagster UI.",
     )
     def _check(context: AssetCheckExecutionContext, duckdb: DuckDBResource, feeds: FeedsResource) -> AssetCheckResult:
+        # raw_pos: the days this run loaded (else all); raw_prices: their price weeks (else all)
+        days = _run_range(context) if table in ("raw_pos", "raw_prices") else None
         with duckdb.get_connection() as con:
-            in_range = _run_range(context) if table == "raw_prices" else None
-            if table == "raw_pos" or (in_range and table_exists(con, "raw_calendar")):
-                lo, hi = in_range or _pos_range(context, con)
-                df: pd.DataFrame = con.execute(_SCOPE_SQL[table], [lo, hi]).df()
-                scope = f"{lo}..{hi}" + (" (price weeks of the POS days loaded)" if table == "raw_prices" else "")
-            else:
-                df = con.execute(f"SELECT * FROM {table}").df()
-                scope = "all rows"
-            quarantined = (con.execute(f"SELECT count(*) FROM quarantine_{feed}").fetchall()[0][0]
-                           if table_exists(con, f"quarantine_{feed}") else 0)
+            df, scope = gate_rows(con, table, days)
+            quarantined = quarantined_rows(con, feed)
         outcome = validate_feed(feed, df, docs_dir=feeds.docs_dir or None)
-        failures = pd.DataFrame(outcome.failures)
         metadata = {
             "rows": MetadataValue.int(outcome.rows),
             "scope": MetadataValue.text(scope),
             "expectations": MetadataValue.int(outcome.evaluated),
             "failed": MetadataValue.int(len(outcome.failures)),
-            "quarantined_rows": MetadataValue.int(int(quarantined)),
+            "quarantined_rows": MetadataValue.int(quarantined),
             "summary": MetadataValue.text(outcome.summary()),
+            "expectations_table": markdown_table(outcome.expectation_table(), max_rows=len(outcome.results)),
         }
-        if outcome.docs_url:
-            metadata["gx_data_docs"] = MetadataValue.url(outcome.docs_url)
-        if not failures.empty:
-            metadata["failures"] = MetadataValue.md(failures.astype(str).to_markdown(index=False))
+        if outcome.docs_page is not None:
+            metadata["gx_data_docs_page"] = MetadataValue.path(str(outcome.docs_page))
         return AssetCheckResult(passed=outcome.success, severity=AssetCheckSeverity.ERROR, metadata=metadata,
                                 description=outcome.summary())
 
@@ -109,8 +99,11 @@ def _gx_check(asset_def, feed: str, table: str) -> AssetChecksDefinition:
 
 _GATES = [
     (raw_pos, "pos", "raw_pos"),
+    (raw_pos_history, "pos_history", "raw_pos_history"),
     (raw_prices, "prices", "raw_prices"),
     (raw_calendar, "calendar", "raw_calendar"),
+    (raw_events, "events", "raw_events"),
+    (raw_promotions, "promotions", "raw_promotions"),
     (raw_weather, "weather", "raw_weather"),
     (raw_weather, "weather_stations", "raw_weather_key"),
     (raw_shipments, "shipments", "raw_shipments"),
@@ -137,7 +130,7 @@ def _cross_result(outcome: crossfeed.CrossCheck) -> AssetCheckResult:
 @asset_check(asset=raw_pos, name="pos_items_priced_and_dated", pool=WRITER_POOL, blocking=True,
              additional_deps=["raw_prices", "raw_calendar"],
              description="Cross-feed: every POS store x item has a price row (raw_prices) and every POS date a "
-                         "calendar row (raw_calendar).")
+                         "calendar row (raw_calendar), for each of the two feeds that is provided.")
 def pos_items_priced_and_dated(context: AssetCheckExecutionContext, duckdb: DuckDBResource) -> AssetCheckResult:
     with duckdb.get_connection() as con:
         lo, hi = _pos_range(context, con)

@@ -9,8 +9,10 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from assets._metadata import OWNERS, WRITER_POOL, table_metadata
+from procurement.review import with_decision_columns
 from warehouse.db import read_table
 from warehouse.exports import EXPORT_FORMATS, export_table
+from warehouse.queries import latest_proposal_as_of
 
 __all__ = ["purchase_order_exports", "ExportConfig", "EXPORT_ASSETS", "exports_root"]
 
@@ -40,13 +42,14 @@ def exports_root(database: str, folder: str = "") -> Path:
 def purchase_order_exports(context: AssetExecutionContext, config: ExportConfig,
                            duckdb: DuckDBResource) -> MaterializeResult:
     with duckdb.get_connection() as con:
-        orders = read_table(con, _TABLE)
-        as_of = con.execute("SELECT max(as_of)::DATE::VARCHAR FROM replenishment_proposals").fetchall()[0][0]
+        # blank decision, new_qty, approver, note columns: the sheet comes back through the decisions inbox
+        orders = with_decision_columns(read_table(con, _TABLE))
+        as_of = latest_proposal_as_of(con)
     run_date = datetime.now(UTC).date().isoformat()
     folder = exports_root(duckdb.database, config.folder) / run_date
     stem = f"{_TABLE}_{as_of or 'unknown'}"
     paths = export_table(orders, folder, stem, formats=config.formats, sheet_name="purchase_orders",
-                         title_columns=[c for c in ("po_id",) if c in orders.columns])
+                         title_columns=[c for c in ("po_id", "po_version", "item_id", "ship_to") if c in orders.columns])
     context.log.info("exported %s rows to %s", len(orders), ", ".join(str(p) for p in paths.values()))
     return MaterializeResult(
         metadata=table_metadata(

@@ -18,21 +18,21 @@ from pydantic import Field
 
 from assets._metadata import OWNERS, WRITER_POOL, markdown_table, table_metadata
 from assets._plots import forecast_vs_actual, safe_plot, worst_forecast_items
-from forecasting import DEFAULT_MODELS, forecast_demand, log_forecast_run
+from assets.resources import FeedsResource, ForecastExecutorResource, MlflowTrackingResource
+from forecasting import DEFAULT_MODELS, DemandForecaster, backtest_plan, log_forecast_run
 from forecasting.distributed import library_seconds, use_executor
 from forecasting.m5 import M5_LAST_DAY, M5_WINDOW_START, load_series_info, series_info_sources
-from forecasting.pipeline import backtest_plan
-from forecasting.registry import (
-    REGISTERED_MODEL,
-    Champion,
-    champion_from_row,
-    champion_to_row,
-    load_champion,
-    log_run_model,
+from forecasting.registry import Champion, champion_from_row, champion_to_row, load_champion, log_run_model
+from forecasting.tracking import (
+    data_source_tags,
+    model_mix,
+    model_mix_text,
+    record_from_row,
+    record_to_row,
+    run_record,
 )
-from forecasting.tracking import record_from_row, record_to_row, run_record
-from pipelines.resources import FeedsResource, ForecastExecutorResource, MlflowTrackingResource
-from warehouse.db import query_frames, read_table, replace_table, replace_tables, table_exists
+from warehouse.db import read_table, replace_table, replace_tables, table_exists
+from warehouse.queries import dataset_fingerprint, read_forecast_inputs
 
 __all__ = ["forecast", "forecast_champion", "forecast_review", "ForecastConfig", "FORECAST_ASSETS"]
 
@@ -55,36 +55,6 @@ class ForecastConfig(Config):
                           "naive's by more than this share")
 
 
-# The forecast origin: the as-of date, or the last day of history.
-_ORIGIN = "coalesce(CAST(? AS DATE), (SELECT max(date) FROM demand_history))"
-
-
-def _input_queries(as_of: str, horizon: int, global_model: bool) -> dict[str, tuple[str, list]]:
-    """What the forecast reads, as parameterised queries DuckDB can run side by side."""
-    origin = as_of or None
-    queries = {
-        "history": ("SELECT store_id, item_id, date, units FROM demand_history", []),
-        "n_days": (f"SELECT count(DISTINCT date) AS n FROM demand_history WHERE date <= {_ORIGIN}", [origin]),
-    }
-    if not global_model:
-        return queries
-    window = [M5_WINDOW_START.date(), M5_LAST_DAY.date()]
-    return queries | {
-        # the hierarchy is per series: 30k rows instead of three more string columns on every day
-        "attributes": ("SELECT store_id, item_id, any_value(dept_id) AS dept_id, any_value(cat_id) AS cat_id, "
-                       "any_value(state_id) AS state_id FROM demand_history GROUP BY store_id, item_id", []),
-        "calendar": ("SELECT * FROM raw_calendar ORDER BY date", []),
-        # price weeks from the lookback before the origin to the end of the horizon
-        "prices": ("SELECT p.store_id, p.item_id, p.wm_yr_wk, p.sell_price FROM raw_prices p WHERE p.wm_yr_wk IN "
-                   f"(SELECT DISTINCT wm_yr_wk FROM raw_calendar WHERE date BETWEEN {_ORIGIN} - CAST(? AS INTEGER) "
-                   f"AND {_ORIGIN} + CAST(? AS INTEGER))", [origin, _PRICE_LOOKBACK_DAYS, origin, horizon]),
-        # :func:`forecasting.m5.window_units` of the history, summed here
-        "totals": ("SELECT store_id, item_id, sum(units) AS window_units, (SELECT count(DISTINCT date) FROM "
-                   "demand_history WHERE date BETWEEN ? AND ?) AS window_days FROM demand_history "
-                   "WHERE date BETWEEN ? AND ? GROUP BY store_id, item_id", window + window),
-    }
-
-
 def _one_row(con, table: str) -> dict | None:
     frame = read_table(con, table)
     if frame.empty:
@@ -101,8 +71,8 @@ def _write_row(con, table: str, row: dict) -> None:
     replace_table(con, table, _row_frame(row))
 
 
-def _champion_metadata(champion: Champion) -> dict:
-    return {"champion": f"{REGISTERED_MODEL}@champion v{champion.version}" if champion.version else "none",
+def _champion_metadata(champion: Champion, registered_model: str) -> dict:
+    return {"champion": f"{registered_model}@champion v{champion.version}" if champion.version else "none",
             "train_end": champion.train_end.date().isoformat() if champion.train_end is not None else "unknown",
             "error": champion.error or "none"}
 
@@ -113,22 +83,23 @@ def _champion_metadata(champion: Champion) -> dict:
                    "no champion yet is not an error.")
 def forecast_champion(context: AssetExecutionContext, duckdb: DuckDBResource,
                       mlflow_tracking: MlflowTrackingResource) -> MaterializeResult:
-    champion = load_champion(mlflow_tracking.tracking_uri)
+    champion = load_champion(mlflow_tracking.tracking_uri, name=mlflow_tracking.registered_model)
     if champion.error:
         context.log.warning("forecast_champion: champion v%s failed to load: %s", champion.version, champion.error)
     with duckdb.get_connection() as con:
         _write_row(con, "forecast_champion", champion_to_row(champion))
-    return MaterializeResult(metadata=table_metadata(1, **_champion_metadata(champion),
-                                                     mlflow_tracking_uri=mlflow_tracking.tracking_uri))
+    return MaterializeResult(metadata=table_metadata(
+        1, **_champion_metadata(champion, mlflow_tracking.registered_model),
+        registered_model=mlflow_tracking.registered_model, mlflow_tracking_uri=mlflow_tracking.tracking_uri))
 
 
-def _stored_champion(context: AssetExecutionContext, con, tracking_uri: str) -> Champion:
+def _stored_champion(context: AssetExecutionContext, con, mlflow_tracking: MlflowTrackingResource) -> Champion:
     if table_exists(con, "forecast_champion"):
         row = _one_row(con, "forecast_champion")
         return champion_from_row(row) if row else Champion(None, None)
     context.log.info("forecast: no forecast_champion table yet (materialise forecast_champion); "
                      "loading the champion from the MLflow registry")
-    return load_champion(tracking_uri)
+    return load_champion(mlflow_tracking.tracking_uri, name=mlflow_tracking.registered_model)
 
 
 @asset(group_name="forecast", owners=OWNERS, pool=WRITER_POOL, kinds={"duckdb", "lightgbm", "statsforecast"},
@@ -144,8 +115,10 @@ def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: Duc
     with duckdb.get_connection() as con, ThreadPoolExecutor(max_workers=1, thread_name_prefix="m5-files") as pool:
         # the long-history files load while DuckDB reads the warehouse
         sources = pool.submit(series_info_sources, folder) if config.global_model else None
-        frames = query_frames(con, _input_queries(config.as_of, config.horizon, config.global_model))
-        champion = _stored_champion(context, con, mlflow_tracking.tracking_uri) if (
+        frames = read_forecast_inputs(con, as_of=config.as_of, horizon=config.horizon, global_model=config.global_model,
+                                      window=(M5_WINDOW_START.date(), M5_LAST_DAY.date()),
+                                      price_lookback_days=_PRICE_LOOKBACK_DAYS)
+        champion = _stored_champion(context, con, mlflow_tracking) if (
             config.global_model and config.use_champion) else None
     history = frames["history"]
     totals = frames.get("totals")
@@ -161,11 +134,12 @@ def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: Duc
                             "to %s days in %s windows", n_days, config.holdout_days, config.backtest_windows,
                             holdout_days, n_windows)
     with use_executor(forecast_executor.config()):
-        run = forecast_demand(history, horizon=config.horizon, models=config.models, holdout_days=holdout_days,
-                              n_windows=n_windows, as_of=as_of, global_model=config.global_model, calendar=frames.get("calendar"),
-                              prices=frames.get("prices"), series_info=info, series_attributes=frames.get("attributes"),
-                              champion=champion,
-                              regression_threshold=config.regression_threshold)
+        forecaster = DemandForecaster(horizon=config.horizon, models=config.models, holdout_days=holdout_days,
+                                      n_windows=n_windows, global_model=config.global_model,
+                                      regression_threshold=config.regression_threshold)
+        run = forecaster.forecast(history, calendar=frames.get("calendar"), prices=frames.get("prices"),
+                                  series_info=info, series_attributes=frames.get("attributes"), champion=champion,
+                                  as_of=as_of)
         statsforecast_seconds = library_seconds("statsforecast")
         lightgbm_seconds = library_seconds("lightgbm")
     bt = run.backtest
@@ -179,9 +153,11 @@ def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: Duc
                                     "forecast_backtest": bt.metrics.reset_index(drop=False),
                                     "forecast_run": _row_frame(record)})["forecast"]
     outcome = run.global_outcome
+    # the models the forecast rows carry, by share of series: the one model name shown everywhere
+    mix = model_mix(run.forecast)
     for w in run.warnings:
         context.log.warning("forecast: %s", w)
-    context.log.info("forecast: %s rows, models %s, global model %s", rows, run.params["models_used"],
+    context.log.info("forecast: %s rows, model %s, global model %s", rows, model_mix_text(mix),
                      outcome.source if outcome else "off")
     warning_md = "\n".join(f"- **WARNING** {w}" for w in run.warnings) or "none"
     # The whole step against the bare library calls inside it (statsforecast forecast and
@@ -191,13 +167,16 @@ def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: Duc
     return MaterializeResult(
         metadata=table_metadata(
             rows,
-            model=bt.best_model,
-            models_used=MetadataValue.json(run.params["models_used"]),
+            model=model_mix_text(mix),
+            model_mix=MetadataValue.json({m: round(share, 3) for m, share in mix.items()}),
+            series_per_model=MetadataValue.json({m: int(n) for m, n in model_mix(run.forecast, normalize=False).items()}),
+            best_statsforecast_model=bt.best_model,
             global_model_source=outcome.source if outcome else "off",
             fallback_seasonal_naive=bool(outcome is not None and outcome.source == "seasonal_naive"),
             warnings=MetadataValue.md(warning_md),
             holdout_days=holdout_days,
-            champion=_champion_metadata(champion)["champion"] if champion else "not used",
+            champion=_champion_metadata(champion, mlflow_tracking.registered_model)["champion"] if champion
+            else "not used",
             promote_new_model=bool(outcome is not None and outcome.promote and config.use_champion),
             backtest_mase=float(bt.metrics.loc[bt.best_model, "mase"]),
             seasonal_naive_mase=float(bt.metrics.loc["seasonal_naive", "mase"]),
@@ -226,13 +205,14 @@ def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: Duc
        description="Review of the forecast: backtest holdout vs actual for the top-volume and worst series, the worst "
                    "series table, and one MLflow run (params, per-model metrics, backtest table and plot, the "
                    "forecast, the fitted global model, registered; promoted to `champion` only if it won).")
-def forecast_review(context: AssetExecutionContext, duckdb: DuckDBResource,
+def forecast_review(context: AssetExecutionContext, duckdb: DuckDBResource, feeds: FeedsResource,
                     mlflow_tracking: MlflowTrackingResource) -> MaterializeResult:
     started = perf_counter()
     with duckdb.get_connection() as con:
         row = _one_row(con, "forecast_run")
         holdout = read_table(con, "forecast_holdout")
         forecast_frame = read_table(con, "forecast")
+        fingerprint = dataset_fingerprint(con)
     if row is None:
         raise ValueError("forecast_review: table forecast_run is empty; materialise forecast first")
     record = record_from_row(row)
@@ -240,11 +220,15 @@ def forecast_review(context: AssetExecutionContext, duckdb: DuckDBResource,
     drawn = holdout.rename(columns={"yhat": "deployed"})
     vs_actual = safe_plot(lambda: forecast_vs_actual(drawn, "deployed"))
     worst = safe_plot(lambda: markdown_table(worst_forecast_items(drawn, "deployed")))
+    source = data_source_tags(feeds.data_dir, feeds=feeds.paths().as_metadata(), fingerprint=fingerprint)
     run_id = log_forecast_run(record, forecast=forecast_frame, tracking_uri=mlflow_tracking.tracking_uri,
-                              experiment=mlflow_tracking.experiment, artifact_root=mlflow_tracking.artifact_root,
-                              run_name=str(row["dagster_run_id"])[:8])
+                              experiment=mlflow_tracking.experiment, artifact_root=mlflow_tracking.artifact_root or None,
+                              run_name=str(row["dagster_run_id"])[:8],
+                              tags={**source, "supplycast.registered_model": mlflow_tracking.registered_model})
     # The run's newly fitted model is logged every time; it becomes the champion only if it won.
-    new_version = log_run_model(mlflow_tracking.tracking_uri, run_id, record.outcome, use_champion=use_champion)
+    new_version = log_run_model(mlflow_tracking.tracking_uri, run_id, record.outcome, use_champion=use_champion,
+                                name=mlflow_tracking.registered_model,
+                                tags={"supplycast.data_dir": source["supplycast.data_dir"]})
     promoted = bool(new_version and record.outcome is not None and record.outcome.promote and use_champion)
     if promoted:
         champion = Champion(record.outcome.challenger, new_version, train_end=record.outcome.train_end,
@@ -252,13 +236,15 @@ def forecast_review(context: AssetExecutionContext, duckdb: DuckDBResource,
         # the warehouse copy follows the registry, so a forecast run alone competes with the new champion
         with duckdb.get_connection() as con:
             _write_row(con, "forecast_champion", champion_to_row(champion))
-        context.log.info("forecast_review: %s v%s promoted to champion", REGISTERED_MODEL, new_version)
+        context.log.info("forecast_review: %s v%s promoted to champion", mlflow_tracking.registered_model,
+                         new_version)
     return MaterializeResult(metadata=table_metadata(
         len(holdout),
         mlflow_run_id=run_id,
         mlflow_tracking_uri=mlflow_tracking.tracking_uri,
-        new_model_version=f"{REGISTERED_MODEL} v{new_version}" if new_version else "none",
+        new_model_version=f"{mlflow_tracking.registered_model} v{new_version}" if new_version else "none",
         promoted_to_champion=promoted,
+        data_source=MetadataValue.json({k.removeprefix("supplycast."): v for k, v in source.items()}),
         forecast_vs_actual=vs_actual,
         worst_forecast_items=worst,
         seconds=round(perf_counter() - started, 2),

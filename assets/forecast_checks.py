@@ -4,9 +4,10 @@
 from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
 from dagster_duckdb import DuckDBResource
 
-from assets._metadata import WRITER_POOL
+from assets._metadata import WRITER_POOL, for_people
 from assets.forecast import forecast
 from forecasting.drift import drift_report
+from warehouse.queries import drift_inputs
 
 __all__ = ["FORECAST_CHECKS", "forecast_drift"]
 
@@ -16,15 +17,14 @@ __all__ = ["FORECAST_CHECKS", "forecast_drift"]
                          "most recent backtest error with the training window; fails past the thresholds.")
 def forecast_drift(duckdb: DuckDBResource) -> AssetCheckResult:
     with duckdb.get_connection() as con:
-        history = con.execute("SELECT date, units, sell_price FROM demand_history").df()
-        holdout = con.execute("SELECT date, units, yhat FROM forecast_holdout").df()
+        history, holdout = drift_inputs(con)
     report = drift_report(history, holdout)
     return AssetCheckResult(
         passed=report.passed,
         severity=AssetCheckSeverity.WARN,
         description="; ".join(report.messages) or "no drift past the thresholds",
         metadata={
-            **{k: MetadataValue.float(float(v)) for k, v in report.figures.items()},
+            **{k: MetadataValue.float(for_people(float(v), k)) for k, v in report.figures.items()},
             "thresholds": MetadataValue.json(report.thresholds),
         },
     )

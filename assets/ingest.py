@@ -9,33 +9,33 @@ pool limit at 1 only one step writes the warehouse at a time.
 import datetime as dt
 import warnings
 
-import pandas as pd
 from dagster import (
     AssetExecutionContext,
     BackfillPolicy,
     BetaWarning,
     DailyPartitionsDefinition,
     MaterializeResult,
-    MetadataValue,
     asset,
 )
 from dagster_duckdb import DuckDBResource
 
-from assets._metadata import OWNERS, WRITER_POOL, table_metadata
-from pipelines.resources import FeedsResource
+from assets._metadata import OWNERS, WRITER_POOL, quarantine_metadata, table_metadata
+from assets.resources import FeedsResource
 from warehouse import ingest
 from warehouse.loader import LoadReport, table_rows
+from warehouse.queries import pos_span
 
 __all__ = [
-    "raw_pos", "raw_prices", "raw_calendar", "raw_weather", "raw_shipments", "raw_suppliers",
-    "raw_inventory", "raw_emission_factors", "INGEST_ASSETS", "POS_PARTITIONS", "WRITER_POOL", "partition_range_tags",
+    "raw_pos", "raw_pos_history", "raw_prices", "raw_calendar", "raw_events", "raw_promotions", "raw_weather", "raw_shipments",
+    "raw_suppliers", "raw_inventory", "raw_emission_factors", "INGEST_ASSETS", "POS_PARTITIONS", "WRITER_POOL", "partition_range_tags",
 ]
 
 # single-run backfills are what make one run load a day range in one transaction; Dagster labels
 # the parameter beta, and the warning would otherwise open every `supplycast run`
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=BetaWarning)
 
-# from before the oldest public Walmart POS (2010-02-05) to yesterday, the last complete day
+# from before the oldest public Walmart POS (2010-02-05; M5 long history starts 2011-01-29) to
+# yesterday, the last complete day
 POS_PARTITIONS = DailyPartitionsDefinition(start_date="2010-01-01")
 
 _COMMON = dict(group_name="ingest", owners=OWNERS, kinds={"duckdb", "python"}, pool=WRITER_POOL)
@@ -47,19 +47,16 @@ def partition_range_tags(start: dt.date, end: dt.date) -> dict[str, str]:
             "dagster/asset_partition_range_end": end.isoformat()}
 
 
+def _source(report: LoadReport) -> str:
+    shown = ", ".join(report.files[:5])
+    return shown + (f" (+{len(report.files) - 5} files)" if len(report.files) > 5 else "")
+
+
 def _report_metadata(report: LoadReport | None, table_total: int, **extra: object) -> dict:
     if report is None:
         return table_metadata(table_total, provided=False, **extra)
-    meta = table_metadata(
-        table_total, rows_loaded=report.rows_loaded, rows_quarantined=report.rows_quarantined,
-        bad_share=float(round(report.bad_share, 6)), quarantine_table=f"quarantine_{report.feed}",
-        source=", ".join(report.files[:5]) + (f" (+{len(report.files) - 5} files)" if len(report.files) > 5 else ""),
-        **extra,
-    )
-    if report.reasons:
-        meta["quarantine_reasons"] = MetadataValue.md(
-            pd.DataFrame(report.reasons, columns=["file", "reason", "rows"]).head(20).to_markdown(index=False))
-    return meta
+    return {**table_metadata(table_total, rows_loaded=report.rows_loaded, source=_source(report), **extra),
+            **quarantine_metadata(report)}
 
 
 @asset(**_COMMON, partitions_def=POS_PARTITIONS, backfill_policy=BackfillPolicy.single_run(),
@@ -71,13 +68,11 @@ def raw_pos(context: AssetExecutionContext, duckdb: DuckDBResource, feeds: Feeds
     paths = feeds.paths()
     with duckdb.get_connection() as con:
         report = ingest.ingest_pos(con, paths.pos, (start, end), max_bad_share=feeds.max_bad_share)
-        span = con.execute(
-            "SELECT min(date)::VARCHAR, max(date)::VARCHAR, count(DISTINCT (store_id, item_id)), count(*) "
-            "FROM raw_pos WHERE date BETWEEN ? AND ?", [start, end]).fetchall()[0]
+        span = pos_span(con, start, end)
         total = table_rows(con, "raw_pos")
     return MaterializeResult(metadata=_report_metadata(
-        report, total, partition_range=f"{start}..{end}", rows_in_range=int(span[3]), first_date=span[0],
-        last_date=span[1], series=int(span[2])))
+        report, total, partition_range=f"{start}..{end}", rows_in_range=span.rows, first_date=span.first_date,
+        last_date=span.last_date, series=span.series))
 
 
 def _full_load(name: str, description: str, loader, feed: str, deps: list[str] | None = None):
@@ -92,26 +87,38 @@ def _full_load(name: str, description: str, loader, feed: str, deps: list[str] |
     return _asset
 
 
-raw_prices = _full_load("raw_prices", "Weekly sell prices per store x item (canonical prices/ or M5 sell_prices).",
+raw_pos_history = _full_load("raw_pos_history", "Earlier daily POS, years of it (canonical pos_history/ or "
+                             "m5_history/ beside an M5 folder), loaded in bulk rather than as day partitions; "
+                             "optional: empty when not provided. demand_history takes a day raw_pos also holds "
+                             "from raw_pos.", ingest.ingest_pos_history, "pos_history")
+raw_prices = _full_load("raw_prices", "Sell prices per store x item by Walmart week, week start or validity range "
+                        "(canonical prices/ or M5 sell_prices; optional: empty when not provided).",
                         ingest.ingest_prices, "prices")
-raw_calendar = _full_load("raw_calendar", "Retail calendar: Walmart weeks, events and SNAP days.",
+raw_calendar = _full_load("raw_calendar", "Retail calendar: weeks, events and SNAP days (optional: empty when not "
+                          "provided; demand_history then takes weekday, month and year from the date).",
                           ingest.ingest_calendar, "calendar")
+raw_events = _full_load("raw_events", "Holidays and events per day, for every store or one store (canonical events/; "
+                        "optional: empty when not provided); future rows are planned events.",
+                        ingest.ingest_events, "events")
+raw_promotions = _full_load("raw_promotions", "Promotion days per store x item (canonical promotions/; optional: "
+                            "empty when not provided); future rows are planned promotions.",
+                            ingest.ingest_promotions, "promotions")
 
 
-@asset(**_COMMON, description="Daily weather per station (NOAA 'M' missing -> NULL, 'T' trace -> 0 + flag), and "
-                               "the store -> station map (weather_stations/) into raw_weather_key.")
+@asset(**_COMMON, description="Daily weather per station or per store (GHCN-Daily, NOAA daily summaries with 'M' "
+                               "missing -> NULL and 'T' trace -> 0 + flag, or canonical; optional), and the store -> "
+                               "station map (weather_ghcn/m5_store_station.csv, NOAA key, weather_stations/) into "
+                               "raw_weather_key. Rows after the last POS date are a weather forecast.")
 def raw_weather(duckdb: DuckDBResource, feeds: FeedsResource) -> MaterializeResult:
     paths = feeds.paths()
     with duckdb.get_connection() as con:
         report = ingest.ingest_weather(con, paths.files("weather"), max_bad_share=feeds.max_bad_share)
         stations = ingest.ingest_weather_stations(con, paths.files("weather_stations"), max_bad_share=feeds.max_bad_share)
-        stats = con.execute(
-            "SELECT count(DISTINCT station_nbr), sum(preciptotal_trace::INT), count(*) - count(tavg) FROM raw_weather"
-        ).fetchall()[0]
+        stats = ingest.weather_stats(con)
         total = table_rows(con, "raw_weather")
-    return MaterializeResult(metadata=_report_metadata(
-        report, total, stations=int(stats[0]), trace_precip_days=int(stats[1] or 0), missing_tavg=int(stats[2]),
-        store_station_pairs=stations.rows_loaded, store_station_quarantined=stations.rows_quarantined))
+    return MaterializeResult(metadata={
+        **_report_metadata(report, total, **stats, store_station_pairs=stations.rows_loaded if stations else 0),
+        **(quarantine_metadata(stations, prefix="store_station_") if stations else {})})
 
 raw_shipments = _full_load("raw_shipments", "Shipment lines (real USAID lead times, modes, weights, freight), "
                            "shipment-level references resolved.", ingest.ingest_shipments, "shipments")
@@ -123,5 +130,5 @@ raw_inventory = _full_load("raw_inventory", "Stock on hand per store x item (can
 raw_emission_factors = _full_load("raw_emission_factors", "Freight emission factors, g CO2e per tonne-km by mode "
                                   "(DESNZ 2024, GLEC v3.1).", ingest.ingest_emission_factors, "emission_factors")
 
-INGEST_ASSETS = [raw_pos, raw_prices, raw_calendar, raw_weather, raw_shipments, raw_suppliers,
-                 raw_inventory, raw_emission_factors]
+INGEST_ASSETS = [raw_pos, raw_pos_history, raw_prices, raw_calendar, raw_events, raw_promotions, raw_weather, raw_shipments,
+                 raw_suppliers, raw_inventory, raw_emission_factors]

@@ -2,12 +2,13 @@
 
 
 import pandas as pd
-from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, Config, MaterializeResult, asset
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from assets._metadata import OWNERS, WRITER_POOL, markdown_table, table_metadata
 from assets._plots import po_by_supplier_status, po_status_table, safe_plot, stockout_risk, stockout_risk_plot
+from assets.review import ApprovalConfig, queue_metadata
 from procurement.audit import AUDIT_COLUMNS, audit_changes
 from procurement.catalogue import synthetic_inventory
 from procurement.landed_cost import CostParams
@@ -15,16 +16,15 @@ from procurement.orders import preferred_offers
 from procurement.policy import item_service_levels
 from procurement.policy import replenishment_proposals as propose_replenishment
 from procurement.proposals import propose_purchase_orders
-from warehouse.db import read_table, replace_table, table_exists, transaction
+from procurement.review import add_released_on_order
+from warehouse.audit_store import read_audit
+from warehouse.db import read_table, replace_table, transaction
+from warehouse.queries import demand_frame, forecast_as_of
+from warehouse.review_store import append_audit, audit_voided_decisions, recent_demand, released_lines, review_overview
 
 __all__ = ["inventory_snapshot", "replenishment_proposals", "purchase_order_proposals", "PROCUREMENT_ASSETS"]
 
 _COMMON = dict(group_name="procurement", owners=OWNERS, pool=WRITER_POOL, kinds={"duckdb", "pandas"})
-
-
-def _forecast_as_of(con) -> pd.Timestamp:
-    first = con.execute("SELECT min(date) FROM forecast").fetchall()[0][0]
-    return pd.Timestamp(first) - pd.Timedelta(days=1)
 
 
 class ReplenishmentConfig(Config):
@@ -33,11 +33,7 @@ class ReplenishmentConfig(Config):
     use_abc_xyz: bool = Field(True, description="Service target per ABC (sales value) x XYZ (demand variability) class")
 
 
-class PurchaseOrderConfig(Config):
-    approval_threshold_usd: float = Field(1000.0, description="Order value (goods + freight) above which a line needs approval")
-    po_approval_threshold_usd: float = Field(25000.0, description="PO value (all its lines) above which every line of "
-                                                                  "the PO needs approval")
-    high_risk_score: float = Field(0.7, description="Supplier risk score above which a line needs approval")
+class PurchaseOrderConfig(ApprovalConfig):
     carbon_price_usd_per_tonne: float = Field(100.0, description="Carbon price charged in the allocation objective")
     risk_penalty_rate: float = Field(0.05, description="Risk penalty per unit = risk score x this x unit price")
     holding_rate_annual: float = Field(0.25, description="Annual holding cost as a share of the unit price")
@@ -53,14 +49,17 @@ class PurchaseOrderConfig(Config):
                    "lane (mean daily sales x lead time); no public on-hand data exists.")
 def inventory_snapshot(duckdb: DuckDBResource) -> MaterializeResult:
     with duckdb.get_connection() as con:
-        as_of = _forecast_as_of(con)
-        demand = con.execute("SELECT store_id, item_id, date, units FROM demand_history").df()
+        as_of = forecast_as_of(con)
+        demand = demand_frame(con)
         lanes = preferred_offers(read_table(con, "supplier_catalogue"), read_table(con, "supplier_scores"))
         inventory = synthetic_inventory(demand, as_of=as_of, lead_times=lanes)
+        # released POs not yet arrived are on order too (procurement.review.released_on_order)
+        inventory = add_released_on_order(inventory, released_lines(con), as_of=as_of)
         rows = replace_table(con, "inventory_snapshot", inventory)
     return MaterializeResult(
         metadata=table_metadata(rows, synthetic=True, as_of=str(as_of.date()), total_on_hand=int(inventory["on_hand"].sum()),
-                                total_on_order=int(inventory["on_order"].sum()))
+                                total_on_order=int(inventory["on_order"].sum()),
+                                on_order_from_released_pos=int(inventory["on_order_released"].sum()))
     )
 
 
@@ -68,12 +67,11 @@ def inventory_snapshot(duckdb: DuckDBResource) -> MaterializeResult:
        description="Order-up-to proposals per store x item from forecast quantiles over lead time + review period.")
 def replenishment_proposals(config: ReplenishmentConfig, duckdb: DuckDBResource) -> MaterializeResult:
     with duckdb.get_connection() as con:
-        as_of = _forecast_as_of(con)
+        as_of = forecast_as_of(con)
         offers = preferred_offers(read_table(con, "supplier_catalogue"), read_table(con, "supplier_scores"))
         service = config.service_level
         if config.use_abc_xyz:
-            history = con.execute("SELECT store_id, item_id, date, units, sell_price FROM demand_history "
-                                  "WHERE date <= ?", [as_of]).df()
+            history = demand_frame(con, ("store_id", "item_id", "date", "units", "sell_price"), until=as_of)
             service = item_service_levels(history)
         proposals = propose_replenishment(
             read_table(con, "forecast"), read_table(con, "inventory_snapshot"), offers,
@@ -106,21 +104,22 @@ def purchase_order_proposals(context: AssetExecutionContext, config: PurchaseOrd
         replenishment = read_table(con, "replenishment_proposals")
         result = propose_purchase_orders(
             replenishment, read_table(con, "supplier_catalogue"), read_table(con, "supplier_scores"),
-            forecast=read_table(con, "forecast"), params=params, budget=config.budget_usd or None, approval_threshold_usd=config.approval_threshold_usd,
-            po_approval_threshold_usd=config.po_approval_threshold_usd, high_risk_score=config.high_risk_score,
-            time_limit=config.time_limit_seconds,
+            forecast=read_table(con, "forecast"), params=params, budget=config.budget_usd or None,
+            history=recent_demand(con, as_of=replenishment["as_of"].max(), days=config.anomaly_history_days),
+            approval=config.approval_policy(), time_limit=config.time_limit_seconds,
         )
         orders = result.lines
-        previous = read_table(con, "po_audit") if table_exists(con, "po_audit") else pd.DataFrame(columns=AUDIT_COLUMNS)
-        changes = audit_changes(previous, orders, run_id=context.run_id, recorded_at=pd.Timestamp.now(tz="UTC"),
+        changes = audit_changes(read_audit(con, columns=AUDIT_COLUMNS), orders, run_id=context.run_id,
+                                recorded_at=pd.Timestamp.now(tz="UTC"),
                                 order_dates=list(pd.to_datetime(replenishment["as_of"]).unique()))
         with transaction(con):
             # append-only audit; the proposals of this order date are replaced (deterministic ids: no duplicates)
-            con.register("_audit_src", changes)
-            con.execute("CREATE TABLE IF NOT EXISTS po_audit AS SELECT * FROM _audit_src LIMIT 0")
-            con.execute("INSERT INTO po_audit SELECT * FROM _audit_src")
-            con.unregister("_audit_src")
+            append_audit(con, changes)
         rows = replace_table(con, "purchase_order_proposals", orders)
+        # decisions on a PO this run changed are void: audited, the PO is back in the queue
+        with transaction(con):
+            voided = audit_voided_decisions(con, orders, run_id=context.run_id)
+        queue, decisions = review_overview(con)
         replace_table(con, "po_substitutions", result.substitutions)
     by_po = (
         orders.groupby(["po_id", "supplier_id", "ship_to"], as_index=False)
@@ -130,22 +129,22 @@ def purchase_order_proposals(context: AssetExecutionContext, config: PurchaseOrd
     )
     status = orders["status"].value_counts().reindex(["auto_approved", "needs_approval", "rejected"], fill_value=0)
     top = orders.nlargest(10, "order_value")[["po_id", "supplier_id", "item_id", "qty", "unit_cost", "order_value", "status", "reason"]]
-    info = result.info
+    solver = result.solver
     return MaterializeResult(
         metadata=table_metadata(
             rows, purchase_orders=int(orders["po_id"].nunique()), total_value_usd=float(orders["order_value"].sum()),
             total_co2e_kg=float(orders["co2e_kg"].sum()),
             auto_approved=int(status["auto_approved"]), needs_approval=int(status["needs_approval"]),
-            rejected=int(status["rejected"]), top_proposals=MetadataValue.md(top.to_markdown(index=False, floatfmt=".2f")),
-            by_purchase_order=markdown_table(by_po), allocation_method=str(info.get("method")),
-            milp_seconds=float(info.get("seconds", 0.0)), milp_variables=int(info.get("variables", 0)),
-            milp_status=str(info.get("status", ""))[:500], substitutions=len(result.substitutions),
-            milp_items_optimal=f"{int(info.get('components_optimal', 0))}/{int(info.get('components', 0))}",
-            milp_max_block_gap=float(info.get("max_mip_gap", 0.0)), milp_block_gaps=str(info.get("block_gaps", ""))[:1000],
-            audit_rows_appended=len(changes),
+            rejected=int(status["rejected"]), top_proposals=markdown_table(top),
+            by_purchase_order=markdown_table(by_po), allocation_method=solver.method,
+            milp_seconds=solver.seconds, milp_variables=solver.variables,
+            milp_status=solver.status[:500], substitutions=len(result.substitutions),
+            milp_items_optimal=f"{solver.components_optimal}/{solver.components}",
+            milp_max_block_gap=solver.max_mip_gap, milp_block_gaps=solver.block_gaps[:1000],
+            audit_rows_appended=len(changes), decisions_voided=voided, **queue_metadata(queue, decisions),
             carbon_price_usd_per_tonne=float(config.carbon_price_usd_per_tonne),
             by_supplier_and_status_plot=safe_plot(po_by_supplier_status, orders),
-            by_supplier_and_status=safe_plot(lambda: markdown_table(po_status_table(orders), floatfmt=",.2f")),
+            by_supplier_and_status=safe_plot(lambda: markdown_table(po_status_table(orders))),
         )
     )
 

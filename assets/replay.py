@@ -52,8 +52,8 @@ def replay_kpis(context: AssetExecutionContext, config: ReplayConfig, duckdb: Du
             len(kpis), actuals_file=str(path), as_of=str(pd.Timestamp(first["as_of"]).date()),
             first_day=str(pd.Timestamp(first["first_day"]).date()), last_day=str(pd.Timestamp(first["last_day"]).date()),
             series=int(first["series"]), seed=int(config.seed), quarantined_rows=int(first["quarantined_rows"]),
-            kpis_all_days=markdown_table(all_days, floatfmt=",.3f"),
-            kpis_after_first_arrival=markdown_table(after, floatfmt=",.3f"),
+            kpis_all_days=markdown_table(all_days),
+            kpis_after_first_arrival=markdown_table(after),
             supplycast_fill_rate=float(kpis.set_index("policy").loc["supplycast", "fill_rate"]),
             supplycast_on_hand_vs_baseline=float(kpis.set_index("policy").loc["supplycast", "on_hand_vs_baseline"]),
         )

@@ -12,6 +12,7 @@ from procurement.distance import lane_distances
 from procurement.risk import fit_risk_model, lane_risk
 from procurement.scoring import DEFAULT_DISTANCE_KM, ScoreWeights, score_suppliers
 from warehouse.db import read_table, replace_table
+from warehouse.queries import catalogue_items
 
 __all__ = ["supplier_scores", "supplier_catalogue", "SUPPLIER_ASSETS", "SupplierScoreConfig"]
 
@@ -58,8 +59,8 @@ def supplier_scores(config: SupplierScoreConfig, duckdb: DuckDBResource) -> Mate
     return MaterializeResult(metadata=table_metadata(
         rows, scorecard=card, weights=scores["weights"].iloc[0],
         scorecard_plot=safe_plot(supplier_scorecard_plot, scores, weights),
-        risk_auc=round(m["auc"], 4), risk_brier=round(m["brier"], 5), risk_brier_base_rate=round(m["brier_base_rate"], 5),
-        risk_ece=round(m["ece"], 5), risk_test_lines=int(m["test_lines"]), risk_reliability=model.reliability.round(4),
+        risk_auc=float(m["auc"]), risk_brier=float(m["brier"]), risk_brier_base_rate=float(m["brier_base_rate"]),
+        risk_ece=float(m["ece"]), risk_test_lines=int(m["test_lines"]), risk_reliability=model.reliability,
         explanation_best=scores["explanation"].iloc[0],
     ))
 
@@ -69,13 +70,7 @@ def supplier_scores(config: SupplierScoreConfig, duckdb: DuckDBResource) -> Mate
                    "lead time and freight calibrated to the real USAID lanes and M5 prices.")
 def supplier_catalogue(duckdb: DuckDBResource) -> MaterializeResult:
     with duckdb.get_connection() as con:
-        # only history up to the forecast's as-of date calibrates the offers (no look-ahead)
-        items = con.execute(
-            "SELECT item_id, any_value(dept_id) AS dept_id, any_value(cat_id) AS cat_id, "
-            "median(sell_price) AS sell_price, sum(units) * 7.0 / count(DISTINCT date) AS weekly_units "
-            "FROM demand_history WHERE date < (SELECT min(date) FROM forecast) GROUP BY item_id"
-        ).df()
-        catalogue = synthetic_catalogue(items, read_table(con, "supplier_scores"))
+        catalogue = synthetic_catalogue(catalogue_items(con), read_table(con, "supplier_scores"))
         rows = replace_table(con, "supplier_catalogue", catalogue)
     return MaterializeResult(
         metadata=table_metadata(rows, synthetic=True, items=int(catalogue["item_id"].nunique()),

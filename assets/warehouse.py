@@ -5,40 +5,42 @@ from dagster import MaterializeResult, asset
 from dagster_duckdb import DuckDBResource
 
 from assets._metadata import OWNERS, WRITER_POOL, table_metadata
-from warehouse.marts import build_mart
+from warehouse.marts import build_mart, mart_stats, shipment_stats_by_mode
 
-__all__ = ["demand_history", "weather_daily", "shipment_stats", "WAREHOUSE_ASSETS"]
+__all__ = ["price_periods", "demand_history", "store_weather", "shipment_stats", "WAREHOUSE_ASSETS"]
 
 _COMMON = dict(group_name="warehouse", owners=OWNERS, pool=WRITER_POOL, kinds={"duckdb", "sql"})
 
 
-@asset(**_COMMON, deps=["raw_pos", "raw_prices", "raw_calendar"],
-       description="Daily units per store x item with sell price, price change, events and SNAP; a day whose "
-                   "POS row was quarantined is kept as 0 units, flagged units_imputed (count in metadata).")
+@asset(**_COMMON, deps=["raw_prices", "raw_calendar"],
+       description="Shelf price per store x item as validity ranges (valid_from..valid_to), whatever the prices feed "
+                   "was keyed by: Walmart week (through the calendar), week start or validity range.")
+def price_periods(duckdb: DuckDBResource) -> MaterializeResult:
+    with duckdb.get_connection() as con:
+        rows = build_mart(con, "price_periods")
+        stats = mart_stats(con, "price_periods")
+    return MaterializeResult(metadata=table_metadata(rows, **stats))
+
+
+@asset(**_COMMON, deps=["raw_pos", "raw_pos_history", "price_periods", "raw_calendar", "raw_events", "raw_promotions"],
+       description="Daily units per store x item over each series' whole history (weeks to years) with sell price, "
+                   "price change, events, SNAP and promotion; a day whose POS row was quarantined is kept as 0 "
+                   "units, flagged units_imputed (count in metadata).")
 def demand_history(duckdb: DuckDBResource) -> MaterializeResult:
     with duckdb.get_connection() as con:
         rows = build_mart(con, "demand_history")
-        stats = con.execute(
-            "SELECT count(DISTINCT (store_id, item_id)), avg((units = 0)::INT), avg((sell_price IS NULL)::INT), sum(units), "
-            "sum(units_imputed::INT) FROM demand_history"
-        ).fetchall()[0]
-    return MaterializeResult(
-        metadata=table_metadata(rows, series=int(stats[0]), zero_share=float(stats[1]),
-                                missing_price_share=float(stats[2]), total_units=int(stats[3]),
-                                imputed_days=int(stats[4]))
-    )
+        stats = mart_stats(con, "demand_history")
+    return MaterializeResult(metadata=table_metadata(rows, **stats))
 
 
-@asset(**_COMMON, deps=["raw_weather"],
-       description="NOAA daily weather per Walmart store via the store->station key. Covers 2012-2014, "
-                   "the stormy-weather stores; it does not overlap the M5 dates, so forecasts of M5 do not use it.")
-def weather_daily(duckdb: DuckDBResource) -> MaterializeResult:
+@asset(**_COMMON, deps=["raw_weather", "raw_pos"],
+       description="Daily weather per store (tmax_f, tmin_f, prcp_in, snow_in): its own or its station's (proxy "
+                   "flagged); source = observed up to the last POS date, forecast after it.")
+def store_weather(duckdb: DuckDBResource) -> MaterializeResult:
     with duckdb.get_connection() as con:
-        rows = build_mart(con, "weather_daily")
-        stats = con.execute("SELECT count(DISTINCT store_nbr), min(date)::VARCHAR, max(date)::VARCHAR, avg(rain::INT) FROM weather_daily").fetchall()[0]
-    return MaterializeResult(
-        metadata=table_metadata(rows, stores=int(stats[0]), first_date=stats[1], last_date=stats[2], rain_day_share=float(stats[3]))
-    )
+        rows = build_mart(con, "store_weather")
+        stats = mart_stats(con, "store_weather")
+    return MaterializeResult(metadata=table_metadata(rows, **stats))
 
 
 @asset(**_COMMON, deps=["raw_shipments"],
@@ -46,12 +48,8 @@ def weather_daily(duckdb: DuckDBResource) -> MaterializeResult:
 def shipment_stats(duckdb: DuckDBResource) -> MaterializeResult:
     with duckdb.get_connection() as con:
         rows = build_mart(con, "shipment_stats")
-        by_mode = con.execute(
-            "SELECT mode, sum(n_lines) AS lines, round(sum(late_rate * n_lines) / sum(n_lines), 3) AS late_rate, "
-            "median(lead_time_p50) AS lead_time_p50_days, round(median(freight_usd_per_kg), 2) AS freight_usd_per_kg "
-            "FROM shipment_stats GROUP BY mode ORDER BY lines DESC"
-        ).df()
+        by_mode = shipment_stats_by_mode(con)
     return MaterializeResult(metadata=table_metadata(rows, by_mode=by_mode))
 
 
-WAREHOUSE_ASSETS = [demand_history, weather_daily, shipment_stats]
+WAREHOUSE_ASSETS = [price_periods, demand_history, store_weather, shipment_stats]

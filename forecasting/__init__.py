@@ -1,11 +1,21 @@
-"""Demand forecasting for supplycast: statsforecast batch models, backtest, quantiles.
+"""Demand forecasting for supplycast: statsforecast batch models, a global LightGBM, backtest, quantiles.
 
-Pure pandas/numpy/statsforecast; never imports dagster. MLflow is imported lazily by
-:func:`log_forecast_run` only.
+The front door is :class:`DemandForecaster`: settings on the object, data to its
+:meth:`~DemandForecaster.forecast`, which returns a :class:`ForecastRun`. Pure
+pandas/numpy/statsforecast/LightGBM; never imports dagster. MLflow is imported lazily by
+:func:`log_forecast_run` and the registry functions only.
 """
 
 from forecasting.backtest import ENSEMBLE, BacktestResult, backtest, coverage_column
 from forecasting.drift import DriftReport, drift_report
+from forecasting.forecaster import (
+    DEFAULT_QUANTILES,
+    SHORT_HISTORY_MODEL,
+    DemandForecaster,
+    ForecastRun,
+    backtest_plan,
+)
+from forecasting.history import validate_history
 from forecasting.lgbm import GlobalLGBM
 from forecasting.metrics import (
     bias,
@@ -18,13 +28,6 @@ from forecasting.metrics import (
     wmae,
 )
 from forecasting.models import BASELINE_MODEL, DEFAULT_MODELS, MODEL_NAMES, fit_predict
-from forecasting.pipeline import (
-    DEFAULT_QUANTILES,
-    SHORT_HISTORY_MODEL,
-    ForecastRun,
-    forecast_demand,
-    validate_history,
-)
 from forecasting.quantiles import estimate_dispersion, negbin_quantiles, quantile_column
 from forecasting.tracking import log_forecast_run
 from forecasting.wrmsse import load_m5_scales, load_m5_weights, wrmsse
@@ -44,13 +47,14 @@ __all__ = [
     "MODEL_NAMES",
     "SHORT_HISTORY_MODEL",
     "BacktestResult",
+    "DemandForecaster",
     "ForecastRun",
     "backtest",
+    "backtest_plan",
     "bias",
     "coverage_column",
     "estimate_dispersion",
     "fit_predict",
-    "forecast_demand",
     "interval_coverage",
     "log_forecast_run",
     "mae",

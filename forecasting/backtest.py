@@ -15,24 +15,12 @@ import numpy as np
 import pandas as pd
 
 from forecasting.distributed import run_statsforecast_cv
+from forecasting.frames import DS, UID, Y, decode_ids, from_nixtla, series_bounds, to_nixtla
 from forecasting.metrics import bias, mae, mase, per_model_metrics, rmse, seasonal_scale
-from forecasting.models import (
-    _DS,
-    _UID,
-    _Y,
-    BASELINE_MODEL,
-    DEFAULT_MODELS,
-    MODEL_NAMES,
-    _decode_ids,
-    _forecast_nixtla,
-    _from_nixtla,
-    _resolve_models,
-    _series_bounds,
-    _to_nixtla,
-)
+from forecasting.models import BASELINE_MODEL, DEFAULT_MODELS, MODEL_NAMES, forecast_nixtla, resolve_models
 from forecasting.quantiles import estimate_dispersion, interval_coverage_negbin, quantile_column
 
-__all__ = ["ENSEMBLE", "BacktestResult", "backtest", "coverage_column"]
+__all__ = ["ENSEMBLE", "BacktestResult", "backtest", "backtest_nixtla", "coverage_column"]
 
 ENSEMBLE = "ensemble"
 
@@ -115,7 +103,7 @@ def coverage_column(interval: tuple[float, float]) -> str:
 
 
 def _candidates(models: Sequence[str]) -> tuple[list[str], tuple[str, ...]]:
-    names = _resolve_models(models)
+    names = resolve_models(models)
     fitted = names if BASELINE_MODEL in names else [BASELINE_MODEL, *names]
     members = tuple(n for n in fitted if n != BASELINE_MODEL)
     return fitted, members if len(members) >= 2 else ()
@@ -134,7 +122,7 @@ def _pick_best(metrics: pd.DataFrame) -> str:
 def _coverage(
     scored: pd.DataFrame, candidates: Sequence[str], dispersion: np.ndarray, interval: tuple[float, float]
 ) -> np.ndarray:
-    y = scored[_Y].to_numpy()
+    y = scored[Y].to_numpy()
     return np.array([interval_coverage_negbin(y, scored[name].to_numpy(), dispersion, interval)
                      for name in candidates])
 
@@ -143,19 +131,19 @@ def _per_series_choice(
     scored: pd.DataFrame, candidates: Sequence[str], row_scale: np.ndarray
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     preds = scored[list(candidates)].to_numpy(dtype=np.float64)
-    y = scored[_Y].to_numpy()
+    y = scored[Y].to_numpy()
     abs_err = pd.DataFrame(np.abs(preds - y[:, None]), columns=list(candidates))
-    series_mae = abs_err.groupby(scored[_UID].to_numpy(), sort=True).mean()
+    series_mae = abs_err.groupby(scored[UID].to_numpy(), sort=True).mean()
     # argmin takes the first of equal errors, i.e. the earlier listed model.
     best_pos = np.argmin(series_mae.to_numpy(), axis=1)
     choice = pd.DataFrame(
         {
-            _UID: series_mae.index.to_numpy(),
+            UID: series_mae.index.to_numpy(),
             "best_model": np.asarray(candidates, dtype=object)[best_pos],
             "mae": series_mae.to_numpy()[np.arange(len(best_pos)), best_pos],
         }
     )
-    row_pos = best_pos[np.searchsorted(series_mae.index.to_numpy(), scored[_UID].to_numpy())]
+    row_pos = best_pos[np.searchsorted(series_mae.index.to_numpy(), scored[UID].to_numpy())]
     yhat = np.take_along_axis(preds, row_pos[:, None], axis=1)[:, 0]
     score = {
         "mae": mae(y, yhat),
@@ -181,16 +169,16 @@ def _cv_nixtla(frame: pd.DataFrame, *, models: Sequence[str], step: int, cutoffs
 
     Series long enough at the first origin go through one ``StatsForecast.cross_validation``
     batch; the few others (new series) are forecast origin by origin, by their mean when
-    they are still shorter than ``min_history`` (as :func:`_forecast_nixtla` does).
+    they are still shorter than ``min_history`` (as :func:`forecast_nixtla` does).
     """
     from statsforecast import StatsForecast
     from statsforecast.models import HistoricAverage
 
-    ids, counts, last = _series_bounds(frame)
+    ids, counts, last = series_bounds(frame)
     n_test = step * len(cutoffs)
     # cross_validation cuts every series at the same offsets from its end: it needs the
     # series to end on the last day and to have min_history days before the first origin
-    batch = (counts - n_test >= max(min_history, 1)) & (last == frame[_DS].max())
+    batch = (counts - n_test >= max(min_history, 1)) & (last == frame[DS].max())
     in_batch = np.repeat(batch, counts)
     parts = []
     if batch.any():
@@ -199,20 +187,20 @@ def _cv_nixtla(frame: pd.DataFrame, *, models: Sequence[str], step: int, cutoffs
         parts.append(run_statsforecast_cv(sf, frame[in_batch], step, len(cutoffs)))
     rest = frame[~in_batch]
     for cut in cutoffs if len(rest) else ():  # a handful of origins, not series
-        train, test = rest[rest[_DS] <= cut], rest[(rest[_DS] > cut) & (rest[_DS] <= cut + pd.Timedelta(days=step))]
+        train, test = rest[rest[DS] <= cut], rest[(rest[DS] > cut) & (rest[DS] <= cut + pd.Timedelta(days=step))]
         if len(train):
-            fc = _forecast_nixtla(train, models=models, horizon=step, n_jobs=n_jobs, min_history=min_history)
-            parts.append(test.merge(fc, on=[_UID, _DS], how="inner").assign(cutoff=cut))
+            fc = forecast_nixtla(train, models=models, horizon=step, n_jobs=n_jobs, min_history=min_history)
+            parts.append(test.merge(fc, on=[UID, DS], how="inner").assign(cutoff=cut))
     if not parts:
-        return pd.DataFrame(columns=[_UID, _DS, "cutoff", _Y, *models])
+        return pd.DataFrame(columns=[UID, DS, "cutoff", Y, *models])
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     out[list(models)] = np.clip(out[list(models)].to_numpy(dtype=np.float64), 0.0, None)
-    out = out[[_UID, _DS, "cutoff", _Y, *models]]
+    out = out[[UID, DS, "cutoff", Y, *models]]
     # the batch alone comes sorted by id, origin and day, which is id and day: windows do not overlap
-    return out if len(parts) == 1 and batch.any() else out.sort_values([_UID, _DS], kind="stable", ignore_index=True)
+    return out if len(parts) == 1 and batch.any() else out.sort_values([UID, DS], kind="stable", ignore_index=True)
 
 
-def _backtest_nixtla(
+def backtest_nixtla(
     frame: pd.DataFrame,
     keys: pd.DataFrame,
     *,
@@ -226,16 +214,34 @@ def _backtest_nixtla(
     interval: tuple[float, float],
     n_windows: int = 1,
 ) -> BacktestResult:
+    """:func:`backtest` of a coded frame (:func:`forecasting.frames.to_nixtla`) and its key table.
+
+    Args:
+        frame: ``unique_id, ds, y`` sorted by series then day.
+        keys: One row of ``id_cols`` per series code.
+        models: As in :func:`backtest`.
+        holdout_days: As in :func:`backtest`.
+        id_cols: Id columns of ``keys``, restored in the predictions.
+        time_col: Date column of the predictions.
+        target_col: Actuals column of the predictions.
+        n_jobs: As in :func:`backtest`.
+        min_history: As in :func:`backtest`.
+        interval: As in :func:`backtest`.
+        n_windows: As in :func:`backtest`.
+
+    Returns:
+        The scored backtest; see :class:`BacktestResult`.
+    """
     step = _windows(holdout_days, n_windows)
     fitted, members = _candidates(models)
     candidates = [*fitted, ENSEMBLE] if members else fitted
 
-    end = frame[_DS].max()
+    end = frame[DS].max()
     cutoffs = [end - pd.Timedelta(days=holdout_days - k * step) for k in range(n_windows)]
     cutoff = cutoffs[0]
-    in_train = (frame[_DS] <= cutoff).to_numpy()
+    in_train = (frame[DS] <= cutoff).to_numpy()
     if not in_train.any():
-        span = frame[_DS].nunique()
+        span = frame[DS].nunique()
         raise ValueError(
             f"column '{time_col}': {span} distinct day(s) of history leave nothing to train on "
             f"with holdout_days={holdout_days}; pass a smaller holdout_days"
@@ -249,7 +255,7 @@ def _backtest_nixtla(
 
     scale = seasonal_scale(train, season_length=7)
     dispersion = estimate_dispersion(train, min_obs=min_history)
-    ids = scored[_UID]
+    ids = scored[UID]
     metrics = per_model_metrics(scored, models=candidates, scale=scale)
     metrics[coverage_column(interval)] = _coverage(
         scored, candidates, ids.map(dispersion).to_numpy(), interval
@@ -260,10 +266,10 @@ def _backtest_nixtla(
 
     choice, optimistic = _per_series_choice(scored, candidates, ids.map(scale).to_numpy())
     per_series = pd.concat(
-        [_decode_ids(choice[_UID].to_numpy(), keys), choice[["best_model", "mae"]]], axis=1
+        [decode_ids(choice[UID].to_numpy(), keys), choice[["best_model", "mae"]]], axis=1
     )
-    predictions = _from_nixtla(scored, keys, id_cols=id_cols, time_col=time_col,
-                               value_cols=["cutoff", _Y, *candidates]).rename(columns={_Y: target_col}, copy=False)
+    predictions = from_nixtla(scored, keys, id_cols=id_cols, time_col=time_col,
+                               value_cols=["cutoff", Y, *candidates]).rename(columns={Y: target_col}, copy=False)
     return BacktestResult(
         metrics=metrics,
         best_model=best,
@@ -274,11 +280,11 @@ def _backtest_nixtla(
         cutoff=pd.Timestamp(cutoff),
         holdout_days=holdout_days,
         n_series=len(per_series),
-        n_series_mase=int(((scale > 0) & scale.index.isin(choice[_UID])).sum()),
+        n_series_mase=int(((scale > 0) & scale.index.isin(choice[UID])).sum()),
         predictions=predictions,
         cutoffs=tuple(pd.Timestamp(c) for c in cutoffs),
         step_days=step,
-        series_codes=scored[_UID].to_numpy(),
+        series_codes=scored[UID].to_numpy(),
         train_scale=scale,
         train_dispersion=dispersion,
     )
@@ -321,8 +327,8 @@ def backtest(
     Returns:
         The scored backtest; see :class:`BacktestResult`.
     """
-    frame, keys = _to_nixtla(history, id_cols=id_cols, time_col=time_col, target_col=target_col)
-    return _backtest_nixtla(
+    frame, keys = to_nixtla(history, id_cols=id_cols, time_col=time_col, target_col=target_col)
+    return backtest_nixtla(
         frame,
         keys,
         models=models,

@@ -20,6 +20,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from forecasting.frames import DS, UID, sorted_by
+
 __all__ = [
     "ExecutorConfig",
     "use_executor",
@@ -29,8 +31,6 @@ __all__ = [
     "library_seconds",
     "library_call",
 ]
-
-_UID, _DS = "unique_id", "ds"
 
 
 @dataclass(frozen=True)
@@ -130,33 +130,13 @@ def _on_dask(call: Callable[[Any], Any], df: pd.DataFrame, config: ExecutorConfi
 def _local_dtypes(out: pd.DataFrame, df: pd.DataFrame, date_cols: Sequence[str]) -> pd.DataFrame:
     """The fugue backend returns arrow-backed strings/timestamps and float32: restore the local dtypes."""
     # copy=False: columns already of the local dtype (the local executor's own output) stay as they are
-    out[_UID] = out[_UID].astype(df[_UID].dtype, copy=False)
+    out[UID] = out[UID].astype(df[UID].dtype, copy=False)
     for col in date_cols:
-        if out[col].dtype != df[_DS].dtype:
-            out[col] = pd.to_datetime(out[col]).astype(df[_DS].dtype)
-    for col in out.columns.difference([_UID, *date_cols]):
+        if out[col].dtype != df[DS].dtype:
+            out[col] = pd.to_datetime(out[col]).astype(df[DS].dtype)
+    for col in out.columns.difference([UID, *date_cols]):
         out[col] = out[col].astype(np.float64, copy=False)
     return out
-
-
-def _in_order(columns: Sequence[np.ndarray], *, strict: bool = False) -> bool:
-    """Whether rows (one value per column) are in lexicographic order, each row compared with the
-    one before it; ``strict``: no two rows equal. Raises TypeError on values with no order."""
-    above = np.zeros(max(len(columns[0]) - 1, 0), dtype=bool)
-    tied = np.ones_like(above)
-    for v in columns:
-        above |= tied & (v[1:] > v[:-1])
-        tied &= v[1:] == v[:-1]
-    return bool(above.all() if strict else (above | tied).all())
-
-
-def _sorted_by(frame: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame:
-    """``frame`` stably sorted by ``cols`` with a fresh index; returned as it is when it already is
-    (statsforecast returns its output in series and date order: checking is ~10x cheaper than sorting)."""
-    fresh_index = isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0 and frame.index.step == 1
-    if fresh_index and len(frame) > 1 and _in_order([frame[c].to_numpy() for c in cols]):
-        return frame
-    return frame.sort_values(list(cols), kind="stable", ignore_index=True)
 
 
 # statsforecast's local process pool ends its workers with SIGTERM. Under Dagster the run process
@@ -192,7 +172,7 @@ def run_statsforecast(sf: Any, df: pd.DataFrame, horizon: int) -> pd.DataFrame:
             with _workers_end_on_sigterm():
                 return sf.forecast(h=horizon, df=df)
         out = _on_dask(lambda ddf: sf.forecast(h=horizon, df=ddf), df, config)
-    return _sorted_by(_local_dtypes(out, df, [_DS]), [_UID, _DS])
+    return sorted_by(_local_dtypes(out, df, [DS]), [UID, DS])
 
 
 def run_statsforecast_cv(sf: Any, df: pd.DataFrame, horizon: int, n_windows: int) -> pd.DataFrame:
@@ -208,5 +188,5 @@ def run_statsforecast_cv(sf: Any, df: pd.DataFrame, horizon: int, n_windows: int
                 out = sf.cross_validation(df=df, **kwargs).reset_index(drop=True)
         else:
             out = _on_dask(lambda ddf: sf.cross_validation(df=ddf, **kwargs), df, config)
-    out = _local_dtypes(out, df, [_DS, "cutoff"])
-    return _sorted_by(out, [_UID, "cutoff", _DS])
+    out = _local_dtypes(out, df, [DS, "cutoff"])
+    return sorted_by(out, [UID, "cutoff", DS])

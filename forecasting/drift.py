@@ -62,6 +62,7 @@ def drift_report(
     holdout: pd.DataFrame | None = None,
     *,
     recent_days: int = 7,
+    train_days: int | None = 21,
     columns: Sequence[str] = ("units", "sell_price"),
     time_col: str = "date",
     actual_col: str = "units",
@@ -81,6 +82,9 @@ def drift_report(
         history: Long daily history with ``time_col`` and ``columns``.
         holdout: Backtest rows ``time_col, actual_col, forecast_col`` (optional).
         recent_days: Length of the recent window.
+        train_days: Length of the training window right before it (None: all earlier days). Kept
+            short because series of years and series of weeks mix: all earlier days would compare
+            the recent week of every series with years of a few long ones.
         columns: Input columns whose distribution is compared.
         time_col: Date column.
         actual_col: Units column (also used for the level ratio).
@@ -94,7 +98,8 @@ def drift_report(
     """
     dates = pd.to_datetime(history[time_col])
     start = dates.max() - pd.Timedelta(days=recent_days - 1)
-    recent, train = history[dates >= start], history[dates < start]
+    first_train = start - pd.Timedelta(days=train_days) if train_days is not None else dates.min()
+    recent, train = history[dates >= start], history[(dates < start) & (dates >= first_train)]
     figures: dict[str, float] = {}
     thresholds: dict[str, float] = {}
     messages: list[str] = []

@@ -25,12 +25,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from forecasting.features import Panel, build_panel, panel_until
+from forecasting.features import Panel, panel_until
 from forecasting.lgbm import GlobalLGBM
 from forecasting.metrics import mase
 from forecasting.registry import Champion
 
-__all__ = ["GlobalOutcome", "run_global", "to_wide", "to_long"]
+__all__ = ["GlobalOutcome", "run_global"]
 
 
 @dataclass
@@ -68,27 +68,6 @@ class GlobalOutcome:
     champion_scoring: str = "none"
 
 
-def to_wide(long: pd.DataFrame, keys: pd.DataFrame, dates: pd.DatetimeIndex, *, id_cols: Sequence[str],
-            time_col: str, value_col: str) -> np.ndarray:
-    """Long values -> (len(keys), len(dates)) matrix, NaN where a pair is absent."""
-    ids = list(id_cols)
-    pos = keys[ids].astype(str).reset_index(drop=True).reset_index().rename(columns={"index": "_row"})
-    m = long[[*ids, time_col, value_col]].astype({c: str for c in ids}).merge(pos, on=ids, how="inner")
-    col = dates.get_indexer(pd.to_datetime(m[time_col]))
-    ok = col >= 0
-    out = np.full((len(keys), len(dates)), np.nan)
-    out[m["_row"].to_numpy()[ok], col[ok]] = m[value_col].to_numpy(dtype=np.float64)[ok]
-    return out
-
-
-def to_long(values: np.ndarray, keys: pd.DataFrame, dates: pd.DatetimeIndex, *, id_cols: Sequence[str],
-            time_col: str, value_col: str) -> pd.DataFrame:
-    """(n_series, n_dates) matrix -> long frame, series-major."""
-    return pd.DataFrame({**{c: np.repeat(keys[c].to_numpy(), len(dates)) for c in id_cols},
-                         time_col: np.tile(dates.to_numpy(), len(keys)),
-                         value_col: np.asarray(values, dtype=np.float64).ravel()})
-
-
 def _scaled_mase(actual: np.ndarray, pred: np.ndarray, scale: np.ndarray, ok: np.ndarray) -> float:
     return mase(actual[ok], pred[ok], np.broadcast_to(scale[:, None], actual.shape)[ok])
 
@@ -118,76 +97,40 @@ def _same_config(a: dict, b: dict) -> bool:
 
 
 def run_global(
-    history: pd.DataFrame,
+    panel: Panel,
     *,
-    cutoff: pd.Timestamp,
+    cutoffs: Sequence[pd.Timestamp],
     holdout_dates: pd.DatetimeIndex,
     forecast_dates: pd.DatetimeIndex,
-    actual_holdout: pd.DataFrame | None,
-    seasonal_naive_holdout: pd.DataFrame | None,
-    scale: pd.DataFrame | None,
-    calendar: pd.DataFrame | None = None,
-    prices: pd.DataFrame | None = None,
-    series_info: pd.DataFrame | None = None,
+    actual: np.ndarray,
+    seasonal_naive: np.ndarray,
+    scale: np.ndarray,
     champion: Champion | None = None,
     regression_threshold: float = 0.05,
-    id_cols: Sequence[str] = ("store_id", "item_id"),
-    time_col: str = "date",
-    target_col: str = "units",
     model_factory: type[GlobalLGBM] = GlobalLGBM,
-    cutoffs: Sequence[pd.Timestamp] | None = None,
-    panel: Panel | None = None,
-    matrices: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> GlobalOutcome:
     """Backtest challenger and champion over rolling origins, pick one, refit, or fall back.
 
     Args:
-        history: Daily history up to the forecast origin (may carry hierarchy columns).
-        cutoff: Last training day of the first backtest origin.
-        holdout_dates: Days after ``cutoff`` scored in the backtest.
+        panel: The whole history as a panel, with ``forecast_dates`` among its covariate days.
+        cutoffs: Last training day of every origin, oldest first; origin ``k`` forecasts the
+            holdout days up to the next origin.
+        holdout_dates: Days after ``cutoffs[0]`` scored in the backtest.
         forecast_dates: Days to forecast after the origin.
-        actual_holdout: Long ``id_cols, time_col, target_col`` actuals of the holdout.
-        seasonal_naive_holdout: Long ``id_cols, time_col, seasonal_naive`` of the holdout.
-        scale: Per series ``id_cols, scale`` (MASE denominator of the backtest train).
-        calendar: M5-style calendar (optional).
-        prices: ``store_id, item_id, wm_yr_wk, sell_price`` (optional).
-        series_info: ``store_id, item_id, hist_rate, hist_scale`` (optional).
+        actual: Holdout actuals, (panel series x holdout days), NaN where unseen.
+        seasonal_naive: Seasonal naive's backtest forecast of the same cells.
+        scale: Per panel series, the MASE denominator of the backtest's training days.
         champion: The registry's champion, or None when no registry is used.
         regression_threshold: Largest tolerated excess of the used model's backtest MASE
             over seasonal naive's (0.05 = 5 % worse) before falling back.
-        id_cols: Series id columns.
-        time_col: Date column.
-        target_col: Units column.
         model_factory: Class of the challenger (tests pass a cheaper configuration).
-        cutoffs: Last training day of every origin, oldest first (default: ``cutoff``
-            alone); origin ``k`` forecasts the holdout days up to the next origin.
-        panel: The whole history already as a panel (with ``forecast_dates`` among its
-            covariate days); ``history`` is then not read again.
-        matrices: Actuals and seasonal naive (panel series x holdout days) and the
-            scale per panel series, instead of ``actual_holdout``,
-            ``seasonal_naive_holdout`` and ``scale`` (no joins on ids).
 
     Returns:
         The outcome; see :class:`GlobalOutcome`.
     """
-    cols = {"id_cols": list(id_cols), "time_col": time_col, "target_col": target_col}
-    cutoffs = [pd.Timestamp(c) for c in (cutoffs if cutoffs is not None else [cutoff])]
-    # One panel of the whole history; each origin trains on a slice of it.
-    if panel is None:
-        panel = build_panel(history, extra_dates=forecast_dates, calendar=calendar, prices=prices,
-                            series_info=series_info, **cols)
+    cutoffs = [pd.Timestamp(c) for c in cutoffs]
     keys = panel.keys
-    if matrices is not None:
-        actual, sn, row_scale = matrices
-    else:
-        wide = lambda df, c: to_wide(df, keys, holdout_dates, id_cols=id_cols, time_col=time_col,  # noqa: E731
-                                     value_col=c)
-        actual = wide(actual_holdout, target_col)
-        sn = wide(seasonal_naive_holdout, "seasonal_naive")
-        key_str = keys[list(id_cols)].astype(str)
-        row_scale = key_str.merge(scale.astype({c: str for c in id_cols}), on=list(id_cols), how="left")["scale"]
-        row_scale = row_scale.to_numpy(dtype=np.float64)
-
+    sn, row_scale = seasonal_naive, np.asarray(scale, dtype=np.float64)
     pred_ch = _rolling(lambda p: model_factory().fit(p), panel, cutoffs, holdout_dates)
     # Every candidate is scored on the same cells: those all of them forecast.
     ok = np.isfinite(actual) & np.isfinite(pred_ch) & np.isfinite(sn)

@@ -14,16 +14,15 @@ from forecasting.features import CATEGORICAL, FEATURES, Panel, feature_matrix, f
 
 __all__ = ["LGBM_PARAMS", "DEFAULT_FEATURES", "GlobalLGBM"]
 
-# item_id as a 3,049-level categorical is left out by default: on the M5 split it made
-# the model both slower (188 s vs 44 s) and worse (WRMSSE 0.804 vs 0.743) because the
-# window statistics already carry each item's level; pass ``features=FEATURES`` to use it.
+# item_id as a 3,049-level categorical is left out by default: on the M5 split it made the
+# model both slower and worse, because the window statistics already carry each item's level;
+# pass ``features=FEATURES`` to use it.
 DEFAULT_FEATURES: tuple[str, ...] = tuple(f for f in FEATURES if f != "item")
 
 # Tweedie suits zero-heavy counts; the rest are conventional M5 settings scaled down.
-# Two threads, the machine's cores: nothing else runs during the fit in the pipeline (full M5
-# forecast 27 s vs 32 s with one). Oversubscribed (other processes busy on the same cores) the
-# busy-waiting OpenMP threads got far slower (a 43k-row fit 67-90 s instead of 1.6 s): set
-# num_threads to 1 on a shared machine.
+# Two threads, the machine's cores: nothing else runs during the fit in the pipeline.
+# Oversubscribed (other processes busy on the same cores) the busy-waiting OpenMP threads make
+# the fit many times slower: set num_threads to 1 on a shared machine.
 LGBM_PARAMS: dict[str, Any] = {
     "objective": "tweedie",
     "tweedie_variance_power": 1.2,

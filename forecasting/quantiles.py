@@ -92,7 +92,7 @@ def _cdf(k: np.ndarray, mu: np.ndarray, disp: np.ndarray) -> np.ndarray:
     """``P(X <= k)`` for a negative binomial (Poisson where ``disp <= 0``).
 
     Daily item demand is mostly 0..a few units, so small ``k`` sum the pmf by its recurrence
-    (a few array operations per unit of ``k``, ~50x cheaper than ``betainc`` per value); larger
+    (a few array operations per unit of ``k``, far cheaper than ``betainc`` per value); larger
     ``k`` use the regularised incomplete beta / gamma functions that scipy's distributions
     wrap, without their per-call argument checks and broadcasting.
     """

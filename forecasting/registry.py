@@ -8,8 +8,14 @@ environment and cost seconds).
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
+import os
+import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,13 +26,54 @@ from forecasting.lgbm import GlobalLGBM
 
 __all__ = ["REGISTERED_MODEL", "CHAMPION_ALIAS", "TRAIN_END_TAG", "CONFIG_TAG", "Champion", "load_champion",
            "log_global_model", "log_run_model", "champion_to_row", "champion_from_row", "model_from_text",
-           "model_to_text"]
+           "model_to_text", "registered_model_name", "quiet_mlflow"]
 
-REGISTERED_MODEL = "supplycast-demand-lightgbm"
+# The name's stem; :func:`registered_model_name` adds the key of the data the model was trained on.
+REGISTERED_MODEL = "supplycast-global"
 CHAMPION_ALIAS = "champion"
 # Model-version tags: the last day the model was trained on, and what it takes to refit it.
 TRAIN_END_TAG = "train_end"
 CONFIG_TAG = "lgbm_config"
+
+
+_QUIET_LOGGERS = ("mlflow", "alembic")
+
+
+@contextmanager
+def quiet_mlflow(loggers: tuple[str, ...] = _QUIET_LOGGERS) -> Iterator[None]:
+    """MLflow without its chatter: no INFO logs (a new sqlite store logs its schema migrations) and no
+    artifact progress bars. The caller's logger levels and environment are restored afterwards."""
+    import mlflow  # noqa: F401 - its first import sets its logger's level, which must come before ours
+
+    saved = {name: logging.getLogger(name).level for name in loggers}
+    bar = os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
+    for name in loggers:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
+    try:
+        yield
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
+        if bar is None:
+            os.environ.pop("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", None)
+        else:
+            os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = bar
+
+
+def registered_model_name(data_dir: str | Path, *, stem: str = REGISTERED_MODEL) -> str:
+    """The registered model of the global model trained on ``data_dir``: ``<stem>-<folder>-<hash>``.
+
+    The key is the folder name (readable in the MLflow UI) and a hash of its absolute path, so
+    runs on different data never load or replace each other's champion, even on a shared server.
+
+    Args:
+        data_dir: The feeds folder the model is trained on.
+        stem: Name prefix.
+    """
+    path = str(Path(data_dir).resolve())
+    slug = re.sub(r"[^a-z0-9]+", "-", Path(path).name.lower()).strip("-")[:24] or "data"
+    return f"{stem}-{slug}-{hashlib.sha1(path.encode()).hexdigest()[:8]}"
 
 
 @dataclass(frozen=True)
@@ -124,6 +171,11 @@ def load_champion(tracking_uri: str, *, name: str = REGISTERED_MODEL) -> Champio
     Returns:
         The champion; ``model`` None with ``version`` None means there is none yet.
     """
+    with quiet_mlflow():
+        return _load_champion(tracking_uri, name)
+
+
+def _load_champion(tracking_uri: str, name: str) -> Champion:
     from mlflow.exceptions import MlflowException
 
     client = _client(tracking_uri)
@@ -172,6 +224,13 @@ def log_global_model(
     Returns:
         The new version number.
     """
+    with quiet_mlflow():
+        return _log_global_model(tracking_uri, run_id, model, promote=promote, train_end=train_end, name=name,
+                                 tags=tags)
+
+
+def _log_global_model(tracking_uri: str, run_id: str, model: GlobalLGBM, *, promote: bool,
+                      train_end: pd.Timestamp | None, name: str, tags: dict[str, str] | None) -> str:
     import lightgbm
     import mlflow.lightgbm
     from mlflow.exceptions import MlflowException
@@ -195,7 +254,8 @@ def log_global_model(
     return str(mv.version)
 
 
-def log_run_model(tracking_uri: str, run_id: str, outcome: Any, *, use_champion: bool = True) -> str | None:
+def log_run_model(tracking_uri: str, run_id: str, outcome: Any, *, use_champion: bool = True,
+                  name: str = REGISTERED_MODEL, tags: dict[str, str] | None = None) -> str | None:
     """Log the run's newly fitted global model; promote it only if it won the backtest.
 
     Every run with a fitted challenger logs it (``global_model/`` artifact and a registered
@@ -207,6 +267,8 @@ def log_run_model(tracking_uri: str, run_id: str, outcome: Any, *, use_champion:
         run_id: The forecast's MLflow run.
         outcome: :class:`forecasting.global_forecast.GlobalOutcome` of the run (or None).
         use_champion: Whether the registry's alias is managed at all.
+        name: Registered model name (see :func:`registered_model_name`).
+        tags: More tags for the version (e.g. the data source).
 
     Returns:
         The new version, or None when the run fitted no global model (off or fallback).
@@ -215,6 +277,6 @@ def log_run_model(tracking_uri: str, run_id: str, outcome: Any, *, use_champion:
         return None
     won = bool(outcome.promote)
     return log_global_model(tracking_uri, run_id, outcome.challenger, promote=use_champion and won,
-                            train_end=outcome.train_end,
-                            tags={"holdout_mase": f"{outcome.scores['challenger']:.4f}",
+                            train_end=outcome.train_end, name=name,
+                            tags={**(tags or {}), "holdout_mase": f"{outcome.scores['challenger']:.4f}",
                                   "outcome": "champion" if won else f"lost to {outcome.source}"})

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import logging
 import math
 import tempfile
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
@@ -16,33 +14,68 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from forecasting.lgbm import GlobalLGBM
-from forecasting.registry import model_from_text, model_to_text
+from forecasting.registry import model_from_text, model_to_text, quiet_mlflow
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-    from forecasting.pipeline import ForecastRun
+    from forecasting.forecaster import ForecastRun
 
 __all__ = ["ModelOutcome", "RunRecord", "run_record", "record_to_row", "record_from_row", "log_forecast_run",
-           "plot_backtest"]
+           "plot_backtest", "model_mix", "model_mix_text", "data_source_tags"]
 
 # MLflow rejects longer param values.
 _MAX_PARAM_CHARS = 6000
-_QUIET_LOGGERS = ("mlflow", "alembic")
+_MAX_TAG_CHARS = 5000
+# ``ForecastRun.params["chosen_model"]`` is the best statsforecast candidate, one ingredient of the
+# per-segment choice; logged under a name that says so, next to ``model`` (the mix actually used).
+_PARAM_NAMES = {"chosen_model": "best_statsforecast_model"}
 
 
-@contextmanager
-def _quiet(loggers: tuple[str, ...] = _QUIET_LOGGERS) -> Iterator[None]:
-    # Creating a sqlite store logs its schema migrations at INFO; restore the caller's
-    # levels afterwards rather than reconfiguring their logging for good.
-    saved = {name: logging.getLogger(name).level for name in loggers}
-    for name in loggers:
-        logging.getLogger(name).setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        for name, level in saved.items():
-            logging.getLogger(name).setLevel(level)
+def model_mix(forecast: pd.DataFrame, *, id_cols: Sequence[str] = ("store_id", "item_id"),
+              model_col: str = "model", normalize: bool = True) -> dict[str, float]:
+    """Share of series forecast by each model, largest first (ties by name): the models a forecast used.
+
+    Args:
+        forecast: A forecast frame with one model label per row.
+        id_cols: Series identifier columns.
+        model_col: Model label column.
+        normalize: Shares of series (summing to 1); False gives series counts.
+
+    Returns:
+        ``{model: share (or number) of series}``; empty for an empty frame.
+    """
+    per_series = forecast.drop_duplicates([*id_cols, model_col])[model_col].value_counts()
+    total = int(per_series.sum())
+    if not total:
+        return {}
+    ordered = per_series.sort_index().sort_values(ascending=False, kind="stable")
+    return {str(m): (float(n) / total if normalize else float(n)) for m, n in ordered.items()}
+
+
+def model_mix_text(mix: Mapping[str, float]) -> str:
+    """``lightgbm 95.1%, blend 4.9%``: a model mix for people (one name when one model did it all)."""
+    if len(mix) == 1:
+        return next(iter(mix))
+    return ", ".join(f"{m} {share:.1%}" for m, share in mix.items()) or "none"
+
+
+def data_source_tags(data_dir: str | Path, *, feeds: Mapping[str, str] | None = None,
+                     fingerprint: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """MLflow tags naming the data a run was trained on: folder, feed files and a fingerprint.
+
+    Args:
+        data_dir: The feeds folder.
+        feeds: Where each feed came from (feed -> files).
+        fingerprint: Figures of the data, e.g. series, rows, first and last date.
+
+    Returns:
+        ``supplycast.data_dir``, ``supplycast.feed.<feed>`` and ``supplycast.data.<figure>`` tags.
+    """
+    tags = {"supplycast.data_dir": str(data_dir)}
+    tags |= {f"supplycast.feed.{k}": str(v) for k, v in (feeds or {}).items()}
+    tags |= {f"supplycast.data.{k}": str(v) for k, v in (fingerprint or {}).items()}
+    return {k: v[:_MAX_TAG_CHARS] for k, v in tags.items()}
 
 
 def _check_tracking_uri(tracking_uri: str) -> None:
@@ -143,10 +176,10 @@ def _daily(run: ForecastRun, target_col: str, time_col: str) -> pd.DataFrame:
 
 
 def run_record(run: ForecastRun, *, target_col: str = "units", time_col: str = "date") -> RunRecord:
-    """The :class:`RunRecord` of a ``forecast_demand`` result.
+    """The :class:`RunRecord` of a :class:`~forecasting.forecaster.ForecastRun`.
 
     Args:
-        run: Result of ``forecast_demand``.
+        run: A :class:`~forecasting.forecaster.ForecastRun`.
         target_col: Actuals column of the backtest predictions.
         time_col: Date column.
     """
@@ -230,7 +263,7 @@ def plot_backtest(record: RunRecord, path: Path, *, target_col: str = "units") -
     """Save a PNG of the backtest: total daily actuals vs each candidate, and the forecast.
 
     Args:
-        record: :func:`run_record` of a ``forecast_demand`` result.
+        record: :func:`run_record` of a :class:`~forecasting.forecaster.ForecastRun`.
         path: PNG file to write.
         target_col: Actuals column of the backtest predictions.
 
@@ -272,7 +305,9 @@ def log_forecast_run(
 ) -> str:
     """Log a forecast run to MLflow and return its run id.
 
-    Logs ``run.params`` as params; per-candidate ``mase_<model>``, ``mae_<model>``,
+    Logs ``run.params`` as params (``chosen_model``, the best statsforecast candidate, as
+    ``best_statsforecast_model``) and, with a forecast, param and tag ``model``: the mix of
+    models the forecast used (:func:`model_mix_text`); per-candidate ``mase_<model>``, ``mae_<model>``,
     ``rmse_<model>``, ``bias_<model>``; for the chosen model ``backtest_mase``,
     ``backtest_mae`` and ``coverage_q10_q90``; ``improvement_vs_seasonal_naive``;
     stage timings as ``seconds_<stage>``; challenger/champion holdout MASE; and the
@@ -281,7 +316,7 @@ def log_forecast_run(
     model is logged and registered by :func:`forecasting.registry.log_global_model`.
 
     Args:
-        run: Result of ``forecast_demand``, or its :class:`RunRecord`.
+        run: A :class:`~forecasting.forecaster.ForecastRun`, or its :class:`RunRecord`.
         forecast: The forecast frame to log with a record (a ``ForecastRun`` carries its own).
         tracking_uri: Database tracking URI, e.g. ``sqlite:////abs/path/mlflow.db``.
         experiment: Experiment name; created if missing.
@@ -305,7 +340,8 @@ def log_forecast_run(
     from mlflow.entities import Metric, Param, RunTag
     from mlflow.utils.time import get_current_time_millis
 
-    with _quiet():
+    mix = model_mix_text(model_mix(forecast)) if forecast is not None and "model" in forecast else None
+    with quiet_mlflow():
         client = MlflowClient(tracking_uri=tracking_uri)
         exp_id = _experiment_id(client, experiment, _artifact_location(tracking_uri, artifact_root))
         all_tags = {"supplycast.component": "forecasting", **(tags or {})}
@@ -314,10 +350,12 @@ def log_forecast_run(
         try:
             now = get_current_time_millis()
             metrics = [Metric(k, v, now, 0) for k, v in run.metrics.items() if not math.isnan(v)]
-            params = [Param(k, _param_value(v)) for k, v in run.params.items()]
-            client.log_batch(
-                run_id, metrics=metrics, params=params, tags=[RunTag("chosen_model", run.chosen_model)]
-            )
+            params = [Param(_PARAM_NAMES.get(k, k), _param_value(v)) for k, v in run.params.items()]
+            run_tags = [RunTag("best_statsforecast_model", run.chosen_model)]
+            if mix is not None:
+                params.append(Param("model", _param_value(mix)))
+                run_tags.append(RunTag("model", mix[:_MAX_TAG_CHARS]))
+            client.log_batch(run_id, metrics=metrics, params=params, tags=run_tags)
             with tempfile.TemporaryDirectory(prefix="supplycast-mlflow-") as tmp:
                 # Files laid out as they are logged, then one upload call for the lot.
                 (Path(tmp) / "backtest").mkdir()

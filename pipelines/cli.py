@@ -15,15 +15,12 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "dagster_home", "quiet_libraries"]
 
-SUMMARY_TABLES = (
-    "raw_pos", "raw_prices", "raw_calendar", "raw_weather", "raw_shipments", "raw_emission_factors",
-    "demand_history", "weather_daily", "shipment_stats", "forecast", "forecast_backtest", "supplier_scores",
-    "supplier_catalogue", "inventory_snapshot", "replenishment_proposals", "purchase_order_proposals",
-)
+if TYPE_CHECKING:
+    from warehouse.feeds import FeedPaths
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,8 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
                          description=_RUN_DESCRIPTION, epilog=_RUN_EXAMPLES,
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--data", type=Path, default=None, metavar="DIR",
-                     help="feed folder: an M5 folder (calendar.parquet, sell_prices.parquet, sales_*.parquet) or a "
-                          "folder holding m5/; logistics feeds are looked up beside it, else taken from the sample "
+                     help="feed folder: the canonical layout (pos/, prices/, calendar/, ...), an M5 folder "
+                          "(calendar.parquet, sell_prices.parquet, sales_*.parquet) or a folder holding m5/; "
+                          "logistics feeds are looked up beside an M5 folder (see --sample-logistics) "
                           "(default: $SUPPLYCAST_DATA or the embedded sample). "
                           "Example: --data ../shared/data/m5")
     run.add_argument("--warehouse", type=Path, default=None, metavar="FILE",
@@ -48,11 +46,21 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--horizon", type=_positive_int, default=28, metavar="N",
                      help="days to forecast after the origin (default: 28). Example: --horizon 14")
     run.add_argument("--json", action="store_true",
-                     help="print one JSON document on stdout (rows per table, backtest, PO totals, export files, "
-                          "seconds); progress still goes to stderr. Example: supplycast run --json | jq .po_status")
+                     help="print one JSON document on stdout (feeds and where they came from, quarantined rows, "
+                          "warnings, rows per table, forecast models, backtest, PO totals, export files, seconds); "
+                          "progress still goes to stderr. Example: supplycast run --json | jq .quarantine")
     run.add_argument("--quiet", action="store_true",
                      help="no progress bar or per-step lines on stderr (errors are still printed). "
                           "Example: supplycast run --quiet --json")
+    run.add_argument("--sample-logistics", action="store_true",
+                     help="when --data lacks a logistics feed (weather, weather stations, shipments, emission "
+                          "factors), take it from the embedded sample (M5 store CA_1's region) and say so in the "
+                          "summary; without this flag such a run stops before loading anything. "
+                          "Example: supplycast run --data ../shared/data/m5 --sample-logistics")
+    run.add_argument("--ephemeral", action="store_true",
+                     help="record the run in a throw-away Dagster instance instead of the state folder's "
+                          "dagster_home ($DAGSTER_HOME when set), so `make dev` does not show it. "
+                          "Example: supplycast run --ephemeral --warehouse /tmp/wh.duckdb")
     rp = sub.add_parser("replay", help="replay the stored policy against real demand and write replay_kpis",
                         description="Simulate day by day after the as-of date of the stored proposals against real "
                                     "demand, comparing supplycast, snaive_base_stock and oracle; writes replay_kpis.\n\n"
@@ -65,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="DuckDB file (default: $SUPPLYCAST_WAREHOUSE or .supplycast/warehouse.duckdb)")
     rp.add_argument("--seed", type=int, default=2016, help="seed of the lead-time draws (default: 2016)")
     rp.add_argument("--json", action="store_true", help="print the KPIs as JSON")
+    from pipelines.review_cli import add_review_parser
+
+    add_review_parser(sub)
     return parser
 
 
@@ -72,8 +83,10 @@ _RUN_DESCRIPTION = """\
 Materialise every asset in process (ingest, quality gates, forecast, supplier scores,
 replenishment, purchase orders, exports) with the same Definitions the Dagster UI loads.
 Progress (one line per step, with seconds) goes to stderr; the summary to stdout.
-Exit 0 on success; 1 if an asset or quality gate fails (the message names it and the bad
-file or column); 2 on a bad --data folder."""
+The run is recorded in the state folder's Dagster instance, so `make dev` shows every asset
+it materialised. Exit 0 on success (quarantined rows under the bad-row limit are listed in the
+summary, not an error); 1 if an asset or quality gate fails (the message names it and the bad
+file or column); 2 on a bad --data folder or a logistics feed missing without --sample-logistics."""
 
 _RUN_EXAMPLES = """\
 examples:
@@ -81,7 +94,7 @@ examples:
   supplycast run --data ../shared/data/m5              # all 30,490 M5 series
   supplycast run --as-of 2016-05-08 --horizon 14       # backdated origin, two weeks ahead
   supplycast run --warehouse /tmp/wh.duckdb --quiet --json > summary.json
-  DAGSTER_HOME=$PWD/.supplycast/dagster_home supplycast run   # runs show in the Dagster UI"""
+  supplycast run --data my_feeds --sample-logistics    # borrow the sample's weather and shipments"""
 
 
 def _iso_date(value: str) -> str:
@@ -110,26 +123,97 @@ def _run_config(args: argparse.Namespace) -> dict[str, Any]:
     return {"ops": {"forecast": {"config": {"horizon": args.horizon, "as_of": args.as_of}}}}
 
 
-def _summary(warehouse: Path) -> dict[str, Any]:
-    from warehouse.db import connect, table_exists
+# Library chatter a run's reader has no use for, turned off before the libraries are imported
+# (MLflow reads these when it configures its loggers); a caller's own setting wins.
+_LIBRARY_ENV = {
+    "MLFLOW_LOGGING_LEVEL": "WARNING",  # "Creating initial MLflow database tables..."
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",  # upload bars on stderr
+    "GX_ANALYTICS_ENABLED": "false",
+    "MLFLOW_ENABLE_TELEMETRY": "false",
+}
+_QUIET_LOGGERS = ("alembic", "mlflow", "great_expectations")
 
-    con = connect(warehouse, read_only=True)
+
+def quiet_libraries() -> None:
+    """Silence library INFO logs, progress bars and Dagster's API-status warnings at their source."""
+    import logging
+    import warnings
+
+    for name, value in _LIBRARY_ENV.items():
+        os.environ.setdefault(name, value)
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    # beta/preview/superseded-API notices address the pipeline's authors, not the person running it
+    from dagster._utils.warnings import BetaWarning, PreviewWarning, SupersessionWarning
+
+    for category in (BetaWarning, PreviewWarning, SupersessionWarning):
+        warnings.filterwarnings("ignore", category=category)
+
+
+DAGSTER_YAML = """\
+# written by supplycast (pipelines/cli.py) when missing: one step at a time holds the DuckDB file
+concurrency:
+  pools:
+    default_limit: 1
+telemetry:
+  enabled: false
+"""
+
+
+def dagster_home() -> Path:
+    """``$DAGSTER_HOME``, else ``<state folder>/dagster_home`` (created, with a ``dagster.yaml``, if missing).
+
+    ``supplycast run`` records its runs here and ``make dev`` serves the UI from here: one state
+    folder for both, so the UI shows what the last run materialised.
+    """
+    if os.environ.get("DAGSTER_HOME"):
+        return Path(os.environ["DAGSTER_HOME"]).expanduser().resolve()
+    from pipelines import settings
+
+    home = settings.state_dir() / "dagster_home"
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML)
+    return home
+
+
+def _pos_partition_tags(paths: FeedPaths) -> dict[str, str]:
+    """Tags making the run load every POS day in the data as one partition range (one step, one transaction)."""
+    import datetime as dt
+
+    import duckdb
+
+    from assets.ingest import POS_PARTITIONS, partition_range_tags
+    from warehouse.ingest import pos_date_span
+
+    con = duckdb.connect()
     try:
-        rows = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in SUMMARY_TABLES if table_exists(con, t)}
-        backtest = con.execute("SELECT * FROM forecast_backtest").df() if table_exists(con, "forecast_backtest") else None
-        model = con.execute("SELECT any_value(model) FROM forecast").fetchall()[0][0] if "forecast" in rows else None
-        status = (
-            dict(con.execute("SELECT status, count(*) FROM purchase_order_proposals GROUP BY 1 ORDER BY 1").fetchall())
-            if "purchase_order_proposals" in rows else {}
-        )
-        value = con.execute("SELECT round(sum(order_value), 2), count(DISTINCT po_id) FROM purchase_order_proposals").fetchall()[0]
+        lo, hi = pos_date_span(con, paths.pos)
     finally:
         con.close()
-    out: dict[str, Any] = {"warehouse": str(warehouse), "rows": rows, "forecast_model": model, "po_status": status,
-                           "po_value_usd": value[0], "purchase_orders": value[1]}
-    if backtest is not None:
-        out["backtest"] = backtest.to_dict(orient="records")
-    return out
+    first = dt.date.fromisoformat(POS_PARTITIONS.get_first_partition_key())
+    last = dt.date.fromisoformat(POS_PARTITIONS.get_last_partition_key())
+    return partition_range_tags(max(lo, first), min(hi, last))
+
+
+def _feeds(data_dir: str | Path, *, sample_logistics: bool) -> FeedPaths:
+    """The feeds in ``data_dir``; a logistics feed borrowed from the sample needs ``sample_logistics``.
+
+    Raises:
+        FeedError: no feeds there, or a logistics feed missing without ``sample_logistics``.
+    """
+    from warehouse.feeds import FeedError, discover_feeds
+
+    paths = discover_feeds(data_dir)
+    borrowed = paths.sample_fallbacks()
+    if borrowed and not sample_logistics:
+        raise FeedError(
+            f"{paths.data_dir}: no {', '.join(borrowed)} feed with your data. Add it (canonical layout: one folder "
+            "per feed, see README 'Feed layout'; beside an M5 folder: walmart_stormy_weather/, "
+            "usaid_scms_shipments/, freight_emission_factors.csv), or pass --sample-logistics to take it from "
+            "the embedded sample (the summary then says so)")
+    return paths
 
 
 def _metadata(result: Any, asset: str) -> dict[str, Any]:
@@ -157,91 +241,44 @@ def _forecast_cost(result: Any) -> dict[str, Any]:
             "ratio": meta["stage_to_library_ratio"]}
 
 
-def _print_summary(summary: dict[str, Any], seconds: float) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    console.print(f"supplycast run finished in {seconds:.1f} s; warehouse {summary['warehouse']}")
-    table = Table(title="rows per table")
-    table.add_column("table")
-    table.add_column("rows", justify="right")
-    for name, n in summary["rows"].items():
-        table.add_row(name, f"{n:,}")
-    console.print(table)
-    for rec in summary.get("backtest", []):
-        console.print(f"  backtest {rec.get('model', rec.get('index'))}: MASE {rec.get('mase', float('nan')):.3f}  "
-                      f"MAE {rec.get('mae', float('nan')):.3f}")
-    console.print(f"forecast model: {summary['forecast_model']}")
-    cost = summary.get("forecast_vs_library")
-    if cost:
-        lib = cost["library_seconds"]
-        console.print(f"forecast step {cost['stage_seconds']:.1f} s = {cost['ratio']:.3f} x its library calls "
-                      f"({lib['total']:.1f} s: statsforecast {lib['statsforecast']:.1f}, LightGBM {lib['lightgbm']:.1f})")
-    console.print(f"purchase orders: {summary['purchase_orders']} worth {summary['po_value_usd']:,} USD, "
-                  f"lines by status {summary['po_status']}")
-    for fmt, path in summary.get("exports", {}).items():
-        console.print(f"export {fmt}: {path}")
-
-
-def _pos_partition_tags() -> dict[str, str]:
-    """Tags making the run load every POS day in the data as one partition range (one step, one transaction)."""
-    import datetime as dt
-
-    import duckdb
-
-    from assets.ingest import POS_PARTITIONS, partition_range_tags
-    from pipelines import settings
-    from warehouse.feeds import discover_feeds
-    from warehouse.ingest import pos_date_span
-
-    con = duckdb.connect()
-    try:
-        lo, hi = pos_date_span(con, discover_feeds(settings.data_dir()).pos)
-    finally:
-        con.close()
-    first = dt.date.fromisoformat(POS_PARTITIONS.get_first_partition_key())
-    last = dt.date.fromisoformat(POS_PARTITIONS.get_last_partition_key())
-    return partition_range_tags(max(lo, first), min(hi, last))
-
-
 def run(args: argparse.Namespace) -> int:
-    from warehouse.feeds import FeedError, discover_feeds
+    from warehouse.feeds import FeedError
 
     if args.data is not None:
+        # a bad folder fails here, in a second, before Dagster is imported
         try:
-            discover_feeds(args.data)
+            _feeds(args.data, sample_logistics=args.sample_logistics)
         except FeedError as exc:
             print(f"supplycast: {exc}", file=sys.stderr)
             return 2
-        os.environ["SUPPLYCAST_DATA"] = str(args.data.resolve())
-    if args.warehouse is not None:
-        os.environ["SUPPLYCAST_WAREHOUSE"] = str(args.warehouse.resolve())
     started = time.perf_counter()
+    quiet_libraries()
     from dagster import DagsterInstance
 
-    from pipelines import settings
     from pipelines.definitions import defs
     from pipelines.progress import StepProgress, progress_logger_def
     from pipelines.resources import build_resources
+    from pipelines.summary import print_summary, run_summary
 
-    job = defs.resolve_job_def("daily_refresh")
+    # the resources for this run, built from the options: the Definitions' own were built at import
+    resources = build_resources(data_dir=args.data, warehouse=args.warehouse)
+    warehouse, feeds = Path(resources["duckdb"].database), resources["feeds"]
     try:
-        partition_tags = _pos_partition_tags()
+        paths = _feeds(feeds.data_dir, sample_logistics=args.sample_logistics)
+        partition_tags = _pos_partition_tags(paths)
     except FeedError as exc:
         print(f"supplycast: {exc}", file=sys.stderr)
         return 2
+    job = defs.resolve_job_def("daily_refresh")
     n_steps = len(job.nodes_in_topological_order) if hasattr(job, "nodes_in_topological_order") else len(job.graph.nodes)
-    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    home = None if args.ephemeral else dagster_home()
+    instance = DagsterInstance.ephemeral() if home is None else DagsterInstance.from_config(str(home))
     handler = StepProgress(n_steps, enabled=not args.quiet)
-    with handler:
+    with instance, handler:
         # our logger replaces Dagster's console logger: the terminal shows a progress bar instead
         result = job.with_logger_defs({"progress": progress_logger_def(handler)}).execute_in_process(
             run_config={**_run_config(args), "loggers": {"progress": {}}},
-            instance=instance, raise_on_error=False, tags=partition_tags,
-            # resources built now, from the environment set above: the Definitions may have been
-            # imported earlier (tests, a second call) with another warehouse
-            resources=build_resources(),
+            instance=instance, raise_on_error=False, tags=partition_tags, resources=resources,
         )
     seconds = time.perf_counter() - started
     if not result.success:
@@ -251,14 +288,15 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({"success": False, "errors": handler.check_failures + handler.failures, "seconds": seconds}))
         return 1
-    summary = _summary(settings.warehouse_path())
-    summary.update(success=True, seconds=round(seconds, 2), step_seconds={k: round(v, 2) for k, v in handler.step_seconds.items()})
+    summary = run_summary(warehouse, paths, max_bad_share=feeds.max_bad_share)
+    summary.update(success=True, seconds=round(seconds, 2), dagster_home=str(home) if home else None,
+                   step_seconds={k: round(v, 2) for k, v in handler.step_seconds.items()})
     summary["exports"] = _exports(result)
     summary["forecast_vs_library"] = _forecast_cost(result)
     if args.json:
         print(json.dumps(summary, default=str))
     else:
-        _print_summary(summary, seconds)
+        print_summary(summary)
     return 0
 
 
@@ -291,6 +329,10 @@ def main(argv: list[str] | None = None) -> int:
         return run(args)
     if args.command == "replay":
         return replay(args)
+    if args.command == "review":
+        from pipelines.review_cli import review
+
+        return review(args)
     raise AssertionError(f"unhandled command {args.command}")
 
 

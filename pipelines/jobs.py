@@ -4,13 +4,15 @@ from dagster import AssetSelection, RunConfig, define_asset_job
 
 from assets.forecast import ForecastConfig
 from assets.procurement import PurchaseOrderConfig, ReplenishmentConfig
+from pipelines.review_jobs import REVIEW_JOBS
 
 __all__ = ["daily_refresh", "procurement_review", "procurement_replay", "PROCUREMENT_REVIEW_CONFIG", "JOBS"]
 
 daily_refresh = define_asset_job(
     "daily_refresh",
-    # the replay needs real demand after the as-of date, which a refresh does not have: it has its own job
-    selection=AssetSelection.all() - AssetSelection.assets("replay_kpis"),
+    # the replay needs real demand after the as-of date, which a refresh does not have: it has its own job;
+    # decisions are a buyer's act, not part of a refresh (review_purchase_orders)
+    selection=AssetSelection.all() - AssetSelection.assets("replay_kpis", "po_decisions"),
     description="Ingest every feed, gate it, forecast, score suppliers and propose purchase orders.",
 )
 
@@ -21,7 +23,8 @@ PROCUREMENT_REVIEW_CONFIG = RunConfig(
         "forecast": ForecastConfig(horizon=28),
         "replenishment_proposals": ReplenishmentConfig(service_level=0.95, use_abc_xyz=True),
         # the carbon price is charged where it changes decisions: in the PO allocation objective
-        "purchase_order_proposals": PurchaseOrderConfig(approval_threshold_usd=1000.0, carbon_price_usd_per_tonne=100.0),
+        "purchase_order_proposals": PurchaseOrderConfig(approval_threshold_usd=75_000.0,
+                                                                carbon_price_usd_per_tonne=100.0),
     }
 )
 
@@ -45,4 +48,4 @@ procurement_replay = define_asset_job(
                 "Launchpad (or $SUPPLYCAST_REPLAY_ACTUALS); the same as `supplycast replay --actuals FILE`.",
 )
 
-JOBS = [daily_refresh, procurement_review, procurement_replay]
+JOBS = [daily_refresh, procurement_review, procurement_replay, *REVIEW_JOBS]

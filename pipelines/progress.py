@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from typing import Any
 
@@ -18,7 +19,8 @@ class StepProgress(logging.Handler):
 
     def __init__(self, total_steps: int, console: Console | None = None, enabled: bool = True) -> None:
         super().__init__(level=logging.DEBUG)
-        self.console = console or Console(stderr=True)
+        # piped stderr: no wrapping at 80 columns, so a failing file's path stays on one line
+        self.console = console or Console(stderr=True, soft_wrap=not sys.stderr.isatty(), highlight=False)
         self.enabled = enabled
         self.progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

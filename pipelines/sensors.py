@@ -10,8 +10,9 @@ from pathlib import Path
 import duckdb
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SkipReason, sensor
 
+from assets.resources import FeedsResource
 from pipelines.jobs import daily_refresh
-from pipelines.resources import FeedsResource
+from pipelines.review_jobs import REVIEW_SENSORS
 from warehouse.feeds import CANONICAL_FOLDERS, FeedError, FeedPaths
 from warehouse.ingest import pos_date_span
 
@@ -74,4 +75,4 @@ def new_feed_files_sensor(context: SensorEvaluationContext, feeds: FeedsResource
     )
 
 
-SENSORS = [new_feed_files_sensor]
+SENSORS = [new_feed_files_sensor, *REVIEW_SENSORS]

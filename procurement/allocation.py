@@ -40,7 +40,32 @@ import pandas as pd
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-__all__ = ["AllocationResult", "allocate", "candidate_offers"]
+__all__ = ["AllocationResult", "SolverSummary", "allocate", "candidate_offers"]
+
+
+@dataclass(frozen=True)
+class SolverSummary:
+    """What the solver did, for people: method, seconds, size, status and how much was proven optimal.
+
+    Attributes:
+        method: ``milp``, ``greedy`` or several joined by ``+`` (one per block).
+        seconds: Wall seconds of the whole allocation.
+        variables: Decision variables of the MILP (0 for greedy).
+        status: The solver's status per block.
+        components_optimal: Independent item components solved to proven optimality.
+        components: Independent item components.
+        max_mip_gap: Largest relative MIP gap left by a block's time limit.
+        block_gaps: Gap and proven share per block, as text.
+    """
+
+    method: str
+    seconds: float
+    variables: int
+    status: str
+    components_optimal: int
+    components: int
+    max_mip_gap: float
+    block_gaps: str
 
 
 @dataclass
@@ -50,6 +75,16 @@ class AllocationResult:
     lines: pd.DataFrame
     needs: pd.DataFrame
     info: dict[str, float | str] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> SolverSummary:
+        """The solver figures of :attr:`info` as typed fields (absent ones as zero or empty)."""
+        i = self.info
+        return SolverSummary(method=str(i.get("method", "")), seconds=float(i.get("seconds", 0.0)),
+                             variables=int(i.get("variables", 0)), status=str(i.get("status", "")),
+                             components_optimal=int(i.get("components_optimal", 0)),
+                             components=int(i.get("components", 0)), max_mip_gap=float(i.get("max_mip_gap", 0.0)),
+                             block_gaps=str(i.get("block_gaps", "")))
 
 
 def candidate_offers(needs: pd.DataFrame, offers: pd.DataFrame, *, item_col: str = "item_id") -> pd.DataFrame:

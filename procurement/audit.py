@@ -1,4 +1,4 @@
-"""Append-only audit of PO line status changes.
+"""Append-only audit of PO line status changes (the pipeline's rows of ``po_audit``).
 
 Every run compares the proposed status of each PO line (``po_id, item_id, ship_to``) with the last
 status the audit holds for it and appends one row per change: new lines (from ``none``), changed
@@ -18,6 +18,9 @@ _KEY = ["po_id", "item_id", "ship_to"]
 
 def latest_status(audit: pd.DataFrame) -> pd.DataFrame:
     """The last recorded status per PO line (``withdrawn`` lines included)."""
+    if "action" in audit:
+        # buyers' decisions, voids and releases share the audit; line statuses are the pipeline's rows
+        audit = audit[audit["action"].isna() | (audit["action"] == "status")]
     if audit.empty:
         return pd.DataFrame(columns=[*_KEY, "order_date", "to_status"])
     ordered = audit.sort_values("recorded_at", kind="stable")

@@ -1,7 +1,7 @@
 """Landed cost per unit of each catalogue offer, and the allocation objective built on it.
 
 landed cost = unit price
-            + freight (unit weight x the lane's real USD per kg)
+            + freight (the offer's own freight per unit, else unit weight x USD per kg)
             + holding cost of the goods while in transit (unit price x annual rate / 365 x lead days)
             + expected stock-out cost from lateness (P(late) x share of the review cycle the delay
               eats x the gross margin lost per unit short).
@@ -42,7 +42,7 @@ def landed_costs(offers: pd.DataFrame, params: CostParams = DEFAULT_COSTS) -> pd
 
     Args:
         offers: catalogue rows joined with ``supplier_scores`` (unit_cost, unit_weight_kg,
-            freight_usd_per_kg, lead_time_days, p_late, delay_days_p50_if_late, risk_score,
+            freight_per_unit or freight_usd_per_kg, lead_time_days, p_late, delay_days_p50_if_late, risk_score,
             kg_co2e_per_kg).
         params: holding rate, margin lost per unit short (share of the unit price), risk rate,
             carbon price, review period.
@@ -53,7 +53,8 @@ def landed_costs(offers: pd.DataFrame, params: CostParams = DEFAULT_COSTS) -> pd
     """
     out = offers.copy()
     price = out["unit_cost"].astype(float)
-    out["freight_per_unit"] = out["unit_weight_kg"] * out["freight_usd_per_kg"]
+    if "freight_per_unit" not in out:  # a catalogue may state freight per unit itself
+        out["freight_per_unit"] = out["unit_weight_kg"] * out["freight_usd_per_kg"]
     out["holding_per_unit"] = price * params.holding_rate_annual / 365.0 * out["lead_time_days"]
     # a late delivery (delay compressed like the lead times) leaves the shelf short for that many
     # days of the review cycle; each unit short loses the gross margin

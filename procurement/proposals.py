@@ -1,24 +1,29 @@
 """Purchase-order proposals from the MILP allocation: explained lines, approvals, substitutions.
 
 Each store x item need (``order_qty`` of the replenishment proposals) is split across supplier
-offers by :func:`procurement.allocation.allocate`. Every PO line then says why its supplier won
-(landed-cost parts, risk and carbon charges, the runner-up and the gap), whether it needs a buyer
-(PO value over a threshold or a high-risk supplier) and, where the preferred supplier (lowest
+offers by :func:`procurement.allocation.allocate`. Every PO line then says in sentences a buyer
+reads (:mod:`procurement.reasons`) why its supplier won and why a cheaper one lost (the numbers
+stay in their own columns; ``explanation`` keeps the objective's formula), whether its PO needs a buyer
+(:mod:`procurement.approval`: value tiers, supplier risk, substitutions, quantity anomalies) and, where the preferred supplier (lowest
 ``total_score``) could not serve, which alternative was used and why. Needs left short get a
 substitute item from the same department at a similar price where a supplier has capacity left.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from procurement.allocation import allocate
+from procurement.allocation import SolverSummary, allocate
+from procurement.approval import DEFAULT_POLICY, ApprovalPolicy, assess_purchase_orders, demand_references, po_versions
+from procurement.catalogue import with_lane_scores
 from procurement.landed_cost import DEFAULT_COSTS, CostParams, landed_costs
-from procurement.orders import _po_id
+from procurement.orders import po_ids
 from procurement.policy import forecast_cumsums, offer_needs
+from procurement.reasons import line_alternatives, line_reasons, rejection_reasons
 
 __all__ = ["ProposalResult", "propose_purchase_orders", "priced_offers"]
 
@@ -31,11 +36,12 @@ class ProposalResult:
     lines: pd.DataFrame
     substitutions: pd.DataFrame
     info: dict[str, float | str] = field(default_factory=dict)
+    solver: SolverSummary | None = None
 
 
 def priced_offers(catalogue: pd.DataFrame, scores: pd.DataFrame, params: CostParams) -> pd.DataFrame:
-    """Catalogue offers with supplier scores and landed-cost parts."""
-    return landed_costs(catalogue.merge(scores[_SCORE_COLS], on="supplier_id"), params)
+    """Catalogue offers with their lane's supplier scores and landed-cost parts."""
+    return landed_costs(with_lane_scores(catalogue, scores, _SCORE_COLS), params)
 
 
 def _needs(replenishment: pd.DataFrame, catalogue: pd.DataFrame, store_col: str, item_col: str) -> pd.DataFrame:
@@ -105,9 +111,8 @@ def propose_purchase_orders(
     forecast: pd.DataFrame | None = None,
     params: CostParams = DEFAULT_COSTS,
     budget: float | None = None,
-    approval_threshold_usd: float = 1_000.0,
-    po_approval_threshold_usd: float = 25_000.0,
-    high_risk_score: float = 0.7,
+    history: pd.DataFrame | None = None,
+    approval: ApprovalPolicy = DEFAULT_POLICY,
     time_limit: float = 60.0,
     substitute_price_tolerance: float = 0.25,
     store_col: str = "store_id",
@@ -124,9 +129,9 @@ def propose_purchase_orders(
             supplier gets a smaller order than the plan made for the preferred one.
         params: landed-cost and objective parameters (carbon price, risk rate, ...).
         budget: USD of goods all lines may spend (None: no limit).
-        approval_threshold_usd: a line worth more (goods + freight) needs approval.
-        po_approval_threshold_usd: every line of a PO worth more in total needs approval.
-        high_risk_score: lines from a supplier with a higher risk score need approval.
+        history: daily sales (``store_id, item_id, date, units``) of the recent days the
+            approval policy's quantity anomaly guard compares with; None = no guard.
+        approval: the approval policy (:class:`procurement.approval.ApprovalPolicy`).
         time_limit: MILP time limit in seconds.
         substitute_price_tolerance: a substitute item's unit cost may differ by this share.
 
@@ -167,7 +172,7 @@ def propose_purchase_orders(
     lines["co2e_kg"] = (lines["qty"] * lines["co2e_kg_per_unit"]).round(3)
     lines["landed_value"] = (lines["qty"] * lines["landed_cost"]).round(2)
     lines["order_value"] = (lines["line_value"] + lines["freight_cost"]).round(2)
-    lines["po_id"] = _po_id(lines["supplier_id"], lines["ship_to"], lines["order_date"])
+    lines["po_id"] = po_ids(lines["supplier_id"], lines["ship_to"], lines["order_date"])
     lines["po_value"] = lines.groupby("po_id")["order_value"].transform("sum").round(2)
 
     # substitutions: the preferred supplier (best total score) did not get the need
@@ -188,29 +193,23 @@ def propose_purchase_orders(
         "preferred " + pref + " dearer per unit after MOQ/pack rounding, risk and carbon",
     )
     lines["substitution"] = subst
+    lines["preferred_issue"] = np.select([lines["supplier_id"] == pref, misses, full], ["", "slower", "full"], "dearer")
+    names = offers.drop_duplicates("supplier_id").set_index("supplier_id")
+    names = names["supplier_name"] if "supplier_name" in names else pd.Series(names.index, index=names.index)
+    lines["preferred_name"] = pref.map(names)
 
-    over_line = lines["order_value"] > approval_threshold_usd
-    over_po = lines["po_value"] > po_approval_threshold_usd
-    risky = lines["risk_score"] > high_risk_score
-    lines["status"] = np.where(over_line | over_po | risky, "needs_approval", "auto_approved")
-    gate = np.select(
-        [risky, over_po, over_line],
-        ["high-risk supplier (risk " + lines["risk_score"].round(2).astype(str) + f" > {high_risk_score:g})",
-         "PO value " + lines["po_value"].astype(str) + f" over {po_approval_threshold_usd:g}",
-         "line value " + lines["order_value"].astype(str) + f" over {approval_threshold_usd:g}"],
-        "under thresholds",
-    )
-    split = lines.groupby("need_id")["supplier_id"].transform("size")
+    lines["preferred_landed_cost"] = pref_key.map(pref_offer["landed_cost"])
+    # approval per PO with line exceptions (procurement.approval); the reason ends with its verdict
+    refs = demand_references(lines, forecast, history, as_of=pd.Timestamp(replenishment["as_of"].iloc[0]),
+                             review_days=lines["review_days"], policy=approval)
+    lines = lines.join(assess_purchase_orders(lines, refs, approval))
+    gate = lines["approval_reason"]
+    started = time.perf_counter()
+    lines = lines.join(line_alternatives(lines, pairs, used_cap))
+    lines["shelf_empty_date"] = lines["order_date"] + pd.to_timedelta(lines["need_days"], unit="D")
     lines["explanation"] = _explain(lines)
-    lines["reason"] = (
-        lines["explanation"]
-        + np.where(split > 1, "; need split across " + split.astype(str) + " suppliers", "")
-        + np.where(lines["substitution"] != "", "; substitution: " + lines["substitution"], "")
-        + np.where(lines["qty"] > lines["need_qty"], "; need " + lines["need_qty"].astype(str) + " rounded to "
-                   + lines["qty"].astype(str) + " (MOQ " + lines["moq"].astype(str) + ", pack "
-                   + lines["pack_size"].astype(str) + ")", "")
-        + "; " + gate
-    )
+    lines["reason"] = line_reasons(lines, approval=gate)
+    reason_seconds = time.perf_counter() - started
 
     # needs the allocation could not cover: rejected lines with a substitute item where one fits
     short = result.needs[result.needs["shortage"] > 0].merge(
@@ -220,19 +219,19 @@ def propose_purchase_orders(
     subs = _substitute_items(short, offers, spare, substitute_price_tolerance)
     rejected = subs.assign(
         supplier_id=subs["preferred_supplier"], qty=subs["shortage"].astype(int), ship_to=subs[store_col],
-        order_date=pd.to_datetime(subs["as_of"]), status="rejected",
-        reason="no feasible offer for " + subs["shortage"].astype(int).astype(str) + " units (capacity, budget or "
-        "no offer)" + np.where(subs["substitute_item"].notna(), "; substitute item " + subs["substitute_item"].astype(str)
-                                + " from " + subs["substitute_supplier"].astype(str) + " (same department, similar price)",
-                                ""),
+        order_date=pd.to_datetime(subs["as_of"]), status="rejected", reason=rejection_reasons(subs, names),
+        supplier_name=subs["preferred_supplier"].map(names),
     )
     if not rejected.empty:
         rejected["expected_arrival"] = pd.NaT
-        rejected["po_id"] = _po_id(rejected["supplier_id"].fillna("none"), rejected["ship_to"], rejected["order_date"])
+        rejected["po_id"] = po_ids(rejected["supplier_id"].fillna("none"), rejected["ship_to"], rejected["order_date"])
         rejected["po_id"] = rejected["po_id"].str.replace("PO-", "RJ-", regex=False)
         lines = pd.concat([lines, rejected[[c for c in rejected.columns if c in lines.columns or c in (
             "substitute_item", "substitute_supplier")]]], ignore_index=True)
     lines["line_no"] = lines.sort_values([item_col, "supplier_id"]).groupby("po_id").cumcount().reindex(lines.index) + 1
+    lines["po_version"] = po_versions(lines)
+    lines["approval_reason"] = lines["approval_reason"].fillna("no feasible offer: nothing to approve")
+    lines["line_hold"] = lines["line_hold"].astype("boolean").fillna(False).astype(bool)
 
     substitutions = pd.concat([
         lines.loc[lines["substitution"].fillna("").str.startswith("preferred") & ~lines["substitution"].fillna("").str.contains("dearer"),
@@ -250,11 +249,16 @@ def propose_purchase_orders(
         "line_value", "order_value", "po_value", "landed_value", "lead_time_days", "total_score", "risk_score",
         "p_late", "landed_cost", "freight_per_unit", "holding_per_unit", "stockout_per_unit", "risk_penalty_per_unit",
         "carbon_cost_per_unit", "objective_per_unit", "preferred_supplier", "substitution", "runner_up",
-        "runner_up_objective", "explanation",
+        "runner_up_objective", "explanation", "supplier_name", "mode", "shelf_empty_date", "alternative_supplier",
+        "alternative_landed_cost", "alternative_lead_time_days", "alternative_issue",
+        # approval (procurement.approval): the PO's verdict, line exceptions and what is at stake
+        "po_version", "approval_reason", "approval_tier", "line_hold", "line_exception", "justified_qty",
+        "anomaly_ratio", "forecast_units", "history_units", "at_stake_usd", "preferred_landed_cost",
     ]
     for c in cols:
         if c not in lines:
             lines[c] = pd.NA
-    info = {**result.info, "carbon_price_usd_per_tonne": params.carbon_price_usd_per_tonne}
+    info = {**result.info, "carbon_price_usd_per_tonne": params.carbon_price_usd_per_tonne,
+            "reason_seconds": round(reason_seconds, 3)}
     return ProposalResult(lines=lines[cols].sort_values(["po_id", "line_no"]).reset_index(drop=True),
-                          substitutions=substitutions, info=info)
+                          substitutions=substitutions, info=info, solver=result.summary)

@@ -86,11 +86,18 @@ def replay_warehouse(con: Any, actuals_path: Path, *, params: ReplayParams = DEF
 
 def _lane_lead_time_samples(con: Any) -> pd.DataFrame | None:
     """Every real lead time of each scored lane (``supplier_id, lead_time_days``), on the catalogue's
-    compressed day scale; None when the shipments or the scores are not in the warehouse."""
+    compressed day scale, under the id of each catalogue supplier calibrated on it; None when the
+    shipments or the scores are not in the warehouse."""
     if not (table_exists(con, "raw_shipments") and table_exists(con, "supplier_scores")):
         return None
     lanes = con.execute("SELECT supplier_id, vendor, mode FROM supplier_scores").df()
     lines = lane_lead_times(read_table(con, "raw_shipments")).merge(lanes, on=["vendor", "mode"])
+    catalogue_cols = (con.execute("SELECT * FROM supplier_catalogue LIMIT 0").df().columns
+                      if table_exists(con, "supplier_catalogue") else [])
+    if "calibrated_on_lane" in catalogue_cols:
+        # a synthetic supplier draws the real lead times of the lane it is calibrated on
+        own = con.execute("SELECT DISTINCT supplier_id, calibrated_on_lane FROM supplier_catalogue").df()
+        lines = lines.rename(columns={"supplier_id": "calibrated_on_lane"}).merge(own, on="calibrated_on_lane")
     return pd.DataFrame({"supplier_id": lines["supplier_id"],
                          "lead_time_days": lines["lead_days"] / LEAD_TIME_COMPRESSION})
 

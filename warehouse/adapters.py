@@ -3,9 +3,14 @@
 Each adapter returns a SELECT that yields the canonical column names of ``warehouse.layout``
 (still untyped: the loader casts and checks them) plus ``_file``. Recognised formats:
 
-* canonical files (the README's feed layout);
+* canonical files (the README's feed layout); a calendar without week, weekday, month or year
+  columns gets them from ``date`` (weeks start on Saturday, as Walmart's);
 * M5 (``sales`` -> ``units``; dept/cat/state derived from the ids when absent);
-* NOAA daily summaries (``M`` missing -> NULL, ``T`` trace -> 0 with a ``*_trace`` flag);
+* NOAA daily summaries of the Walmart stormy-weather data (``station_nbr``, ``tmax``,
+  ``preciptotal``...; ``M`` missing -> NULL, ``T`` trace -> 0 with a ``*_trace`` flag) and their
+  ``store_nbr -> station_nbr`` key;
+* GHCN-Daily (``station, date, tmax_f, tmin_f, prcp_in, snow_in, snwd_in``: the canonical weather
+  columns) and its ``m5_store_station.csv`` map, whose stations are state proxies;
 * USAID SCMS shipments (original column names; ``See ASN-x (ID#:n)`` references resolved).
 """
 
@@ -13,14 +18,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from warehouse.layout import SCHEMAS
+from warehouse.layout import GHCN_PROXY_MAP, SCHEMAS
 
-__all__ = ["reader_sql", "source_sql", "USAID_COLUMNS", "is_usaid"]
+__all__ = ["reader_sql", "source_sql", "required_missing", "USAID_COLUMNS", "is_usaid", "is_noaa"]
 
 USAID_COLUMNS = ("ID", "Vendor", "Scheduled Delivery Date", "Delivered to Client Date")
-_NOAA_NUMERIC = ("tmax", "tmin", "tavg", "depart", "dewpoint", "wetbulb", "heat", "cool", "stnpressure",
-                 "sealevel", "resultspeed", "resultdir", "avgspeed")
-_NOAA_TRACE = ("preciptotal", "snowfall")
+_NOAA_EXTRA = ("depart", "dewpoint", "wetbulb", "heat", "cool", "stnpressure", "sealevel", "resultspeed",
+               "resultdir", "avgspeed")
+# canonical weather column -> NOAA daily-summary column
+_NOAA_NAMES = {"tmax_f": "tmax", "tmin_f": "tmin", "tavg_f": "tavg", "prcp_in": "preciptotal", "snow_in": "snowfall"}
+_NUMERIC = ("tmax_f", "tmin_f", "tavg_f", "snwd_in")
+_TRACE = ("prcp_in", "snow_in")
 
 
 def reader_sql(path: Path, rejects: str | None = None) -> str:
@@ -49,11 +57,70 @@ def is_usaid(present: set[str]) -> bool:
     return all(c in present for c in USAID_COLUMNS)
 
 
-def _mapping(feed: str, present: set[str]) -> dict[str, str]:
+def is_noaa(present: set[str]) -> bool:
+    """A NOAA daily-summary file or key of the Walmart stormy-weather data (integer station numbers)."""
+    return "station_nbr" in present and "station" not in present
+
+
+def _weather(present: set[str], out: dict[str, str]) -> None:
+    noaa = is_noaa(present)
+    if noaa:
+        out["station"] = f"{_q('station_nbr')}::VARCHAR"
+    for name in (*_NUMERIC, *_TRACE):
+        src = _NOAA_NAMES.get(name, name) if noaa else name
+        if src not in present:
+            out[name] = "NULL"
+            if name in _TRACE:
+                out[f"{name}_trace"] = "false"
+            continue
+        v = f"trim({_q(src)}::VARCHAR)"
+        if name in _TRACE:
+            # NOAA's 'T' is a trace, below the 0.01 inch resolution: 0 with a flag
+            out[name] = f"CASE WHEN {v} = 'T' THEN '0' ELSE nullif({v}, 'M') END"
+            # a file written in the layout carries the flag itself (its 'T' is already 0)
+            flag = next((f for f in (f"{name}_trace", f"{src}_trace") if f in present), None)
+            out[f"{name}_trace"] = (f"coalesce(try_cast({_q(flag)} AS BOOLEAN) OR {v} = 'T', false)" if flag
+                                    else f"coalesce({v} = 'T', false)")
+        else:
+            out[name] = f"nullif({v}, 'M')"
+    for c in _NOAA_EXTRA:
+        if c in present:
+            out[c] = f"nullif(trim({_q(c)}::VARCHAR), 'M')"
+    if "codesum" in present:
+        out["codesum"] = f"nullif(trim({_q('codesum')}::VARCHAR), '')"
+
+
+def _weather_stations(path: Path | None, present: set[str], out: dict[str, str]) -> None:
+    if is_noaa(present):
+        out["station"] = f"{_q('station_nbr')}::VARCHAR"
+        if "store_nbr" in present and "store_id" not in present:
+            out["store_id"] = f"{_q('store_nbr')}::VARCHAR"
+    if "proxy" not in present:
+        # GHCN's M5 map: store locations are anonymised to the state, the state's station stands in
+        out["proxy"] = "true" if path is not None and path.name == GHCN_PROXY_MAP else "false"
+
+
+def _calendar(present: set[str], out: dict[str, str]) -> None:
+    day = f"try_cast({_q('date')} AS DATE)"
+    # Walmart weeks start on Saturday (wday 1); dayofweek counts from Sunday = 0
+    since_saturday = f"CAST((dayofweek({day}) + 1) % 7 AS INTEGER)"
+    derived = {
+        "wm_yr_wk": f"strftime({day} - {since_saturday}, '%Y%m%d')",
+        "weekday": f"dayname({day})",
+        "wday": f"{since_saturday} + 1",
+        "month": f"month({day})",
+        "year": f"year({day})",
+    }
+    for name, expr in derived.items():
+        if name not in present:
+            out[name] = expr
+
+
+def _mapping(feed: str, present: set[str], path: Path | None = None) -> dict[str, str]:
     """Canonical column -> SQL expression over the file's own columns (absent optional -> NULL)."""
     schema = SCHEMAS[feed]
     out: dict[str, str] = {c.name: (_q(c.name) if c.name in present else "NULL") for c in schema.columns}
-    if feed == "pos":
+    if feed in ("pos", "pos_history"):
         if "units" not in present and "sales" in present:
             out["units"] = _q("sales")
         item, store = _q("item_id"), _q("store_id")
@@ -64,23 +131,11 @@ def _mapping(feed: str, present: set[str]) -> dict[str, str]:
         if "state_id" not in present:
             out["state_id"] = f"split_part({store}::VARCHAR, '_', 1)"
     elif feed == "weather":
-        for c in (*_NOAA_NUMERIC, *_NOAA_TRACE):
-            if c not in present:
-                out.setdefault(c, "NULL")
-                if c in _NOAA_TRACE:
-                    out[f"{c}_trace"] = "false"
-                continue
-            v = f"trim({_q(c)}::VARCHAR)"
-            if c in _NOAA_TRACE:
-                out[c] = f"CASE WHEN {v} = 'T' THEN '0' ELSE nullif({v}, 'M') END"
-                flag = f"{c}_trace"
-                # a canonical file carries the flag itself (its 'T' is already 0)
-                out[flag] = (f"coalesce(try_cast({_q(flag)} AS BOOLEAN) OR {v} = 'T', false)" if flag in present
-                             else f"coalesce({v} = 'T', false)")
-            else:
-                out[c] = f"nullif({v}, 'M')"
-        if "codesum" in present:
-            out["codesum"] = f"nullif(trim({_q('codesum')}::VARCHAR), '')"
+        _weather(present, out)
+    elif feed == "weather_stations":
+        _weather_stations(path, present, out)
+    elif feed == "calendar" and "date" in present:
+        _calendar(present, out)
     elif feed == "shipments":
         for flag in ("shares_shipment_figures",):
             if flag not in present:
@@ -93,11 +148,15 @@ def _mapping(feed: str, present: set[str]) -> dict[str, str]:
 
 
 def required_missing(feed: str, present: set[str]) -> list[str]:
-    """Required canonical columns the file cannot supply."""
+    """Required canonical columns the file cannot supply (``one of a / b`` when it has none of a set)."""
     if feed == "shipments" and is_usaid(present):
         return []
+    schema = SCHEMAS[feed]
     mapping = _mapping(feed, present)
-    return [c.name for c in SCHEMAS[feed].columns if c.required and mapping.get(c.name) == "NULL"]
+    missing = [c.name for c in schema.columns if c.required and mapping.get(c.name) == "NULL"]
+    if schema.one_of and all(mapping.get(c) == "NULL" for c in schema.one_of):
+        missing.append("one of " + " / ".join(schema.one_of))
+    return missing
 
 
 def source_sql(feed: str, path: Path, present: set[str], rejects: str | None = None) -> str:
@@ -105,7 +164,7 @@ def source_sql(feed: str, path: Path, present: set[str], rejects: str | None = N
     reader = reader_sql(path, rejects)
     if feed == "shipments" and is_usaid(present):
         return _usaid_sql(reader, present)
-    cols = ", ".join(f"{expr} AS {_q(name)}" for name, expr in _mapping(feed, present).items())
+    cols = ", ".join(f"{expr} AS {_q(name)}" for name, expr in _mapping(feed, present, path).items())
     return f"SELECT {cols}, ?::VARCHAR AS _file FROM {reader}"
 
 

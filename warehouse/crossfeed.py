@@ -1,7 +1,8 @@
 """Cross-feed checks in DuckDB SQL: rows of one feed that another feed does not know.
 
 * every POS store x item has a price row and every POS date a calendar row (otherwise
-  ``demand_history`` silently loses sales or prices);
+  ``demand_history`` silently loses prices or events); prices and calendar are optional feeds:
+  an absent one (empty table) is not checked;
 * every shipment vendor is known: listed in the supplier catalogue (``raw_suppliers``) when one
   is provided; without a catalogue (the M5 layout), a vendor is known when it has a real name
   (not blank or a placeholder such as ``N/A`` / ``Unknown``).
@@ -40,14 +41,17 @@ def pos_items_priced_and_dated(
     """Every POS store x item (in ``date_range``) has >= 1 price row and every POS date a calendar row."""
     lo, hi = date_range or (dt.date(1900, 1, 1), dt.date(2999, 1, 1))
     scope = "WITH pos AS (SELECT * FROM raw_pos WHERE date BETWEEN ? AND ?) "
-    unpriced = con.execute(scope + """,
+    # an absent optional feed (an empty table) has nothing to cross-check
+    provided = "AND EXISTS (SELECT 1 FROM {table})"
+    unpriced = con.execute(scope + f""",
         series AS (SELECT DISTINCT store_id, item_id FROM pos),
         priced AS (SELECT DISTINCT store_id, item_id FROM raw_prices)
         SELECT s.store_id, s.item_id FROM series s ANTI JOIN priced p USING (store_id, item_id)
+        WHERE TRUE {provided.format(table='raw_prices')}
         ORDER BY 1, 2
     """, [lo, hi]).df()
-    undated = con.execute(scope + "SELECT DISTINCT p.date FROM pos p ANTI JOIN raw_calendar c USING (date) ORDER BY 1",
-                          [lo, hi]).df()
+    undated = con.execute(scope + "SELECT DISTINCT p.date FROM pos p ANTI JOIN raw_calendar c USING (date) "
+                          f"WHERE TRUE {provided.format(table='raw_calendar')} ORDER BY 1", [lo, hi]).df()
     n_series = con.execute(scope + "SELECT count(DISTINCT (store_id, item_id)) FROM pos", [lo, hi]).fetchall()[0][0]
     bad = len(unpriced) + len(undated)
     parts = []

@@ -13,16 +13,20 @@ import duckdb
 import pandas as pd
 
 __all__ = ["connect", "replace_table", "replace_tables", "read_table", "query_frames", "table_exists", "row_count",
-           "transaction"]
+           "transaction", "identifier"]
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def _ident(name: str) -> str:
-    """Table names cannot be bound as SQL parameters, so they are whitelisted instead."""
+def identifier(name: str) -> str:
+    """``name`` if it is a plain SQL identifier, else ValueError.
+
+    Table and column names cannot be bound as SQL parameters, so they are whitelisted instead.
+    """
     if not _IDENT.match(name):
         raise ValueError(f"invalid table name {name!r}")
     return name
+
 
 
 def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -47,7 +51,7 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
 
 def replace_table(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> int:
     """Replace ``table`` with the rows of ``df`` atomically and return the row count."""
-    name = _ident(table)
+    name = identifier(table)
     with transaction(con):
         con.register("_replace_src", df)
         try:
@@ -95,7 +99,7 @@ def query_frames(con: duckdb.DuckDBPyConnection, queries: Mapping[str, tuple[str
 
 def read_table(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
     """Read a whole table into pandas."""
-    return con.execute(f"SELECT * FROM {_ident(table)}").df()
+    return con.execute(f"SELECT * FROM {identifier(table)}").df()
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -107,4 +111,4 @@ def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
 
 def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     # fetchall, not fetchone: DuckDB 2.0 keeps a half-read result open and blocks the connection
-    return int(con.execute(f"SELECT count(*) FROM {_ident(table)}").fetchall()[0][0])
+    return int(con.execute(f"SELECT count(*) FROM {identifier(table)}").fetchall()[0][0])

@@ -1,7 +1,7 @@
 """Write a table as CSV and as an Excel workbook an analyst can open directly.
 
-Pure pandas + XlsxWriter (no Dagster). XlsxWriter streams rows in constant memory; it writes the
-full-M5 purchase-order table (30.5k rows x 37 columns) in 5.4 s, openpyxl's write-only mode in 6.8 s.
+Pure pandas + XlsxWriter (no Dagster). XlsxWriter streams rows in constant memory and writes the
+full-M5 purchase-order table faster than openpyxl's write-only mode.
 The workbook has one sheet: a bold header row, frozen below the header, an auto-filter over the
 data, and column widths fitted to the content.
 """

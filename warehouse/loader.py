@@ -21,9 +21,10 @@ import duckdb
 from warehouse import adapters
 from warehouse.db import row_count, table_exists, transaction
 from warehouse.feeds import FeedError
-from warehouse.layout import SCHEMAS, FeedSchema
+from warehouse.layout import FUTURE_END, SCHEMAS, FeedSchema
 
-__all__ = ["LoadReport", "load_feed", "check_columns", "table_rows", "DEFAULT_MAX_BAD_SHARE", "WINDOW_START"]
+__all__ = ["LoadReport", "load_feed", "load_absent_feed", "check_columns", "table_rows", "DEFAULT_MAX_BAD_SHARE",
+           "WINDOW_START"]
 
 DEFAULT_MAX_BAD_SHARE = 0.05
 WINDOW_START = SCHEMAS["pos"].window_start
@@ -88,7 +89,7 @@ def _rules(schema: FeedSchema, types: dict[str, str], window_end: dt.date) -> li
     for name, type_ in types.items():
         col, raw = _q(name), _q(f"r_{name}")
         spec = by_name.get(name)
-        if spec is not None and (spec.required or name in schema.key):
+        if spec is not None and spec.required:  # an optional key column may be empty (events: every store)
             rules.append((f"{raw} IS NULL OR trim({raw}::VARCHAR) = ''", f"{name}: missing"))
         rules.append((f"{raw} IS NOT NULL AND {col} IS NULL AND trim({raw}::VARCHAR) <> ''", f"{name}: not {type_}"))
         if type_ in ("INTEGER", "BIGINT"):
@@ -106,6 +107,12 @@ def _rules(schema: FeedSchema, types: dict[str, str], window_end: dt.date) -> li
             start = schema.window_start.isoformat()
             rules.append((f"{col} > DATE '{window_end.isoformat()}'", f"{name}: in the future"))
             rules.append((f"{col} < DATE '{start}'", f"{name}: before {start}"))
+    present = [c for c in schema.one_of if c in types]
+    if present:
+        blank = " AND ".join(f"({_q('r_' + c)} IS NULL OR trim({_q('r_' + c)}::VARCHAR) = '')" for c in present)
+        rules.append((blank, f"{' / '.join(schema.one_of)}: all missing"))
+    if "valid_from" in types and "valid_to" in types:
+        rules.append(('"valid_to" < "valid_from"', "valid_to: before valid_from"))
     return rules
 
 
@@ -218,7 +225,8 @@ def load_feed(
         max_bad_share: largest share of quarantined rows (0..1) that still loads.
         date_range: for a partitioned feed, the inclusive day range this load replaces; rows of
             other days are left to their own partitions. ``None`` replaces the whole table.
-        window_end: last acceptable date (default today, UTC); later dates are quarantined.
+        window_end: last acceptable date (default today, UTC, or :data:`~warehouse.layout.FUTURE_END`
+            for a feed of planned / forecast days); later dates are quarantined.
 
     Returns:
         The load report.
@@ -231,7 +239,7 @@ def load_feed(
     files = [Path(f) for f in files]
     if not files:
         raise FeedError(f"{feed}: no files found in the feed folder '{schema.folder}/'")
-    window_end = window_end or dt.datetime.now(dt.UTC).date()
+    window_end = window_end or (FUTURE_END if schema.future_ok else dt.datetime.now(dt.UTC).date())
     columns = _stage(con, schema, files, window_end)
     report = LoadReport(feed, schema.table, tuple(str(f) for f in files))
     scope = "TRUE"
@@ -294,6 +302,21 @@ def _write(con: duckdb.DuckDBPyConnection, schema: FeedSchema, columns: list[str
                     [lo, hi, schema.window_start.isoformat(), window_end.isoformat(), files])
         con.execute(f"INSERT INTO {table} BY NAME {good}")
         con.execute(f"INSERT INTO {quarantine} BY NAME {bad}")
+
+
+def load_absent_feed(con: duckdb.DuckDBPyConnection, feed: str) -> None:
+    """An optional feed that was not provided: its table and quarantine table, empty, with the canonical columns.
+
+    Downstream SQL then reads "no rows" (no prices, no promotions, no weather) instead of failing on
+    a missing table, and a table left by an earlier run on other data does not linger.
+    """
+    schema = SCHEMAS[feed]
+    cols = ", ".join(f"{_q(c.name)} {c.type}" for c in schema.columns)
+    date = ", date DATE" if schema.date_column else ""
+    with transaction(con):
+        con.execute(f"CREATE OR REPLACE TABLE {schema.table} ({cols})")
+        con.execute(f"CREATE OR REPLACE TABLE quarantine_{feed} (source_file VARCHAR, reason VARCHAR, raw_row JSON, "
+                    f"loaded_at TIMESTAMP{date})")
 
 
 def table_rows(con: duckdb.DuckDBPyConnection, table: str) -> int:

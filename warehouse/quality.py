@@ -17,6 +17,8 @@ from typing import Any
 
 import pandas as pd
 
+from warehouse.layout import FUTURE_END
+
 __all__ = ["SUITES", "FeedValidation", "validate_feed", "suite_expectations", "docs_index"]
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -46,8 +48,12 @@ _STR, _INT, _FLOAT, _DATE = "object", "int32", "float64", "datetime64[us]"
 _TODAY = "__today__"  # replaced by today's date when a suite is built: "dates within the expected window"
 
 
-def _window(column: str, start: str) -> tuple[str, dict[str, Any]]:
-    return _e("ExpectColumnValuesToBeBetween", column=column, min_value=pd.Timestamp(start), max_value=_TODAY)
+def _window(column: str, start: str, end: Any = _TODAY) -> tuple[str, dict[str, Any]]:
+    return _e("ExpectColumnValuesToBeBetween", column=column, min_value=pd.Timestamp(start), max_value=end)
+
+
+# planned and forecast days (calendar, events, promotions, weather forecasts) run past today
+_FUTURE = pd.Timestamp(FUTURE_END)
 
 
 SUITES: dict[str, list[tuple[str, dict[str, Any]]]] = {
@@ -60,45 +66,71 @@ SUITES: dict[str, list[tuple[str, dict[str, Any]]]] = {
         _e("ExpectCompoundColumnsToBeUnique", column_list=["store_id", "item_id", "date"]),
         _window("date", "2010-01-01"),
     ],
+    # optional: no row-count floor
+    "pos_history": [
+        *_exist("store_id", "item_id", "date", "units"),
+        _types("store_id", _STR), _types("item_id", _STR), _types("date", _DATE), _types("units", _INT),
+        *_not_null("store_id", "item_id", "date", "units"),
+        _e("ExpectColumnValuesToBeBetween", column="units", min_value=0, max_value=1_000_000),
+        _e("ExpectCompoundColumnsToBeUnique", column_list=["store_id", "item_id", "date"]),
+        _window("date", "2010-01-01"),
+    ],
     "prices": [
-        *_exist("store_id", "item_id", "wm_yr_wk", "sell_price"),
-        _types("wm_yr_wk", _INT), _types("sell_price", _FLOAT),
-        *_not_null("store_id", "item_id", "wm_yr_wk", "sell_price"),
-        _e("ExpectTableRowCountToBeBetween", min_value=1),
+        *_exist("store_id", "item_id", "wm_yr_wk", "week_start", "valid_from", "valid_to", "sell_price"),
+        _types("sell_price", _FLOAT),
+        *_not_null("store_id", "item_id", "sell_price"),
         _e("ExpectColumnValuesToBeBetween", column="sell_price", min_value=0, strict_min=True, max_value=10_000),
-        _e("ExpectCompoundColumnsToBeUnique", column_list=["store_id", "item_id", "wm_yr_wk"]),
+        _e("ExpectCompoundColumnsToBeUnique", column_list=["store_id", "item_id", "wm_yr_wk", "week_start", "valid_from"],
+           ignore_row_if="never"),
+        _e("ExpectColumnPairValuesAToBeGreaterThanB", column_A="valid_to", column_B="valid_from", or_equal=True,
+           ignore_row_if="either_value_is_missing"),
     ],
     "calendar": [
-        *_exist("date", "wm_yr_wk", "wday", "d"),
-        _types("date", _DATE), _types("wm_yr_wk", _INT),
+        *_exist("date", "wm_yr_wk", "wday", "month", "year"),
+        _types("date", _DATE),
         *_not_null("date", "wm_yr_wk", "wday"),
         _e("ExpectColumnValuesToBeUnique", column="date"),
         _e("ExpectColumnValuesToBeBetween", column="wday", min_value=1, max_value=7),
         _e("ExpectColumnValuesToBeBetween", column="month", min_value=1, max_value=12),
-        _e("ExpectColumnValuesToBeBetween", column="date", min_value=pd.Timestamp("2010-01-01"),
-           max_value=pd.Timestamp("2100-01-01")),
+        _window("date", "2010-01-01", _FUTURE),
         *[_e("ExpectColumnValuesToBeInSet", column=c, value_set=[0, 1]) for c in ("snap_CA", "snap_TX", "snap_WI")],
     ],
+    "events": [
+        *_exist("date", "event_name", "event_type", "store_id"),
+        _types("date", _DATE),
+        *_not_null("date", "event_name"),
+        _e("ExpectCompoundColumnsToBeUnique", column_list=["date", "store_id", "event_name"], ignore_row_if="never"),
+        _window("date", "2010-01-01", _FUTURE),
+    ],
+    "promotions": [
+        *_exist("store_id", "item_id", "date", "on_promotion", "discount_pct"),
+        _types("date", _DATE),
+        *_not_null("store_id", "item_id", "date", "on_promotion"),
+        _e("ExpectColumnValuesToBeInSet", column="on_promotion", value_set=[0, 1]),
+        _e("ExpectColumnValuesToBeBetween", column="discount_pct", min_value=0, max_value=100),
+        _e("ExpectCompoundColumnsToBeUnique", column_list=["store_id", "item_id", "date"]),
+        _window("date", "2010-01-01", _FUTURE),
+    ],
     "weather": [
-        *_exist("station_nbr", "date", "tmax", "tmin", "preciptotal"),
-        _types("date", _DATE), _types("tmax", _FLOAT),
-        *_not_null("station_nbr", "date"),
-        _e("ExpectCompoundColumnsToBeUnique", column_list=["station_nbr", "date"]),
-        # plausible US surface observations, degrees Fahrenheit and inches
-        _e("ExpectColumnValuesToBeBetween", column="tmax", min_value=-60, max_value=135),
-        _e("ExpectColumnValuesToBeBetween", column="tmin", min_value=-80, max_value=120),
-        _e("ExpectColumnValuesToBeBetween", column="tavg", min_value=-70, max_value=125),
-        _e("ExpectColumnValuesToBeBetween", column="preciptotal", min_value=0, max_value=30),
-        _e("ExpectColumnValuesToBeBetween", column="snowfall", min_value=0, max_value=60),
-        _e("ExpectColumnPairValuesAToBeGreaterThanB", column_A="tmax", column_B="tmin", or_equal=True,
+        *_exist("station", "store_id", "date", "tmax_f", "tmin_f", "prcp_in", "snow_in"),
+        _types("date", _DATE), _types("tmax_f", _FLOAT),
+        *_not_null("date"),
+        _e("ExpectCompoundColumnsToBeUnique", column_list=["station", "store_id", "date"], ignore_row_if="never"),
+        # plausible surface observations, degrees Fahrenheit and inches
+        _e("ExpectColumnValuesToBeBetween", column="tmax_f", min_value=-60, max_value=135),
+        _e("ExpectColumnValuesToBeBetween", column="tmin_f", min_value=-80, max_value=120),
+        _e("ExpectColumnValuesToBeBetween", column="tavg_f", min_value=-70, max_value=125),
+        _e("ExpectColumnValuesToBeBetween", column="prcp_in", min_value=0, max_value=30),
+        _e("ExpectColumnValuesToBeBetween", column="snow_in", min_value=0, max_value=60),
+        _e("ExpectColumnPairValuesAToBeGreaterThanB", column_A="tmax_f", column_B="tmin_f", or_equal=True,
            ignore_row_if="either_value_is_missing"),
-        _window("date", "2010-01-01"),
+        # rows after the last POS date are a weather forecast
+        _window("date", "2010-01-01", _FUTURE),
     ],
     "weather_stations": [
-        *_exist("store_nbr", "station_nbr"),
-        *_not_null("store_nbr", "station_nbr"),
-        _e("ExpectColumnValuesToBeUnique", column="store_nbr"),
-        _e("ExpectTableRowCountToBeBetween", min_value=1),
+        *_exist("store_id", "station"),
+        *_not_null("store_id", "station"),
+        _e("ExpectColumnValuesToBeUnique", column="store_id"),
     ],
     "shipments": [
         *_exist("shipment_id", "vendor", "shipment_mode", "scheduled_date", "delivered_date"),
@@ -133,7 +165,19 @@ SUITES: dict[str, list[tuple[str, dict[str, Any]]]] = {
 
 @dataclass
 class FeedValidation:
-    """Outcome of one suite: ``success`` and one entry per failed expectation."""
+    """Outcome of one suite: ``success``, one entry per expectation and per failed expectation.
+
+    Attributes:
+        feed: The suite's feed.
+        success: Every expectation passed.
+        evaluated: Expectations run.
+        rows: Rows validated.
+        failures: The failed entries of ``results``.
+        docs_url: ``file://`` URI of the data docs page, when data docs were built.
+        results: One entry per expectation: ``expectation``, ``column``, ``success``,
+            ``unexpected_count``, ``unexpected_percent``, ``observed_value``, ``examples``, ``exception``.
+        docs_page: The data docs page as a path, when data docs were built.
+    """
 
     feed: str
     success: bool
@@ -141,6 +185,31 @@ class FeedValidation:
     rows: int
     failures: list[dict[str, Any]] = field(default_factory=list)
     docs_url: str | None = None
+    results: list[dict[str, Any]] = field(default_factory=list)
+    docs_page: Path | None = None
+
+    def expectation_table(self, max_examples: int = 3) -> pd.DataFrame:
+        """Every expectation's result, failures first: what the check shows in the UI.
+
+        Returns:
+            ``expectation, column, success, unexpected_count, unexpected_percent`` (3 decimals; empty
+            for expectations that count no rows),
+            ``observed`` (GX's observed value, for expectations on a whole column or table) and
+            ``sample_values`` (up to ``max_examples`` unexpected values, or the error).
+        """
+        cols = ["expectation", "column", "success", "unexpected_count", "unexpected_percent", "observed",
+                "sample_values"]
+        rows = [{
+            "expectation": r["expectation"],
+            "column": ", ".join(r["column"]) if isinstance(r["column"], (list, tuple)) else str(r["column"]),
+            "success": bool(r["success"]),
+            "unexpected_count": "" if r["unexpected_count"] is None else int(r["unexpected_count"]),
+            "unexpected_percent": "" if r["unexpected_percent"] is None else round(float(r["unexpected_percent"]), 3),
+            "observed": "" if r["observed_value"] is None else str(r["observed_value"])[:40],
+            "sample_values": ", ".join(str(x) for x in r["examples"][:max_examples]) or (r["exception"] or ""),
+        } for r in self.results]
+        table = pd.DataFrame(rows, columns=cols)
+        return table.sort_values("success", kind="stable").reset_index(drop=True)
 
     def summary(self) -> str:
         if self.success:
@@ -234,7 +303,7 @@ def validate_feed(feed: str, df: pd.DataFrame, docs_dir: str | Path | None = Non
     name = f"{feed}_suite"
     suite = ctx.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=suite_expectations(feed)))
     batch_def = _batch_definition(ctx, feed)
-    docs_url = None
+    docs_url = docs_page = None
     if docs_dir:
         validation = ctx.validation_definitions.add_or_update(
             gx.ValidationDefinition(name=f"{feed}_validation", data=batch_def, suite=suite))
@@ -245,25 +314,31 @@ def validate_feed(feed: str, df: pd.DataFrame, docs_dir: str | Path | None = Non
         run = checkpoint.run(batch_parameters={"dataframe": df})
         identifier, result = next(iter(run.run_results.items()))
         page = docs_index(docs_dir).parent / "validations" / Path(*identifier.to_tuple()).with_suffix(".html")
-        docs_url = page.as_uri() if page.is_file() else docs_index(docs_dir).as_uri()
+        docs_page = page if page.is_file() else docs_index(docs_dir)
+        docs_url = docs_page.as_uri()
     else:
         result = batch_def.get_batch(batch_parameters={"dataframe": df}).validate(suite)
-    failures = []
+    results = []
     for r in result.results:
-        if r.success:
-            continue
         cfg = r.expectation_config
         kwargs = dict(cfg.kwargs)
         res = r.result or {}
-        failures.append(
+        results.append(
             {
                 "expectation": cfg.type,
+                "success": bool(r.success),
                 "column": kwargs.get("column") or kwargs.get("column_list") or kwargs.get("column_A") or "(table)",
-                "unexpected_count": res.get("unexpected_count", res.get("observed_value")),
+                "unexpected_count": res.get("unexpected_count"),
                 "unexpected_percent": res.get("unexpected_percent"),
+                "observed_value": _plain(res.get("observed_value")),
                 "examples": [_plain(x) for x in list(res.get("partial_unexpected_list") or [])[:5]],
                 "exception": (r.exception_info or {}).get("exception_message") if r.exception_info else None,
             }
         )
+    # a failure without row counts (a type, a row count) reports what GX observed instead
+    failures = [{"expectation": r["expectation"], "column": r["column"],
+                 "unexpected_count": r["observed_value"] if r["unexpected_count"] is None else r["unexpected_count"],
+                 "unexpected_percent": r["unexpected_percent"], "examples": r["examples"], "exception": r["exception"]}
+                for r in results if not r["success"]]
     return FeedValidation(feed=feed, success=bool(result.success), evaluated=len(result.results), rows=len(df),
-                          failures=failures, docs_url=docs_url)
+                          failures=failures, docs_url=docs_url, results=results, docs_page=docs_page)

@@ -1,8 +1,9 @@
-"""The Dagster UI as an analyst sees it, driven in headless Chromium (Debian's ``chromium``).
+"""The Dagster UI as a newcomer sees it after the README's quick start, driven in headless Chromium.
 
-One ``dagster dev`` on a free local port, with a temporary DAGSTER_HOME and warehouse, after one
-``supplycast run`` recorded in that DAGSTER_HOME (so assets, checks and plots have something to
-show). The tests then walk the UI in order and save a screenshot at each stop, in
+The fixture types the two Quick-start commands, ``make run`` then ``make dev``, in the project
+folder; only the state folder (``$SUPPLYCAST_HOME``) is a temporary one and the UI listens on a
+free port (``DAGSTER_PORT``). Nothing else is set up: the UI must show what ``make run`` recorded.
+The tests then walk the UI in order and save a screenshot at each stop, in
 ``$SUPPLYCAST_SCREENSHOTS`` or ``screenshots/`` in the project (printed at the end).
 Nothing is downloaded: Playwright drives ``/usr/bin/chromium``.
 """
@@ -35,7 +36,7 @@ CHROMIUM_ARGS = [
 SHOTS = Path(os.environ.get("SUPPLYCAST_SCREENSHOTS") or ROOT / "screenshots")
 ASSETS = (
     "raw_pos", "raw_prices", "raw_calendar", "raw_weather", "raw_shipments", "raw_emission_factors",
-    "demand_history", "weather_daily", "shipment_stats", "forecast_champion", "forecast", "forecast_review",
+    "demand_history", "store_weather", "shipment_stats", "forecast_champion", "forecast", "forecast_review",
     "supplier_scores", "supplier_catalogue",
     "inventory_snapshot", "replenishment_proposals", "purchase_order_proposals", "purchase_order_exports",
 )
@@ -64,58 +65,80 @@ def _wait_for_server(url: str, proc: subprocess.Popen, log: Path) -> None:
     raise RuntimeError(f"dagster dev did not answer on {url} within {SERVER_TIMEOUT_S} s:\n{log.read_text()[-3000:]}")
 
 
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def _stop(proc: subprocess.Popen) -> None:
-    # dagster dev runs in its own session: signal the whole group (webserver, daemon, code server)
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+    # `make dev` runs in its own session: signal the whole group (make, dagster dev, webserver, daemon,
+    # code server) and wait for all of it, not only for make
+    for sig, seconds in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+        if not _group_alive(proc.pid):
+            break
+        os.killpg(proc.pid, sig)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            proc.poll()  # reap make, or the group never looks empty
+            if not _group_alive(proc.pid):
+                break
+            time.sleep(0.5)
+    proc.wait(timeout=10)
+
+
+# variables that would point the quick start elsewhere than its state folder
+_ISOLATE = ("DAGSTER_HOME", "SUPPLYCAST_WAREHOUSE", "SUPPLYCAST_DATA", "SUPPLYCAST_EXPORTS", "MLFLOW_TRACKING_URI",
+            "SUPPLYCAST_MLFLOW_ARTIFACTS", "MAKEFLAGS", "MAKELEVEL", "MFLAGS")
 
 
 @pytest.fixture(scope="module")
 def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     tmp = tmp_path_factory.mktemp("ui")
-    home = tmp / "dagster_home"
-    home.mkdir()
-    # one step at a time holds the DuckDB file (the duckdb_writer pool), as `make dev` configures it
-    (home / "dagster.yaml").write_text("concurrency:\n  pools:\n    default_limit: 1\ntelemetry:\n  enabled: false\n")
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "SUPPLYCAST_HOME": str(tmp / "state"),
-        "SUPPLYCAST_WAREHOUSE": str(tmp / "state" / "warehouse.duckdb"),
-        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp / 'state' / 'mlflow.db'}",
-        "GX_ANALYTICS_ENABLED": "false",
-        "MLFLOW_ENABLE_TELEMETRY": "false",
-        "DAGSTER_DISABLE_TELEMETRY": "1",
-    }
-    for var in ("SUPPLYCAST_DATA", "SUPPLYCAST_EXPORTS"):
-        env.pop(var, None)
+    state = tmp / "state"
+    env = {k: v for k, v in os.environ.items() if k not in _ISOLATE}
+    env.update(SUPPLYCAST_HOME=str(state), GX_ANALYTICS_ENABLED="false", MLFLOW_ENABLE_TELEMETRY="false",
+               DAGSTER_DISABLE_TELEMETRY="1")
+    started = time.monotonic()
+    run = subprocess.run(["make", "run"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "supplycast run finished" in run.stdout
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    log = tmp / "dagster_dev.log"
-    started = time.monotonic()
+    log = tmp / "make_dev.log"
     with log.open("w") as out:
-        server = subprocess.Popen(
-            [str(BIN / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        server = subprocess.Popen(["make", "dev", f"DAGSTER_PORT={port}"], cwd=ROOT, env=env, stdout=out,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        # the sample run fills the warehouse and the instance while the server starts
-        run = subprocess.run([str(BIN / "supplycast"), "run", "--quiet", "--json"], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=600)
-        assert run.returncode == 0, run.stderr[-3000:]
-        summary = json.loads(run.stdout)
         _wait_for_server(url, server, log)
-        print(f"\nUI up at {url} after {time.monotonic() - started:.0f} s (sample run {summary['seconds']} s)")
+        print(f"\nUI up at {url} {time.monotonic() - started:.0f} s after `make run` started")
         SHOTS.mkdir(parents=True, exist_ok=True)
-        yield {"url": url, "env": env, "home": home, "summary": summary}
+        yield {"url": url, "env": env, "home": state / "dagster_home", "run_stdout": run.stdout}
     finally:
         _stop(server)
         print(f"\nscreenshots in {SHOTS}")
+
+
+def _graphql(ui: dict, query: str) -> dict:
+    request = urllib.request.Request(f"{ui['url']}/graphql", data=json.dumps({"query": query}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as resp:
+        body = json.loads(resp.read())
+    assert "errors" not in body, body
+    return body["data"]
+
+
+def test_00_every_asset_is_materialised_with_metadata_after_the_quick_start(ui):
+    data = _graphql(ui, """{ assetNodes { assetKey { path }
+        assetMaterializations(limit: 1) { runId metadataEntries { label } } } }""")
+    latest = {"/".join(n["assetKey"]["path"]): n["assetMaterializations"] for n in data["assetNodes"]}
+    never = [a for a in ASSETS if not latest.get(a)]
+    assert never == [], f"never materialised in the UI after `make run`: {never}"
+    for asset in ASSETS:
+        labels = {e["label"] for e in latest[asset][0]["metadataEntries"]}
+        assert "dagster/row_count" in labels, (asset, sorted(labels))
 
 
 @pytest.fixture(scope="module")
@@ -249,7 +272,7 @@ def test_06_procurement_review_launchpad_is_prefilled_with_typed_config(page, ui
 
     _open(page, ui, "/locations/supplycast/jobs/procurement_review/playground")
     for lever in ("horizon: 28", "service_level: 0.95", "carbon_price_usd_per_tonne: 100.0",
-                  "approval_threshold_usd: 1000.0"):
+                  "approval_threshold_usd: 75000.0"):
         expect(page.get_by_text(lever).first).to_be_visible()
     expect(page.get_by_text("No errors")).to_be_visible()
     _shot(page, "11_procurement_review_launchpad")
@@ -269,18 +292,10 @@ def test_07_materialise_an_asset_from_the_ui_and_wait_for_success(page, ui):
     expect(page.get_by_text("Success", exact=True).first).to_be_visible(timeout=RUN_TIMEOUT_MS)
     _shot(page, "12_ui_launched_run_success")
 
-    old_home = os.environ.get("DAGSTER_HOME")
-    os.environ["DAGSTER_HOME"] = str(ui["home"])
-    try:
-        with DagsterInstance.get() as instance:
-            run = instance.get_run_by_id(run_id)
-            assert run is not None and run.status == DagsterRunStatus.SUCCESS
-            checks = {k.name for k in run.asset_check_selection or ()}
-    finally:
-        if old_home is None:
-            os.environ.pop("DAGSTER_HOME")
-        else:
-            os.environ["DAGSTER_HOME"] = old_home
+    with DagsterInstance.from_config(str(ui["home"])) as instance:
+        run = instance.get_run_by_id(run_id)
+        assert run is not None and run.status == DagsterRunStatus.SUCCESS
+        checks = {k.name for k in run.asset_check_selection or ()}
     # the feed's quality gate ran with it
     assert "gx_emission_factors_suite" in checks
     print(f"screenshots: {sorted(p.name for p in SHOTS.glob('*.png'))}")

@@ -1,7 +1,5 @@
-"""``supplycast run`` in process on a temporary warehouse: --help, --json, exports, and UI metadata.
-
-One run of the sample (~20 s) is shared by every test here. It records into a temporary
-DAGSTER_HOME, so the tests read back what the Dagster UI shows for each asset.
+"""``supplycast run`` in process on a temporary state folder: --help, --json, the summary, exports, and what
+the Dagster UI shows. The run itself (``cli_run``, in ``conftest.py``) is shared with ``test_cli_replay.py``.
 """
 
 from __future__ import annotations
@@ -10,6 +8,7 @@ import argparse
 import base64
 import io
 import json
+import shutil
 from contextlib import redirect_stdout
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +19,7 @@ import pytest
 from openpyxl import load_workbook
 
 from pipelines.cli import build_parser, main
+from procurement.review import with_decision_columns
 
 pytestmark = pytest.mark.integration
 
@@ -38,34 +38,6 @@ TABLES = {
 }
 
 
-@pytest.fixture(scope="module")
-def cli_run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("cli")
-    home = tmp / "dagster_home"
-    home.mkdir()
-    warehouse = tmp / "state" / "warehouse.duckdb"
-    with pytest.MonkeyPatch.context() as mp:
-        # run() sets SUPPLYCAST_WAREHOUSE itself; setting it here first makes the patch restore it after
-        mp.setenv("SUPPLYCAST_WAREHOUSE", str(warehouse))
-        mp.setenv("SUPPLYCAST_HOME", str(tmp / "state"))
-        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp / 'state' / 'mlflow.db'}")
-        mp.setenv("DAGSTER_HOME", str(home))
-        mp.delenv("SUPPLYCAST_DATA", raising=False)
-        mp.delenv("SUPPLYCAST_EXPORTS", raising=False)
-        out = io.StringIO()
-        with redirect_stdout(out):
-            code = main(["run", "--warehouse", str(warehouse), "--json", "--quiet"])
-        from dagster import AssetKey, DagsterInstance
-
-        with DagsterInstance.get() as instance:
-            metadata = {}
-            for key in [*PLOTS, "purchase_order_exports", "raw_pos", "demand_history", "supplier_catalogue"]:
-                event = instance.get_latest_materialization_event(AssetKey(key))
-                metadata[key] = event.asset_materialization.metadata if event else None
-        # the environment stays set while this module's tests run
-        yield {"code": code, "stdout": out.getvalue(), "warehouse": warehouse, "metadata": metadata}
-
-
 def _run_parser() -> argparse.ArgumentParser:
     sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     return sub.choices["run"]
@@ -77,7 +49,8 @@ def test_help_explains_every_option_with_an_example(capsys):
     assert exit_.value.code == 0
     text = capsys.readouterr().out
     options = [a for a in _run_parser()._actions if a.option_strings and "--help" not in a.option_strings]
-    assert {o.option_strings[0] for o in options} == {"--data", "--warehouse", "--as-of", "--horizon", "--json", "--quiet"}
+    assert {o.option_strings[0] for o in options} == {"--data", "--warehouse", "--as-of", "--horizon", "--json", "--quiet",
+                                                      "--sample-logistics", "--ephemeral"}
     for option in options:
         assert option.option_strings[0] in text
         assert "Example:" in option.help, f"{option.option_strings[0]} has no example"
@@ -101,15 +74,20 @@ def test_json_summary_is_machine_readable(cli_run):
     summary = json.loads(cli_run["stdout"])  # stdout holds exactly one JSON document
     assert summary["success"] is True
     assert Path(summary["warehouse"]) == cli_run["warehouse"].resolve()
+    assert not (cli_run["state"] / "warehouse.duckdb").exists()  # the default was not written instead
     con = duckdb.connect(str(cli_run["warehouse"]), read_only=True)
     try:
         po_lines = con.execute("SELECT count(*) FROM purchase_order_proposals").fetchall()[0][0]
         statuses = dict(con.execute("SELECT status, count(*) FROM purchase_order_proposals GROUP BY 1").fetchall())
+        value = con.execute("SELECT sum(order_value) FROM purchase_order_proposals").fetchall()[0][0]
     finally:
         con.close()
     assert summary["rows"]["purchase_order_proposals"] == po_lines > 0
     assert summary["po_status"] == statuses
     assert summary["forecast_model"] in {r["model"] for r in summary["backtest"]}
+    assert summary["po_value_usd"] == pytest.approx(value, abs=0.005)
+    assert sum(s["lines"] for s in summary["po_by_status"].values()) == po_lines
+    assert sum(s["value_usd"] for s in summary["po_by_status"].values()) == pytest.approx(value, abs=0.05)
     assert {"forecast", "purchase_order_exports"} <= set(summary["step_seconds"])
     assert summary["seconds"] > 0
     # the forecast step against the library calls inside it, from the same run
@@ -120,12 +98,68 @@ def test_json_summary_is_machine_readable(cli_run):
     assert cost["stage_seconds"] <= summary["step_seconds"]["forecast"] + 0.1
 
 
+def test_run_records_in_the_state_folder_make_dev_serves(cli_run):
+    from pipelines.definitions import defs
+
+    home = cli_run["home"]
+    assert cli_run["leaked"] == {}
+    assert json.loads(cli_run["stdout"])["dagster_home"] == str(home)
+    # written when missing: one step at a time holds the DuckDB file, as in `make dev`
+    assert "default_limit: 1" in (home / "dagster.yaml").read_text()
+    job_assets = {k.to_user_string() for k in defs.resolve_job_def("daily_refresh").asset_layer.executable_asset_keys}
+    # every asset of the run, the optional feeds absent from the sample (suppliers, inventory) included
+    assert len(job_assets) >= 20 and job_assets - cli_run["materialised"] == set()
+
+
+def test_sample_run_names_its_feeds_models_and_quarantine(cli_run):
+    from warehouse.feeds import SAMPLE_DIR
+
+    summary = json.loads(cli_run["stdout"])
+    assert {f: v["source"] for f, v in summary["feeds"].items()} == dict.fromkeys(
+        ("pos", "pos_history", "prices", "calendar", "weather", "weather_stations", "shipments", "emission_factors"),
+        "sample")
+    assert summary["feeds"]["pos"]["path"] == str(SAMPLE_DIR / "m5" / "sales_d1914_d1941.parquet")
+    assert summary["sample_fallbacks"] == [] and summary["warnings"] == []
+    assert summary["quarantine"]["pos"] == {"rows": 0, "loaded": 3049 * 28, "table": "quarantine_pos", "share": 0.0,
+                                            "max_bad_share": 0.05, "top_reasons": []}
+    con = duckdb.connect(str(cli_run["warehouse"]), read_only=True)
+    try:
+        series = dict(con.execute("SELECT model, count(DISTINCT (store_id, item_id)) FROM forecast GROUP BY 1").fetchall())
+    finally:
+        con.close()
+    # the forecast table's own model names, most used first; the headline model is the most used
+    assert summary["forecast_models"] == series and sum(series.values()) == 3049
+    assert summary["forecast_model"] == max(series, key=series.get)
+
+
+def test_summary_for_people_is_small_tables_on_unbroken_lines(cli_run):
+    from pipelines.summary import print_summary
+
+    summary = json.loads(cli_run["stdout"])
+    long_warning = "pos: a warning naming a long path " + "/very/long/folder" * 20 + "/file.csv"
+    summary["warnings"] = [long_warning]
+    out = io.StringIO()
+    with redirect_stdout(out):  # not a terminal: nothing is wrapped at 80 columns
+        print_summary(summary)
+    text = out.getvalue()
+    lines = text.splitlines()
+    assert "{'" not in text and "1.0399" not in text
+    assert f"{summary['po_value_usd']:,.2f} USD" in text and "," in f"{summary['po_value_usd']:,.2f}"
+    assert any(line.startswith("WARNING") and line.endswith(long_warning) for line in lines)
+    for path in summary["exports"].values():  # a temporary folder: printed in full
+        assert any(line.endswith(path) for line in lines), path
+    models = next(line for line in lines if line.startswith("forecast models"))
+    assert all(m in models for m in summary["forecast_models"])
+    for status, rec in summary["po_by_status"].items():
+        assert any(line.split()[:3] == [status, f"{rec['lines']:,}", f"{rec['value_usd']:,.2f}"] for line in lines)
+
+
 def test_exports_written_by_run_date_and_read_back(cli_run):
     summary = json.loads(cli_run["stdout"])
     csv_path, xlsx_path = Path(summary["exports"]["csv"]), Path(summary["exports"]["xlsx"])
     # exports/<run date>/purchase_order_proposals_<as-of>.*, beside the warehouse file
     assert csv_path.parent == cli_run["warehouse"].parent / "exports" / datetime.now(UTC).date().isoformat()
-    assert csv_path.name == "purchase_order_proposals_2016-05-22.csv" and xlsx_path.suffix == ".xlsx"
+    assert csv_path.name == "purchase_order_proposals_2016-05-08.csv" and xlsx_path.suffix == ".xlsx"
     con = duckdb.connect(str(cli_run["warehouse"]), read_only=True)
     try:
         table = con.execute("SELECT * FROM purchase_order_proposals ORDER BY po_id, line_no").df()
@@ -133,12 +167,14 @@ def test_exports_written_by_run_date_and_read_back(cli_run):
         con.close()
     for back in (pd.read_csv(csv_path), pd.read_excel(xlsx_path, engine="openpyxl")):
         back = back.sort_values(["po_id", "line_no"]).reset_index(drop=True)
-        assert list(back.columns) == list(table.columns)
+        # the keys first, then the blank decision columns a buyer fills in (the decisions inbox round trip)
+        assert list(back.columns) == list(with_decision_columns(table).columns)
+        assert back[["decision", "new_qty", "approver", "note"]].isna().all().all()
         assert back["po_id"].tolist() == table["po_id"].tolist()
         assert back["qty"].tolist() == table["qty"].tolist()
         assert back["order_value"].sum() == pytest.approx(table["order_value"].sum())
     ws = load_workbook(xlsx_path, read_only=False).active
-    assert ws.freeze_panes == "B2" and ws["A1"].font.b
+    assert ws.freeze_panes == "E2" and ws["A1"].font.b
     meta = cli_run["metadata"]["purchase_order_exports"]
     assert meta["csv"].value == str(csv_path) and meta["xlsx"].value == str(xlsx_path)
     assert meta["dagster/row_count"].value == len(table)
@@ -169,34 +205,42 @@ def test_worst_forecast_table_names_real_series(cli_run):
     assert named and set(named) <= items
 
 
-def test_procurement_review_runs_with_the_analysts_levers(cli_run):
-    from dagster import DagsterInstance
+def test_procurement_review_runs_with_the_analysts_levers(cli_run, tmp_path, monkeypatch):
+    from dagster import materialize
 
+    from assets import ALL_ASSETS, ALL_CHECKS
     from pipelines.definitions import defs
+    from pipelines.jobs import procurement_review
     from pipelines.resources import build_resources
 
     config = defs.resolve_job_def("procurement_review").run_config
     ops = {op: {"config": dict(c["config"])} for op, c in config["ops"].items()}
-    ops["forecast"]["config"]["horizon"] = 14
+    ops["forecast"]["config"]["horizon"] = 7
     ops["replenishment_proposals"]["config"]["service_level"] = 0.99
     ops["replenishment_proposals"]["config"]["use_abc_xyz"] = False  # one target for every item
     ops["purchase_order_proposals"]["config"]["carbon_price_usd_per_tonne"] = 500.0
     ops["purchase_order_proposals"]["config"]["approval_threshold_usd"] = 1e12
-    ops["purchase_order_proposals"]["config"]["po_approval_threshold_usd"] = 1e12
+    ops["purchase_order_proposals"]["config"]["approval_tier_limits_usd"] = [2e12]
     ops["purchase_order_proposals"]["config"]["high_risk_score"] = 1.0
-    with DagsterInstance.ephemeral() as instance:
-        result = defs.resolve_job_def("procurement_review").execute_in_process(
-            run_config={"ops": ops}, instance=instance, resources=build_resources()
-        )
+    ops["purchase_order_proposals"]["config"]["anomaly_factor"] = 1e9
+    ops["purchase_order_proposals"]["config"]["substitution_premium"] = 1e9
+    # a copy: the shared run's warehouse stays as the run left it for the other tests
+    warehouse = shutil.copy(cli_run["warehouse"], tmp_path / "review.duckdb")
+    for var, value in cli_run["env"].items():
+        monkeypatch.setenv(var, value)
+    # the job's own selection, materialised with resources on the copy: the resolved job (built with its
+    # Launchpad config) keeps the warehouse its Definitions were imported with, whatever `resources=` says
+    result = materialize([*ALL_ASSETS, *ALL_CHECKS], selection=procurement_review.selection,
+                         resources=build_resources(warehouse=warehouse), run_config={"ops": ops})
     assert result.success
-    con = duckdb.connect(str(cli_run["warehouse"]), read_only=True)
+    con = duckdb.connect(str(warehouse), read_only=True)
     try:
         days = con.execute("SELECT count(DISTINCT date) FROM forecast").fetchall()[0][0]
         levels = con.execute("SELECT DISTINCT service_level FROM replenishment_proposals").fetchall()
         statuses = {r[0] for r in con.execute("SELECT DISTINCT status FROM purchase_order_proposals").fetchall()}
     finally:
         con.close()
-    assert days == 14 and levels == [(0.99,)]
+    assert days == 7 and levels == [(0.99,)]
     assert "needs_approval" not in statuses
     po = next(e for e in result.get_asset_materialization_events()
               if e.asset_key.to_user_string() == "purchase_order_proposals").materialization.metadata

@@ -1,7 +1,9 @@
-"""End to end through ``supplycast run`` (subprocesses): canonical layout, quarantine, failing gates, data docs."""
+"""End to end through ``supplycast run`` (subprocesses): canonical layout, where feeds came from, quarantine,
+failing gates, data docs, and a quiet run's clean stderr."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -18,10 +20,13 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _run(data: Path, home: Path, **env: str) -> subprocess.CompletedProcess:
+def _run(data: Path, home: Path, *options: str, **env: str) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("DAGSTER_HOME", "MLFLOW_LOGGING_LEVEL", "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")}
     return subprocess.run(
-        [sys.executable, "-m", "pipelines", "run", "--data", str(data), "--warehouse", str(home / "w.duckdb"), "--quiet"],
-        env={**os.environ, "SUPPLYCAST_HOME": str(home), "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}",
+        [sys.executable, "-m", "pipelines", "run", "--data", str(data), "--warehouse", str(home / "w.duckdb"), "--quiet",
+         *options],
+        env={**base, "SUPPLYCAST_HOME": str(home), "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}",
              "PYTHONPATH": str(ROOT), **env},
         capture_output=True, text=True, timeout=600, cwd=ROOT,
     )
@@ -37,8 +42,9 @@ def _tables(path: Path) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def canonical(tmp_path_factory) -> tuple[Path, Path]:
-    """The sample in the canonical layout (POS as one CSV per day, 7 negative units), and a good run on it."""
+def canonical(tmp_path_factory) -> tuple[Path, Path, subprocess.CompletedProcess]:
+    """The sample in the canonical layout (POS as one CSV per day, 7 negative units, no emission factors),
+    and a good run on it that borrows the emission factors from the sample (``--sample-logistics``)."""
     root = tmp_path_factory.mktemp("feeds")
     sales = pd.read_parquet(SAMPLE_DIR / "m5" / "sales_d1914_d1941.parquet")
     sales = sales[["store_id", "item_id", "date", "sales"]].rename(columns={"sales": "units"})
@@ -56,13 +62,13 @@ def canonical(tmp_path_factory) -> tuple[Path, Path]:
         (root / feed).mkdir()
         shutil.copy(SAMPLE_DIR / src, root / feed / Path(src).name)
     home = tmp_path_factory.mktemp("home")
-    result = _run(root, home)
+    result = _run(root, home, "--sample-logistics", "--json")
     assert result.returncode == 0, result.stderr[-3000:]
-    return root, home
+    return root, home, result
 
 
 def test_canonical_layout_runs_and_quarantines(canonical):
-    root, home = canonical
+    root, home, _ = canonical
     tables = _tables(home / "w.duckdb")
     assert tables["quarantine_pos"] == 7
     assert tables["raw_pos"] == 3049 * 28 - 7
@@ -74,7 +80,7 @@ def test_canonical_layout_runs_and_quarantines(canonical):
 
 
 def test_gx_data_docs_are_built(canonical):
-    _, home = canonical
+    _, home, _ = canonical
     site = home / "gx" / "gx" / "uncommitted" / "data_docs" / "local_site"
     assert (site / "index.html").is_file()
     pages = {p.parts[-4] for p in (site / "validations").rglob("*.html")}
@@ -82,13 +88,54 @@ def test_gx_data_docs_are_built(canonical):
 
 
 def test_failed_loads_exit_non_zero_and_keep_the_warehouse(canonical, tmp_path):
-    root, home = canonical
+    root, home, _ = canonical
     before = _tables(home / "w.duckdb")
     bad = tmp_path / "feeds"
     shutil.copytree(root, bad)
     (bad / "prices" / "sell_prices.parquet").write_bytes(b"PAR1 this is not parquet")
-    result = _run(bad, home, SUPPLYCAST_MAX_BAD_SHARE="0")  # the 7 negative units now fail their feed too
+    # the 7 negative units now fail their feed too
+    result = _run(bad, home, "--sample-logistics", SUPPLYCAST_MAX_BAD_SHARE="0")
     assert result.returncode == 1
     assert "raw_prices" in result.stderr and "sell_prices.parquet" in result.stderr and "cannot read" in result.stderr
     assert "raw_pos" in result.stderr and "7 of 85,372 rows bad" in result.stderr and "units: below 0 (7 rows)" in result.stderr
     assert _tables(home / "w.duckdb") == before
+
+
+def test_json_names_where_each_feed_came_from(canonical):
+    root, _, result = canonical
+    summary = json.loads(result.stdout)
+    feeds = summary["feeds"]
+    assert feeds["pos"] == {"path": str(root / "pos"), "files": 28, "source": "data"}
+    assert feeds["shipments"] == {"path": str(root / "shipments" / "shipments.parquet"), "files": 1, "source": "data"}
+    assert feeds["emission_factors"] == {"path": str(SAMPLE_DIR / "freight_emission_factors.csv"), "files": 1,
+                                         "source": "sample"}
+    assert summary["sample_fallbacks"] == ["emission_factors"]
+    borrowed = [w for w in summary["warnings"] if "EMBEDDED SAMPLE" in w]
+    assert len(borrowed) == 1 and "emission_factors" in borrowed[0]
+
+
+def test_json_reports_quarantined_rows_and_the_run_still_succeeds(canonical):
+    _, _, result = canonical
+    summary = json.loads(result.stdout)
+    assert result.returncode == 0 and summary["success"] is True
+    assert summary["quarantine"]["pos"] == {
+        "rows": 7, "loaded": 3049 * 28 - 7, "table": "quarantine_pos", "share": round(7 / (3049 * 28), 6),
+        "max_bad_share": 0.05, "top_reasons": [{"reason": "units: below 0", "rows": 7}]}
+    assert all(q["rows"] == 0 for feed, q in summary["quarantine"].items() if feed != "pos")
+    (warning,) = [w for w in summary["warnings"] if w.startswith("pos:")]
+    assert "7 rows quarantined" in warning and "units: below 0 (7 rows)" in warning and "quarantine_pos" in warning
+
+
+def test_quiet_run_prints_nothing_on_stderr(canonical):
+    # no MLflow table creation, alembic INFO, upload progress bars or Dagster warnings: a quiet run that
+    # succeeds leaves stderr empty
+    _, _, result = canonical
+    assert result.stderr == "", result.stderr[-3000:]
+
+
+def test_missing_logistics_stop_the_run_unless_asked(canonical, tmp_path):
+    root, _, _ = canonical
+    result = _run(root, tmp_path)
+    assert result.returncode == 2
+    assert "no emission_factors feed" in result.stderr and "--sample-logistics" in result.stderr
+    assert not (tmp_path / "w.duckdb").exists()

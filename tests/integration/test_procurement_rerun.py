@@ -10,6 +10,7 @@ from dagster_duckdb import DuckDBResource
 
 from assets import ALL_ASSETS, ALL_CHECKS
 from assets.ingest import partition_range_tags
+from forecasting.registry import registered_model_name
 from pipelines.resources import FeedsResource, ForecastExecutorResource, MlflowTrackingResource
 from warehouse.feeds import SAMPLE_DIR
 
@@ -24,7 +25,8 @@ def warehouse(tmp_path_factory):
         "feeds": FeedsResource(data_dir=str(SAMPLE_DIR)),
         "forecast_executor": ForecastExecutorResource(),
         "mlflow_tracking": MlflowTrackingResource(tracking_uri=f"sqlite:///{tmp / 'mlflow.db'}",
-                                                  artifact_root=(tmp / "artifacts").as_uri()),
+                                                  artifact_root=(tmp / "artifacts").as_uri(),
+                                                  registered_model=registered_model_name(SAMPLE_DIR)),
     }
     days = partition_range_tags(pd.Timestamp("2016-04-25").date(), pd.Timestamp("2016-05-22").date())
     assert materialize([*ALL_ASSETS, *ALL_CHECKS], resources=resources, tags=days).success
@@ -64,8 +66,10 @@ def test_scores_explained_and_lines_explained(warehouse):
     scores = _read(path, "SELECT explanation, distance_source, risk_source FROM supplier_scores")
     assert scores["explanation"].str.startswith("total ").all()
     assert scores["distance_source"].str.contains("great circle").any()
-    lines = _read(path, "SELECT status, reason, landed_cost, unit_cost FROM purchase_order_proposals WHERE status <> 'rejected'")
-    assert lines["reason"].str.contains("USD/unit = landed").all()
+    lines = _read(path, "SELECT status, reason, explanation, landed_cost, unit_cost FROM purchase_order_proposals "
+                        "WHERE status <> 'rejected'")
+    assert lines["reason"].str.startswith("Chosen: ").all()
+    assert lines["explanation"].str.contains("USD/unit = landed").all()
     assert (lines["landed_cost"] >= lines["unit_cost"]).all()
     model = _read(path, "SELECT DISTINCT auc, brier, brier_base_rate FROM supplier_risk_model")
     assert len(model) == 1 and model["auc"].iloc[0] > 0.5

@@ -230,6 +230,68 @@ def _implausible_weather(g: Good):
     return "weather", _parquet(df, g.tmp / "weather_hot.parquet")
 
 
+def _promotion_flag_out_of_range(g: Good):
+    df = g.bad_pos()[["store_id", "item_id", "date"]].assign(on_promotion=0, discount_pct=None)
+    df.loc[[3, 4, 5], "on_promotion"] = 2
+    df.loc[[6], "discount_pct"] = 120.0
+    return "promotions", _parquet(df, g.tmp / "promotions_flag.parquet")
+
+
+def _promotions_without_flag(g: Good):
+    df = g.bad_pos()[["store_id", "item_id", "date"]].assign(discount=10.0)
+    return "promotions", _parquet(df, g.tmp / "promotions_no_flag.parquet")
+
+
+def _event_without_name(g: Good):
+    days = pd.date_range("2016-01-01", periods=60)
+    df = pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "event_name": [f"Day {i}" for i in range(60)],
+                       "event_type": "Holiday"})
+    df.loc[[7, 8], "event_name"] = [None, ""]
+    return "events", _csv(df, g.tmp / "events_no_name.csv")
+
+
+def _price_without_date_key(g: Good):
+    df = g.frames["prices"].head(50).assign(week_start=None, valid_from=None)
+    df.loc[[2, 3], "wm_yr_wk"] = None
+    return "prices", _parquet(df, g.tmp / "prices_no_key.parquet")
+
+
+def _prices_without_any_date_column(g: Good):
+    df = g.frames["prices"].head(50).drop(columns=["wm_yr_wk"])
+    return "prices", _parquet(df, g.tmp / "prices_no_week.parquet")
+
+
+def _price_range_backwards(g: Good):
+    starts = pd.date_range("2016-01-01", periods=40, freq="7D")
+    df = pd.DataFrame({"store_id": "CA_1", "item_id": "A", "valid_from": starts.strftime("%Y-%m-%d"),
+                       "valid_to": (starts + pd.Timedelta(days=6)).strftime("%Y-%m-%d"), "sell_price": 1.0})
+    df.loc[[5], "valid_to"] = "2015-12-31"
+    df.loc[[6], "valid_to"] = ""  # open-ended: valid until the next price
+    return "prices", _csv(df, g.tmp / "prices_backwards.csv")
+
+
+def _weather_without_station_or_store(g: Good):
+    days = pd.date_range("2016-01-01", periods=40).strftime("%Y-%m-%d")
+    df = pd.DataFrame({"station": "USW1", "store_id": None, "date": days, "tmax_f": 70.0})
+    df.loc[[9], "station"] = None
+    return "weather", _csv(df, g.tmp / "weather_no_key.csv")
+
+
+def _ghcn_implausible(g: Good):
+    df = pd.DataFrame({"station": "USW1", "date": pd.date_range("2016-01-01", periods=60).date, "tmax_f": 70.0,
+                       "tmin_f": 50.0, "prcp_in": 0.0, "snow_in": 0.0, "snwd_in": 0.0})
+    df.loc[[3, 4], "tmax_f"] = [171.0, 140.0]
+    df.loc[[4], "prcp_in"] = -0.2  # the same row: one quarantined row, two reasons
+    return "weather", _parquet(df, g.tmp / "daily_hot.parquet")
+
+
+def _weather_station_map_duplicate(g: Good):
+    df = pd.DataFrame({"store_id": [f"S_{i}" for i in range(60)], "station": "USW1"})
+    df.loc[[1], "store_id"] = "S_0"  # S_0 mapped to two stations: neither can be trusted
+    df.loc[[1], "station"] = "USW2"
+    return "weather_stations", _csv(df, g.tmp / "m5_store_station.csv")
+
+
 def _bad_wday(g: Good):
     df = g.frames["calendar"].copy()
     df.loc[[100], "wday"] = 9
@@ -270,8 +332,20 @@ CATALOGUE = [
     Case("missing file", _missing_file, error=r"not found"),
     Case("bad share above threshold", _bad_share_above_threshold,
          error=r"400 of 1,200 rows bad \(33\.33%\), above max_bad_share 5\.00%.*units: below 0 \(400 rows\)"),
-    Case("implausible weather", _implausible_weather, reason="tmax: above 135", count=2),
+    Case("implausible weather", _implausible_weather, reason="tmax_f: above 135", count=2),
     Case("calendar weekday out of range", _bad_wday, reason="wday: above 7", count=1),
+    Case("promotion flag out of range", _promotion_flag_out_of_range, reason="on_promotion: above 1", count=4),
+    Case("promotions without the flag", _promotions_without_flag, error=r"lacks column\(s\) on_promotion"),
+    Case("event without a name", _event_without_name, reason="event_name: missing", count=2),
+    Case("price without a date key", _price_without_date_key,
+         reason="wm_yr_wk / week_start / valid_from: all missing", count=2),
+    Case("prices without a date column", _prices_without_any_date_column,
+         error=r"lacks column\(s\) one of wm_yr_wk / week_start / valid_from"),
+    Case("price range ends before it starts", _price_range_backwards, reason="valid_to: before valid_from", count=1),
+    Case("weather without station or store", _weather_without_station_or_store,
+         reason="station / store_id: all missing", count=1),
+    Case("implausible GHCN weather", _ghcn_implausible, reason="tmax_f: above 135", count=2),
+    Case("store mapped to two stations", _weather_station_map_duplicate, reason="duplicate key (store_id)", count=2),
 ]
 
 _LOADERS = {
@@ -279,6 +353,9 @@ _LOADERS = {
     "prices": ingest.ingest_prices,
     "calendar": ingest.ingest_calendar,
     "weather": ingest.ingest_weather,
+    "events": ingest.ingest_events,
+    "promotions": ingest.ingest_promotions,
+    "weather_stations": ingest.ingest_weather_stations,
 }
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasting import forecast_demand
+from forecasting import DemandForecaster
 from forecasting.features import CATEGORICAL, build_panel, feature_matrix, forecast_features, training_features
 from forecasting.lgbm import GlobalLGBM
 from forecasting.m5 import load_m5
@@ -115,8 +115,9 @@ def _history(sales: pd.DataFrame) -> pd.DataFrame:
 
 def test_failed_champion_falls_back_to_seasonal_naive(m5_small):
     sales, calendar, prices = m5_small
-    run = forecast_demand(_history(sales), horizon=7, calendar=calendar, prices=prices, n_jobs=1,
-                          champion=Champion(None, "3", "OSError: gone"), model_factory=SmallLGBM)
+    forecaster = DemandForecaster(horizon=7, n_jobs=1, model_factory=SmallLGBM)
+    run = forecaster.forecast(_history(sales), calendar=calendar, prices=prices,
+                              champion=Champion(None, "3", "OSError: gone"))
     assert run.global_outcome.source == "seasonal_naive"
     assert (run.forecast["model"] == "seasonal_naive").all()
     assert run.warnings and "champion v3 failed to load" in run.warnings[0]
@@ -128,12 +129,12 @@ def test_failed_champion_falls_back_to_seasonal_naive(m5_small):
 
 def test_regressed_model_falls_back_and_good_one_is_used(m5_small):
     sales, calendar, prices = m5_small
-    strict = forecast_demand(_history(sales), horizon=7, calendar=calendar, prices=prices, n_jobs=1,
-                             regression_threshold=-0.99, model_factory=SmallLGBM)
+    strict = DemandForecaster(horizon=7, n_jobs=1, regression_threshold=-0.99, model_factory=SmallLGBM).forecast(
+        _history(sales), calendar=calendar, prices=prices)
     assert strict.global_outcome.source == "seasonal_naive"
     assert "regressed past seasonal naive" in strict.warnings[0]
-    run = forecast_demand(_history(sales), horizon=7, calendar=calendar, prices=prices, n_jobs=1,
-                          model_factory=SmallLGBM)
+    run = DemandForecaster(horizon=7, n_jobs=1, model_factory=SmallLGBM).forecast(
+        _history(sales), calendar=calendar, prices=prices)
     out = run.global_outcome
     assert out.source == "challenger" and out.promote and not run.warnings
     assert out.scores["challenger"] <= out.scores["seasonal_naive"] * 1.05
@@ -144,22 +145,23 @@ def test_regressed_model_falls_back_and_good_one_is_used(m5_small):
 def test_champion_that_saw_the_backtest_is_refitted_not_favoured(m5_small, tmp_path):
     """A re-run at the same as-of: the champion was trained on the backtest days."""
     sales, calendar, prices = m5_small
-    kw = {"horizon": 7, "calendar": calendar, "prices": prices, "n_jobs": 1, "model_factory": SmallLGBM}
-    first = forecast_demand(_history(sales), **kw)
+    forecaster = DemandForecaster(horizon=7, n_jobs=1, model_factory=SmallLGBM)
+    kw = {"calendar": calendar, "prices": prices}
+    first = forecaster.forecast(_history(sales), **kw)
     out = first.global_outcome
     assert len(first.backtest.cutoffs) == 2 and out.train_end == sales["date"].max()
     leaked = Champion(out.challenger, "1", train_end=out.train_end, config=out.challenger.config())
     # Scored as it is, it would be judged on days it was trained on ...
-    as_is = forecast_demand(_history(sales), champion=Champion(out.challenger, "1", train_end=pd.Timestamp("2000-01-01")),
-                            **kw).global_outcome
+    as_is = forecaster.forecast(_history(sales), champion=Champion(out.challenger, "1", train_end=pd.Timestamp("2000-01-01")),
+                                **kw).global_outcome
     assert as_is.champion_scoring == "as_is" and as_is.scores["champion"] < as_is.scores["challenger"]
     # ... refitted on the same origins it scores exactly like the challenger, which wins the tie.
-    again = forecast_demand(_history(sales), champion=leaked, **kw).global_outcome
+    again = forecaster.forecast(_history(sales), champion=leaked, **kw).global_outcome
     assert again.champion_scoring == "refit_same_config"
     assert again.scores["champion"] == again.scores["challenger"] and again.source == "challenger" and again.promote
     # A champion with another configuration is refitted per origin with its own parameters.
     other = SmallLGBM(num_rounds=5).config()
-    refit = forecast_demand(_history(sales), champion=Champion(out.challenger, "2", config=other), **kw).global_outcome
+    refit = forecaster.forecast(_history(sales), champion=Champion(out.challenger, "2", config=other), **kw).global_outcome
     assert refit.champion_scoring == "refit" and refit.scores["champion"] != as_is.scores["champion"]
 
     # The winning champion is kept, and the run still logs its newly fitted model, unpromoted.

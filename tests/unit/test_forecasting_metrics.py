@@ -147,3 +147,15 @@ def test_drift_report_flags_a_level_shift_and_passes_stable_data():
     assert not report.passed
     assert any("PSI of 'units'" in m for m in report.messages)
     assert report.figures["level_ratio"] > 3
+
+
+def test_drift_report_compares_with_the_weeks_before_not_the_years_before():
+    # a few long series whose distant past sold far more: only the 21 days before the recent week count
+    dates = pd.date_range("2016-04-25", periods=28)
+    rng = np.random.default_rng(3)
+    recent_mix = pd.DataFrame({"date": np.repeat(dates, 50), "units": rng.poisson(2.0, 28 * 50)})
+    old = pd.DataFrame({"date": np.repeat(pd.date_range("2014-01-01", periods=400), 5),
+                        "units": rng.poisson(20.0, 400 * 5)})
+    history = pd.concat([old, recent_mix], ignore_index=True)
+    assert drift_report(history).passed
+    assert not drift_report(history, train_days=None).passed

@@ -7,9 +7,11 @@ import pandas as pd
 import pytest
 
 from procurement import ScoreWeights, score_suppliers, synthetic_catalogue, synthetic_inventory
-from procurement.orders import preferred_offers
+from procurement.approval import ApprovalPolicy
+from procurement.orders import PO_STATUSES, preferred_offers
 from procurement.policy import replenishment_proposals
 from procurement.proposals import propose_purchase_orders
+from procurement.reasons import ALTERNATIVE_ISSUES
 
 
 @pytest.fixture(scope="module")
@@ -134,18 +136,18 @@ def proposals(plan, tables, scores):
 
 def test_purchase_orders_rounding_status_and_ids(proposals, scores):
     rp, catalogue = proposals
-    po = propose_purchase_orders(rp, catalogue, scores, approval_threshold_usd=100.0, time_limit=10).lines
+    po = propose_purchase_orders(rp, catalogue, scores, approval=ApprovalPolicy(auto_approve_max_usd=100.0, tier_limits_usd=(1e9,)), time_limit=10).lines
     placed = po[po["status"] != "rejected"]
     assert not placed.empty
     assert (placed["qty"] >= placed["moq"]).all()
     assert (placed["qty"] % placed["pack_size"] == 0).all()
-    assert set(po["status"]) <= {"auto_approved", "needs_approval", "rejected"}
+    assert set(po["status"]) <= set(PO_STATUSES)
     over = po["order_value"] > 100.0
     assert (po.loc[over & (po["status"] != "rejected"), "status"] == "needs_approval").all()
     assert (po.loc[po["status"] == "auto_approved", "order_value"] <= 100.0).all()
     assert (placed["expected_arrival"] > placed["order_date"]).all()
     again = propose_purchase_orders(rp.sample(frac=1, random_state=3), catalogue, scores,
-                                    approval_threshold_usd=100.0, time_limit=10).lines
+                                    approval=ApprovalPolicy(auto_approve_max_usd=100.0, tier_limits_usd=(1e9,)), time_limit=10).lines
     assert set(again["po_id"]) == set(po["po_id"])
     assert placed.groupby("po_id")["supplier_id"].nunique().max() == 1
 
@@ -156,4 +158,20 @@ def test_item_without_offer_is_rejected(proposals, scores):
     po = propose_purchase_orders(rp, catalogue[catalogue["item_id"] != item], scores, time_limit=10).lines
     rejected = po[po["item_id"] == item]
     assert not rejected.empty
-    assert (rejected["status"] == "rejected").all() and rejected["reason"].str.contains("no offer").all()
+    assert (rejected["status"] == "rejected").all()
+    assert rejected["reason"].str.startswith("Not ordered: no supplier offers this item (").all()
+
+
+def test_reasons_read_the_line_columns(proposals, scores):
+    rp, catalogue = proposals
+    po = propose_purchase_orders(rp, catalogue, scores, time_limit=10).lines
+    placed = po[po["status"] != "rejected"]
+    money = lambda s: s.map("{:.2f}".format)  # noqa: E731
+    expected = ("Chosen: " + placed["supplier_name"] + ", " + money(placed["landed_cost"]) + " USD/unit landed (price "
+                + money(placed["unit_cost"]) + ", freight " + money(placed["freight_per_unit"]))
+    assert all(r.startswith(e) for r, e in zip(placed["reason"], expected, strict=True))
+    assert not po["reason"].str.contains("nan|None").any()
+    assert set(placed["alternative_issue"]) <= set(ALTERNATIVE_ISSUES)
+    # a retail freight bill: 2 % to 17 % of the unit price, never several times it
+    assert (placed["freight_per_unit"] / placed["unit_cost"]).between(0.02, 0.17).all()
+    assert set(placed["mode"]) <= {"road", "sea"}

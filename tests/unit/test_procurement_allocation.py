@@ -200,3 +200,15 @@ def test_greedy_fallback_respects_the_same_constraints(problem):
     assert (pd.Series(qty).groupby(pairs["supplier_id"]).sum() <= offers.set_index("supplier_id")["capacity_units_per_week"]).all()
     if budget is not None:
         assert (qty * pairs["unit_cost"].to_numpy()).sum() <= budget + 1e-6
+
+
+def test_solver_summary_types_the_info_and_fills_what_is_absent():
+    import pandas as pd
+
+    from procurement.allocation import AllocationResult, SolverSummary
+
+    result = AllocationResult(pd.DataFrame(), pd.DataFrame(),
+                              info={"method": "milp", "seconds": 1.25, "variables": "12", "components": 4,
+                                    "components_optimal": 3})
+    assert result.summary == SolverSummary(method="milp", seconds=1.25, variables=12, status="",
+                                           components_optimal=3, components=4, max_mip_gap=0.0, block_gaps="")

@@ -22,8 +22,11 @@ def pos(sample_db):
 
 
 def test_every_feed_has_a_suite():
-    assert set(SUITES) == {"pos", "prices", "calendar", "weather", "weather_stations", "shipments", "suppliers",
-                           "inventory", "emission_factors"}
+    from warehouse.layout import SCHEMAS
+
+    assert set(SUITES) == set(SCHEMAS) == {"pos", "pos_history", "prices", "calendar", "events", "promotions", "weather",
+                                           "weather_stations", "shipments", "suppliers", "inventory",
+                                           "emission_factors"}
 
 
 def test_clean_pos_passes(pos):
@@ -55,12 +58,40 @@ def test_implausible_weather_fails(sample_db):
     import duckdb
 
     con = duckdb.connect(str(sample_db), read_only=True)
-    weather = con.execute("SELECT * FROM raw_weather LIMIT 500").df()
+    weather = con.execute("SELECT * FROM raw_weather ORDER BY station, date LIMIT 500").df()
     con.close()
-    weather.loc[weather.index[:2], "tmax"] = np.array([190.0, 250.0])
+    assert validate_feed("weather", weather).success
+    weather.loc[weather.index[:2], "tmax_f"] = np.array([190.0, 250.0])
     outcome = validate_feed("weather", weather)
     assert not outcome.success
-    assert any(f["column"] == "tmax" and f["unexpected_count"] == 2 for f in outcome.failures)
+    assert any(f["column"] == "tmax_f" and f["unexpected_count"] == 2 for f in outcome.failures)
+
+
+def test_weather_forecast_rows_pass_and_a_station_map_needs_unique_stores():
+    # a weather forecast is dated after today; the window of the weather feed runs to 2100
+    future = pd.DataFrame({"station": "USW1", "store_id": None, "date": pd.to_datetime(["2099-06-01", "2099-06-02"]),
+                           "tmax_f": [80.0, 81.0], "tmin_f": [60.0, 61.0], "tavg_f": [70.0, 71.0], "prcp_in": [0.0, 0.1],
+                           "snow_in": 0.0})
+    assert validate_feed("weather", future).success
+    key = pd.DataFrame({"store_id": ["CA_1", "CA_1"], "station": ["A", "B"], "proxy": [True, True]})
+    failure = validate_feed("weather_stations", key).failures
+    assert [(f["column"], f["unexpected_count"]) for f in failure] == [("store_id", 2)]
+
+
+def test_promotion_and_event_suites():
+    promos = pd.DataFrame({"store_id": "S", "item_id": ["A", "A", "B"], "date": pd.to_datetime(["2020-01-01"] * 3),
+                           "on_promotion": [1, 0, 3], "discount_pct": [20.0, None, 150.0]})
+    failed = {(f["expectation"], str(f["column"])): f["unexpected_count"]
+              for f in validate_feed("promotions", promos).failures}
+    assert failed == {("expect_column_values_to_be_in_set", "on_promotion"): 1,
+                      ("expect_column_values_to_be_between", "discount_pct"): 1,
+                      ("expect_compound_columns_to_be_unique", "['store_id', 'item_id', 'date']"): 2}
+    events = pd.DataFrame({"date": pd.to_datetime(["2020-12-25", "2020-12-25", "2020-12-25"]),
+                           "event_name": ["Christmas", "Christmas", "School holiday"], "event_type": "Holiday",
+                           "store_id": [None, None, "5"]})
+    failures = validate_feed("events", events).failures
+    assert [(f["expectation"], f["unexpected_count"]) for f in failures] == [
+        ("expect_compound_columns_to_be_unique", 2)]
 
 
 def test_wrong_type_and_dates_outside_the_window_fail(pos):
@@ -89,3 +120,33 @@ def test_data_docs_keep_a_bounded_history(pos, tmp_path, monkeypatch):
     stored = list((tmp_path / "gx" / "gx" / "uncommitted" / "validations" / "pos_suite" / "__none__").iterdir())
     assert len(stored) == 2 and len(set(urls)) == 3
     assert Path(urls[-1].removeprefix("file://")).is_file() and not Path(urls[0].removeprefix("file://")).exists()
+
+
+def test_expectation_table_lists_every_result_failures_first(pos):
+    bad = pos.copy()
+    bad.loc[bad.index[:3], "units"] = [-4, -5, -6]
+    bad["units"] = bad["units"].astype("int32")  # the loader's type: only the values are wrong
+    outcome = validate_feed("pos", bad)
+    table = outcome.expectation_table()
+    assert len(table) == outcome.evaluated == len(SUITES["pos"])
+    assert list(table.columns) == ["expectation", "column", "success", "unexpected_count", "unexpected_percent",
+                                   "observed", "sample_values"]
+    first = table.iloc[0]
+    assert (first["expectation"], first["column"], first["success"]) == ("expect_column_values_to_be_between", "units",
+                                                                       False)
+    assert first["unexpected_count"] == 3
+    assert first["unexpected_percent"] == round(100 * 3 / len(bad), 3)
+    assert first["sample_values"] == "-4, -5, -6"
+    assert table["success"].iloc[1:].all()
+    # whole-column expectations show what GX observed instead of row counts
+    dtype = table[(table["expectation"] == "expect_column_values_to_be_of_type") & (table["column"] == "units")]
+    assert dtype["observed"].iloc[0] == "int32" and dtype["unexpected_count"].iloc[0] == ""
+    assert table[table["column"] == "store_id, item_id, date"]["expectation"].tolist() == [
+        "expect_compound_columns_to_be_unique"]
+
+
+def test_data_docs_page_is_a_path(pos, tmp_path):
+    outcome = validate_feed("pos", pos.head(50), docs_dir=tmp_path / "gx")
+    assert outcome.docs_page is not None and outcome.docs_page.is_file()
+    assert outcome.docs_url == outcome.docs_page.as_uri()
+    assert validate_feed("pos", pos.head(50)).docs_page is None

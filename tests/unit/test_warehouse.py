@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -38,24 +39,50 @@ def test_discover_rejects_folders_without_feeds(tmp_path: Path, make):
 
 
 def test_sample_row_counts(sample_con):
+    # 3,049 series x 28 days, and the long history d_1..d_1913 of 28 of them (m5_history/)
     assert row_count(sample_con, "raw_pos") == 3049 * 28
+    assert row_count(sample_con, "raw_pos_history") == 28 * 1913
     assert row_count(sample_con, "raw_calendar") == 1969
     assert row_count(sample_con, "raw_shipments") == 10324
     assert row_count(sample_con, "raw_emission_factors") == 5
-    assert row_count(sample_con, "demand_history") == row_count(sample_con, "raw_pos")
+    assert row_count(sample_con, "demand_history") == 3049 * 28 + 28 * 1913
 
 
 def test_weather_parses_missing_and_trace(sample_con):
     raw = duckdb.sql(f"SELECT * FROM read_parquet('{SAMPLE_DIR}/walmart_stormy_weather/weather.parquet')").df()
     n_trace = int((raw["preciptotal"].str.strip() == "T").sum())
     n_missing_tavg = int((raw["tavg"].str.strip() == "M").sum())
+    noaa = "station NOT LIKE 'US%'"  # the stormy-weather stations are numbers, GHCN's start with US
     got = sample_con.execute(
-        "SELECT sum(preciptotal_trace::INT), count(*) FILTER (WHERE tavg IS NULL), "
-        "count(*) FILTER (WHERE preciptotal_trace AND preciptotal <> 0) FROM raw_weather"
+        f"SELECT sum(prcp_in_trace::INT), count(*) FILTER (WHERE tavg_f IS NULL), "
+        f"count(*) FILTER (WHERE prcp_in_trace AND prcp_in <> 0), count(*) FROM raw_weather WHERE {noaa}"
     ).fetchall()[0]
     assert got[0] == n_trace > 0
     assert got[1] == n_missing_tavg > 0
     assert got[2] == 0
+    assert got[3] == len(raw)
+
+
+def test_sample_weather_feeds_both_formats_into_store_weather(sample_con):
+    ghcn = pd.read_parquet(SAMPLE_DIR / "weather_ghcn" / "daily.parquet")
+    got = sample_con.execute(
+        "SELECT count(*), min(date), max(date), count(tmax_f), bool_and(station_proxy), bool_and(source = 'observed') "
+        "FROM store_weather WHERE store_id = 'CA_1'").fetchall()[0]
+    # one GHCN station row per day for CA_1; the data end on the last POS day: all observed
+    assert got[:4] == (len(ghcn), dt.date(2011, 1, 29), dt.date(2016, 5, 22), int(ghcn["tmax_f"].notna().sum()))
+    assert got[4] is True and got[5] is True
+    # the 45 stormy-weather stores keep their NOAA station's weather
+    assert sample_con.execute("SELECT count(DISTINCT store_id) FROM store_weather").fetchall()[0][0] == 46
+
+
+def test_sample_long_history_in_demand_history(sample_con):
+    lengths = sample_con.execute(
+        "SELECT n, count(*) FROM (SELECT count(*) AS n FROM demand_history GROUP BY store_id, item_id) GROUP BY n "
+        "ORDER BY n").fetchall()
+    assert lengths == [(28, 3049 - 28), (1941, 28)]  # d_1..d_1941 for the 28 long series, no day twice
+    dupes = sample_con.execute("SELECT count(*) FROM (SELECT 1 FROM demand_history GROUP BY store_id, item_id, date "
+                               "HAVING count(*) > 1)").fetchall()[0][0]
+    assert dupes == 0
 
 
 def test_shipment_references_are_resolved(sample_con):
@@ -115,12 +142,12 @@ def test_shipment_stats_modes_and_ranges(sample_con):
     assert "SCMS from RDC" not in set(stats["vendor"])
 
 
-def test_readme_documents_the_canonical_layout():
+def test_feed_layout_doc_matches_the_loader():
     from warehouse.layout import layout_markdown
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    assert "## Feed layout" in readme and "## Quality gates" in readme
-    assert layout_markdown() in readme  # the README table is the one the loader checks against
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "feed-layout.md").read_text()
+    assert "## Canonical layout" in doc and "## Quarantine" in doc
+    assert layout_markdown() in doc  # the documented table is the one the loader checks against
 
 
 @pytest.fixture(scope="module")
@@ -129,23 +156,27 @@ def canonical_sample(tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("canonical")
     written = convert(SAMPLE_DIR, out)
-    assert written["quarantined"] == 0 and written["pos"] == 3049 * 28
+    assert written["quarantined"] == 0 and written["pos"] == 3049 * 28 and written["pos_history"] == 28 * 1913
     return out
 
 
 def test_convert_m5_noaa_usaid_to_canonical_layout(canonical_sample: Path, sample_con):
     paths = discover_feeds(canonical_sample)
     assert paths.layout == "canonical" and paths.fallbacks == ()
-    assert len(paths.pos) == 28 and paths.pos[0].name == "2016-04-25.parquet"  # one file per day
+    # one file per day, and the long history of 28 series before those days in one bulk file
+    assert len(paths.pos) == 28 and paths.pos[0].name == "2016-04-25.parquet"
+    assert [p.name for p in paths.files("pos_history")] == ["history_2011-01-29_2016-04-24.parquet"]
     con = duckdb.connect()
     assert ingest.ingest_pos(con, paths.pos).rows_loaded == row_count(sample_con, "raw_pos")
+    assert ingest.ingest_pos_history(con, paths.files("pos_history")).rows_loaded == row_count(
+        sample_con, "raw_pos_history")
     ingest.ingest_weather(con, paths.files("weather"), paths.files("weather_stations"))
     ingest.ingest_shipments(con, paths.files("shipments"))
     ingest.ingest_suppliers(con, paths.files("suppliers"))
     for table in ("raw_weather", "raw_weather_key", "raw_shipments"):
         assert row_count(con, table) == row_count(sample_con, table), table
     # the round trip keeps NOAA's trace flags and USAID's resolved shipment figures
-    trace = "SELECT sum(preciptotal_trace::INT) FROM raw_weather"
+    trace = "SELECT sum(prcp_in_trace::INT) FROM raw_weather"
     assert con.execute(trace).fetchall() == sample_con.execute(trace).fetchall() != [(0,)]
     assert con.execute("SELECT count(weight_kg) FROM raw_shipments").fetchall() == sample_con.execute(
         "SELECT count(weight_kg) FROM raw_shipments").fetchall()
@@ -168,7 +199,7 @@ def test_convert_walmart_weekly_format(tmp_path: Path):
                   "IsHoliday": [False, True, False] * 2}).to_parquet(src / "features.parquet")
     out = tmp_path / "canonical"
     written = convert(src, out)
-    assert written["pos"] == 4 and written["calendar"] == 3 and written["weather_stations"] == 2
+    assert written["pos"] == 4 and written["calendar"] == 3 and written["weather"] == 6
     paths = discover_feeds(out)
     con = duckdb.connect()
     report = ingest.ingest_pos(con, paths.pos, max_bad_share=0.5)

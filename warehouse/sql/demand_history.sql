@@ -1,10 +1,16 @@
--- Daily units per store x item with price and calendar features.
--- A missing price means the item was not on the shelf that week (M5 convention).
+-- Daily units per store x item with price, promotion and calendar features.
+-- A missing price means the item was not on the shelf that day (M5 convention).
 -- A day that other series report but this series lacks (its POS row was quarantined) is kept as
 -- 0 units with units_imputed = true, so every series stays gap-free for the forecast; a day no
--- series reports is not invented.
+-- series reports is not invented. Series may start years apart (long history beside new items):
+-- each runs from its own first to its own last day.
+-- Without a calendar row (no calendar feed) week, weekday, month and year come from the date,
+-- with the calendar adapter's rule (weeks start on Saturday, week id = that Saturday as YYYYMMDD).
 WITH loaded AS (
     SELECT store_id, item_id, dept_id, cat_id, state_id, date, units FROM raw_pos
+    UNION ALL
+    SELECT h.store_id, h.item_id, h.dept_id, h.cat_id, h.state_id, h.date, h.units
+    FROM raw_pos_history h ANTI JOIN raw_pos p USING (store_id, item_id, date)
 ),
 pos_days AS (
     SELECT DISTINCT date FROM loaded
@@ -28,23 +34,49 @@ calendar AS (
            snap_CA, snap_TX, snap_WI
     FROM raw_calendar
 ),
+store_events AS (
+    -- an event without a store applies to every store
+    SELECT stores.store_id, e.date, min(e.event_name) AS event_name, arg_min(e.event_type, e.event_name) AS event_type
+    FROM raw_events e
+    JOIN (SELECT DISTINCT store_id FROM series) stores ON e.store_id IS NULL OR e.store_id = stores.store_id
+    GROUP BY stores.store_id, e.date
+),
+promotions AS (
+    SELECT store_id, item_id, date, on_promotion, discount_pct FROM raw_promotions
+),
 prices AS (
-    SELECT store_id, item_id, wm_yr_wk, sell_price,
-           lag(sell_price) OVER (PARTITION BY store_id, item_id ORDER BY wm_yr_wk) AS prev_price
-    FROM raw_prices
+    -- a price that ended before the first POS day cannot match
+    SELECT store_id, item_id, valid_from, valid_to, sell_price, prev_price
+    FROM price_periods
     WHERE (store_id, item_id) IN (SELECT store_id, item_id FROM series)
+      AND valid_to >= (SELECT min(date) FROM loaded)
+),
+joined AS (
+    SELECT pos.*, calendar.* EXCLUDE (date),
+           store_events.event_name, store_events.event_type,
+           promotions.on_promotion, promotions.discount_pct,
+           CASE WHEN pos.date <= prices.valid_to THEN prices.sell_price END AS sell_price,
+           CASE WHEN pos.date <= prices.valid_to THEN prices.prev_price END AS prev_price
+    FROM pos
+    LEFT JOIN calendar USING (date)
+    LEFT JOIN store_events ON store_events.store_id = pos.store_id AND store_events.date = pos.date
+    LEFT JOIN promotions ON promotions.store_id = pos.store_id AND promotions.item_id = pos.item_id
+                        AND promotions.date = pos.date
+    ASOF LEFT JOIN prices ON prices.store_id = pos.store_id AND prices.item_id = pos.item_id
+                         AND pos.date >= prices.valid_from
 )
-SELECT pos.store_id, pos.item_id, pos.dept_id, pos.cat_id, pos.state_id, pos.date, pos.units,
-       pos.units_imputed, prices.sell_price,
-       CASE WHEN prices.prev_price > 0 THEN prices.sell_price / prices.prev_price - 1 ELSE 0 END
-           AS price_change_pct,
-       calendar.wm_yr_wk, calendar.wday, calendar.month, calendar.year,
-       calendar.event_name_1, calendar.event_type_1,
-       (calendar.event_name_1 IS NOT NULL OR calendar.event_name_2 IS NOT NULL) AS is_event,
-       CASE pos.state_id WHEN 'CA' THEN calendar.snap_CA WHEN 'TX' THEN calendar.snap_TX
-                         WHEN 'WI' THEN calendar.snap_WI ELSE 0 END AS snap
-FROM pos
-JOIN calendar USING (date)
-LEFT JOIN prices ON prices.store_id = pos.store_id AND prices.item_id = pos.item_id
-                AND prices.wm_yr_wk = calendar.wm_yr_wk
-ORDER BY pos.store_id, pos.item_id, pos.date
+SELECT store_id, item_id, dept_id, cat_id, state_id, date, units, units_imputed, sell_price,
+       CASE WHEN prev_price > 0 THEN sell_price / prev_price - 1 ELSE 0 END AS price_change_pct,
+       coalesce(wm_yr_wk, CAST(strftime(date - CAST((dayofweek(date) + 1) % 7 AS INTEGER), '%Y%m%d') AS INTEGER))
+           AS wm_yr_wk,
+       coalesce(wday, CAST((dayofweek(date) + 1) % 7 AS INTEGER) + 1) AS wday,
+       coalesce(month, month(date)) AS month,
+       coalesce(year, year(date)) AS year,
+       coalesce(event_name_1, event_name) AS event_name_1,
+       CASE WHEN event_name_1 IS NOT NULL THEN event_type_1 ELSE event_type END AS event_type_1,
+       (event_name_1 IS NOT NULL OR event_name_2 IS NOT NULL OR event_name IS NOT NULL) AS is_event,
+       coalesce(CASE state_id WHEN 'CA' THEN snap_CA WHEN 'TX' THEN snap_TX WHEN 'WI' THEN snap_WI END, 0) AS snap,
+       coalesce(on_promotion, 0) AS on_promotion,
+       discount_pct
+FROM joined
+ORDER BY store_id, item_id, date

@@ -1,0 +1,167 @@
+"""The named warehouse reads, marts summaries and the audit store, on tiny DuckDB files with hand-computed answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+import pytest
+
+from warehouse import queries
+from warehouse.audit_store import append_audit, read_audit
+from warehouse.marts import shipment_stats_by_mode
+
+D = pd.Timestamp
+
+
+def _table(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame, *, dates: tuple[str, ...] = ()) -> None:
+    con.register("_src", df)
+    con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _src")
+    con.unregister("_src")
+    for col in dates:  # the DATE columns of the real tables (pandas hands over timestamps)
+        con.execute(f"ALTER TABLE {name} ALTER {col} TYPE DATE")
+
+
+@pytest.fixture()
+def con(tmp_path):
+    con = duckdb.connect(str(tmp_path / "tiny.duckdb"))
+    # two series over four days; B sells nothing on day 2 and has no price on day 4
+    _table(con, "demand_history", pd.DataFrame({
+        "store_id": ["S1"] * 8, "item_id": ["A"] * 4 + ["B"] * 4,
+        "dept_id": ["D1"] * 4 + ["D2"] * 4, "cat_id": ["C1"] * 8, "state_id": ["CA"] * 8,
+        "date": list(pd.date_range("2016-05-01", periods=4)) * 2,
+        "units": [1, 2, 3, 4, 5, 0, 7, 8],
+        "sell_price": [1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 3.0, None],
+        "units_imputed": [False] * 5 + [True] + [False] * 2,
+    }), dates=("date",))
+    _table(con, "raw_pos", pd.DataFrame({
+        "store_id": ["S1", "S1", "S1"], "item_id": ["A", "B", "A"],
+        "date": [D("2016-05-01"), D("2016-05-01"), D("2016-05-03")], "units": [1, 5, 3]}), dates=("date",))
+    _table(con, "raw_calendar", pd.DataFrame({
+        "date": pd.date_range("2016-04-25", periods=14), "wm_yr_wk": [1] * 7 + [2] * 7}), dates=("date",))
+    _table(con, "raw_prices", pd.DataFrame({
+        "store_id": ["S1"] * 3, "item_id": ["A", "A", "B"], "wm_yr_wk": [1, 2, 3], "sell_price": [1.0, 2.0, 3.0]}))
+    _table(con, "forecast", pd.DataFrame({
+        "store_id": ["S1"] * 6, "item_id": ["A", "A", "B", "B", "C", "C"],
+        "date": [D("2016-05-05"), D("2016-05-06")] * 3, "yhat": [1.0] * 6,
+        "model": ["lightgbm", "lightgbm", "blend", "blend", "lightgbm", "lightgbm"]}))
+    yield con
+    con.close()
+
+
+def test_forecast_inputs_bind_the_origin_and_windows(con):
+    window = (dt.date(2016, 5, 2), dt.date(2016, 5, 3))
+    frames = queries.read_forecast_inputs(con, as_of="2016-05-02", horizon=1, global_model=True, window=window,
+                                          price_lookback_days=1)
+    assert len(frames["history"]) == 8
+    assert frames["n_days"]["n"].tolist() == [2]  # 1 and 2 May
+    assert frames["attributes"].sort_values("item_id")["dept_id"].tolist() == ["D1", "D2"]
+    # price weeks of 1..3 May (origin 2 May -1 .. +1): weeks 1 and 2, not 3
+    assert sorted(frames["prices"]["wm_yr_wk"]) == [1, 2]
+    totals = frames["totals"].sort_values("item_id")
+    assert totals["window_units"].tolist() == [5, 7] and totals["window_days"].tolist() == [2, 2]
+    # no as-of: the origin is the last day of history (4 May), so every day counts
+    assert queries.read_forecast_inputs(con, as_of="", horizon=1, global_model=False,
+                                        window=window)["n_days"]["n"].tolist() == [4]
+    assert set(queries.forecast_input_queries(as_of=None, horizon=1, global_model=False, window=window)) == {
+        "history", "n_days"}
+
+
+def test_gate_rows_scope(con):
+    rows, scope = queries.gate_rows(con, "raw_pos", ("2016-05-02", "2016-05-03"))
+    assert len(rows) == 1 and scope == "2016-05-02..2016-05-03"
+    rows, scope = queries.gate_rows(con, "raw_pos")  # every day loaded
+    assert len(rows) == 3 and scope == "2016-05-01..2016-05-03"
+    # the price weeks of 2..3 May (week 2: 2..8 May), not the whole table
+    rows, scope = queries.gate_rows(con, "raw_prices", ("2016-05-02", "2016-05-03"))
+    assert rows["wm_yr_wk"].tolist() == [2] and "price weeks" in scope
+    assert len(queries.gate_rows(con, "raw_prices")[0]) == 3
+    with pytest.raises(ValueError, match="invalid table name"):
+        queries.gate_rows(con, "raw_pos; DROP TABLE raw_pos")
+
+
+def test_pos_span_and_day_range(con):
+    assert queries.pos_day_range(con) == ("2016-05-01", "2016-05-03")
+    assert queries.pos_span(con, "2016-05-01", "2016-05-02") == queries.PosSpan("2016-05-01", "2016-05-01", 2, 2)
+    con.execute("DELETE FROM raw_pos")
+    assert queries.pos_day_range(con) == ("1900-01-01", "2999-01-01")
+
+
+def test_quarantine_counts_and_top_reasons(con):
+    assert queries.quarantined_rows(con, "pos") == 0  # no table yet
+    _table(con, "quarantine_pos", pd.DataFrame({
+        "source_file": ["a.csv"] * 4, "reason": ["units: below 0", "units: below 0", "date: missing", "units: below 0"]}))
+    _table(con, "quarantine_prices", pd.DataFrame({"source_file": pd.Series([], dtype=str),
+                                                   "reason": pd.Series([], dtype=str)}))
+    assert queries.quarantined_rows(con, "pos") == 4
+    summaries = queries.quarantine_summaries(con, top=1)
+    assert summaries == [queries.QuarantineSummary("pos", "quarantine_pos", 4, (("units: below 0", 3),)),
+                         queries.QuarantineSummary("prices", "quarantine_prices", 0, ())]
+
+
+def test_demand_reads_and_as_of(con):
+    assert queries.forecast_as_of(con) == D("2016-05-04")
+    until = queries.demand_frame(con, ("item_id", "units"), until="2016-05-02")
+    assert until.groupby("item_id")["units"].sum().to_dict() == {"A": 3, "B": 5}
+    assert list(queries.demand_frame(con).columns) == ["store_id", "item_id", "date", "units"]
+    with pytest.raises(ValueError):
+        queries.demand_frame(con, ("units) FROM raw_pos --",))
+
+
+def test_catalogue_items_use_history_before_the_forecast(con):
+    # first forecast day 5 May: all four days count. A: 10 units / 4 days * 7; B: 20 / 4 * 7
+    items = queries.catalogue_items(con).sort_values("item_id").reset_index(drop=True)
+    assert items["weekly_units"].tolist() == pytest.approx([17.5, 35.0])
+    assert items["sell_price"].tolist() == pytest.approx([1.5, 3.0])  # medians; B's missing price is skipped
+
+
+def test_dataset_fingerprint_and_model_mix(con):
+    assert queries.dataset_fingerprint(con) == {"series": 2, "rows": 8, "first_date": "2016-05-01",
+                                                "last_date": "2016-05-04", "total_units": 30}
+    assert queries.forecast_model_mix(con) == pytest.approx({"lightgbm": 2 / 3, "blend": 1 / 3})
+    assert list(queries.forecast_model_mix(con)) == ["lightgbm", "blend"]
+
+
+def test_forecast_model_mix_matches_the_tracking_mix(con):
+    from forecasting.tracking import model_mix, model_mix_text
+
+    frame = con.execute("SELECT * FROM forecast").df()
+    assert model_mix(frame) == queries.forecast_model_mix(con)
+    assert model_mix_text(model_mix(frame)) == "lightgbm 66.7%, blend 33.3%"
+    assert model_mix(frame, normalize=False) == {"lightgbm": 2.0, "blend": 1.0}
+    assert model_mix_text({"lightgbm": 1.0}) == "lightgbm"
+
+
+def test_drift_inputs_and_latest_as_of(con):
+    _table(con, "forecast_holdout", pd.DataFrame({"date": [D("2016-05-04")], "units": [4], "yhat": [3.5],
+                                                  "store_id": ["S1"]}))
+    _table(con, "replenishment_proposals", pd.DataFrame({"as_of": [D("2016-05-03"), D("2016-05-04")]}))
+    history, holdout = queries.drift_inputs(con)
+    assert list(holdout.columns) == ["date", "units", "yhat"] and len(history) == 8
+    assert queries.latest_proposal_as_of(con) == "2016-05-04"
+
+
+def test_shipment_stats_by_mode(con):
+    _table(con, "shipment_stats", pd.DataFrame({
+        "mode": ["Air", "Air", "Truck"], "n_lines": [10, 30, 5], "late_rate": [0.1, 0.2, 0.5],
+        "lead_time_p50": [4.0, 6.0, 10.0], "freight_usd_per_kg": [2.0, 3.0, 1.234]}))
+    by_mode = shipment_stats_by_mode(con)
+    assert by_mode["mode"].tolist() == ["Air", "Truck"] and by_mode["lines"].tolist() == [40, 5]
+    # line-weighted late rate (10 * 0.1 + 30 * 0.2) / 40 = 0.175; medians of the lanes
+    assert by_mode["late_rate"].tolist() == pytest.approx([0.175, 0.5])
+    assert by_mode["lead_time_p50_days"].tolist() == pytest.approx([5.0, 10.0])
+    assert by_mode["freight_usd_per_kg"].tolist() == pytest.approx([2.5, 1.23])
+
+
+def test_audit_is_appended_never_rewritten(con):
+    columns = ["po_id", "status"]
+    assert read_audit(con, columns=columns).columns.tolist() == columns
+    assert append_audit(con, pd.DataFrame({"po_id": ["P1"], "status": ["needs_approval"]})) == 1
+    assert append_audit(con, pd.DataFrame({"po_id": ["P1", "P2"], "status": ["approved", "auto_approved"]})) == 2
+    audit = read_audit(con, columns=columns)
+    assert audit.values.tolist() == [["P1", "needs_approval"], ["P1", "approved"], ["P2", "auto_approved"]]
+    # a failing append (wrong columns) leaves what was recorded
+    with pytest.raises(duckdb.Error):
+        append_audit(con, pd.DataFrame({"po_id": ["P3"]}))
+    assert len(read_audit(con, columns=columns)) == 3
