@@ -42,6 +42,7 @@ __all__ = [
     "DEFAULT_WINDOWS",
     "LongHistoryForecaster",
     "FeatureValue",
+    "compare_backtests",
     "feature_value",
     "weather_value",
     "weekday_mean",
@@ -535,8 +536,29 @@ def feature_value(forecaster: LongHistoryForecaster, df: pd.DataFrame, *, with_c
     hist = df.copy()
     hist["ds"] = pd.to_datetime(hist["ds"])
     origin = pd.Timestamp(origin) if origin is not None else hist["ds"].max() - pd.Timedelta(days=fc.horizon)
-    a = fc.backtest(hist, origin=origin, covariates=with_covariates).dropna(subset=["y"])
-    b = fc.backtest(hist, origin=origin, covariates=without_covariates).dropna(subset=["y"])
+    a = fc.backtest(hist, origin=origin, covariates=with_covariates)
+    b = fc.backtest(hist, origin=origin, covariates=without_covariates)
+    return compare_backtests(a, b, hist, origin=origin, segments=segments)
+
+
+def compare_backtests(with_features: pd.DataFrame, without_features: pd.DataFrame, history: pd.DataFrame, *,
+                      origin: pd.Timestamp | str, segments: pd.Series | None = None) -> FeatureValue:
+    """RMSSE of two backtests of the same split, over the series both scored.
+
+    Args:
+        with_features: ``unique_id, ds, yhat, y`` of the backtest with the features measured.
+        without_features: The same without them.
+        history: ``unique_id, ds, y``: the scale of each series is the mean squared
+            day-to-day change of its history up to ``origin``.
+        origin: Last training day of the split.
+        segments: Optional segment per ``unique_id`` for a per-segment breakdown.
+
+    Returns:
+        The :class:`FeatureValue`.
+    """
+    origin = pd.Timestamp(origin)
+    hist = history.assign(ds=pd.to_datetime(history["ds"]))
+    a, b = with_features.dropna(subset=["y"]), without_features.dropna(subset=["y"])
     ra, rb = _rmsse(a, hist, origin), _rmsse(b, hist, origin)
     common = ra.index.intersection(rb.index)
     w, wo = float(ra[common].mean()), float(rb[common].mean())
