@@ -8,7 +8,14 @@ import pytest
 
 from forecasting.backtest import BacktestResult
 from forecasting.history import prepare_history
-from forecasting.long_stage import LONG_HISTORY_MODEL, LongFit, choose_long, long_series_mask, source_labels, weather_source
+from forecasting.long_stage import (
+    LONG_HISTORY_MODEL,
+    LongFit,
+    choose_long,
+    long_series_mask,
+    source_labels,
+    weather_source,
+)
 from forecasting.stages import HoldoutBacktest, ModelChoice
 
 D = pd.Timestamp
