@@ -156,6 +156,9 @@ class DemandForecaster:
         long_history_days: Days of history that make a series long (None: no long-history model).
         long_weather: Let the long-history model use the weather (when its backtest says it helps).
         long_max_train_rows: Training rows of the long-history model are sampled above this many.
+            It trains on one LightGBM thread: its few long series gain little from a second one,
+            and on shared cores waiting OpenMP threads spin (the sample's long stage took 245 s with
+            two threads on a loaded machine against 3-4 s per fit with one).
 
     Raises:
         ValueError: On a horizon below 1, an unknown model or a repeated quantile level.
@@ -250,7 +253,7 @@ class DemandForecaster:
                 long_fit = fit_long_history(
                     prepared, holdout, statistical.dates, mask=long_series_mask(prepared, self.long_history_days),
                     inputs=long_inputs, attributes=history if series_attributes is None else series_attributes,
-                    id_cols=id_cols, weather=self.long_weather, n_jobs=self.n_jobs,
+                    id_cols=id_cols, weather=self.long_weather, n_jobs=1,
                     max_train_rows=self.long_max_train_rows)
         with _timed(seconds, "choose"):
             choice = choose_models(holdout, statistical, global_fit, interval=BACKTEST_INTERVAL,
