@@ -47,6 +47,7 @@ FORECAST_COLUMNS = [
     "yhat_q90",
     "yhat_q95",
     "model",
+    "weather_source",
 ]
 
 
@@ -358,6 +359,8 @@ def test_forecast_output_contract(run_200, history_200: pd.DataFrame):
     assert (fc["model"].to_numpy() == (fc["store_id"] + "|" + dept).map(choice).to_numpy()).all()
     assert set(choice) <= {run_200.backtest.best_model, "lightgbm", "blend"}
     assert (fc["yhat"] >= 0).all()
+    # 28 days of history: no series is long, so no row uses the weather
+    assert run_200.long_history is None and set(fc["weather_source"]) == {"none"}
 
 
 def test_forecast_beats_seasonal_naive_in_backtest(run_200):
