@@ -157,8 +157,8 @@ class DemandForecaster:
         long_weather: Let the long-history model use the weather (when its backtest says it helps).
         long_max_train_rows: Training rows of the long-history model are sampled above this many.
             It trains on one LightGBM thread: its few long series gain little from a second one,
-            and on shared cores waiting OpenMP threads spin (the sample's long stage took 245 s with
-            two threads on a loaded machine against 3-4 s per fit with one).
+            and on shared cores waiting OpenMP threads spin (on a loaded 2-core machine the sample's
+            long stage took 245 s with two threads and 44 s with one, in runs minutes apart).
 
     Raises:
         ValueError: On a horizon below 1, an unknown model or a repeated quantile level.
