@@ -33,6 +33,7 @@ import pandas as pd
 
 from forecasting.calibration import coverage_levels, history_group, seasonal_dispersion
 from forecasting.covariates import Covariates
+from forecasting.distributed import library_call
 from forecasting.quantiles import negbin_quantiles, quantile_column
 
 __all__ = [
@@ -297,7 +298,8 @@ class LongHistoryForecaster:
         x = self._exog(train[["unique_id", "ds"]], origin, first)
         frame = pd.concat([train.reset_index(drop=True), x.drop(columns=["unique_id", "ds"])], axis=1)
         frame = frame.drop(columns=["weather_source"], errors="ignore")
-        feats = mlf.preprocess(frame, static_features=list(self.static_features), dropna=False)
+        with library_call("mlforecast"):
+            feats = mlf.preprocess(frame, static_features=list(self.static_features), dropna=False)
         # rows worth learning from: some history before them and the series already selling
         keep = (feats["age"].to_numpy() >= self.min_train_age)
         idx = np.flatnonzero(keep)
@@ -305,7 +307,9 @@ class LongHistoryForecaster:
             rng = np.random.default_rng(self.seed)
             idx = np.sort(rng.choice(idx, size=self.max_train_rows, replace=False))
         x_cols = [c for c in feats.columns if c not in ("unique_id", "ds", "y")]
-        mlf.fit_models(feats.iloc[idx][x_cols], feats["y"].to_numpy()[idx])
+        train_x, train_y = feats.iloc[idx][x_cols], feats["y"].to_numpy()[idx]
+        with library_call("lightgbm"):
+            mlf.fit_models(train_x, train_y)
         mlf._first = first
         mlf._recent = train.loc[train["ds"] > origin - pd.Timedelta(days=28), ["unique_id", "ds", "y"]]
         return mlf
@@ -319,7 +323,8 @@ class LongHistoryForecaster:
         with warnings.catch_warnings():
             # missing weather values (a station that never reports tmin) are expected: LightGBM routes them
             warnings.filterwarnings("ignore", message="Found null values", category=UserWarning)
-            fc = mlf.predict(h, X_df=x)
+            with library_call("mlforecast"):
+                fc = mlf.predict(h, X_df=x)
         fc = fc.rename(columns={"lgb": "yhat"})
         fc["yhat"] = np.clip(fc["yhat"].to_numpy(dtype=np.float64), 0.0, None)
         fc = rows.merge(fc, on=["unique_id", "ds"], how="left")
