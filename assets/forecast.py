@@ -19,8 +19,9 @@ from pydantic import Field
 from assets._metadata import OWNERS, WRITER_POOL, markdown_table, table_metadata
 from assets._plots import forecast_vs_actual, safe_plot, worst_forecast_items
 from assets.resources import FeedsResource, ForecastExecutorResource, MlflowTrackingResource
-from forecasting import DEFAULT_MODELS, DemandForecaster, backtest_plan, log_forecast_run
+from forecasting import DEFAULT_MODELS, DemandForecaster, LongInputs, backtest_plan, log_forecast_run
 from forecasting.distributed import library_seconds, use_executor
+from forecasting.long_stage import LongReport
 from forecasting.m5 import M5_LAST_DAY, M5_WINDOW_START, load_series_info, series_info_sources
 from forecasting.registry import Champion, champion_from_row, champion_to_row, load_champion, log_run_model
 from forecasting.tracking import (
@@ -53,6 +54,11 @@ class ForecastConfig(Config):
     regression_threshold: float = Field(
         0.05, description="Fall back to seasonal naive when the global model's holdout MASE exceeds seasonal "
                           "naive's by more than this share")
+    long_history_days: int = Field(56, description="Series with at least this many days of history up to the "
+                                                   "origin are also forecast by the long-history LightGBM on their "
+                                                   "full history; 0 = off")
+    weather: bool = Field(True, description="Let the long-history model use the store_weather mart where its "
+                                            "backtest says the weather helps")
 
 
 def _one_row(con, table: str) -> dict | None:
@@ -117,7 +123,8 @@ def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: Duc
         sources = pool.submit(series_info_sources, folder) if config.global_model else None
         frames = read_forecast_inputs(con, as_of=config.as_of, horizon=config.horizon, global_model=config.global_model,
                                       window=(M5_WINDOW_START.date(), M5_LAST_DAY.date()),
-                                      price_lookback_days=_PRICE_LOOKBACK_DAYS)
+                                      price_lookback_days=_PRICE_LOOKBACK_DAYS,
+                                      long_history_days=config.long_history_days or None, weather=config.weather)
         champion = _stored_champion(context, con, mlflow_tracking) if (
             config.global_model and config.use_champion) else None
     history = frames["history"]
@@ -136,12 +143,17 @@ def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: Duc
     with use_executor(forecast_executor.config()):
         forecaster = DemandForecaster(horizon=config.horizon, models=config.models, holdout_days=holdout_days,
                                       n_windows=n_windows, global_model=config.global_model,
-                                      regression_threshold=config.regression_threshold)
+                                      regression_threshold=config.regression_threshold,
+                                      long_history_days=config.long_history_days or None, long_weather=config.weather)
+        long_inputs = LongInputs(known=frames.get("long_known"), events=frames.get("long_events"),
+                                 store_weather=frames.get("long_weather"))
         run = forecaster.forecast(history, calendar=frames.get("calendar"), prices=frames.get("prices"),
                                   series_info=info, series_attributes=frames.get("attributes"), champion=champion,
-                                  as_of=as_of)
+                                  long_inputs=long_inputs, as_of=as_of)
         statsforecast_seconds = library_seconds("statsforecast")
         lightgbm_seconds = library_seconds("lightgbm")
+        # the long-history model's feature building and recursive forecast (its LightGBM fits count as lightgbm)
+        mlforecast_seconds = library_seconds("mlforecast")
     bt = run.backtest
     # The deployed forecast's backtest next to seasonal naive's: the drift check and the review's plots.
     holdout = bt.predictions[["store_id", "item_id", "date", "units"]].assign(
@@ -163,7 +175,7 @@ def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: Duc
     # The whole step against the bare library calls inside it (statsforecast forecast and
     # cross_validation, LightGBM train and predict): what the pipeline costs on top.
     stage_seconds = perf_counter() - started
-    lib_seconds = statsforecast_seconds + lightgbm_seconds
+    lib_seconds = statsforecast_seconds + lightgbm_seconds + mlforecast_seconds
     return MaterializeResult(
         metadata=table_metadata(
             rows,
@@ -192,13 +204,32 @@ def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: Duc
             stage_seconds=round(stage_seconds, 2),
             library_seconds=MetadataValue.json({"statsforecast": round(statsforecast_seconds, 2),
                                                 "lightgbm": round(lightgbm_seconds, 2),
+                                                "mlforecast": round(mlforecast_seconds, 2),
                                                 "total": round(lib_seconds, 2)}),
             stage_to_library_ratio=round(stage_seconds / lib_seconds, 3) if lib_seconds > 0 else float("nan"),
             backtest_windows=MetadataValue.json({"origins": run.params["backtest_cutoffs"],
                                                  "days_per_window": run.params["backtest_step_days"]}),
             champion_scoring=outcome.champion_scoring if outcome else "none",
+            **_long_metadata(run.long_history, run.forecast),
         )
     )
+
+
+def _long_metadata(report: LongReport | None, forecast_frame: pd.DataFrame) -> dict:
+    """The long series' holdout comparison, the weather's worth and where each row's weather came from."""
+    sources = forecast_frame["weather_source"].value_counts().to_dict()
+    if report is None:
+        return {"weather_value": "no long series", "weather_source_rows": MetadataValue.json(sources)}
+    return {
+        "weather_value": markdown_table(report.weather_table().round(4)),
+        "weather_on": report.weather_on,
+        "weather_source_rows": MetadataValue.json({k: int(v) for k, v in sources.items()}),
+        "long_history": MetadataValue.json({
+            "series": report.n_series, "used": report.used,
+            "holdout_rmse": {"long_model": round(report.rmse_long, 4), "previous": round(report.rmse_previous, 4)},
+            "holdout_rmsse": {"long_model": round(report.rmsse_long, 4),
+                              "previous": round(report.rmsse_previous, 4)}}),
+    }
 
 
 @asset(group_name="forecast", owners=OWNERS, pool=WRITER_POOL, kinds={"duckdb", "mlflow"}, deps=["forecast"],

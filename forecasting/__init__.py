@@ -10,6 +10,7 @@ from forecasting.backtest import ENSEMBLE, BacktestResult, backtest, coverage_co
 from forecasting.drift import DriftReport, drift_report
 from forecasting.forecaster import (
     DEFAULT_QUANTILES,
+    LONG_HISTORY_MODEL,
     SHORT_HISTORY_MODEL,
     DemandForecaster,
     ForecastRun,
@@ -17,6 +18,7 @@ from forecasting.forecaster import (
 )
 from forecasting.history import validate_history
 from forecasting.lgbm import GlobalLGBM
+from forecasting.long_stage import LongInputs
 from forecasting.metrics import (
     bias,
     interval_coverage,
@@ -35,6 +37,8 @@ from forecasting.wrmsse import load_m5_scales, load_m5_weights, wrmsse
 __all__ = [
     "DriftReport",
     "GlobalLGBM",
+    "LongInputs",
+    "LONG_HISTORY_MODEL",
     "drift_report",
     "load_m5_scales",
     "load_m5_weights",

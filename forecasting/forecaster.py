@@ -23,6 +23,15 @@ from forecasting.backtest import BacktestResult
 from forecasting.global_forecast import GlobalOutcome
 from forecasting.history import PreparedHistory, prepare_history
 from forecasting.lgbm import GlobalLGBM
+from forecasting.long_stage import (
+    LONG_HISTORY_MODEL,
+    LongInputs,
+    LongReport,
+    choose_long,
+    fit_long_history,
+    long_series_mask,
+    source_labels,
+)
 from forecasting.models import DEFAULT_MODELS, resolve_models
 from forecasting.quantiles import quantile_column
 from forecasting.registry import Champion
@@ -46,6 +55,7 @@ __all__ = [
     "SHORT_HISTORY_MODEL",
     "GLOBAL_MODEL",
     "BLEND_MODEL",
+    "LONG_HISTORY_MODEL",
     "DemandForecaster",
     "ForecastRun",
     "backtest_plan",
@@ -61,8 +71,9 @@ class ForecastRun:
     """Result of :meth:`DemandForecaster.forecast`.
 
     Attributes:
-        forecast: ``id_cols, time_col, yhat, yhat_qNN..., model``; ``horizon`` rows
-            per series dated ``as_of + 1 .. as_of + horizon``.
+        forecast: ``id_cols, time_col, yhat, yhat_qNN..., model, weather_source``; ``horizon``
+            rows per series dated ``as_of + 1 .. as_of + horizon``; ``weather_source`` is
+            ``forecast``, ``climatology`` or ``none`` (see :func:`forecasting.long_stage.weather_source`).
         backtest: The backtest that chose the model, with the global model's candidates and
             the deployed backtest forecast (column ``deployed``).
         params: Run parameters and sizes, plain Python values (what MLflow logs).
@@ -72,6 +83,8 @@ class ForecastRun:
             global model is off or the history is too short for it).
         segment_choice: Per segment (``segment`` label) the candidate the backtest chose.
         warnings: Fallbacks and failures to surface to the user.
+        long_history: The long series' holdout comparison and the weather's worth (None when
+            no series is long or the long-history model is off).
     """
 
     forecast: pd.DataFrame
@@ -81,6 +94,7 @@ class ForecastRun:
     global_outcome: GlobalOutcome | None = None
     segment_choice: pd.DataFrame | None = None
     warnings: list[str] = field(default_factory=list)
+    long_history: LongReport | None = None
 
 
 def backtest_plan(n_days: int, holdout_days: int, n_windows: int) -> tuple[int, int]:
@@ -119,6 +133,13 @@ class DemandForecaster:
     the origin are padded with zero demand. A failed or regressed champion means seasonal
     naive for every series, with the reason in the run's ``warnings``.
 
+    Series with at least ``long_history_days`` days of history are also forecast by a
+    :class:`~forecasting.long_history.LongHistoryForecaster` fitted on their full history
+    with the known-ahead inputs given (prices, events, promotions, weather); it replaces the
+    other candidates' forecast for them when its backtest squared error over the long series is
+    lower (:mod:`forecasting.long_stage`). The weather stays in only where the same backtest
+    says it helps.
+
     Attributes:
         horizon: Days to forecast after the origin.
         models: Candidate names from ``MODEL_NAMES``.
@@ -132,6 +153,12 @@ class DemandForecaster:
         regression_threshold: Tolerated excess of the global model's backtest MASE over
             seasonal naive's before falling back to seasonal naive.
         model_factory: Class of the global model.
+        long_history_days: Days of history that make a series long (None: no long-history model).
+        long_weather: Let the long-history model use the weather (when its backtest says it helps).
+        long_max_train_rows: Training rows of the long-history model are sampled above this many.
+            It trains on one LightGBM thread: its few long series gain little from a second one,
+            and on shared cores waiting OpenMP threads spin (on a loaded 2-core machine the sample's
+            long stage took 245 s with two threads and 44 s with one, in runs minutes apart).
 
     Raises:
         ValueError: On a horizon below 1, an unknown model or a repeated quantile level.
@@ -147,6 +174,9 @@ class DemandForecaster:
     global_model: bool = True
     regression_threshold: float = 0.05
     model_factory: type[GlobalLGBM] = GlobalLGBM
+    long_history_days: int | None = 56
+    long_weather: bool = True
+    long_max_train_rows: int = 200_000
 
     def __post_init__(self) -> None:
         if self.horizon < 1:
@@ -165,6 +195,7 @@ class DemandForecaster:
         series_info: pd.DataFrame | None = None,
         series_attributes: pd.DataFrame | None = None,
         champion: Champion | None = None,
+        long_inputs: LongInputs | None = None,
         as_of: pd.Timestamp | str | None = None,
         id_cols: Sequence[str] = ("store_id", "item_id"),
         time_col: str = "date",
@@ -182,6 +213,7 @@ class DemandForecaster:
             series_attributes: One row per series: ``id_cols`` and ``dept_id, cat_id,
                 state_id`` (features of the global model); None takes them from ``history``.
             champion: Registry champion to compete with the challenger (None: no registry).
+            long_inputs: Known-ahead feeds of the long series (see :class:`LongInputs`).
             as_of: Last day of history to use (inclusive); defaults to the last date.
             id_cols: Columns that together identify a series.
             time_col: Date column.
@@ -215,18 +247,35 @@ class DemandForecaster:
                     attributes=history if series_attributes is None else series_attributes,
                     calendar=calendar, prices=prices, series_info=series_info, champion=champion,
                     regression_threshold=self.regression_threshold, model_factory=self.model_factory)
+        long_fit = None
+        with _timed(seconds, "long_history"):
+            if self.long_history_days is not None:
+                long_fit = fit_long_history(
+                    prepared, holdout, statistical.dates, mask=long_series_mask(prepared, self.long_history_days),
+                    inputs=long_inputs, attributes=history if series_attributes is None else series_attributes,
+                    id_cols=id_cols, weather=self.long_weather, n_jobs=1,
+                    max_train_rows=self.long_max_train_rows)
         with _timed(seconds, "choose"):
             choice = choose_models(holdout, statistical, global_fit, interval=BACKTEST_INTERVAL,
                                    target_col=target_col)
+            report = None
+            if long_fit is not None:
+                choice, report = choose_long(choice, holdout, long_fit)
         with _timed(seconds, "quantiles"):
             quantiles = add_quantiles(prepared, statistical, choice, holdout, quantiles=self.quantiles,
                                       min_history=self.min_history, id_cols=id_cols, time_col=time_col)
+        forecast = quantiles.forecast
+        forecast["weather_source"] = source_labels(choice, long_fit, len(statistical.dates)).ravel()
         seconds["total"] = perf_counter() - started
         outcome = global_fit.outcome if global_fit is not None else None
-        return ForecastRun(forecast=quantiles.forecast, backtest=choice.backtest,
-                           params=self._params(prepared, choice, quantiles, global_fit),
+        params = self._params(prepared, choice, quantiles, global_fit)
+        if long_fit is not None:
+            params |= {"long_history_days": int(self.long_history_days), "long_n_series": int(long_fit.mask.sum()),
+                       "long_n_rows": long_fit.n_rows, "long_history_used": report.used,
+                       "long_weather_on": report.weather_on}
+        return ForecastRun(forecast=forecast, backtest=choice.backtest, params=params,
                            seconds=seconds, global_outcome=outcome, segment_choice=choice.segment_choice,
-                           warnings=list(outcome.warnings) if outcome is not None else [])
+                           warnings=list(outcome.warnings) if outcome is not None else [], long_history=report)
 
     def _params(self, prepared: PreparedHistory, choice: ModelChoice, quantiles: QuantileForecast,
                 global_fit: GlobalFit | None) -> dict[str, Any]:

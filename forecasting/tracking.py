@@ -256,7 +256,24 @@ def _run_metrics(run: ForecastRun) -> dict[str, float]:
     if run.global_outcome is not None:
         metrics.update({f"holdout_mase_{k}": float(v) for k, v in run.global_outcome.scores.items()})
         metrics["fallback_seasonal_naive"] = float(run.global_outcome.source == "seasonal_naive")
+    metrics.update(_long_metrics(run))
     return metrics
+
+
+def _long_metrics(run: ForecastRun) -> dict[str, float]:
+    """The long series' holdout (long model vs the other candidates) and the weather's worth."""
+    report = run.long_history
+    if report is None:
+        return {}
+    out = {"long_n_series": float(report.n_series), "long_rmse_long_model": report.rmse_long,
+           "long_rmse_previous": report.rmse_previous, "long_rmsse_long_model": report.rmsse_long,
+           "long_rmsse_previous": report.rmsse_previous, "long_history_used": float(report.used),
+           "weather_on": float(report.weather_on)}
+    if report.weather is not None:
+        out |= {"weather_rmsse_with": report.weather.with_features,
+                "weather_rmsse_without": report.weather.without_features,
+                "weather_rmsse_delta": report.weather.delta}
+    return out
 
 
 def plot_backtest(record: RunRecord, path: Path, *, target_col: str = "units") -> Path:

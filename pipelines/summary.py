@@ -222,7 +222,8 @@ def print_summary(summary: dict[str, Any]) -> None:
     if cost:
         lib = cost["library_seconds"]
         console.print(f"forecast step {cost['stage_seconds']:.1f} s, of which library calls {lib['total']:.1f} s "
-                      f"(statsforecast {lib['statsforecast']:.1f}, LightGBM {lib['lightgbm']:.1f})")
+                      f"(statsforecast {lib['statsforecast']:.1f}, LightGBM {lib['lightgbm']:.1f}, "
+                      f"mlforecast {lib.get('mlforecast', 0.0):.1f})")
     console.print(_po_table(summary))
     for fmt, path in summary.get("exports", {}).items():
         console.print(f"export {fmt}: {_show(path)}")

@@ -21,6 +21,7 @@ __all__ = [
     "PosSpan",
     "QuarantineSummary",
     "forecast_input_queries",
+    "long_history_queries",
     "read_forecast_inputs",
     "pos_day_range",
     "pos_span",
@@ -85,11 +86,78 @@ def forecast_input_queries(*, as_of: Day | None, horizon: int, global_model: boo
     }
 
 
+# Series with at least ? days from their first day to the origin (the forecast pads a series that
+# stopped selling with zeros up to the origin, so this is the length the forecast sees).
+_LONG_SERIES = (f"long_series AS (SELECT store_id, item_id, any_value(state_id) AS state_id, min(date) AS first_date "
+                f"FROM demand_history WHERE date <= {_ORIGIN} GROUP BY store_id, item_id "
+                f"HAVING date_diff('day', min(date), {_ORIGIN}) + 1 >= CAST(? AS INTEGER))")
+
+
+def long_history_queries(*, as_of: Day | None, horizon: int, min_days: int,
+                         weather: bool = True) -> dict[str, tuple[str, list[Any]]]:
+    """What the long-history model reads for the series with at least ``min_days`` days of history.
+
+    Args:
+        as_of: Forecast origin; None or empty = the last day of ``demand_history``.
+        horizon: Days forecast after the origin (known-ahead inputs are read that far).
+        min_days: Days from a series' first day to the origin that make it long.
+        weather: Also read the ``store_weather`` mart.
+
+    Returns:
+        ``long_known``: ``store_id, item_id, date`` from each long series' first day to the end of
+        the horizon with ``sell_price`` (from ``price_periods``), ``snap``, ``on_promotion`` and
+        ``discount_pct``; ``long_events``: ``store_id, date, event_type`` (calendar events and
+        ``raw_events``, an event without a store applying to every store); with ``weather``,
+        ``long_weather``: ``store_weather`` rows of the long series' stores.
+    """
+    origin = as_of or None
+    series = [origin, origin, min_days]
+    queries: dict[str, tuple[str, list[Any]]] = {
+        "long_known": (
+            f"WITH {_LONG_SERIES}, days AS (SELECT s.store_id, s.item_id, s.state_id, CAST(d.day AS DATE) AS date "
+            "FROM long_series s, LATERAL generate_series(CAST(s.first_date AS TIMESTAMP), "
+            f"CAST({_ORIGIN} + CAST(? AS INTEGER) AS TIMESTAMP), INTERVAL 1 DAY) AS d(day)) "
+            "SELECT days.store_id, days.item_id, days.date, "
+            "CASE WHEN days.date <= p.valid_to THEN p.sell_price END AS sell_price, "
+            "coalesce(CASE days.state_id WHEN 'CA' THEN c.snap_CA WHEN 'TX' THEN c.snap_TX "
+            "WHEN 'WI' THEN c.snap_WI END, 0) AS snap, "
+            "coalesce(pr.on_promotion, 0) AS on_promotion, coalesce(pr.discount_pct, 0) AS discount_pct "
+            "FROM days LEFT JOIN raw_calendar c ON c.date = days.date "
+            "LEFT JOIN raw_promotions pr ON pr.store_id = days.store_id AND pr.item_id = days.item_id "
+            "AND pr.date = days.date "
+            "ASOF LEFT JOIN price_periods p ON p.store_id = days.store_id AND p.item_id = days.item_id "
+            "AND days.date >= p.valid_from ORDER BY days.store_id, days.item_id, days.date",
+            [*series, origin, horizon]),
+        "long_events": (
+            f"WITH {_LONG_SERIES}, stores AS (SELECT DISTINCT store_id FROM long_series), events AS ("
+            "SELECT date, event_type_1 AS event_type, CAST(NULL AS VARCHAR) AS store_id FROM raw_calendar "
+            "WHERE event_type_1 IS NOT NULL UNION ALL "
+            "SELECT date, event_type_2, NULL FROM raw_calendar WHERE event_type_2 IS NOT NULL UNION ALL "
+            "SELECT date, event_type, store_id FROM raw_events WHERE event_type IS NOT NULL) "
+            "SELECT DISTINCT s.store_id, e.date, e.event_type FROM events e JOIN stores s "
+            "ON e.store_id IS NULL OR e.store_id = s.store_id ORDER BY 1, 2, 3", series),
+    }
+    if weather:
+        queries["long_weather"] = (
+            f"WITH {_LONG_SERIES} SELECT store_id, date, tmax_f, tmin_f, prcp_in, snow_in, source FROM store_weather "
+            "WHERE store_id IN (SELECT DISTINCT store_id FROM long_series) ORDER BY store_id, date", series)
+    return queries
+
+
 def read_forecast_inputs(con: Con, *, as_of: Day | None, horizon: int, global_model: bool,
-                         window: tuple[dt.date, dt.date], price_lookback_days: int = 70) -> dict[str, pd.DataFrame]:
-    """Run :func:`forecast_input_queries` side by side on their own cursors; same arguments."""
-    return query_frames(con, forecast_input_queries(as_of=as_of, horizon=horizon, global_model=global_model,
-                                                    window=window, price_lookback_days=price_lookback_days))
+                         window: tuple[dt.date, dt.date], price_lookback_days: int = 70,
+                         long_history_days: int | None = None, weather: bool = True) -> dict[str, pd.DataFrame]:
+    """Run :func:`forecast_input_queries` (and with ``long_history_days``, :func:`long_history_queries`
+    with ``min_days=long_history_days``) side by side on their own cursors; same arguments.
+
+    Without a ``store_weather`` table the weather is not read.
+    """
+    queries = forecast_input_queries(as_of=as_of, horizon=horizon, global_model=global_model, window=window,
+                                     price_lookback_days=price_lookback_days)
+    if long_history_days is not None:
+        queries |= long_history_queries(as_of=as_of, horizon=horizon, min_days=long_history_days,
+                                        weather=weather and table_exists(con, "store_weather"))
+    return query_frames(con, queries)
 
 
 def _first_row(con: Con, sql: str, params: Sequence[Any] = ()) -> tuple:

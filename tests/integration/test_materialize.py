@@ -84,6 +84,10 @@ def test_mlflow_run_logged(materialised):
     client = mlflow.MlflowClient(tracking_uri=tracking.tracking_uri)
     run = client.get_run(run_id)
     assert run.data.params and run.data.metrics
+    # what the weather was worth on the long series' backtest, with and without it
+    assert {"weather_rmsse_with", "weather_rmsse_without", "weather_on", "long_rmse_long_model"} <= set(run.data.metrics)
+    assert run.data.metrics["weather_on"] == float(
+        run.data.metrics["weather_rmsse_with"] < run.data.metrics["weather_rmsse_without"])
     assert any(a.path.endswith(".parquet") or a.is_dir for a in client.list_artifacts(run_id))
     # the review registered the run's model; the first run's model has no champion to lose to
     assert review["new_model_version"].value != "none" and review["promoted_to_champion"].value is True
@@ -253,3 +257,29 @@ def test_two_warehouses_on_different_data_keep_their_own_champion(materialised, 
         f" v{client.get_model_version_by_alias(second.registered_model, 'champion').version}")
     tags = client.get_run(meta["mlflow_run_id"].value).data.tags
     assert tags["supplycast.data_dir"] == str(other)
+
+
+def test_long_series_forecast_by_the_long_model_with_weather_source(materialised):
+    tmp, result = materialised
+    con = duckdb.connect(str(tmp / "wh.duckdb"), read_only=True)
+    long_ids = {r[0] for r in con.execute("SELECT DISTINCT item_id FROM raw_pos_history").fetchall()}
+    rows = con.execute("SELECT item_id, model, weather_source, count(*) AS n FROM forecast "
+                       "GROUP BY ALL ORDER BY ALL").df()
+    con.close()
+    assert len(long_ids) == 28
+    on_long = rows[rows["item_id"].isin(long_ids)]
+    meta = {m.asset_key.to_user_string(): m for m in result.get_asset_materialization_events()}[
+        "forecast"].materialization.metadata
+    long_history = meta["long_history"].value
+    assert long_history["series"] == 28
+    assert "| segment" in meta["weather_value"].value and "CA_1" in meta["weather_value"].value
+    assert set(rows["weather_source"]) <= {"forecast", "climatology", "none"}
+    # the sample's weather ends on the last POS day: no weather forecast rows, climatology if weather is on
+    expected = "climatology" if meta["weather_on"].value else "none"
+    # on the sample's holdout the long model beats the 28-day candidates on the long series (RMSE 3.57 vs 4.04)
+    assert long_history["used"]
+    assert long_history["holdout_rmse"]["long_model"] < long_history["holdout_rmse"]["previous"]
+    assert set(on_long["model"]) == {"long_lightgbm"} and on_long["n"].sum() == 28 * 28
+    assert set(on_long["weather_source"]) == {expected}
+    short = rows[~rows["item_id"].isin(long_ids)]
+    assert "long_lightgbm" not in set(short["model"]) and set(short["weather_source"]) == {"none"}

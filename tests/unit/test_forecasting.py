@@ -47,6 +47,7 @@ FORECAST_COLUMNS = [
     "yhat_q90",
     "yhat_q95",
     "model",
+    "weather_source",
 ]
 
 
@@ -358,6 +359,8 @@ def test_forecast_output_contract(run_200, history_200: pd.DataFrame):
     assert (fc["model"].to_numpy() == (fc["store_id"] + "|" + dept).map(choice).to_numpy()).all()
     assert set(choice) <= {run_200.backtest.best_model, "lightgbm", "blend"}
     assert (fc["yhat"] >= 0).all()
+    # 28 days of history: no series is long, so no row uses the weather
+    assert run_200.long_history is None and set(fc["weather_source"]) == {"none"}
 
 
 def test_forecast_beats_seasonal_naive_in_backtest(run_200):
@@ -365,7 +368,8 @@ def test_forecast_beats_seasonal_naive_in_backtest(run_200):
     best = run_200.backtest.best_model
     assert table.at[best, "mase"] <= table.at["seasonal_naive", "mase"]
     assert run_200.params["chosen_model"] == best
-    assert set(run_200.seconds) == {"prepare", "backtest", "refit", "global", "choose", "quantiles", "total"}
+    assert set(run_200.seconds) == {"prepare", "backtest", "refit", "global", "long_history", "choose", "quantiles",
+                                    "total"}
 
 
 def test_forecast_refits_every_ensemble_member(history_50: pd.DataFrame, monkeypatch):
@@ -520,6 +524,7 @@ def test_backtest_plan_shrinks_at_short_history(n_days, expected):
 
 def test_stages_compose_to_the_front_door(history_50: pd.DataFrame):
     from forecasting.history import prepare_history
+    from forecasting.long_stage import source_labels
     from forecasting.stages import add_quantiles, backtest_holdout, choose_models, refit_statistical
 
     run = DemandForecaster(horizon=7, n_jobs=1, global_model=False).forecast(history_50)
@@ -531,7 +536,9 @@ def test_stages_compose_to_the_front_door(history_50: pd.DataFrame):
     choice = choose_models(holdout, statistical, None, interval=(0.1, 0.9), target_col="units")
     quantiles = add_quantiles(prepared, statistical, choice, holdout, quantiles=(0.1, 0.5, 0.9, 0.95),
                               min_history=14, id_cols=ID_COLS, time_col="date")
-    pd.testing.assert_frame_equal(quantiles.forecast, run.forecast)
+    # 28 days of history: no long series, so no long-history stage and no weather behind any row
+    expected = quantiles.forecast.assign(weather_source=source_labels(choice, None, 7).ravel())
+    pd.testing.assert_frame_equal(expected, run.forecast)
     # matrices are in key order: row i holds the i-th series' last 14 days, its actuals as recorded
     row = 7
     key = prepared.keys.iloc[row]

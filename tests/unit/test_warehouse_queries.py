@@ -165,3 +165,51 @@ def test_audit_is_appended_never_rewritten(con):
     with pytest.raises(duckdb.Error):
         append_audit(con, pd.DataFrame({"po_id": ["P3"]}))
     assert len(read_audit(con, columns=columns)) == 3
+
+
+def test_long_history_inputs_cover_history_and_horizon_of_long_series(tmp_path):
+    con = duckdb.connect(str(tmp_path / "long.duckdb"))
+    # A: 1..4 May (4 days, long at min_days 3); B: 3..4 May (2 days, short)
+    _table(con, "demand_history", pd.DataFrame({
+        "store_id": ["S1"] * 6, "item_id": ["A"] * 4 + ["B"] * 2, "state_id": ["CA"] * 6,
+        "date": list(pd.date_range("2016-05-01", periods=4)) + list(pd.date_range("2016-05-03", periods=2)),
+        "units": [1, 2, 3, 4, 5, 6]}), dates=("date",))
+    _table(con, "raw_calendar", pd.DataFrame({
+        "date": pd.date_range("2016-05-01", periods=6), "snap_CA": [0, 1, 0, 0, 1, 0], "snap_TX": 0, "snap_WI": 0,
+        "event_type_1": [None, "Sporting", None, None, None, None],
+        "event_type_2": [None] * 6}).astype({"event_type_1": "string", "event_type_2": "string"}), dates=("date",))
+    # A costs 1.0 from 1 to 3 May, nothing listed on 4 May, 2.0 from 5 May on
+    _table(con, "price_periods", pd.DataFrame({
+        "store_id": ["S1", "S1"], "item_id": ["A", "A"], "valid_from": [D("2016-05-01"), D("2016-05-05")],
+        "valid_to": [D("2016-05-03"), D("2100-01-01")], "sell_price": [1.0, 2.0]}), dates=("valid_from", "valid_to"))
+    _table(con, "raw_promotions", pd.DataFrame({
+        "store_id": ["S1"], "item_id": ["A"], "date": [D("2016-05-05")], "on_promotion": [1], "discount_pct": [0.2]}),
+        dates=("date",))
+    _table(con, "raw_events", pd.DataFrame({
+        "date": [D("2016-05-05"), D("2016-05-06")], "event_name": ["Fair", "Other fair"],
+        "event_type": ["Local", "Local"], "store_id": ["S1", "S2"]}), dates=("date",))
+    _table(con, "store_weather", pd.DataFrame({
+        "store_id": ["S1", "S2"], "date": [D("2016-05-05")] * 2, "tmax_f": [70.0, 80.0], "tmin_f": 50.0,
+        "prcp_in": 0.0, "snow_in": 0.0, "source": "forecast"}), dates=("date",))
+    frames = queries.read_forecast_inputs(con, as_of="2016-05-04", horizon=2, global_model=False,
+                                          window=(dt.date(2016, 5, 1), dt.date(2016, 5, 4)), long_history_days=3)
+    known = frames["long_known"]
+    assert known["item_id"].unique().tolist() == ["A"]
+    assert known["date"].dt.strftime("%d").tolist() == ["01", "02", "03", "04", "05", "06"]
+    assert known["sell_price"].tolist()[:3] == [1.0, 1.0, 1.0] and pd.isna(known["sell_price"].iloc[3])
+    assert known["sell_price"].tolist()[4:] == [2.0, 2.0]
+    assert known["snap"].tolist() == [0, 1, 0, 0, 1, 0]
+    assert known["on_promotion"].tolist() == [0, 0, 0, 0, 1, 0]
+    assert known["discount_pct"].tolist() == [0, 0, 0, 0, 0.2, 0]
+    events = frames["long_events"]
+    assert list(events.itertuples(index=False, name=None)) == [("S1", D("2016-05-02"), "Sporting"),
+                                                               ("S1", D("2016-05-05"), "Local")]
+    assert frames["long_weather"][["store_id", "tmax_f"]].values.tolist() == [["S1", 70.0]]
+    # an origin one day earlier: A has 3 days (still long) and its inputs end two days after it
+    early = queries.read_forecast_inputs(con, as_of="2016-05-03", horizon=2, global_model=False,
+                                         window=(dt.date(2016, 5, 1), dt.date(2016, 5, 4)), long_history_days=3)
+    assert early["long_known"]["date"].max() == D("2016-05-05")
+    off = queries.read_forecast_inputs(con, as_of="2016-05-04", horizon=2, global_model=False,
+                                       window=(dt.date(2016, 5, 1), dt.date(2016, 5, 4)))
+    assert "long_known" not in off
+    con.close()

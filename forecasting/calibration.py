@@ -1,0 +1,163 @@
+"""Quantile calibration per history-length group on an earlier window.
+
+The forecaster's quantiles are negative-binomial quantiles around its mean. Which level
+of that distribution to ask for is learned on a calibration window that ends at the
+forecast origin (the model refitted before it, as a run at that earlier origin would
+have been): for an upper level ``q`` the level whose quantile the calibration actuals
+fall at or below a share ``q`` of the time, for a lower level the one they fall
+strictly below a share ``q`` of the time. So the ``[q10, q90]`` interval covers 80 % and
+``q90`` covers 90 % of that window, counted exactly as a planner counts them
+(``y <= q90``, ``q10 <= y <= q90``) on discrete demand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from forecasting.quantiles import negbin_cdf_bounds
+
+__all__ = ["GROUPS", "history_group", "seasonal_dispersion", "coverage_levels", "coverage_by_group"]
+
+GROUPS: tuple[str, ...] = ("long", "short", "new")
+
+
+def history_group(days: np.ndarray, *, new_days: int = 28, long_days: int = 366) -> np.ndarray:
+    """History-length group of each series: ``new`` (< ``new_days``), ``long`` (>= ``long_days``), else ``short``.
+
+    Args:
+        days: Days of history per series at the origin.
+        new_days: Below this a series is new.
+        long_days: From this a series is long (a year of lags is available).
+
+    Returns:
+        Array of group names.
+    """
+    d = np.asarray(days)
+    return np.where(d < new_days, "new", np.where(d >= long_days, "long", "short")).astype(object)
+
+
+def seasonal_dispersion(
+    df: pd.DataFrame,
+    *,
+    id_col: str = "unique_id",
+    time_col: str = "ds",
+    target_col: str = "y",
+    days: int = 91,
+    season: int = 7,
+    window: int = 4,
+    prior_obs: float = 28.0,
+) -> pd.Series:
+    """Per-series negative-binomial dispersion of the demand around its weekday mean.
+
+    The reference of each day is the mean of the same weekday over the ``window`` weeks
+    before it (as many as exist), so the weekly pattern (closed Sundays, busy Saturdays)
+    is not counted as noise the way a plain variance counts it. With ``r = y - m`` over the
+    last ``days`` days, the estimate is ``(sum r^2 - sum m) / sum m^2`` (the variance
+    ``m + d m^2`` solved for ``d``), clipped at 0 and shrunk towards the median of the
+    series with ``n / (n + prior_obs)``.
+
+    Args:
+        df: ``id_col, time_col, target_col``, one row per series-day, no gaps.
+        id_col: Series column.
+        time_col: Date column.
+        target_col: Demand column.
+        days: Days at the end of each series the estimate uses.
+        season: Season length.
+        window: Seasons averaged for the reference.
+        prior_obs: Pseudo-observations of the pooled value.
+
+    Returns:
+        Dispersion per series (index ``id_col``, sorted).
+    """
+    d = df[[id_col, time_col, target_col]].sort_values([id_col, time_col], kind="stable")
+    y = d[target_col].to_numpy(dtype=np.float64)
+    g = d.groupby(id_col, sort=False)[target_col]
+    lagged = np.column_stack([g.shift(season * k).to_numpy(dtype=np.float64) for k in range(1, window + 1)])
+    seen = np.isfinite(lagged)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = np.where(seen, lagged, 0.0).sum(axis=1) / seen.sum(axis=1)
+    recent = (d[time_col] > d[time_col].max() - pd.Timedelta(days=int(days))).to_numpy() & np.isfinite(m)
+    keys = d[id_col].to_numpy()[recent]
+    r2, mm = (y[recent] - m[recent]) ** 2, m[recent]
+    agg = pd.DataFrame({"k": keys, "r2": r2, "m": mm, "m2": mm * mm}).groupby("k", sort=True).agg(
+        r2=("r2", "sum"), m=("m", "sum"), m2=("m2", "sum"), n=("m", "size"))
+    ids = pd.Index(np.unique(d[id_col].to_numpy()), name=id_col)
+    agg = agg.reindex(ids)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        raw = np.clip((agg["r2"] - agg["m"]) / agg["m2"], 0.0, None).to_numpy()
+    n = agg["n"].fillna(0).to_numpy(dtype=np.float64)
+    own = np.isfinite(raw) & (n > 0)
+    pooled = float(np.median(raw[own])) if own.any() else 0.0
+    w = n / (n + prior_obs)
+    out = np.where(own, w * np.where(own, raw, 0.0) + (1 - w) * pooled, pooled)
+    return pd.Series(out, index=ids, name="dispersion")
+
+
+def coverage_levels(y: np.ndarray, mean: np.ndarray, dispersion: np.ndarray, qs: Sequence[float], *,
+                    clip: tuple[float, float] = (0.005, 0.995)) -> dict[float, float]:
+    """Negative-binomial levels that give each nominal level its coverage on held-out data.
+
+    With ``F`` a row's CDF, ``y <= Q(l)`` exactly when ``F(y - 1) < l``, and ``y < Q(l)``
+    exactly when ``F(y) < l``. Upper levels (``q >= 0.5``) take the ``q``-quantile of
+    ``F(y - 1)`` so that a share ``q`` of actuals is at or below the quantile; lower levels
+    take the ``q``-quantile of ``F(y)`` so that a share ``q`` is strictly below it.
+
+    Args:
+        y: Held-out actuals.
+        mean: Their predicted means.
+        dispersion: Their dispersions (broadcast against ``mean``).
+        qs: Nominal levels in (0, 1).
+        clip: Bounds of the returned levels.
+
+    Returns:
+        Nominal level -> level to ask the negative binomial for (nominal when ``y`` is empty).
+    """
+    yy = np.asarray(y, dtype=np.float64).ravel()
+    levels = [float(q) for q in qs]
+    if not yy.size:
+        return {q: q for q in levels}
+    mu = np.asarray(mean, dtype=np.float64).ravel()
+    disp = np.broadcast_to(np.asarray(dispersion, dtype=np.float64), np.shape(mean)).ravel()
+    lower, upper = negbin_cdf_bounds(yy, mu, disp)
+    out = {}
+    for q in levels:
+        pit = np.sort(lower if q >= 0.5 else upper)
+        # share(l) = mean(pit < l) is a step function; of the steps around the q-quantile
+        # take the level whose share is closest to q (ties of discrete demand make exact q rare)
+        i = int(np.clip(np.searchsorted(pit, np.quantile(pit, q)), 0, pit.size - 1))
+        cands = np.unique(np.concatenate([pit[max(i - 1, 0):i + 2], pit[max(i - 1, 0):i + 2] + 1e-9]))
+        shares = np.searchsorted(pit, cands, side="left") / pit.size
+        out[q] = float(np.clip(cands[np.argmin(np.abs(shares - q))], *clip))
+    return out
+
+
+def coverage_by_group(y: np.ndarray, quantiles: Mapping[float, np.ndarray], groups: np.ndarray, *,
+                      interval: tuple[float, float] = (0.1, 0.9)) -> dict[str, dict[str, float]]:
+    """Share of actuals inside ``[q_lo, q_hi]`` and at or below ``q_hi`` per group.
+
+    Args:
+        y: Actuals (any shape).
+        quantiles: Level -> quantile array shaped like ``y``.
+        groups: Group of each row of ``y`` (first axis).
+        interval: Lower and upper level.
+
+    Returns:
+        Group -> ``{"n", "interval", "upper"}`` (counts of cells, shares).
+    """
+    yy = np.asarray(y, dtype=np.float64)
+    lo, hi = (np.asarray(quantiles[float(q)], dtype=np.float64) for q in interval)
+    g = np.asarray(groups).reshape(yy.shape[0], *([1] * (yy.ndim - 1)))
+    g = np.broadcast_to(g, yy.shape)
+    ok = np.isfinite(yy) & np.isfinite(lo) & np.isfinite(hi)
+    out = {}
+    for name in dict.fromkeys(np.asarray(groups).tolist()):
+        m = ok & (g == name)
+        out[str(name)] = {
+            "n": int(m.sum()),
+            "interval": float(np.mean((yy[m] >= lo[m]) & (yy[m] <= hi[m]))) if m.any() else float("nan"),
+            "upper": float(np.mean(yy[m] <= hi[m])) if m.any() else float("nan"),
+        }
+    return out

@@ -1,0 +1,586 @@
+"""A global LightGBM (mlforecast) for daily series of any history length, with calibrated quantiles.
+
+One model serves series with years of history, weeks of it and new ones: every lag and
+rolling statistic is computed from what each series has (lags up to 364 days; rolling
+means from 7 to 364 days with a minimum of one observation, so a 2-week series gets its
+2-week mean in the 28-day slot), and ``age`` (days of history, capped at a year) tells
+the trees how far to trust the long windows. Known-ahead inputs come from a
+:class:`~forecasting.covariates.Covariates` (price and price change, promotions, days
+to/since each event type, weather), built as they were known at each origin.
+
+Quantiles are negative-binomial quantiles around the mean whose levels are calibrated per
+history-length group (``long``, ``short``, ``new``) on the window just before the origin:
+the model is refitted at ``origin - horizon`` on each series' history cut to the depth it
+has at the origin (longer series stand in when a group has no such history), and the
+levels that give that window its nominal coverage are used.
+
+Example::
+
+    fc = LongHistoryForecaster(horizon=28, quantiles=(0.1, 0.5, 0.9)).fit(df, covariates=cov)
+    out = fc.predict()   # unique_id, ds, yhat, yhat_q10, yhat_q50, yhat_q90, group, ...
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecasting.calibration import coverage_levels, history_group, seasonal_dispersion
+from forecasting.covariates import Covariates
+from forecasting.distributed import library_call
+from forecasting.quantiles import negbin_quantiles, quantile_column
+
+__all__ = [
+    "LGBM_PARAMS",
+    "SMALL_DATA_PARAMS",
+    "DEFAULT_LAGS",
+    "DEFAULT_WINDOWS",
+    "LongHistoryForecaster",
+    "FeatureValue",
+    "compare_backtests",
+    "feature_value",
+    "weather_value",
+    "weekday_mean",
+]
+
+DEFAULT_LAGS: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 14, 21, 28, 35, 42, 49, 56, 364)
+DEFAULT_WINDOWS: tuple[int, ...] = (7, 14, 28, 56, 91, 182, 364)
+
+LGBM_PARAMS: dict[str, Any] = {
+    "objective": "tweedie",
+    "tweedie_variance_power": 1.2,
+    "learning_rate": 0.07,
+    "n_estimators": 300,
+    "num_leaves": 63,
+    "min_child_samples": 100,
+    "colsample_bytree": 0.8,
+    "subsample": 0.7,
+    "subsample_freq": 1,
+    "reg_lambda": 0.1,
+    "max_bin": 127,
+    "verbosity": -1,
+    "n_jobs": 2,
+}
+
+SMALL_DATA_PARAMS: dict[str, Any] = {"num_leaves": 7, "min_child_samples": 50, "n_estimators": 100}
+
+_WEEKLY_DATE_FEATURES = ("dayofweek",)
+_AGE_CAP = 400
+_CAL_SEP = "\x1f"
+
+
+@dataclass
+class LongHistoryForecaster:
+    """Global mlforecast LightGBM over series of any depth, with per-group calibrated quantiles.
+
+    Attributes:
+        horizon: Days forecast after the origin.
+        quantiles: Quantile levels returned (``yhat_qNN`` columns).
+        lags: Target lags (a lag a series does not have is missing, not zero).
+        windows: Rolling-mean windows on lag ``min_lag`` (minimum one observation).
+        min_lag: Shortest lag used; 1 forecasts day by day, each day's forecast feeding
+            the next day's features; ``horizon`` needs no forecast as input.
+        target_transforms: mlforecast target transforms (e.g. ``LocalStandardScaler()`` with an
+            L2 objective), applied before the features and undone after the forecast.
+        date_features: pandas date attributes used as features.
+        static_features: Columns of the history constant per series, used as categoricals.
+        params: ``lightgbm.LGBMRegressor`` parameters.
+        max_train_rows: Training rows are sampled (seeded) above this many.
+        small_data_rows: Below this many history rows ``small_data_params`` override
+            ``params`` (a few weeks of a few hundred series: smaller trees, fewer rounds).
+        small_data_params: Overrides for small training sets.
+        min_train_age: Training rows need this many days of history before them.
+        max_history_days: Cut every series to its last this many days before each origin
+            (None: all of it); measures what depth is worth.
+        new_days: Series with fewer days of history are ``new``.
+        long_days: Series with at least this many days are ``long``.
+        calibrate: Calibrate the blend weight and quantile levels on the window(s) before the origin.
+        calibration_windows: How many consecutive ``horizon``-day windows before the origin
+            are pooled for the calibration (each one a refit).
+        min_calibration_series: Below this many series of a group with enough history
+            before the calibration origin, longer series stand in for the group.
+        dispersion_days: Days of recent history the dispersion is estimated from.
+        seed: Seed of row sampling and LightGBM.
+    """
+
+    horizon: int = 28
+    quantiles: Sequence[float] = (0.1, 0.5, 0.9)
+    lags: Sequence[int] = DEFAULT_LAGS
+    windows: Sequence[int] = DEFAULT_WINDOWS
+    min_lag: int = 1
+    target_transforms: Sequence[Any] = ()
+    date_features: Sequence[str] = ("dayofweek", "dayofyear", "month", "day")
+    static_features: Sequence[str] = ()
+    params: Mapping[str, Any] = field(default_factory=lambda: dict(LGBM_PARAMS))
+    max_train_rows: int = 200_000
+    small_data_rows: int = 50_000
+    small_data_params: Mapping[str, Any] = field(default_factory=lambda: dict(SMALL_DATA_PARAMS))
+    min_train_age: int = 7
+    max_history_days: int | None = None
+    new_days: int = 28
+    long_days: int = 366
+    calibrate: bool = True
+    calibration_windows: int = 1
+    min_calibration_series: int = 30
+    dispersion_days: int = 91
+    seed: int = 0
+
+    # fitted state
+    model_: Any = field(default=None, init=False, repr=False)
+    origin_: pd.Timestamp | None = field(default=None, init=False)
+    groups_: pd.Series | None = field(default=None, init=False, repr=False)
+    levels_: dict[str, dict[float, float]] = field(default_factory=dict, init=False)
+    blend_: dict[str, float] = field(default_factory=dict, init=False)
+    calibration_: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+    seconds_: dict[str, float] = field(default_factory=dict, init=False)
+
+    # ------------------------------------------------------------------ public API
+    def fit(self, df: pd.DataFrame, *, covariates: Covariates | None = None) -> LongHistoryForecaster:
+        """Fit the model on ``df`` up to its last day and calibrate the quantile levels.
+
+        Args:
+            df: ``unique_id, ds, y`` (one row per series-day, no gaps within a series) plus the
+                :attr:`static_features` columns. Series may start on any day; they end on the
+                same last day (the origin).
+            covariates: Known-ahead inputs (optional).
+
+        Returns:
+            ``self``, fitted.
+        """
+        from time import perf_counter
+
+        t0 = perf_counter()
+        hist = self._validate(df)
+        self._covariates = covariates or Covariates()
+        self.origin_ = hist["ds"].max()
+        train = self._cut(hist, self.origin_)
+        days = train.groupby("unique_id", sort=True).size()
+        self._days = days
+        self.groups_ = pd.Series(history_group(days.to_numpy(), new_days=self.new_days, long_days=self.long_days),
+                                 index=days.index, name="group")
+        self.levels_, self.blend_ = {}, {}
+        if self.calibrate:
+            t = perf_counter()
+            self._calibrate(hist)
+            self.seconds_["calibrate"] = perf_counter() - t
+        t = perf_counter()
+        self.model_ = self._fit_model(train, self.origin_)
+        self._disp = self._dispersion(train)
+        self.seconds_["fit"] = perf_counter() - t
+        self.seconds_["total_fit"] = perf_counter() - t0
+        return self
+
+    def predict(self, h: int | None = None) -> pd.DataFrame:
+        """Mean and quantiles for the ``h`` days after the origin (default :attr:`horizon`).
+
+        Returns:
+            ``unique_id, ds, yhat`` and one ``yhat_qNN`` per level, ``group`` (history-length
+            group) and, when weather is used, ``weather_source`` (``forecast``/``climatology``).
+        """
+        if self.model_ is None:
+            raise RuntimeError("LongHistoryForecaster.predict called before fit")
+        h = self.horizon if h is None else int(h)
+        out = self._predict_mean(self.model_, h, self.origin_)
+        group = self.groups_.reindex(out["unique_id"]).to_numpy()
+        out["yhat"] = self._blend(out, group)
+        disp = self._disp.reindex(out["unique_id"]).to_numpy()
+        return self._with_quantiles(out.drop(columns="baseline"), group, disp)
+
+    def _blend(self, out: pd.DataFrame, group: np.ndarray) -> np.ndarray:
+        """``w * model + (1 - w) * weekday mean`` with the group's calibrated weight (1 when uncalibrated)."""
+        w = pd.Series(self.blend_).reindex(group).fillna(1.0).to_numpy(dtype=np.float64)
+        return w * out["yhat"].to_numpy(dtype=np.float64) + (1 - w) * out["baseline"].to_numpy(dtype=np.float64)
+
+    def backtest(self, df: pd.DataFrame, *, origin: pd.Timestamp | str, covariates: Covariates | None = None,
+                 h: int | None = None) -> pd.DataFrame:
+        """Fit on ``df`` up to ``origin`` (no calibration) and forecast the days after it.
+
+        Returns:
+            ``unique_id, ds, yhat`` and ``y`` (actuals from ``df`` where present).
+        """
+        h = self.horizon if h is None else int(h)
+        origin = pd.Timestamp(origin)
+        hist = self._validate(df)
+        self._covariates = covariates or Covariates()
+        train = self._cut(hist[hist["ds"] <= origin], origin)
+        model = self._fit_model(train, origin)
+        out = self._predict_mean(model, h, origin).drop(columns="baseline")
+        return out.merge(hist[["unique_id", "ds", "y"]], on=["unique_id", "ds"], how="left")
+
+    # ------------------------------------------------------------------ features and model
+    def _validate(self, df: pd.DataFrame) -> pd.DataFrame:
+        need = ["unique_id", "ds", "y", *self.static_features]
+        missing = [c for c in need if c not in df.columns]
+        if missing:
+            raise ValueError(f"LongHistoryForecaster: history is missing column(s) {missing}")
+        hist = df[need].copy()
+        hist["ds"] = pd.to_datetime(hist["ds"])
+        bad = hist["y"].isna() | (hist["y"] < 0)
+        if bad.any():
+            row = hist[bad].iloc[0]
+            raise ValueError(f"LongHistoryForecaster: column 'y' has {int(bad.sum())} missing or negative values "
+                             f"(first: series {row['unique_id']!r}, {row['ds']:%Y-%m-%d})")
+        hist = hist.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
+        last = hist.groupby("unique_id", sort=False)["ds"].max()
+        if last.nunique() > 1:
+            raise ValueError(f"LongHistoryForecaster: series must end on the same day; last days range "
+                             f"{last.min():%Y-%m-%d}..{last.max():%Y-%m-%d} ({int((last < last.max()).sum())} "
+                             "series end early: fill their days with zeros)")
+        for c in self.static_features:
+            hist[c] = hist[c].astype(str).astype("category")
+        hist["y"] = hist["y"].astype(np.float32)
+        return hist
+
+    def _cut(self, hist: pd.DataFrame, origin: pd.Timestamp, depth: int | None = None) -> pd.DataFrame:
+        """Rows up to ``origin``, each series cut to its last ``depth`` (or ``max_history_days``) days."""
+        part = hist[hist["ds"] <= origin]
+        depth = depth if depth is not None else self.max_history_days
+        if depth is None:
+            return part
+        return part[part["ds"] > origin - pd.Timedelta(days=int(depth))]
+
+    def _mlf(self, train: pd.DataFrame):
+        """The mlforecast pipeline for ``train``: yearly date features only when it spans a year,
+        the small-data LightGBM settings when it has few rows."""
+        import lightgbm as lgb
+        from mlforecast import MLForecast
+        from mlforecast.lag_transforms import RollingMean, RollingStd, SeasonalRollingMean
+
+        near = int(self.min_lag)
+        transforms: dict[int, list] = {
+            near: [RollingMean(w, min_samples=1) for w in self.windows]
+            + [RollingStd(7, min_samples=2), RollingStd(28, min_samples=2)],
+        }
+        weekly = max(7, 7 * -(-near // 7))
+        transforms.setdefault(weekly, []).extend(
+            [SeasonalRollingMean(7, 4, min_samples=1), SeasonalRollingMean(7, 13, min_samples=1)])
+        if max(self.windows) >= 364:
+            transforms[350] = [RollingMean(28, min_samples=1)]  # last year's 4 weeks around the day
+            transforms[361] = [RollingMean(7, min_samples=1)]  # last year's week around the day
+        params = {"random_state": self.seed, **dict(self.params)}
+        if len(train) < self.small_data_rows:
+            params.update(self.small_data_params)
+        span = (train["ds"].max() - train["ds"].min()).days + 1
+        # Day of year, month or day of month seen over less than a year are constants of the
+        # training window that the trees would extrapolate into unseen values.
+        dates = list(self.date_features) if span >= self.long_days else \
+            [f for f in self.date_features if f in _WEEKLY_DATE_FEATURES]
+        lags = [lag for lag in self.lags if lag >= near]
+        return MLForecast(models={"lgb": lgb.LGBMRegressor(**params)}, freq="D", lags=lags,
+                          lag_transforms=transforms, date_features=dates,
+                          target_transforms=[copy.deepcopy(t) for t in self.target_transforms] or None,
+                          num_threads=int(params.get("n_jobs", 1)))
+
+    def _exog(self, rows: pd.DataFrame, origin: pd.Timestamp, first: pd.Series) -> pd.DataFrame:
+        """Known-ahead columns for ``rows`` as known at ``origin``, plus ``age``."""
+        x = self._covariates.build(rows, origin=origin)
+        start = first.reindex(x["unique_id"]).to_numpy()
+        age = (x["ds"].to_numpy() - start) / np.timedelta64(1, "D")
+        x["age"] = np.minimum(age, _AGE_CAP).astype(np.float32)
+        return x
+
+    @staticmethod
+    def _first_sale(train: pd.DataFrame) -> pd.Series:
+        """Start of each series' demand history: its first sale (its first day if it never sold)."""
+        first_row = train.groupby("unique_id", sort=True)["ds"].min()
+        first_sale = train[train["y"] > 0].groupby("unique_id", sort=True)["ds"].min()
+        return first_sale.reindex(first_row.index).fillna(first_row)
+
+    def _fit_model(self, train: pd.DataFrame, origin: pd.Timestamp):
+        mlf = self._mlf(train)
+        first = self._first_sale(train)
+        x = self._exog(train[["unique_id", "ds"]], origin, first)
+        frame = pd.concat([train.reset_index(drop=True), x.drop(columns=["unique_id", "ds"])], axis=1)
+        frame = frame.drop(columns=["weather_source"], errors="ignore")
+        with library_call("mlforecast"):
+            feats = mlf.preprocess(frame, static_features=list(self.static_features), dropna=False)
+        # rows worth learning from: some history before them and the series already selling
+        keep = (feats["age"].to_numpy() >= self.min_train_age)
+        idx = np.flatnonzero(keep)
+        if idx.size > self.max_train_rows:
+            rng = np.random.default_rng(self.seed)
+            idx = np.sort(rng.choice(idx, size=self.max_train_rows, replace=False))
+        x_cols = [c for c in feats.columns if c not in ("unique_id", "ds", "y")]
+        train_x, train_y = feats.iloc[idx][x_cols], feats["y"].to_numpy()[idx]
+        with library_call("lightgbm"):
+            mlf.fit_models(train_x, train_y)
+        mlf._first = first
+        mlf._recent = train.loc[train["ds"] > origin - pd.Timedelta(days=28), ["unique_id", "ds", "y"]]
+        return mlf
+
+    def _predict_mean(self, mlf, h: int, origin: pd.Timestamp) -> pd.DataFrame:
+        ids = mlf._first.index
+        dates = pd.date_range(origin + pd.Timedelta(days=1), periods=h, freq="D")
+        rows = pd.DataFrame({"unique_id": np.repeat(ids.to_numpy(), h), "ds": np.tile(dates.to_numpy(), len(ids))})
+        x = self._exog(rows, origin, mlf._first)
+        source = x.pop("weather_source") if "weather_source" in x.columns else None
+        with warnings.catch_warnings():
+            # missing weather values (a station that never reports tmin) are expected: LightGBM routes them
+            warnings.filterwarnings("ignore", message="Found null values", category=UserWarning)
+            with library_call("mlforecast"):
+                fc = mlf.predict(h, X_df=x)
+        fc = fc.rename(columns={"lgb": "yhat"})
+        fc["yhat"] = np.clip(fc["yhat"].to_numpy(dtype=np.float64), 0.0, None)
+        fc = rows.merge(fc, on=["unique_id", "ds"], how="left")
+        fc["baseline"] = weekday_mean(mlf._recent, rows)
+        if source is not None:
+            fc["weather_source"] = source.to_numpy()
+        return fc
+
+    def _dispersion(self, train: pd.DataFrame) -> pd.Series:
+        return seasonal_dispersion(train, days=self.dispersion_days)
+
+    # ------------------------------------------------------------------ quantiles
+    def _with_quantiles(self, out: pd.DataFrame, group: np.ndarray, disp: np.ndarray) -> pd.DataFrame:
+        mu = out["yhat"].to_numpy(dtype=np.float64)
+        disp = np.nan_to_num(disp, nan=float(np.nanmedian(disp)) if np.isfinite(disp).any() else 0.0)
+        for q in self.quantiles:
+            col = np.full(len(out), np.nan)
+            for g in np.unique(group):
+                m = group == g
+                level = self.levels_.get(str(g), {}).get(float(q), float(q))
+                col[m] = negbin_quantiles(mu[m], disp[m], [level])[level]
+            out[quantile_column(q)] = col
+        out["group"] = group
+        cols = ["unique_id", "ds", "yhat", *[quantile_column(q) for q in self.quantiles], "group"]
+        return out[[*cols, *[c for c in out.columns if c not in cols]]]
+
+    def _calibration_frame(self, hist: pd.DataFrame, cal_origin: pd.Timestamp) -> pd.DataFrame:
+        """Each group's series as they would have been at ``cal_origin``, with stand-ins where needed."""
+        before = hist[hist["ds"] <= cal_origin]
+        avail = before.groupby("unique_id", sort=True).size()
+        parts = []
+        for g in ("long", "short", "new"):
+            members = self.groups_.index[self.groups_.to_numpy() == g]
+            if not len(members):
+                continue
+            if g == "long":
+                depth = self.max_history_days
+                ids = members[avail.reindex(members).fillna(0).to_numpy() >= self.new_days]
+            else:
+                depth = int(np.median(self._days.reindex(members)))
+                ids = members[avail.reindex(members).fillna(0).to_numpy() >= depth]
+                if len(ids) < self.min_calibration_series:
+                    # not enough of the group's own history before the window: longer series
+                    # cut to the group's depth stand in for it
+                    ids = avail.index[avail.to_numpy() >= depth]
+            if not len(ids):
+                continue
+            part = self._cut(before[before["unique_id"].isin(ids)], cal_origin, depth)
+            part = part.assign(unique_id=part["unique_id"].astype(str) + _CAL_SEP + g)
+            parts.append(part)
+        return pd.concat(parts, ignore_index=True) if parts else before.iloc[:0]
+
+    def _calibrate(self, hist: pd.DataFrame) -> None:
+        """Blend weight and quantile levels per group from the windows just before the origin."""
+        windows = []
+        for k in range(1, self.calibration_windows + 1):
+            pred = self._calibration_window(hist, self.origin_ - pd.Timedelta(days=k * self.horizon))
+            if pred is not None:
+                windows.append(pred.assign(window=k))
+        if not windows:
+            self.calibration_ = {"origin": self.origin_ - pd.Timedelta(days=self.horizon), "series": {},
+                                 "note": "no history before the calibration window"}
+            return
+        pred = pd.concat(windows, ignore_index=True)
+        group = pred["group"].to_numpy()
+        self.blend_ = {str(g): _blend_weight(pred[group == g]) for g in np.unique(group)}
+        pred["yhat_model"] = pred["yhat"]
+        pred["yhat"] = self._blend(pred, group)
+        self.levels_ = {}
+        for g in np.unique(group):
+            m = group == g
+            self.levels_[str(g)] = coverage_levels(pred["y"].to_numpy()[m], pred["yhat"].to_numpy()[m],
+                                                   pred["dispersion"].to_numpy()[m], self.quantiles)
+        self.calibration_ = {
+            "origin": self.origin_ - pd.Timedelta(days=self.horizon),
+            "windows": len(windows),
+            "series": pred[pred["window"] == 1].assign(base=pred["unique_id"].str.split(_CAL_SEP).str[0])
+            .groupby("group")["base"].nunique().to_dict(),
+            "predictions": pred,
+        }
+
+    def _calibration_window(self, hist: pd.DataFrame, cal_origin: pd.Timestamp) -> pd.DataFrame | None:
+        """Refit at ``cal_origin`` on the calibration copies and forecast the window after it.
+
+        Returns:
+            Copy ids, ``ds, y, yhat`` (model), ``baseline``, ``group``, ``dispersion`` and ``scale``
+            (mean squared day-to-day change of the copy's history), or None without history.
+        """
+        frame = self._calibration_frame(hist, cal_origin)
+        if frame.empty:
+            return None
+        copies = frame[["unique_id"]].drop_duplicates()
+        copies["base"] = copies["unique_id"].str.split(_CAL_SEP, n=1, regex=False).str[0].to_numpy()
+        end = cal_origin + pd.Timedelta(days=self.horizon)
+        actual = hist.loc[(hist["ds"] > cal_origin) & (hist["ds"] <= end), ["unique_id", "ds", "y"]]
+        actual = actual.rename(columns={"unique_id": "base"}).merge(copies, on="base").drop(columns="base")
+        covariates = self._covariates
+        self._covariates = _RenamedCovariates(covariates)
+        try:
+            model = self._fit_model(frame, cal_origin)
+            pred = self._predict_mean(model, self.horizon, cal_origin)
+        finally:
+            self._covariates = covariates
+        pred = pred.merge(actual, on=["unique_id", "ds"], how="inner")
+        pred["group"] = pred["unique_id"].str.split(_CAL_SEP, n=1, regex=False).str[1].to_numpy()
+        d = self._dispersion(frame).reindex(pred["unique_id"]).to_numpy()
+        pred["dispersion"] = np.nan_to_num(d, nan=float(np.nanmedian(d)) if np.isfinite(d).any() else 0.0)
+        f = frame.sort_values(["unique_id", "ds"])
+        scale = (f.groupby("unique_id", sort=True)["y"].diff() ** 2).groupby(f["unique_id"]).mean()
+        pred["scale"] = scale.reindex(pred["unique_id"]).to_numpy(dtype=np.float64)
+        return pred
+
+
+def weekday_mean(recent: pd.DataFrame, rows: pd.DataFrame) -> np.ndarray:
+    """Mean of the same weekday over the recent days of each series (its mean where that weekday is unseen).
+
+    Args:
+        recent: ``unique_id, ds, y``: the last weeks of history.
+        rows: ``unique_id, ds``: the days to forecast.
+
+    Returns:
+        One value per row of ``rows`` (NaN for a series absent from ``recent``).
+    """
+    r = recent.assign(dow=pd.DatetimeIndex(recent["ds"]).dayofweek)
+    by_day = r.groupby(["unique_id", "dow"], sort=False)["y"].mean().rename("by_day")
+    overall = r.groupby("unique_id", sort=False)["y"].mean().rename("overall")
+    q = rows[["unique_id"]].assign(dow=pd.DatetimeIndex(rows["ds"]).dayofweek)
+    q = q.merge(by_day, left_on=["unique_id", "dow"], right_index=True, how="left")
+    q = q.merge(overall, left_on="unique_id", right_index=True, how="left")
+    return q["by_day"].fillna(q["overall"]).to_numpy(dtype=np.float64)
+
+
+class _RenamedCovariates:
+    """Covariates of calibration copies (``<id><sep><group>``) looked up under their original ids."""
+
+    def __init__(self, inner: Covariates):
+        self.inner = inner
+
+    def build(self, rows: pd.DataFrame, *, origin: pd.Timestamp) -> pd.DataFrame:
+        orig = rows["unique_id"].astype(str).str.split(_CAL_SEP, n=1, regex=False).str[0]
+        x = self.inner.build(pd.DataFrame({"unique_id": orig.to_numpy(), "ds": rows["ds"].to_numpy()}), origin=origin)
+        x["unique_id"] = rows["unique_id"].to_numpy()
+        return x
+
+
+_BLEND_GRID = np.linspace(0.0, 1.0, 11)
+
+
+def _blend_weight(pred: pd.DataFrame) -> float:
+    """Weight of the model against the weekday mean with the lowest scaled squared error on ``pred``.
+
+    Each series' squared errors are divided by its ``scale`` (the mean squared day-to-day
+    change of its history), so series of every size count alike.
+    """
+    s = pred["scale"].to_numpy(dtype=np.float64)
+    ok = np.isfinite(s) & (s > 0)
+    s = np.where(ok, s, np.median(s[ok]) if ok.any() else 1.0)
+    y, a, b = (pred[c].to_numpy(dtype=np.float64) for c in ("y", "yhat", "baseline"))
+    loss = [np.sum((w * a + (1 - w) * b - y) ** 2 / s) for w in _BLEND_GRID]
+    return float(_BLEND_GRID[int(np.argmin(loss))])
+
+
+@dataclass(frozen=True)
+class FeatureValue:
+    """What a set of features is worth on one backtest split.
+
+    Attributes:
+        metric: Metric name (``rmsse``: root of the mean squared error over the mean squared
+            first difference of the series' history, averaged over series).
+        with_features: Metric with the features.
+        without_features: Metric without them.
+        delta: ``with_features - without_features`` (negative: the features help).
+        relative: ``delta / without_features``.
+        origin: Last training day of the split.
+        per_segment: Optional per-segment table (``segment, with, without, delta``).
+    """
+
+    metric: str
+    with_features: float
+    without_features: float
+    delta: float
+    relative: float
+    origin: pd.Timestamp
+    per_segment: pd.DataFrame | None = None
+
+
+def _rmsse(bt: pd.DataFrame, hist: pd.DataFrame, origin: pd.Timestamp) -> pd.Series:
+    past = hist[hist["ds"] <= origin].sort_values(["unique_id", "ds"])
+    d2 = past.groupby("unique_id", sort=True)["y"].diff() ** 2
+    scale = d2.groupby(past["unique_id"]).mean()
+    scale = scale.where(scale > 0, np.nan)
+    sq = ((bt["yhat"] - bt["y"]) ** 2).groupby(bt["unique_id"]).mean()
+    return np.sqrt(sq / scale.reindex(sq.index)).dropna()
+
+
+def feature_value(forecaster: LongHistoryForecaster, df: pd.DataFrame, *, with_covariates: Covariates,
+                  without_covariates: Covariates, origin: pd.Timestamp | str | None = None,
+                  segments: pd.Series | None = None) -> FeatureValue:
+    """Backtest the forecaster on one split with and without some covariates; the metric delta.
+
+    Args:
+        forecaster: Settings to use (calibration is not needed and is skipped).
+        df: History (as for :meth:`LongHistoryForecaster.fit`); the split scores its last
+            ``horizon`` days unless ``origin`` says otherwise.
+        with_covariates: Covariates including the features measured.
+        without_covariates: The same without them.
+        origin: Last training day of the split (default: ``horizon`` days before the end).
+        segments: Optional segment per ``unique_id`` for a per-segment breakdown.
+
+    Returns:
+        The :class:`FeatureValue`.
+    """
+    fc = replace(forecaster, calibrate=False)
+    hist = df.copy()
+    hist["ds"] = pd.to_datetime(hist["ds"])
+    origin = pd.Timestamp(origin) if origin is not None else hist["ds"].max() - pd.Timedelta(days=fc.horizon)
+    a = fc.backtest(hist, origin=origin, covariates=with_covariates)
+    b = fc.backtest(hist, origin=origin, covariates=without_covariates)
+    return compare_backtests(a, b, hist, origin=origin, segments=segments)
+
+
+def compare_backtests(with_features: pd.DataFrame, without_features: pd.DataFrame, history: pd.DataFrame, *,
+                      origin: pd.Timestamp | str, segments: pd.Series | None = None) -> FeatureValue:
+    """RMSSE of two backtests of the same split, over the series both scored.
+
+    Args:
+        with_features: ``unique_id, ds, yhat, y`` of the backtest with the features measured.
+        without_features: The same without them.
+        history: ``unique_id, ds, y``: the scale of each series is the mean squared
+            day-to-day change of its history up to ``origin``.
+        origin: Last training day of the split.
+        segments: Optional segment per ``unique_id`` for a per-segment breakdown.
+
+    Returns:
+        The :class:`FeatureValue`.
+    """
+    origin = pd.Timestamp(origin)
+    hist = history.assign(ds=pd.to_datetime(history["ds"]))
+    a, b = with_features.dropna(subset=["y"]), without_features.dropna(subset=["y"])
+    ra, rb = _rmsse(a, hist, origin), _rmsse(b, hist, origin)
+    common = ra.index.intersection(rb.index)
+    w, wo = float(ra[common].mean()), float(rb[common].mean())
+    table = None
+    if segments is not None:
+        seg = segments.reindex(common)
+        table = pd.DataFrame({"with": ra[common].groupby(seg).mean(), "without": rb[common].groupby(seg).mean()})
+        table["delta"] = table["with"] - table["without"]
+        table = table.rename_axis("segment").reset_index()
+    return FeatureValue("rmsse", w, wo, w - wo, (w - wo) / wo if wo else float("nan"), origin, table)
+
+
+def weather_value(forecaster: LongHistoryForecaster, df: pd.DataFrame, covariates: Covariates, *,
+                  origin: pd.Timestamp | str | None = None, segments: pd.Series | None = None) -> FeatureValue:
+    """What the weather features are worth: the same split with and without them.
+
+    Keep weather on only where ``delta`` is negative (per segment when ``segments`` is given).
+    """
+    return feature_value(forecaster, df, with_covariates=covariates, without_covariates=covariates.without_weather(),
+                         origin=origin, segments=segments)

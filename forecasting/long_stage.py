@@ -1,0 +1,363 @@
+"""The long-history stage of :class:`forecasting.forecaster.DemandForecaster`.
+
+Series with at least ``min_days`` days of history up to the origin are forecast by a
+:class:`~forecasting.long_history.LongHistoryForecaster` fitted on their full history with the
+known-ahead inputs the warehouse has (prices, SNAP days, promotions, events, store weather):
+
+1. :func:`long_series_mask` says which series are long;
+2. :func:`fit_long_history` backtests the model from the run's first backtest origin over the
+   whole holdout, with and without the weather (what the weather is worth on this split),
+   keeps the weather only if it lowers the RMSSE, and fits the model on the full history;
+3. :func:`choose_long` compares, over the long series, the long model's backtest with the
+   forecast the other candidates would deploy, and uses the long model for them if its
+   squared error is lower.
+
+Each forecast row gets a :data:`WEATHER_SOURCES` label (:func:`weather_source`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from forecasting.covariates import Covariates
+from forecasting.frames import DS, UID, Y, series_bounds
+from forecasting.history import PreparedHistory
+from forecasting.long_history import LGBM_PARAMS, FeatureValue, LongHistoryForecaster, compare_backtests
+from forecasting.stages import HoldoutBacktest, ModelChoice, series_hierarchy
+from forecasting.weather_features import weather_features
+
+__all__ = [
+    "LONG_HISTORY_MODEL",
+    "WEATHER_SOURCES",
+    "LongInputs",
+    "LongFit",
+    "LongReport",
+    "long_series_mask",
+    "weather_source",
+    "fit_long_history",
+    "choose_long",
+    "source_labels",
+]
+
+# Label in the ``model`` column of series forecast by the long-history model.
+LONG_HISTORY_MODEL = "long_lightgbm"
+# ``forecast``: the weather feed's rows after the last POS date; ``climatology``: the store's
+# day-of-year normal; ``none``: no weather behind the row (weather off, not chosen, or no station).
+WEATHER_SOURCES: tuple[str, ...] = ("forecast", "climatology", "none")
+_NONE = "none"
+
+
+@dataclass(frozen=True)
+class LongInputs:
+    """Known-ahead feeds of the long series as the warehouse holds them; every frame is optional.
+
+    Attributes:
+        known: ``store_id, item_id, date`` over history and horizon with ``sell_price`` and
+            numeric known-ahead columns (e.g. ``snap, on_promotion, discount_pct``).
+        events: ``store_id, date, event_type``: past and scheduled events of each store.
+        store_weather: ``store_id, date, tmax_f, tmin_f, prcp_in, snow_in, source``
+            (``observed``/``forecast``).
+    """
+
+    known: pd.DataFrame | None = None
+    events: pd.DataFrame | None = None
+    store_weather: pd.DataFrame | None = None
+
+
+@dataclass(frozen=True)
+class LongFit:
+    """The long-history model of a run, as (series x day) matrices in ``PreparedHistory.keys`` order.
+
+    Attributes:
+        mask: Which series are long.
+        holdout: Backtest forecast over the run's holdout days (NaN for other series).
+        forecast: Forecast over the horizon (NaN for other series).
+        weather_source: :data:`WEATHER_SOURCES` label per series and forecast day.
+        scale: Per series, the mean squared day-to-day change of its history up to the first
+            backtest origin (NaN for other series); the RMSSE scale.
+        weather: What the weather was worth on the backtest (None without a weather feed).
+        weather_on: Whether the forecast uses the weather.
+        n_rows: History rows the model was fitted on.
+    """
+
+    mask: np.ndarray
+    holdout: np.ndarray
+    forecast: np.ndarray
+    weather_source: np.ndarray
+    scale: np.ndarray
+    weather: FeatureValue | None
+    weather_on: bool
+    n_rows: int
+
+
+@dataclass(frozen=True)
+class LongReport:
+    """The long series' holdout: the long model against the forecast the other candidates deploy.
+
+    Attributes:
+        n_series: Long series scored on the holdout.
+        rmse_long: Pooled RMSE of the long model.
+        rmse_previous: Pooled RMSE of the other candidates' deployed forecast.
+        rmsse_long: Mean per-series RMSSE of the long model.
+        rmsse_previous: Mean per-series RMSSE of the other candidates' deployed forecast.
+        used: Whether the long series are forecast by the long model (``rmse_long < rmse_previous``).
+        weather: What the weather was worth (see :class:`LongFit`).
+        weather_on: Whether the forecast uses the weather.
+    """
+
+    n_series: int
+    rmse_long: float
+    rmse_previous: float
+    rmsse_long: float
+    rmsse_previous: float
+    used: bool
+    weather: FeatureValue | None
+    weather_on: bool
+
+    def weather_table(self) -> pd.DataFrame:
+        """One row per segment (``all`` first): RMSSE with and without weather, and the decision."""
+        if self.weather is None:
+            return pd.DataFrame({"segment": ["all"], "rmsse_with_weather": [np.nan],
+                                 "rmsse_without_weather": [np.nan], "weather": ["no weather feed"]})
+        w = self.weather
+        rows = [{"segment": "all", "rmsse_with_weather": w.with_features, "rmsse_without_weather": w.without_features}]
+        if w.per_segment is not None:
+            rows += [{"segment": str(r.segment), "rmsse_with_weather": r["with"], "rmsse_without_weather": r.without}
+                     for _, r in w.per_segment.iterrows()]
+        table = pd.DataFrame(rows)
+        table["weather"] = np.where(table["rmsse_with_weather"] < table["rmsse_without_weather"], "helps", "does not")
+        table.loc[0, "weather"] = "on" if self.weather_on else "off"
+        return table
+
+
+def long_series_mask(history: PreparedHistory, min_days: int) -> np.ndarray:
+    """Which series have at least ``min_days`` days of history up to the origin.
+
+    Args:
+        history: The prepared history (cut at the origin, padded up to it).
+        min_days: Days that make a series long.
+
+    Returns:
+        One flag per row of ``history.keys``.
+    """
+    ids, counts, _ = series_bounds(history.frame)
+    mask = np.zeros(history.n_series, dtype=bool)
+    mask[ids] = counts >= min_days
+    return mask
+
+
+def weather_source(days: pd.DataFrame, store_weather: pd.DataFrame | None, *, origin: pd.Timestamp | str,
+                   use_weather: bool) -> np.ndarray:
+    """Where the weather of each forecast day comes from: ``forecast``, ``climatology`` or ``none``.
+
+    A day gets ``forecast`` when the store has a ``source = 'forecast'`` row dated that day and
+    after ``origin``; otherwise ``climatology`` when the store has observed weather up to
+    ``origin`` (its day-of-year normal); otherwise, or with ``use_weather`` False, ``none``.
+
+    Args:
+        days: ``store_id, date``: the forecast days (after ``origin``).
+        store_weather: The ``store_weather`` rows (None: no weather feed).
+        origin: Last day of history.
+        use_weather: Whether the forecast uses the weather.
+
+    Returns:
+        One label per row of ``days``.
+    """
+    if not use_weather or store_weather is None or store_weather.empty:
+        return np.full(len(days), _NONE, dtype=object)
+    origin = pd.Timestamp(origin)
+    source = weather_features(store_weather, days, origin=origin)["weather_source"].to_numpy(dtype=object)
+    wx_dates = pd.to_datetime(store_weather["date"])
+    observed = store_weather.loc[(store_weather["source"] == "observed") & (wx_dates <= origin), "store_id"]
+    has_normal = days["store_id"].isin(set(observed)).to_numpy()
+    return np.where((source == "climatology") & ~has_normal, _NONE, source)
+
+
+def _long_frame(history: PreparedHistory, mask: np.ndarray, series_keys: pd.DataFrame,
+                static: Sequence[str]) -> pd.DataFrame:
+    """The long series' rows as ``unique_id, ds, y`` plus the static columns."""
+    frame = history.frame
+    rows = mask[frame[UID].to_numpy()]
+    df = frame.loc[rows, [UID, DS, Y]].reset_index(drop=True)
+    for c in static:
+        df[c] = series_keys[c].to_numpy()[df[UID].to_numpy()]
+    return df
+
+
+def _days(values: pd.Series) -> pd.Series:
+    # DuckDB hands dates over in microseconds; the history's days are nanoseconds (as-of joins need one unit)
+    return pd.to_datetime(values).astype("datetime64[ns]")
+
+
+def _covariates(inputs: LongInputs, keys: pd.DataFrame, codes: np.ndarray, id_cols: Sequence[str]) -> Covariates:
+    """The warehouse's frames keyed by series code (``unique_id``) and day (``ds``)."""
+    id_cols = list(id_cols)
+    coded = keys[id_cols].iloc[codes].astype(str).assign(unique_id=codes)
+    series = coded if "store_id" in id_cols else coded.assign(store_id="all")
+    prices = known = None
+    if inputs.known is not None and len(inputs.known):
+        k = inputs.known.astype({c: str for c in id_cols}).merge(coded, on=id_cols, how="inner")
+        k = k.rename(columns={"date": DS}).assign(ds=lambda f: _days(f[DS]))
+        if "sell_price" in k:
+            prices = k[[UID, DS, "sell_price"]].rename(columns={"sell_price": "price"})
+        extra = [c for c in k.columns if c not in (*id_cols, UID, DS, "sell_price")]
+        known = k[[UID, DS, *extra]].astype({c: np.float32 for c in extra}) if extra else None
+    events, event_by = None, ()
+    if inputs.events is not None and len(inputs.events):
+        events = inputs.events.assign(date=_days(inputs.events["date"]))
+        if "store_id" in id_cols:
+            event_by = ("store_id",)
+        else:
+            events = events[["date", "event_type"]].drop_duplicates()
+    weather = None
+    if inputs.store_weather is not None and len(inputs.store_weather) and "store_id" in id_cols:
+        weather = inputs.store_weather.assign(date=_days(inputs.store_weather["date"]))
+    return Covariates(series=series, prices=prices, known=known, events=events, event_by=event_by,
+                      store_weather=weather)
+
+
+def _matrix(pred: pd.DataFrame, dates: pd.DatetimeIndex, shape: tuple[int, int], col: str = "yhat") -> np.ndarray:
+    out = np.full(shape, np.nan)
+    cols = dates.get_indexer(pd.to_datetime(pred[DS]))
+    ok = cols >= 0
+    out[pred[UID].to_numpy()[ok], cols[ok]] = pred[col].to_numpy(dtype=np.float64)[ok]
+    return out
+
+
+def _scale(df: pd.DataFrame, origin: pd.Timestamp, n_series: int) -> np.ndarray:
+    past = df[df[DS] <= origin]
+    d2 = past.groupby(UID, sort=True)[Y].diff() ** 2
+    s = d2.groupby(past[UID]).mean()
+    return s.where(s > 0).reindex(np.arange(n_series)).to_numpy(dtype=np.float64)
+
+
+def fit_long_history(
+    history: PreparedHistory,
+    holdout: HoldoutBacktest,
+    forecast_dates: pd.DatetimeIndex,
+    *,
+    mask: np.ndarray,
+    inputs: LongInputs | None,
+    attributes: pd.DataFrame,
+    id_cols: Sequence[str],
+    weather: bool = True,
+    n_jobs: int = 1,
+    max_train_rows: int = 200_000,
+) -> LongFit | None:
+    """Backtest, weather value and fit of the long-history model on the series in ``mask``.
+
+    The backtest forecasts the whole holdout from the run's first origin (one refit instead of
+    one per origin: the later windows are forecast from further away than the other candidates'
+    are, which can only flatter them). The weather's worth is the RMSSE of that backtest with
+    and without the weather features; the forecast keeps the weather only if it is lower with.
+
+    Args:
+        history: The prepared history.
+        holdout: The statsforecast backtest (its origins and days are reused).
+        forecast_dates: Days to forecast.
+        mask: Which series are long (:func:`long_series_mask`).
+        inputs: The warehouse's known-ahead feeds (None: history alone).
+        attributes: Where the hierarchy columns come from (see :func:`series_hierarchy`).
+        id_cols: Series id columns.
+        weather: Allow the weather (False: never use it, and do not measure it).
+        n_jobs: LightGBM threads.
+        max_train_rows: Training rows are sampled (seeded) above this many.
+
+    Returns:
+        The fit, or None when no series is long.
+    """
+    if not mask.any():
+        return None
+    id_cols = list(id_cols)
+    series_keys = series_hierarchy(history.keys, attributes, id_cols)
+    static = [c for c in ("store_id", "dept_id") if c in series_keys.columns]
+    df = _long_frame(history, mask, series_keys, static)
+    codes = np.flatnonzero(mask)
+    cov = _covariates(inputs or LongInputs(), history.keys, codes, id_cols)
+    if not weather:
+        cov = cov.without_weather()
+    model = LongHistoryForecaster(horizon=len(forecast_dates), calibrate=False, static_features=tuple(static),
+                                  params={**LGBM_PARAMS, "n_jobs": int(n_jobs)}, max_train_rows=max_train_rows)
+    origin, n_series = holdout.result.cutoffs[0], history.n_series
+    h_days = len(holdout.dates)
+    bt_with = model.backtest(df, origin=origin, covariates=cov, h=h_days)
+    value, weather_on, chosen = None, False, bt_with
+    if cov.has_weather:
+        bt_without = model.backtest(df, origin=origin, covariates=cov.without_weather(), h=h_days)
+        value = compare_backtests(bt_with, bt_without, df, origin=origin,
+                                  segments=cov.series.set_index(UID)["store_id"])
+        weather_on = bool(value.with_features < value.without_features)
+        chosen = bt_with if weather_on else bt_without
+    final = replace(model).fit(df, covariates=cov if weather_on else cov.without_weather())
+    pred = final.predict()
+    shape = (n_series, len(forecast_dates))
+    days = pd.DataFrame({"store_id": cov.series.set_index(UID)["store_id"].reindex(pred[UID]).to_numpy(),
+                         "date": pd.to_datetime(pred[DS]).to_numpy()})
+    labels = np.full(shape, _NONE, dtype=object)
+    cols = forecast_dates.get_indexer(days["date"])
+    ok = cols >= 0
+    labels[pred[UID].to_numpy()[ok], cols[ok]] = weather_source(
+        days, cov.store_weather, origin=history.as_of, use_weather=weather_on)[ok]
+    return LongFit(mask=mask, holdout=_matrix(chosen, holdout.dates, (n_series, h_days)),
+                   forecast=_matrix(pred, forecast_dates, shape), weather_source=labels,
+                   scale=_scale(df, origin, n_series), weather=value, weather_on=weather_on, n_rows=len(df))
+
+
+def _rmsse(pred: np.ndarray, actual: np.ndarray, scale: np.ndarray) -> float:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_series = np.sqrt(np.mean((pred - actual) ** 2, axis=1) / scale)
+    return float(np.nanmean(per_series)) if np.isfinite(per_series).any() else float("nan")
+
+
+def choose_long(choice: ModelChoice, holdout: HoldoutBacktest, long_fit: LongFit) -> tuple[ModelChoice, LongReport]:
+    """The long model for the long series if its backtest squared error beats the deployed forecast's.
+
+    One decision for all long series, on their pooled squared error over the holdout (the
+    criterion of the per-segment choice).
+
+    Args:
+        choice: The forecast the other candidates deploy.
+        holdout: The statsforecast backtest (actuals).
+        long_fit: The long-history model.
+
+    Returns:
+        The (possibly updated) choice and the comparison.
+    """
+    actual = holdout.actual
+    rows = long_fit.mask & np.isfinite(actual).all(axis=1) & np.isfinite(long_fit.holdout).all(axis=1)
+    a, new, old = actual[rows], long_fit.holdout[rows], choice.holdout[rows]
+    rmse = lambda p: float(np.sqrt(np.mean((p - a) ** 2))) if a.size else float("nan")  # noqa: E731
+    rmse_long, rmse_prev = rmse(new), rmse(old)
+    used = bool(rows.any() and rmse_long < rmse_prev)
+    report = LongReport(n_series=int(rows.sum()), rmse_long=rmse_long, rmse_previous=rmse_prev,
+                        rmsse_long=_rmsse(new, a, long_fit.scale[rows]),
+                        rmsse_previous=_rmsse(old, a, long_fit.scale[rows]), used=used,
+                        weather=long_fit.weather, weather_on=long_fit.weather_on)
+    if not used:
+        return choice, report
+    take = long_fit.mask & np.isfinite(long_fit.forecast).all(axis=1)
+    mean, labels, chosen = choice.mean.copy(), choice.labels.copy(), choice.holdout.copy()
+    mean[take], labels[take] = long_fit.forecast[take], LONG_HISTORY_MODEL
+    hold_ok = take & np.isfinite(long_fit.holdout).all(axis=1)
+    chosen[hold_ok] = long_fit.holdout[hold_ok]
+    bt = choice.backtest
+    preds = bt.predictions
+    # the deployed backtest column follows the choice (rows are series code x holdout day)
+    cells = holdout.cols >= 0
+    deployed = preds["deployed"].to_numpy(dtype=np.float64).copy()
+    deployed[cells] = chosen[holdout.codes[cells], holdout.cols[cells]]
+    preds["deployed"] = deployed
+    return replace(choice, mean=mean, labels=labels, holdout=chosen), report
+
+
+def source_labels(choice: ModelChoice, long_fit: LongFit | None, horizon: int) -> np.ndarray:
+    """Per series and forecast day, the weather source of the deployed forecast."""
+    n = len(choice.labels)
+    if long_fit is None:
+        return np.full((n, horizon), _NONE, dtype=object)
+    used = (choice.labels == LONG_HISTORY_MODEL)[:, None]
+    return np.where(used, long_fit.weather_source, _NONE)

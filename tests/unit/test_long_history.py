@@ -1,0 +1,157 @@
+"""The long-history forecaster on synthetic series (labelled synthetic): a mix of depths, calibration.
+
+Demand is drawn from a negative binomial with a weekly pattern (weekends +80 %) around a
+per-series level, so the right answers are known.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecasting.calibration import coverage_by_group, coverage_levels, history_group, seasonal_dispersion
+from forecasting.covariates import Covariates, price_features
+from forecasting.long_history import LongHistoryForecaster, _blend_weight, weather_value, weekday_mean
+from forecasting.quantiles import negbin_quantiles
+
+SMALL = {"objective": "tweedie", "n_estimators": 40, "learning_rate": 0.1, "num_leaves": 15,
+         "min_child_samples": 20, "verbosity": -1, "n_jobs": 1}
+END = pd.Timestamp("2020-06-30")
+
+
+def _synthetic(depths: dict[str, int], *, horizon: int = 0, seed: int = 0, dispersion: float = 0.3) -> pd.DataFrame:
+    """Synthetic demand: one series per key, ``depth`` days ending ``END`` (+ ``horizon`` future days)."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for i, (uid, depth) in enumerate(depths.items()):
+        ds = pd.date_range(end=END + pd.Timedelta(days=horizon), periods=depth + horizon, freq="D")
+        level = 2.0 + 6.0 * (i % 5) / 4
+        mu = level * np.where(ds.dayofweek >= 5, 1.8, 1.0)
+        y = rng.negative_binomial(1 / dispersion, 1 / (1 + dispersion * mu)).astype(float)
+        parts.append(pd.DataFrame({"unique_id": uid, "ds": ds, "y": y, "store_id": f"S{i % 2}"}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_history_group_thresholds():
+    assert history_group(np.array([3, 14, 27, 28, 365, 366, 2000])).tolist() == \
+        ["new", "new", "new", "short", "short", "long", "long"]
+
+
+def test_coverage_levels_recalibrate_a_too_narrow_model():
+    rng = np.random.default_rng(1)
+    mu = rng.gamma(1.0, 3.0, 40_000)
+    y = rng.negative_binomial(2.0, 1 / (1 + 0.5 * mu))  # dispersion 0.5
+    cal, test = slice(0, 20_000), slice(20_000, None)
+    # the model believes Poisson around 70 % of the mean: far too narrow and too low
+    raw = negbin_quantiles(0.7 * mu[test], 0.0, [0.1, 0.9])
+    raw_upper = np.mean(y[test] <= raw[0.9])
+    levels = coverage_levels(y[cal], 0.7 * mu[cal], 0.0, [0.1, 0.9])
+    q = negbin_quantiles(0.7 * mu[test], 0.0, [levels[0.1], levels[0.9]])
+    q10, q90 = q[levels[0.1]], q[levels[0.9]]
+    assert raw_upper < 0.85
+    assert np.mean((y[test] >= q10) & (y[test] <= q90)) == pytest.approx(0.80, abs=0.02)
+    assert np.mean(y[test] <= q90) == pytest.approx(0.90, abs=0.015)
+
+
+def test_seasonal_dispersion_hand_computed():
+    y = [1, 2, 3, 4, 5, 6, 7, 11, 2, 3, 4, 5, 6, 7]
+    df = pd.DataFrame({"unique_id": "a", "ds": pd.date_range("2020-01-06", periods=14), "y": y})
+    # last 7 days against the same weekday a week earlier: r = (10, 0, ..., 0), m = 1..7
+    # (sum r^2 - sum m) / sum m^2 = (100 - 28) / 140
+    out = seasonal_dispersion(df, days=7, prior_obs=0)
+    assert out["a"] == pytest.approx(72 / 140)
+    # a pure weekly pattern is not noise
+    flat = df.assign(y=[1, 2, 3, 4, 5, 6, 7] * 2)
+    assert seasonal_dispersion(flat, days=7, prior_obs=0)["a"] == 0.0
+
+
+def test_weekday_mean_fills_unseen_weekdays_with_the_series_mean():
+    recent = pd.DataFrame({"unique_id": ["a"] * 3, "ds": pd.to_datetime(["2020-01-06", "2020-01-13", "2020-01-07"]),
+                           "y": [2.0, 4.0, 9.0]})  # Mondays 2 and 4, one Tuesday 9
+    rows = pd.DataFrame({"unique_id": ["a", "a", "a", "b"],
+                         "ds": pd.to_datetime(["2020-01-20", "2020-01-21", "2020-01-22", "2020-01-20"])})
+    out = weekday_mean(recent, rows)
+    assert out[:3].tolist() == [3.0, 9.0, 5.0] and np.isnan(out[3])
+
+
+def test_blend_weight_picks_the_better_forecast():
+    pred = pd.DataFrame({"y": [1.0, 2.0, 3.0, 4.0], "yhat": [1.0, 2.0, 3.0, 4.0], "baseline": [2.0, 2.0, 2.0, 2.0],
+                         "scale": [1.0, 1.0, 2.0, 2.0]})
+    assert _blend_weight(pred) == 1.0
+    assert _blend_weight(pred.assign(y=pred["baseline"])) == 0.0
+    # halfway: actuals midway between the two forecasts
+    assert _blend_weight(pred.assign(y=(pred["yhat"] + pred["baseline"]) / 2)) == pytest.approx(0.5)
+
+
+def test_coverage_by_group_counts_cells():
+    y = np.array([[0, 1], [5, 5]])
+    q = {0.1: np.array([[0, 0], [6, 6]]), 0.9: np.array([[1, 1], [7, 7]])}
+    out = coverage_by_group(y, q, np.array(["long", "new"]))
+    assert out == {"long": {"n": 2, "interval": 1.0, "upper": 1.0}, "new": {"n": 2, "interval": 0.0, "upper": 1.0}}
+
+
+def test_price_features_change_and_relative_levels():
+    p = pd.DataFrame({"unique_id": "a", "ds": pd.date_range("2020-01-01", periods=9),
+                      "price": [2.0] * 7 + [1.0, 2.0]})
+    out = price_features(p)
+    assert np.isnan(out["price_change_7"].iloc[6])
+    assert out["price_change_7"].iloc[7] == pytest.approx(-0.5)
+    assert out["price_rel_max"].iloc[7] == pytest.approx(0.5)
+    assert out["price_rel_mean"].iloc[7] == pytest.approx(1.0 / (17.0 / 9))
+
+
+def test_mix_of_long_two_week_28_day_and_new_series():
+    depths = {**{f"long{i}": 730 for i in range(6)}, **{f"month{i}": 28 for i in range(4)},
+              **{f"twoweek{i}": 14 for i in range(4)}, **{f"new{i}": 3 for i in range(2)}}
+    df = _synthetic(depths)
+    fc = LongHistoryForecaster(horizon=14, params=SMALL, static_features=("store_id",), calibrate=False)
+    out = fc.fit(df).predict()
+    assert len(out) == len(depths) * 14
+    assert set(out["unique_id"]) == set(depths)
+    assert out["ds"].min() == END + pd.Timedelta(days=1) and out["ds"].max() == END + pd.Timedelta(days=14)
+    groups = out.drop_duplicates("unique_id").set_index("unique_id")["group"]
+    assert groups["long0"] == "long" and groups["month0"] == "short"
+    assert groups["twoweek0"] == "new" and groups["new0"] == "new"
+    assert np.isfinite(out["yhat"]).all() and (out["yhat"] >= 0).all()
+    assert (out["yhat_q10"] <= out["yhat_q50"]).all() and (out["yhat_q50"] <= out["yhat_q90"]).all()
+    # the weekly pattern is learned: long series forecast more on weekends than on weekdays
+    long = out[out["group"] == "long"]
+    weekend = long["ds"].dt.dayofweek >= 5
+    assert long.loc[weekend, "yhat"].mean() > 1.4 * long.loc[~weekend, "yhat"].mean()
+    # levels follow each series: level-8 series (i % 5 == 4) above level-2 ones (i % 5 == 0)
+    mean = out.groupby("unique_id")["yhat"].mean()
+    assert mean["long4"] > 2 * mean["long0"]
+
+
+def test_calibrated_quantiles_cover_per_group_on_a_later_window():
+    depths = {**{f"long{i}": 500 for i in range(40)}, **{f"month{i}": 28 for i in range(40)}}
+    full = _synthetic(depths, horizon=28, seed=3)
+    df = full[full["ds"] <= END]
+    fc = LongHistoryForecaster(horizon=28, params=SMALL, quantiles=(0.1, 0.5, 0.9)).fit(df)
+    # the month-old series had no history before the calibration window: long ones stood in
+    assert set(fc.levels_) == {"long", "short"} and set(fc.blend_) == {"long", "short"}
+    assert fc.calibration_["series"] == {"long": 40, "short": 40}
+    out = fc.predict().merge(full, on=["unique_id", "ds"])
+    for group, cov in coverage_by_group(out["y"].to_numpy()[:, None],
+                                        {q: out[f"yhat_q{int(q * 100)}"].to_numpy()[:, None] for q in (0.1, 0.9)},
+                                        out["group"].to_numpy()).items():
+        assert cov["interval"] == pytest.approx(0.80, abs=0.05), group
+        assert cov["upper"] == pytest.approx(0.90, abs=0.04), group
+
+
+def test_weather_value_compares_the_same_split():
+    depths = {f"s{i}": 400 for i in range(8)}
+    df = _synthetic(depths, seed=5)
+    days = pd.date_range(end=END, periods=800, freq="D")
+    rng = np.random.default_rng(0)
+    wx = pd.DataFrame({"store_id": np.repeat(["S0", "S1"], len(days)), "date": np.tile(days, 2),
+                       "tmax_f": rng.normal(70, 10, 2 * len(days)), "tmin_f": 50.0, "prcp_in": 0.0, "snow_in": 0.0,
+                       "source": "observed"})
+    cov = Covariates(series=df[["unique_id", "store_id"]].drop_duplicates(), store_weather=wx)
+    fc = LongHistoryForecaster(horizon=14, params=SMALL, static_features=("store_id",))
+    value = weather_value(fc, df, cov)
+    assert value.origin == END - pd.Timedelta(days=14)
+    assert value.delta == pytest.approx(value.with_features - value.without_features)
+    # weather is noise here: it cannot be worth much either way
+    assert abs(value.relative) < 0.1

@@ -1,0 +1,111 @@
+"""The long-history stage: which series are long, where each row's weather comes from, the long/short choice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecasting.backtest import BacktestResult
+from forecasting.history import prepare_history
+from forecasting.long_stage import (
+    LONG_HISTORY_MODEL,
+    LongFit,
+    choose_long,
+    long_series_mask,
+    source_labels,
+    weather_source,
+)
+from forecasting.stages import HoldoutBacktest, ModelChoice
+
+D = pd.Timestamp
+
+
+def _history() -> pd.DataFrame:
+    # A: 1..10 May; B: 7..10 May; C: 1..3 May, then nothing (padded with zeros up to the origin)
+    parts = [("A", pd.date_range("2016-05-01", "2016-05-10")), ("B", pd.date_range("2016-05-07", "2016-05-10")),
+             ("C", pd.date_range("2016-05-01", "2016-05-03"))]
+    return pd.concat([pd.DataFrame({"store_id": "S1", "item_id": i, "date": d, "units": 1.0}) for i, d in parts],
+                     ignore_index=True)
+
+
+@pytest.mark.parametrize(("min_days", "expected"), [(2, [True, True, True]), (5, [True, False, True]),
+                                                    (8, [True, False, True]), (9, [False, False, False])])
+def test_long_series_are_those_with_min_days_up_to_the_origin(min_days, expected):
+    prepared = prepare_history(_history(), as_of="2016-05-08")
+    # up to 8 May: A has 8 days, B 2 (7 and 8 May), C 8 (3 sold days + 5 padded)
+    assert prepared.keys["item_id"].tolist() == ["A", "B", "C"]
+    assert long_series_mask(prepared, min_days).tolist() == expected
+
+
+def _store_weather() -> pd.DataFrame:
+    rows = [("S1", d, "observed") for d in pd.date_range("2016-05-01", "2016-05-08")]
+    rows += [("S1", D("2016-05-09"), "forecast"),  # a weather forecast for the first forecast day
+             ("S1", D("2016-05-07"), "forecast"),  # a forecast for a day already observed: ignored
+             ("S1", D("2016-05-10"), "observed"),  # observed after the origin: not known at it
+             ("S2", D("2016-05-09"), "forecast")]  # S2 has a forecast but no observed history (no normal)
+    frame = pd.DataFrame(rows, columns=["store_id", "date", "source"])
+    return frame.assign(tmax_f=70.0, tmin_f=50.0, prcp_in=0.0, snow_in=0.0)
+
+
+def test_weather_source_per_forecast_day_hand_computed():
+    days = pd.DataFrame({"store_id": ["S1", "S1", "S2", "S2", "S3"],
+                         "date": [D("2016-05-09"), D("2016-05-10"), D("2016-05-09"), D("2016-05-10"),
+                                  D("2016-05-09")]})
+    got = weather_source(days, _store_weather(), origin="2016-05-08", use_weather=True)
+    assert got.tolist() == ["forecast", "climatology", "forecast", "none", "none"]
+    assert weather_source(days, _store_weather(), origin="2016-05-08", use_weather=False).tolist() == ["none"] * 5
+    assert weather_source(days, None, origin="2016-05-08", use_weather=True).tolist() == ["none"] * 5
+    # an earlier origin: 9 May's forecast row is still after it, 10 May's observation is not yet known
+    early = weather_source(days.iloc[:2], _store_weather(), origin="2016-05-06", use_weather=True)
+    assert early.tolist() == ["forecast", "climatology"]
+
+
+def _parts(long_holdout: np.ndarray) -> tuple[ModelChoice, HoldoutBacktest, LongFit]:
+    """Three series x two holdout days; series 0 and 1 are long."""
+    actual = np.array([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]])
+    deployed = np.array([[2.0, 2.0], [2.0, 2.0], [3.0, 3.0]])  # off by 1 on series 0 only
+    codes, cols = np.repeat(np.arange(3), 2), np.tile(np.arange(2), 3)
+    preds = pd.DataFrame({"units": actual.ravel(), "deployed": deployed.ravel()})
+    result = BacktestResult(metrics=pd.DataFrame(), best_model="adida", improvement_vs_seasonal_naive=0.0,
+                            ensemble_members=(), per_series=pd.DataFrame(), per_series_selection_optimistic={},
+                            cutoff=D("2016-05-08"), holdout_days=2, n_series=3, n_series_mase=3, predictions=preds,
+                            cutoffs=(D("2016-05-08"),), step_days=2, series_codes=codes)
+    holdout = HoldoutBacktest(result=result, dates=pd.date_range("2016-05-09", periods=2), codes=codes, cols=cols,
+                              actual=actual, seasonal_naive=actual, best=deployed)
+    choice = ModelChoice(mean=np.full((3, 4), 5.0), labels=np.array(["adida", "blend", "adida"], dtype=object),
+                         holdout=deployed, backtest=result, segment_choice=None)
+    mask = np.array([True, True, False])
+    sources = np.full((3, 4), "none", dtype=object)
+    sources[:2] = "climatology"
+    long_fit = LongFit(mask=mask, holdout=long_holdout, forecast=np.vstack([np.full((2, 4), 7.0), np.full(4, np.nan)]),
+                       weather_source=sources, scale=np.array([1.0, 4.0, np.nan]), weather=None, weather_on=True,
+                       n_rows=20)
+    return choice, holdout, long_fit
+
+
+def test_long_model_replaces_the_long_series_when_its_pooled_error_is_lower():
+    long_holdout = np.array([[1.0, 1.0], [2.5, 2.5], [np.nan, np.nan]])
+    choice, holdout, long_fit = _parts(long_holdout)
+    new, report = choose_long(choice, holdout, long_fit)
+    # pooled over series 0 and 1 (4 cells): long SSE 0.5, previous SSE 2
+    assert report.n_series == 2 and report.used
+    assert report.rmse_long == pytest.approx(np.sqrt(0.5 / 4))
+    assert report.rmse_previous == pytest.approx(np.sqrt(2 / 4))
+    # per-series RMSSE: long (0 + sqrt(0.25 / 4)) / 2, previous (sqrt(1 / 1) + 0) / 2
+    assert report.rmsse_long == pytest.approx(0.125)
+    assert report.rmsse_previous == pytest.approx(0.5)
+    assert new.labels.tolist() == [LONG_HISTORY_MODEL, LONG_HISTORY_MODEL, "adida"]
+    assert new.mean[:2].tolist() == [[7.0] * 4] * 2 and new.mean[2].tolist() == [5.0] * 4
+    assert new.backtest.predictions["deployed"].tolist() == [1.0, 1.0, 2.5, 2.5, 3.0, 3.0]
+    assert source_labels(new, long_fit, 4)[:, 0].tolist() == ["climatology", "climatology", "none"]
+
+
+def test_long_model_is_not_used_when_it_does_worse():
+    long_holdout = np.array([[1.0, 1.0], [4.0, 4.0], [np.nan, np.nan]])  # SSE 8 against 2
+    choice, holdout, long_fit = _parts(long_holdout)
+    new, report = choose_long(choice, holdout, long_fit)
+    assert not report.used and report.rmse_long == pytest.approx(np.sqrt(8 / 4))
+    assert new.labels.tolist() == ["adida", "blend", "adida"]
+    assert source_labels(new, long_fit, 4).ravel().tolist() == ["none"] * 12
+    assert source_labels(new, None, 2).shape == (3, 2)
