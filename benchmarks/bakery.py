@@ -122,8 +122,8 @@ def run(root: Path, tee: Tee, *, forecaster: LongHistoryForecaster = FORECASTER,
         valid_rows[n] = score(b, valid_predictions(fitted[n]), "yhat", VALID_ORIGIN)
     weather_on = valid_rows["ours_weather_climatology"]["mae"] < valid_rows["ours_no_weather"]["mae"]
     best_v = min([*STAT_MODELS, "mlf_recipe"], key=lambda n: valid_rows[n]["mae"])
-    n = b.sales["unique_id"].nunique()
-    tee(f"\nValidation window 2019-02-06..03-05 (origin 02-05), {n} series:")
+    n_series = b.sales["unique_id"].nunique()
+    tee(f"\nValidation window 2019-02-06..03-05 (origin 02-05), {n_series} series:")
     tee(_table(valid_rows, best_v).to_string(float_format=lambda v: f"{v:.3f}"))
     tee(f"weather chosen on the validation window: {'on' if weather_on else 'off'} (MAE "
         f"{valid_rows['ours_weather_climatology']['mae']:.3f} with climatology, "
@@ -162,7 +162,7 @@ def run(root: Path, tee: Tee, *, forecaster: LongHistoryForecaster = FORECASTER,
         rows[n]["seconds"] = seconds[n]
     baselines = [*STAT_MODELS, "stats_pick", "mlf_recipe"]
     best = min(baselines, key=lambda n: rows[n]["mae"])
-    tee(f"\nHoldout 2019-03-06..04-02 (origin 03-05), {n} series x 28 days; ours = {final} (chosen on validation). "
+    tee(f"\nHoldout 2019-03-06..04-02 (origin 03-05), {n_series} series x 28 days; ours = {final} (chosen on validation). "
         "Baselines: point forecasts (pinball q50 of the point; no q90). Ours: mae/rmse/pinball_q50 of the median "
         "q50, *_of_mean of the mean forecast")
     tee(_table(rows, best).to_string(float_format=lambda v: f"{v:.3f}"))

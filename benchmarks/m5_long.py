@@ -91,7 +91,7 @@ def run(root: Path, tee: Tee, *, forecaster: LongHistoryForecaster = FORECASTER,
         m = load_m5_long(root)
     if items:
         m = _subset(m, sorted(m.statics["item_id"].unique())[:items])
-    cols = ["unique_id", "ds", "y", "store_id", "dept_id"]
+    cols = ["unique_id", "ds", "y", "store_id", "dept_id", "item_id"]
     hist_v = m.sales.loc[m.sales["ds"] <= VALID_ORIGIN, cols]
     hist_t = m.sales.loc[m.sales["ds"] <= TEST_ORIGIN, cols]
     act_v = m.sales.loc[(m.sales["ds"] > VALID_ORIGIN) & (m.sales["ds"] <= TEST_ORIGIN), ["unique_id", "ds", "y"]]
