@@ -16,7 +16,7 @@ import time
 
 import duckdb
 import pytest
-from _ui import BIN, ROOT, open_path, shot
+from _ui import BIN, ROOT, editor_text, open_path, shot
 
 pytestmark = pytest.mark.browser
 
@@ -55,6 +55,26 @@ def _close_markdown(page) -> None:
     close = page.get_by_role("button", name="Close")
     if close.count():
         close.click()
+
+
+def test_00_analyst_lowers_the_approval_limit_in_the_launchpad(page, ui):
+    """The analyst's lever: re-plan with POs above 10,000 USD held for a buyer (the quick start's
+    default, 75,000, may leave nothing to review on the sample)."""
+    from playwright.sync_api import expect
+
+    open_path(page, ui, "/locations/supplycast/jobs/procurement_review/playground")
+    expect(page.locator(".CodeMirror").first).to_be_visible()
+    config = editor_text(page)
+    assert "approval_threshold_usd: 75000.0" in config
+    page.locator(".CodeMirror").first.evaluate(
+        "(el, text) => el.CodeMirror.setValue(text)",
+        config.replace("approval_threshold_usd: 75000.0", "approval_threshold_usd: 10000.0"))
+    expect(page.get_by_text("No errors")).to_be_visible()
+    page.get_by_role("button", name=re.compile(r"Launch run", re.I)).click()
+    page.wait_for_url(re.compile(r"/runs/[0-9a-f-]{36}"))
+    expect(page.get_by_text("Success", exact=True).first).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    waiting = [p for p in _review_list(ui) if p["status"] == "needs_approval"]
+    assert waiting, "no PO waits for a buyer after the limit went down to 10,000 USD"
 
 
 def test_01_po_asset_shows_the_review_queue(page, ui):
