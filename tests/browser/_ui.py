@@ -89,6 +89,7 @@ def graphql(ui: dict, query: str) -> dict:
     return body["data"]
 
 
-def editor_text(page) -> str:
-    """The whole text of the Launchpad's config editor (CodeMirror renders only the lines in view)."""
-    return page.locator(".CodeMirror").first.evaluate("el => el.CodeMirror.getValue()")
+def editor_text(scope) -> str:
+    """The whole text of the config editor in ``scope`` (a page or a Launchpad dialog): CodeMirror
+    renders only the lines in view."""
+    return scope.locator(".CodeMirror").first.evaluate("el => el.CodeMirror.getValue()")

@@ -58,20 +58,26 @@ def _close_markdown(page) -> None:
 
 
 def test_00_analyst_lowers_the_approval_limit_in_the_launchpad(page, ui):
-    """The analyst's lever: re-plan with POs above 10,000 USD held for a buyer (the quick start's
-    default, 75,000, may leave nothing to review on the sample)."""
+    """The analyst's lever: re-plan the POs with those above 10,000 USD held for a buyer (the quick
+    start's default, 75,000, may leave nothing to review on the sample). The asset's own Launchpad
+    (*Materialize ▾ -> Open launchpad*) re-runs the allocation only."""
     from playwright.sync_api import expect
 
-    open_path(page, ui, "/locations/supplycast/jobs/procurement_review/playground")
-    expect(page.locator(".CodeMirror").first).to_be_visible()
-    config = editor_text(page)
-    assert "approval_threshold_usd: 75000.0" in config
-    page.locator(".CodeMirror").first.evaluate(
-        "(el, text) => el.CodeMirror.setValue(text)",
-        config.replace("approval_threshold_usd: 75000.0", "approval_threshold_usd: 10000.0"))
-    expect(page.get_by_text("No errors")).to_be_visible()
-    page.get_by_role("button", name=re.compile(r"Launch run", re.I)).click()
-    page.wait_for_url(re.compile(r"/runs/[0-9a-f-]{36}"))
+    open_path(page, ui, "/assets/purchase_order_proposals")
+    materialize = page.locator("button").filter(has_text=re.compile(r"^\s*Materialize\s*$")).first
+    materialize.locator("xpath=following::button[1]").click()
+    page.get_by_role("menuitem", name=re.compile("Open launchpad", re.I)).click()
+    dialog = page.get_by_role("dialog")
+    editor = dialog.locator(".CodeMirror").first
+    expect(editor).to_be_visible()
+    config = editor_text(dialog)
+    assert re.search(r"approval_threshold_usd: 75000\b", config), config
+    editor.evaluate("(el, text) => el.CodeMirror.setValue(text)",
+                    re.sub(r"approval_threshold_usd: 75000(\.0)?\b", "approval_threshold_usd: 10000", config))
+    expect(dialog.get_by_text("No errors")).to_be_visible()
+    shot(page, "19_po_launchpad_approval_limit")
+    dialog.locator("button").filter(has_text=re.compile(r"Materialize\s*$")).last.click()
+    page.wait_for_url(re.compile(r"/runs/[0-9a-f-]{36}"))  # the Launchpad opens the launched run
     expect(page.get_by_text("Success", exact=True).first).to_be_visible(timeout=RUN_TIMEOUT_MS)
     waiting = [p for p in _review_list(ui) if p["status"] == "needs_approval"]
     assert waiting, "no PO waits for a buyer after the limit went down to 10,000 USD"

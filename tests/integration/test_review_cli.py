@@ -1,4 +1,5 @@
-"""``supplycast review`` as a buyer runs it: real subprocesses on a warehouse with hand-made proposals.
+"""``supplycast review`` as a buyer runs it (one real subprocess, the rest through the same ``main`` in process) on a
+warehouse with hand-made proposals.
 
 PO-A (acme, 55,800 USD) needs approval by value, PO-B (risky) by supplier risk, PO-C (calm,
 280 USD) is auto-approved, RJ-D had no feasible offer. ``approvers.csv``: ana 100,000, bo 10,000.
@@ -6,10 +7,12 @@ PO-A (acme, 55,800 USD) needs approval by value, PO-B (risky) by supplier risk, 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import duckdb
@@ -21,10 +24,38 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _cli(warehouse: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "SUPPLYCAST_HOME": str(warehouse.parent), "SUPPLYCAST_EXPORTS": str(warehouse.parent / "exports")}
+def _state_env(warehouse: Path) -> dict[str, str]:
+    return {"SUPPLYCAST_HOME": str(warehouse.parent), "SUPPLYCAST_EXPORTS": str(warehouse.parent / "exports")}
+
+
+def _process(warehouse: Path, *args: str) -> subprocess.CompletedProcess:
+    """``supplycast review ...`` in its own process, as a buyer types it."""
     return subprocess.run([sys.executable, "-m", "pipelines", "review", *args, "--warehouse", str(warehouse)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+                          cwd=ROOT, env={**os.environ, **_state_env(warehouse)}, capture_output=True, text=True,
+                          timeout=300)
+
+
+def _cli(warehouse: Path, *args: str) -> subprocess.CompletedProcess:
+    """The same command line in this process (the same ``main``, its exit code and both streams):
+    a dozen decisions would otherwise pay a dozen interpreter start-ups."""
+    from pipelines.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = {k: os.environ.get(k) for k in _state_env(warehouse)}
+    os.environ.update(_state_env(warehouse))
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            try:
+                code = main(["review", *args, "--warehouse", str(warehouse)])
+            except SystemExit as exit_:  # argparse refusals
+                code = exit_.code
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return subprocess.CompletedProcess(["supplycast", "review", *args], code, out.getvalue(), err.getvalue())
 
 
 def _rows(warehouse: Path, sql: str) -> list[tuple]:
@@ -41,7 +72,7 @@ def _counts(warehouse: Path) -> tuple[int, int]:
 
 
 def test_list_json_has_the_contract_fields(review_warehouse: Path):
-    out = _cli(review_warehouse, "list", "--json")
+    out = _process(review_warehouse, "list", "--json")
     assert out.returncode == 0, out.stderr
     pos = {p["po_id"]: p for p in json.loads(out.stdout)}
     assert set(pos) == {"PO-A", "PO-B", "PO-C", "RJ-D"}
