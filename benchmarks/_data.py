@@ -6,25 +6,15 @@ forecaster takes (``unique_id, ds, y`` plus covariates) so the scripts stay shor
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from benchmarks.data import shared_data
+
 __all__ = ["shared_data", "M5Long", "load_m5_long", "Bakery", "load_bakery", "m5_events"]
-
-
-def shared_data() -> Path:
-    """``$SUPPLYCAST_SHARED`` or the nearest ``shared/data`` above this checkout."""
-    env = os.environ.get("SUPPLYCAST_SHARED")
-    if env:
-        return Path(env)
-    for parent in Path(__file__).resolve().parents:
-        if (parent / "shared" / "data").is_dir():
-            return parent / "shared" / "data"
-    return Path("../shared/data")
 
 
 @dataclass

@@ -3,6 +3,8 @@ service level, ``replay_frontier`` with its plot)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +39,18 @@ def run_replay(warehouse: Path, actuals_path: Path, *, params: ReplayParams = DE
     Raises:
         ActualsError: the file or a needed warehouse table is missing or unusable.
     """
+    with _existing_warehouse(warehouse) as con:
+        return replay_warehouse(con, actuals_path, params=params, warehouse_name=f"warehouse {warehouse}")
+
+
+@contextmanager
+def _existing_warehouse(warehouse: Path) -> Iterator[Any]:
+    """A connection to the warehouse of an earlier run (a missing file is the user's error, not a new warehouse)."""
     if not Path(warehouse).exists():
         raise ActualsError(f"warehouse {warehouse} does not exist; run `supplycast run` first")
     con = connect(warehouse)
     try:
-        return replay_warehouse(con, actuals_path, params=params, warehouse_name=f"warehouse {warehouse}")
+        yield con
     finally:
         con.close()
 
@@ -85,18 +94,13 @@ def run_frontier(warehouse: Path, actuals_path: Path, *, levels: tuple[float, ..
     Raises:
         ActualsError: the file or a needed warehouse table is missing or unusable.
     """
-    if not Path(warehouse).exists():
-        raise ActualsError(f"warehouse {warehouse} does not exist; run `supplycast run` first")
-    con = connect(warehouse)
-    try:
+    with _existing_warehouse(warehouse) as con:
         inputs, quarantined = _replay_inputs(con, actuals_path, f"warehouse {warehouse}")
         frontier = replay_frontier(**inputs, levels=levels, params=params)
         write_replay_frontier(con, frontier, as_of=frontier["as_of"].iloc[0], actuals_file=str(actuals_path),
                               seed=params.seed)
         if len(quarantined):
             replace_table(con, "quarantine_replay_actuals", quarantined)
-    finally:
-        con.close()
     path = Path(plot) if plot is not None else Path(warehouse).with_name(f"{Path(warehouse).stem}_replay_frontier.png")
     return frontier, plot_frontier(frontier, path)
 
