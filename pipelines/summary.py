@@ -96,9 +96,15 @@ def feed_warnings(paths: FeedPaths) -> list[str]:
     borrowed = paths.sample_fallbacks()
     if not borrowed:
         return []
+    drives = ", ".join(dict.fromkeys(_DRIVES.get(feed, feed) for feed in borrowed))
     return [f"LOGISTICS FEEDS FROM THE EMBEDDED SAMPLE: {', '.join(borrowed)} not found with your data, taken from "
-            "data/sample (M5 store CA_1's weather, USAID shipments, freight emission factors); supplier scores, "
-            "lead times, weather effects and CO2e describe the sample, not your data"]
+            f"data/sample (M5 store CA_1's weather, USAID shipments, freight emission factors); {drives} describe "
+            "the sample, not your data"]
+
+
+# what each borrowable feed drives, for the warning
+_DRIVES = {"shipments": "supplier scores and lead times", "emission_factors": "CO2e", "weather": "weather effects",
+           "weather_stations": "weather effects"}
 
 
 def _quarantine_warnings(quarantine: dict[str, dict[str, Any]]) -> list[str]:

@@ -58,3 +58,20 @@ def test_a_canonical_pos_folder_of_many_files_is_shown_as_the_folder(tmp_path: P
     paths = discover_feeds(tmp_path)
     assert paths.provenance()["pos"] == {"path": str(tmp_path / "pos"), "files": 2, "source": "data"}
     assert paths.sample_fallbacks() == ("emission_factors",)  # weather is optional: absent, not borrowed
+
+
+def test_the_borrowed_feeds_warning_names_only_what_they_drive(tmp_path: Path):
+    from pipelines.summary import feed_warnings
+
+    (warning,) = feed_warnings(discover_feeds(_m5_copy(tmp_path)))
+    assert warning.startswith("LOGISTICS FEEDS FROM THE EMBEDDED SAMPLE: weather, weather_stations, shipments, "
+                              "emission_factors not found with your data")
+    assert warning.endswith("; weather effects, supplier scores and lead times, CO2e describe the sample, not your data")
+    bakery_like = tmp_path / "canonical"
+    (bakery_like / "pos").mkdir(parents=True)
+    (bakery_like / "weather").mkdir()
+    shutil.copy(SAMPLE_DIR / "m5" / "sales_d1914_d1941.parquet", bakery_like / "pos" / "sales.parquet")
+    shutil.copy(SAMPLE_DIR / "weather_ghcn" / "daily.parquet", bakery_like / "weather" / "daily.parquet")
+    (warning,) = feed_warnings(discover_feeds(bakery_like))
+    assert "weather effects" not in warning and warning.endswith("; supplier scores and lead times, CO2e describe the "
+                                                                 "sample, not your data")
