@@ -217,13 +217,13 @@ def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: Duc
 
 def _long_metadata(report: LongReport | None, forecast_frame: pd.DataFrame) -> dict:
     """The long series' holdout comparison, the weather's worth and where each row's weather came from."""
-    sources = forecast_frame["weather_source"].value_counts().to_dict()
+    sources = MetadataValue.json({k: int(v) for k, v in forecast_frame["weather_source"].value_counts().items()})
     if report is None:
-        return {"weather_value": "no long series", "weather_source_rows": MetadataValue.json(sources)}
+        return {"weather_value": "no long series", "weather_source_rows": sources}
     return {
         "weather_value": markdown_table(report.weather_table().round(4)),
         "weather_on": report.weather_on,
-        "weather_source_rows": MetadataValue.json({k: int(v) for k, v in sources.items()}),
+        "weather_source_rows": sources,
         "long_history": MetadataValue.json({
             "series": report.n_series, "used": report.used,
             "holdout_rmse": {"long_model": round(report.rmse_long, 4), "previous": round(report.rmse_previous, 4)},

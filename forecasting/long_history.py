@@ -46,6 +46,7 @@ __all__ = [
     "compare_backtests",
     "feature_value",
     "weather_value",
+    "rmsse_scale",
     "weekday_mean",
 ]
 
@@ -511,11 +512,17 @@ class FeatureValue:
     per_segment: pd.DataFrame | None = None
 
 
-def _rmsse(bt: pd.DataFrame, hist: pd.DataFrame, origin: pd.Timestamp) -> pd.Series:
-    past = hist[hist["ds"] <= origin].sort_values(["unique_id", "ds"])
+def rmsse_scale(history: pd.DataFrame, origin: pd.Timestamp) -> pd.Series:
+    """Per ``unique_id``, the mean squared day-to-day change of ``y`` up to ``origin`` (RMSSE's
+    denominator); NaN where the series never changed."""
+    past = history[history["ds"] <= origin].sort_values(["unique_id", "ds"])
     d2 = past.groupby("unique_id", sort=True)["y"].diff() ** 2
     scale = d2.groupby(past["unique_id"]).mean()
-    scale = scale.where(scale > 0, np.nan)
+    return scale.where(scale > 0, np.nan)
+
+
+def _rmsse(bt: pd.DataFrame, hist: pd.DataFrame, origin: pd.Timestamp) -> pd.Series:
+    scale = rmsse_scale(hist, origin)
     sq = ((bt["yhat"] - bt["y"]) ** 2).groupby(bt["unique_id"]).mean()
     return np.sqrt(sq / scale.reindex(sq.index)).dropna()
 

@@ -26,7 +26,13 @@ import pandas as pd
 from forecasting.covariates import Covariates
 from forecasting.frames import DS, UID, Y, series_bounds
 from forecasting.history import PreparedHistory
-from forecasting.long_history import LGBM_PARAMS, FeatureValue, LongHistoryForecaster, compare_backtests
+from forecasting.long_history import (
+    LGBM_PARAMS,
+    FeatureValue,
+    LongHistoryForecaster,
+    compare_backtests,
+    rmsse_scale,
+)
 from forecasting.stages import HoldoutBacktest, ModelChoice, series_hierarchy
 from forecasting.weather_features import weather_features
 
@@ -229,10 +235,7 @@ def _matrix(pred: pd.DataFrame, dates: pd.DatetimeIndex, shape: tuple[int, int],
 
 
 def _scale(df: pd.DataFrame, origin: pd.Timestamp, n_series: int) -> np.ndarray:
-    past = df[df[DS] <= origin]
-    d2 = past.groupby(UID, sort=True)[Y].diff() ** 2
-    s = d2.groupby(past[UID]).mean()
-    return s.where(s > 0).reindex(np.arange(n_series)).to_numpy(dtype=np.float64)
+    return rmsse_scale(df, origin).reindex(np.arange(n_series)).to_numpy(dtype=np.float64)
 
 
 def fit_long_history(
