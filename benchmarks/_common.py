@@ -137,3 +137,14 @@ def mixed_depths(fc: LongHistoryForecaster, hist: pd.DataFrame, cov: Covariates,
         roles = roles[~roles.index.duplicated()]
         outs.append(out.assign(role=roles.reindex(out["unique_id"]).to_numpy(), rotation=r))
     return pd.concat(outs, ignore_index=True)
+
+
+def depth_coverage(forecasts: Mapping[str, pd.DataFrame], mixed: pd.DataFrame, sales: pd.DataFrame) -> pd.DataFrame:
+    """:func:`coverage_table` of the runs at one depth each (``ours``, ``ours_28_days``,
+    ``ours_new_14_days`` of ``forecasts``) and of the mixed-depth panel, against ``sales``
+    (``unique_id, ds, y``)."""
+    actual = sales[["unique_id", "ds", "y"]]
+    runs = {name: forecasts[name].merge(actual, on=["unique_id", "ds"])
+            for name in ("ours", "ours_28_days", "ours_new_14_days")}
+    runs["ours_mixed"] = mixed.merge(actual, on=["unique_id", "ds"])
+    return coverage_table(runs)

@@ -29,7 +29,7 @@ from benchmarks._common import (
     ROLES,
     Tee,
     Timer,
-    coverage_table,
+    depth_coverage,
     fit_predict,
     header,
     mixed_depths,
@@ -187,10 +187,7 @@ def run(root: Path, tee: Tee, *, forecaster: LongHistoryForecaster = FORECASTER,
     tee(pd.DataFrame(mixed_rows).T.drop(columns=["pinball_q50", "pinball_q90"]).to_string(
         float_format=lambda v: f"{v:.3f}"))
 
-    runs = {n: fc_out[n].merge(b.sales[["unique_id", "ds", "y"]], on=["unique_id", "ds"])
-            for n in ("ours", "ours_28_days", "ours_new_14_days")}
-    runs["ours_mixed"] = mixed.merge(b.sales[["unique_id", "ds", "y"]], on=["unique_id", "ds"])
-    cov_t = coverage_table(runs)
+    cov_t = depth_coverage(fc_out, mixed, b.sales)
     tee("\nQuantile coverage on the holdout per history-length group (target q10-q90 80% +/- 3, q90 90% +/- 2; "
         "levels calibrated on the window before the origin). ours / ours_28_days / ours_new_14_days: every "
         "series at that depth; ours_mixed: the three depths on one panel:")

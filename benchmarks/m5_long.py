@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks._baselines import STAT_MODELS, mlf_m5_recipe, stat_forecasts, stats_pick
-from benchmarks._common import ROLES, Tee, Timer, coverage_table, fit_predict, header, mixed_depths, valid_predictions
+from benchmarks._common import ROLES, Tee, Timer, depth_coverage, fit_predict, header, mixed_depths, valid_predictions
 from benchmarks._data import M5Long, load_m5_long, shared_data
 from forecasting.covariates import Covariates
 from forecasting.long_history import LongHistoryForecaster
@@ -184,10 +184,7 @@ def run(root: Path, tee: Tee, *, forecaster: LongHistoryForecaster = FORECASTER,
         "new 14 days, each set beside the other two; every series scored once per role):")
     tee(pd.DataFrame(mixed_rows).T.to_string(float_format=lambda v: f"{v:.4f}"))
 
-    runs = {name: fc_out[name].merge(m.sales[["unique_id", "ds", "y"]], on=["unique_id", "ds"])
-            for name in ("ours", "ours_28_days", "ours_new_14_days")}
-    runs["ours_mixed"] = mixed.merge(m.sales[["unique_id", "ds", "y"]], on=["unique_id", "ds"])
-    cov_t = coverage_table(runs)
+    cov_t = depth_coverage(fc_out, mixed, m.sales)
     tee("\nQuantile coverage on the test window per history-length group (target q10-q90 80% +/- 3, "
         "q90 90% +/- 2; levels calibrated on the window before the origin). ours / ours_28_days / "
         "ours_new_14_days: every series at that depth; ours_mixed: the three depths on one panel:")
