@@ -134,14 +134,16 @@ def _positive_int(value: str) -> int:
 
 def _levels(value: str) -> tuple[float, ...]:
     """argparse type: comma-separated service levels, each in [0.5, 1)."""
+    from procurement.replay import service_levels
+
     try:
-        levels = tuple(float(v) for v in value.split(",") if v.strip())
+        levels = [float(v) for v in value.split(",") if v.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected numbers like 0.9,0.95,0.99, got {value!r}") from None
-    bad = [v for v in levels if not 0.5 <= v < 1]
-    if not levels or bad:
-        raise argparse.ArgumentTypeError(f"service levels must be in [0.5, 1), got {value!r}")
-    return levels
+    try:
+        return tuple(service_levels(levels))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} (from {value!r})") from None
 
 
 def _run_config(args: argparse.Namespace) -> dict[str, Any]:

@@ -34,6 +34,7 @@ The simulation loops over days; every day is one vectorised step over all series
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,8 +45,8 @@ from scipy.stats import norm
 from procurement.landed_cost import DEFAULT_COSTS
 from procurement.policy import forecast_variance
 
-__all__ = ["ReplayParams", "DEFAULT_REPLAY", "load_actuals", "replay", "replay_frontier", "matched_fill", "ActualsError",
-           "POLICIES", "FRONTIER_POLICIES", "DEFAULT_LEVELS"]
+__all__ = ["ReplayParams", "DEFAULT_REPLAY", "load_actuals", "replay", "replay_frontier", "service_levels", "matched_fill",
+           "ActualsError", "POLICIES", "FRONTIER_POLICIES", "DEFAULT_LEVELS"]
 
 POLICIES = ("supplycast", "snaive_base_stock", "oracle")
 # the policies whose service target the frontier sweeps
@@ -355,6 +356,19 @@ def replay(
     return out[cols], pd.DataFrame(daily_rows)
 
 
+def service_levels(levels: Iterable[float]) -> list[float]:
+    """The frontier's grid: the distinct levels, ascending.
+
+    Raises:
+        ValueError: a level outside [0.5, 1), or no level.
+    """
+    grid = sorted({float(v) for v in levels})
+    bad = [v for v in grid if not 0.5 <= v < 1]
+    if not grid or bad:
+        raise ValueError(f"service levels must be in [0.5, 1), got {bad or 'none'}")
+    return grid
+
+
 def replay_frontier(
     proposals: pd.DataFrame,
     forecast: pd.DataFrame,
@@ -389,10 +403,7 @@ def replay_frontier(
     Raises:
         ValueError: a level outside [0.5, 1), or no level.
     """
-    grid = sorted({float(v) for v in levels})
-    bad = [v for v in grid if not 0.5 <= v < 1]
-    if not grid or bad:
-        raise ValueError(f"service levels must be in [0.5, 1), got {bad or 'none'}")
+    grid = service_levels(levels)
     sim = _prepare(proposals, forecast, history, actuals, unit_cost, supply=supply,
                    lead_time_samples=lead_time_samples, params=params)
     n = len(sim.lead)
