@@ -7,10 +7,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install run test lint dev clean
 
+# --compile-bytecode: with PYTHONDONTWRITEBYTECODE set (as on CI images) nothing else writes .pyc files,
+# and every process would compile dagster, pandas, mlflow and GX from source on start (~15 s)
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv==0.13.9 || $(BIN)/python -m pip install --quiet uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt -C editable_mode=compat -e ".[dev]" \
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -c constraints.txt -C editable_mode=compat -e ".[dev]" \
 	  || $(BIN)/python -m pip install --quiet -c constraints.txt --config-settings editable_mode=compat -e ".[dev]"
 	touch $(STAMP)
 

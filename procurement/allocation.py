@@ -19,7 +19,7 @@ only as penalised back-ups, used when the on-time offers run out of capacity. Th
 vectors (no loop over needs).
 
 Without a budget the program is block-diagonal by item (only an item's needs share its offers'
-capacity), so it is solved as independent MILPs of whole items of about 250 needs, in descending
+capacity), so it is solved as independent MILPs of whole items of about 50 needs, in descending
 order of their greedy cost, each to ``mip_rel_gap`` (0.5 %). One MILP over a whole department
 spends its time limit in root-node cuts and heuristics for thousands of binaries and closes few
 gaps; small independent MILPs are solved at the root and the money is optimised first. A MILP
@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -217,7 +218,7 @@ def _allocate_block(
     item_col: str = "item_id",
     pair_need_fn: Callable[[pd.DataFrame], pd.Series] | None = None,
     decompose: bool = True,
-    needs_per_milp: int = 250,
+    needs_per_milp: int = 50,
 ) -> AllocationResult:
     """One MILP over ``needs`` (see :func:`allocate`), solved item by item when there is no budget.
 
@@ -406,13 +407,14 @@ def allocate(
     max_block_needs: int = 2000,
     time_limit: float = 60.0,
     item_col: str = "item_id",
+    workers: int = 2,
     **kwargs: Any,
 ) -> AllocationResult:
     """Allocate every need to offers at least total objective under MOQ, pack, capacity, budget.
 
     Needs of different items share no offer capacity, so without a budget one MILP per block of
     whole items (a department, cut into chunks of about ``max_block_needs`` needs, each then
-    solved as independent MILPs of about 250 needs; see the module docstring) is exact and much
+    solved as independent MILPs of about 50 needs; see the module docstring) is exact and much
     faster than one large MILP. With a budget, each department gets the share of it that its
     greedy (cheapest-offer) spend represents; the split is recorded.
 
@@ -424,7 +426,8 @@ def allocate(
         block_col: column of ``needs`` to decompose by, or None for one MILP.
         max_block_needs: blocks larger than this are cut into chunks of whole items.
         time_limit: HiGHS time limit in seconds for the whole allocation (shared by the blocks
-            in proportion to their size).
+            in proportion to their size, and by the ``workers`` solving them at once).
+        workers: Blocks solved at the same time (threads: HiGHS releases the GIL while it solves).
         **kwargs: ``line_cost``, ``shortage_penalty``, ``mip_rel_gap``, ``pair_need_fn`` passed
             to each block.
 
@@ -454,11 +457,14 @@ def allocate(
         spend = needs["need_qty"] * needs[item_col].map(cheapest).fillna(0)
         by_block = spend.groupby(key.to_numpy()).sum()
         budgets = {b: budget * float(by_block[b]) / max(float(by_block.sum()), 1e-9) for b in blocks}
-    results = [
-        _allocate_block(n, offers, budget=budgets[b], time_limit=max(1.0, time_limit * shares[b]),
-                        item_col=item_col, **kwargs)
-        for b, n in blocks.items()
-    ]
+    workers = max(1, int(workers))
+
+    def solve(b: str) -> AllocationResult:
+        return _allocate_block(blocks[b], offers, budget=budgets[b],
+                               time_limit=max(1.0, time_limit * shares[b]), item_col=item_col, **kwargs)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(solve, blocks))
     info: dict[str, float | str] = {
         "method": "+".join(sorted({str(r.info.get("method")) for r in results})),
         "blocks": len(results),

@@ -65,3 +65,16 @@ def test_item_milps_respect_pack_moq_and_capacity(n_items, seed):
     cap = offers.set_index(["supplier_id", "item_id"])["capacity_units_per_week"]
     assert (used <= cap.reindex(used.index)).all()
     assert (res.needs["allocated"] + res.needs["shortage"] >= res.needs["need_qty"]).all()
+
+
+def test_blocks_solved_on_two_threads_give_the_one_thread_allocation():
+    needs, offers = _problem(12, seed=7)
+    # three departments of four items: three blocks, each solved to optimality either way
+    needs = needs.assign(dept_id=needs["item_id"].str[1:].astype(int).floordiv(4).map("D{}".format))
+    serial = allocate(needs, offers, max_block_needs=16, workers=1, time_limit=30)
+    threaded = allocate(needs, offers, max_block_needs=16, workers=2, time_limit=30)
+    assert serial.info["blocks"] == threaded.info["blocks"] == 3
+    assert threaded.info["blocks_optimal"] == 3
+    assert threaded.info["objective"] == pytest.approx(serial.info["objective"], rel=0.011)
+    assert threaded.needs["need_id"].tolist() == serial.needs["need_id"].tolist()
+    assert threaded.needs["shortage"].sum() == serial.needs["shortage"].sum()
