@@ -12,8 +12,9 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, copy_context
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -28,8 +29,9 @@ __all__ = [
     "current_executor",
     "run_statsforecast",
     "run_statsforecast_cv",
-    "library_seconds",
     "library_call",
+    "library_seconds",
+    "thread_map",
 ]
 
 
@@ -57,9 +59,10 @@ class ExecutorConfig:
 
 _LOCAL = ExecutorConfig()
 _CURRENT: ContextVar[ExecutorConfig | None] = ContextVar("supplycast_executor", default=None)
-# seconds spent inside library calls (statsforecast, lightgbm), as (library, seconds), so the
-# pipeline's overhead around them can be measured; None outside ``use_executor`` (nothing is timed)
-_LIBRARY_SECONDS: ContextVar[list[tuple[str, float]] | None] = ContextVar("supplycast_library_seconds", default=None)
+# library calls (statsforecast, lightgbm, mlforecast) as (library, start, end) perf_counter times, so
+# the pipeline's overhead around them can be measured; None outside ``use_executor`` (nothing is timed)
+_LIBRARY_SECONDS: ContextVar[list[tuple[str, float, float]] | None] = ContextVar("supplycast_library_seconds",
+                                                                                  default=None)
 
 
 @contextmanager
@@ -79,12 +82,22 @@ def current_executor() -> ExecutorConfig:
 
 
 def library_seconds(library: str | None = None) -> float:
-    """Seconds spent in library calls since the innermost ``use_executor`` began.
+    """Wall seconds spent in library calls since the innermost ``use_executor`` began.
+
+    Calls that overlap (library calls on parallel threads, see :func:`thread_map`) count once:
+    the result is the length of the union of their intervals.
 
     Args:
-        library: ``statsforecast`` or ``lightgbm``; None sums every library.
+        library: ``statsforecast``, ``lightgbm`` or ``mlforecast``; None: every library.
     """
-    return float(sum(s for name, s in (_LIBRARY_SECONDS.get() or ()) if library is None or name == library))
+    spans = sorted((start, end) for name, start, end in (_LIBRARY_SECONDS.get() or ())
+                   if library is None or name == library)
+    total, reach = 0.0, float("-inf")
+    for start, end in spans:
+        if end > reach:
+            total += end - max(start, reach)
+            reach = end
+    return float(total)
 
 
 @contextmanager
@@ -96,7 +109,20 @@ def library_call(library: str) -> Iterator[None]:
     finally:
         timer = _LIBRARY_SECONDS.get()
         if timer is not None:
-            timer.append((library, time.perf_counter() - started))
+            timer.append((library, started, time.perf_counter()))
+
+
+def thread_map(fn: Callable[[Any], Any], items: Sequence[Any], *, workers: int = 2) -> list[Any]:
+    """``[fn(x) for x in items]`` on up to ``workers`` threads, each in a copy of the caller's context.
+
+    For calls that release the GIL (LightGBM training, HiGHS): the copies keep the caller's
+    executor and library timer, so library calls on the threads are timed like the caller's.
+    """
+    if len(items) <= 1 or workers <= 1:
+        return [fn(x) for x in items]
+    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+        futures = [pool.submit(copy_context().run, fn, x) for x in items]
+        return [f.result() for f in futures]
 
 
 @contextmanager

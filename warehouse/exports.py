@@ -128,7 +128,7 @@ def write_xlsx(
     path.parent.mkdir(parents=True, exist_ok=True)
     n_cols = max(len(df.columns), 1)
     # constant_memory streams each row to disk once the next one starts: memory stays flat at any size
-    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "remove_timezone": True})
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "remove_timezone": True, "strings_to_formulas": False, "strings_to_urls": False})
     try:
         ws = wb.add_worksheet(sheet_name[:31])
         for i, width in enumerate(column_widths(df)):

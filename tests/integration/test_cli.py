@@ -95,7 +95,8 @@ def test_json_summary_is_machine_readable(cli_run):
     lib = cost["library_seconds"]
     parts = {k: v for k, v in lib.items() if k != "total"}
     assert {"statsforecast", "lightgbm"} <= set(parts) and lib["lightgbm"] > 0
-    assert lib["total"] == pytest.approx(sum(parts.values()), abs=0.02)
+    # overlapping calls (parallel threads) count once in the total
+    assert max(parts.values()) - 0.02 <= lib["total"] <= sum(parts.values()) + 0.02
     assert cost["ratio"] == pytest.approx(cost["stage_seconds"] / lib["total"], rel=0.02) and cost["ratio"] > 1
     assert cost["stage_seconds"] <= summary["step_seconds"]["forecast"] + 0.1
 

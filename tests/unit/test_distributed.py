@@ -121,3 +121,26 @@ def test_pool_workers_forked_in_a_library_call_end_on_sigterm():
         assert outcomes["library call"] == -signal.SIGTERM
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_library_seconds_count_overlapping_calls_once():
+    import time as _time
+
+    from forecasting.distributed import library_call, thread_map
+
+    def train(seconds: float) -> float:
+        with library_call("lightgbm"):
+            _time.sleep(seconds)
+        return seconds
+
+    with use_executor(ExecutorConfig()):
+        started = _time.perf_counter()
+        assert thread_map(train, [0.3, 0.3], workers=2) == [0.3, 0.3]
+        wall = _time.perf_counter() - started
+        with library_call("statsforecast"):
+            _time.sleep(0.1)
+        lgbm, stats, total = library_seconds("lightgbm"), library_seconds("statsforecast"), library_seconds()
+    # two 0.3 s calls side by side are 0.3 s of wall time inside LightGBM, not 0.6 s
+    assert 0.3 <= lgbm <= wall < 0.55
+    assert 0.1 <= stats < 0.2
+    assert total == pytest.approx(lgbm + stats, abs=1e-9)
