@@ -140,7 +140,7 @@ def test_expectation_table_lists_every_result_failures_first(pos):
     assert table["success"].iloc[1:].all()
     # whole-column expectations show what GX observed instead of row counts
     dtype = table[(table["expectation"] == "expect_column_values_to_be_of_type") & (table["column"] == "units")]
-    assert dtype["observed"].iloc[0] == "int32" and dtype["unexpected_count"].iloc[0] == ""
+    assert dtype["observed"].iloc[0] == "int64" and dtype["unexpected_count"].iloc[0] == ""
     assert table[table["column"] == "store_id, item_id, date"]["expectation"].tolist() == [
         "expect_compound_columns_to_be_unique"]
 
@@ -150,3 +150,16 @@ def test_data_docs_page_is_a_path(pos, tmp_path):
     assert outcome.docs_page is not None and outcome.docs_page.is_file()
     assert outcome.docs_url == outcome.docs_page.as_uri()
     assert validate_feed("pos", pos.head(50)).docs_page is None
+
+
+def test_a_date_past_the_nanosecond_range_fails_the_window_instead_of_raising(pos):
+    bad = pos.copy()
+    assert str(bad["date"].dtype) == "datetime64[us]"  # DuckDB's DATE, as the loader hands it over
+    bad["date"] = bad["date"].to_numpy().astype("datetime64[us]")
+    dates = bad["date"].to_numpy().copy()
+    dates[:2] = np.datetime64("2999-01-01", "us")  # beyond pandas' nanosecond range (2262)
+    bad["date"] = dates
+    outcome = validate_feed("pos", bad)
+    failed = {(f["expectation"], f["column"]) for f in outcome.failures}
+    assert ("expect_column_values_to_be_between", "date") in failed
+    assert outcome.rows == len(bad) and not outcome.success
