@@ -311,9 +311,13 @@ def assess_purchase_orders(lines: pd.DataFrame, refs: pd.DataFrame,
         "subst": np.where(n_sub > 0, n_sub.astype(str) + " line(s) from a dearer substitute supplier", ""),
     }, index=lines.index)
     held_text = holds.apply(lambda col: col.where(col == "", col + "; ")).sum(axis=1).str.rstrip("; ")
-    auto_text = ("auto-approved: PO value " + _fmt(value) + f" USD within {policy.auto_approve_max_usd:,.0f}, supplier risk "
-                 + risk.round(2).astype(str) + f" within {policy.high_risk_score:g} (or PO within "
-                 + f"{policy.high_risk_auto_max_usd:,.0f} USD), no line above {policy.anomaly_factor:g}x what forecast "
+    # a risky supplier is let through only by the small-PO allowance: say which of the two held
+    risk_text = np.where(risk > policy.high_risk_score,
+                         "supplier risk " + risk.round(2).astype(str) + f" above {policy.high_risk_score:g} but PO within "
+                         + f"{policy.high_risk_auto_max_usd:,.0f} USD",
+                         "supplier risk " + risk.round(2).astype(str) + f" within {policy.high_risk_score:g}")
+    auto_text = ("auto-approved: PO value " + _fmt(value) + f" USD within {policy.auto_approve_max_usd:,.0f}, "
+                 + risk_text + f", no line above {policy.anomaly_factor:g}x what forecast "
                  "and recent sales justify, no dearer substitute")
     reason = np.where(rejected, "no feasible offer: nothing to approve",
                       np.where(needs, "needs " + pd.Series(tier, index=lines.index) + " approval: " + held_text, auto_text))

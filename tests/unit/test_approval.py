@@ -152,7 +152,11 @@ def test_po_status_reason_tier_and_stake():
     assert po.loc["G", "approval_tier"] == "category manager" and po.loc["A", "approval_tier"] == "buyer"
     assert po.loc["B", "approval_reason"] == "needs buyer approval: supplier risk 0.8 above 0.7"
     assert po.loc["F", "approval_reason"] == "needs buyer approval: 1 line(s) held by the quantity anomaly guard"
-    assert po.loc["C", "approval_reason"].startswith("auto-approved: PO value 280 USD within 50,000, supplier risk 0.1")
+    assert po.loc["C", "approval_reason"].startswith("auto-approved: PO value 280 USD within 50,000, supplier risk 0.1 "
+                                                     "within 0.7, no line above")
+    # a risky supplier passes only on the small-PO allowance, and the reason says so
+    assert po.loc["E", "approval_reason"].startswith("auto-approved: PO value 4,000 USD within 50,000, supplier risk "
+                                                     "0.75 above 0.7 but PO within 5,000 USD, no line above")
     assert po.loc["RJ", "approval_reason"] == "no feasible offer: nothing to approve"
     # a PO's status is the header's: every line carries it; only the anomalous line is held
     assert (out.loc[out["po_id"] == "F", "status"] == "needs_approval").all()
