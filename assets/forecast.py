@@ -224,6 +224,7 @@ def _long_metadata(report: LongReport | None, forecast_frame: pd.DataFrame) -> d
     return {
         "weather_value": markdown_table(report.weather_table().round(4)),
         "weather_on": report.weather_on,
+        "weather_stores": MetadataValue.json(list(report.weather_stores)),
         "weather_source_rows": sources,
         "long_history": MetadataValue.json({
             "series": report.n_series, "used": report.used,

@@ -49,6 +49,7 @@ __all__ = [
     "fit_long_history",
     "choose_long",
     "source_labels",
+    "weather_stores",
 ]
 
 # Missing weather values (a station that never reports tmin) are expected and LightGBM routes them.
@@ -93,8 +94,9 @@ class LongFit:
         scale: Per series, the mean squared day-to-day change of its history up to the first
             backtest origin (NaN for other series); the RMSSE scale.
         weather: What the weather was worth on the backtest (None without a weather feed).
-        weather_on: Whether the forecast uses the weather.
+        weather_on: Whether the forecast uses the weather for any store.
         n_rows: History rows the model was fitted on.
+        weather_stores: The stores whose series use the weather (their backtest RMSSE is lower with it).
     """
 
     mask: np.ndarray
@@ -105,6 +107,7 @@ class LongFit:
     weather: FeatureValue | None
     weather_on: bool
     n_rows: int
+    weather_stores: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,8 @@ class LongReport:
         rmsse_previous: Mean per-series RMSSE of the other candidates' deployed forecast.
         used: Whether the long series are forecast by the long model (``rmse_long < rmse_previous``).
         weather: What the weather was worth (see :class:`LongFit`).
-        weather_on: Whether the forecast uses the weather.
+        weather_on: Whether the forecast uses the weather for any store.
+        weather_stores: The stores whose series use it.
     """
 
     n_series: int
@@ -130,9 +134,10 @@ class LongReport:
     used: bool
     weather: FeatureValue | None
     weather_on: bool
+    weather_stores: tuple[str, ...] = ()
 
     def weather_table(self) -> pd.DataFrame:
-        """One row per segment (``all`` first): RMSSE with and without weather, and the decision."""
+        """One row per store (``all`` first): RMSSE with and without weather, and the decision."""
         if self.weather is None:
             return pd.DataFrame({"segment": ["all"], "rmsse_with_weather": [np.nan],
                                  "rmsse_without_weather": [np.nan], "weather": ["no weather feed"]})
@@ -142,8 +147,10 @@ class LongReport:
             rows += [{"segment": str(r.segment), "rmsse_with_weather": r["with"], "rmsse_without_weather": r.without}
                      for _, r in w.per_segment.iterrows()]
         table = pd.DataFrame(rows)
-        table["weather"] = np.where(table["rmsse_with_weather"] < table["rmsse_without_weather"], "helps", "does not")
-        table.loc[0, "weather"] = "on" if self.weather_on else "off"
+        table["weather"] = np.where(table["rmsse_with_weather"] < table["rmsse_without_weather"], "on", "off")
+        n = len(table) - 1
+        table.loc[0, "weather"] = (f"on for {len(self.weather_stores)} of {n} stores" if n
+                                   else ("on" if self.weather_on else "off"))
         return table
 
 
@@ -263,7 +270,8 @@ def fit_long_history(
     The backtest forecasts the whole holdout from the run's first origin (one refit instead of
     one per origin: the later windows are forecast from further away than the other candidates'
     are, which can only flatter them). The weather's worth is the RMSSE of that backtest with
-    and without the weather features; the forecast keeps the weather only if it is lower with.
+    and without the weather features, per store; the series of a store use the weather only if
+    its RMSSE is lower with it (one final fit with and one without the weather when stores differ).
 
     Args:
         history: The prepared history.
@@ -295,29 +303,50 @@ def fit_long_history(
     origin, n_series = holdout.result.cutoffs[0], history.n_series
     h_days = len(holdout.dates)
     variants = [cov, cov.without_weather()] if cov.has_weather else [cov]
-    # the two backtests are independent one-thread LightGBM fits, which release the GIL: side by side
+    # the two backtests (and below the two final fits) are independent one-thread LightGBM fits,
+    # which release the GIL: side by side
     backtests = thread_map(lambda c: replace(model).backtest(df, origin=origin, covariates=c, h=h_days), variants)
-    bt_with = backtests[0]
-    value, weather_on, chosen = None, False, bt_with
+    store = cov.series.set_index(UID)["store_id"].astype(str)
+    value, stores = None, ()
     if cov.has_weather:
-        bt_without = backtests[1]
-        value = compare_backtests(bt_with, bt_without, df, origin=origin,
-                                  segments=cov.series.set_index(UID)["store_id"])
-        weather_on = bool(value.with_features < value.without_features)
-        chosen = bt_with if weather_on else bt_without
-    final = replace(model).fit(df, covariates=cov if weather_on else cov.without_weather())
-    pred = final.predict()
+        value = compare_backtests(backtests[0], backtests[1], df, origin=origin, segments=store)
+        stores = weather_stores(value)
+    on = store.isin(stores)  # per series code: forecast with the weather
+    chosen = _pick(backtests[0], backtests[-1], on)
+    finals = [c for c, use in ((cov, on.any()), (cov.without_weather(), not on.all())) if use]
+    preds = thread_map(lambda c: replace(model).fit(df, covariates=c).predict(), finals)
+    pred = _pick(preds[0], preds[-1], on) if len(preds) == 2 else preds[0]
     shape = (n_series, len(forecast_dates))
-    days = pd.DataFrame({"store_id": cov.series.set_index(UID)["store_id"].reindex(pred[UID]).to_numpy(),
-                         "date": pd.to_datetime(pred[DS]).to_numpy()})
+    days = pd.DataFrame({"store_id": store.reindex(pred[UID]).to_numpy(), "date": pd.to_datetime(pred[DS]).to_numpy()})
     labels = np.full(shape, _NONE, dtype=object)
     cols = forecast_dates.get_indexer(days["date"])
     ok = cols >= 0
-    labels[pred[UID].to_numpy()[ok], cols[ok]] = weather_source(
-        days, cov.store_weather, origin=history.as_of, use_weather=weather_on)[ok]
+    source = weather_source(days, cov.store_weather, origin=history.as_of, use_weather=bool(stores))
+    source = np.where(days["store_id"].isin(stores).to_numpy(), source, _NONE)
+    labels[pred[UID].to_numpy()[ok], cols[ok]] = source[ok]
     return LongFit(mask=mask, holdout=_matrix(chosen, holdout.dates, (n_series, h_days)),
                    forecast=_matrix(pred, forecast_dates, shape), weather_source=labels,
-                   scale=_scale(df, origin, n_series), weather=value, weather_on=weather_on, n_rows=len(df))
+                   scale=_scale(df, origin, n_series), weather=value, weather_on=bool(stores), n_rows=len(df),
+                   weather_stores=stores)
+
+
+def weather_stores(value: FeatureValue) -> tuple[str, ...]:
+    """The stores (segments of ``value``) whose backtest RMSSE is lower with the weather than without.
+
+    Raises:
+        ValueError: ``value`` has no per-store breakdown.
+    """
+    table = value.per_segment
+    if table is None:
+        raise ValueError("weather_stores needs the weather's value per store (compare_backtests(segments=...))")
+    return tuple(sorted(table.loc[table["with"] < table["without"], "segment"].astype(str)))
+
+
+def _pick(with_weather: pd.DataFrame, without: pd.DataFrame, on: pd.Series) -> pd.DataFrame:
+    """Rows of ``with_weather`` for the series ``on`` says, of ``without`` for the others."""
+    use = with_weather[UID].map(on).eq(True).to_numpy()
+    keep = ~without[UID].map(on).eq(True).to_numpy()
+    return pd.concat([with_weather[use], without[keep]], ignore_index=True)
 
 
 def _rmsse(pred: np.ndarray, actual: np.ndarray, scale: np.ndarray) -> float:
@@ -349,7 +378,8 @@ def choose_long(choice: ModelChoice, holdout: HoldoutBacktest, long_fit: LongFit
     report = LongReport(n_series=int(rows.sum()), rmse_long=rmse_long, rmse_previous=rmse_prev,
                         rmsse_long=_rmsse(new, a, long_fit.scale[rows]),
                         rmsse_previous=_rmsse(old, a, long_fit.scale[rows]), used=used,
-                        weather=long_fit.weather, weather_on=long_fit.weather_on)
+                        weather=long_fit.weather, weather_on=long_fit.weather_on,
+                        weather_stores=long_fit.weather_stores)
     if not used:
         return choice, report
     take = long_fit.mask & np.isfinite(long_fit.forecast).all(axis=1)

@@ -268,7 +268,7 @@ def _long_metrics(run: ForecastRun) -> dict[str, float]:
     out = {"long_n_series": float(report.n_series), "long_rmse_long_model": report.rmse_long,
            "long_rmse_previous": report.rmse_previous, "long_rmsse_long_model": report.rmsse_long,
            "long_rmsse_previous": report.rmsse_previous, "long_history_used": float(report.used),
-           "weather_on": float(report.weather_on)}
+           "weather_on": float(report.weather_on), "weather_stores_on": float(len(report.weather_stores))}
     if report.weather is not None:
         out |= {"weather_rmsse_with": report.weather.with_features,
                 "weather_rmsse_without": report.weather.without_features,

@@ -276,6 +276,8 @@ def test_long_series_forecast_by_the_long_model_with_weather_source(materialised
     assert set(rows["weather_source"]) <= {"forecast", "climatology", "none"}
     # the sample's weather ends on the last POS day: no weather forecast rows, climatology if weather is on
     expected = "climatology" if meta["weather_on"].value else "none"
+    # one store: the weather is on for it exactly when the backtest is better with it
+    assert meta["weather_stores"].value == (["CA_1"] if meta["weather_on"].value else [])
     # on the sample's holdout the long model beats the 28-day candidates on the long series (RMSE 3.57 vs 4.04)
     assert long_history["used"]
     assert long_history["holdout_rmse"]["long_model"] < long_history["holdout_rmse"]["previous"]

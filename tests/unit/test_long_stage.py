@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -109,3 +111,30 @@ def test_long_model_is_not_used_when_it_does_worse():
     assert new.labels.tolist() == ["adida", "blend", "adida"]
     assert source_labels(new, long_fit, 4).ravel().tolist() == ["none"] * 12
     assert source_labels(new, None, 2).shape == (3, 2)
+
+
+def _value(per_store: dict[str, tuple[float, float]]):
+    from forecasting.long_history import FeatureValue
+
+    table = pd.DataFrame([(k, w, wo, w - wo) for k, (w, wo) in per_store.items()],
+                         columns=["segment", "with", "without", "delta"])
+    w, wo = float(table["with"].mean()), float(table["without"].mean())
+    return FeatureValue("rmsse", w, wo, w - wo, (w - wo) / wo, D("2016-05-08"), table)
+
+
+def test_weather_is_on_only_for_the_stores_it_helps():
+    from forecasting.long_stage import LongReport, weather_stores
+
+    # overall the weather hurts (0.95 vs 0.9333), but it helps CA_1 and WI_2
+    value = _value({"CA_1": (0.8, 0.9), "TX_1": (1.2, 1.0), "WI_2": (0.85, 0.9)})
+    assert value.with_features > value.without_features
+    assert weather_stores(value) == ("CA_1", "WI_2")
+    report = LongReport(n_series=3, rmse_long=1.0, rmse_previous=1.1, rmsse_long=0.9, rmsse_previous=1.0, used=True,
+                        weather=value, weather_on=True, weather_stores=("CA_1", "WI_2"))
+    table = report.weather_table()
+    assert table["segment"].tolist() == ["all", "CA_1", "TX_1", "WI_2"]
+    assert table["weather"].tolist() == ["on for 2 of 3 stores", "on", "off", "on"]
+    # a tie is not help
+    assert weather_stores(_value({"CA_1": (1.0, 1.0)})) == ()
+    with pytest.raises(ValueError, match="per store"):
+        weather_stores(replace(value, per_segment=None))
