@@ -133,11 +133,13 @@ def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: Duc
                                      int(totals["window_days"].max()) if len(totals) else 0),
                             sources=sources.result()) if sources is not None else None
     as_of = pd.Timestamp(config.as_of) if config.as_of else None
-    # an early as-of leaves a short history: hold out at most half of it, so the backtest can still train
+    # an early as-of or mostly new series leave a short history: hold out at most half of the median
+    # series' history, so the backtest can still train on most series
     n_days = int(frames["n_days"]["n"].iloc[0])
     holdout_days, n_windows = backtest_plan(n_days, config.holdout_days, config.backtest_windows)
     if (holdout_days, n_windows) != (config.holdout_days, config.backtest_windows):
-        context.log.warning("forecast: %s days of history up to as-of; backtest shortened from %s days in %s windows "
+        context.log.warning("forecast: the median series has %s days of history up to as-of; backtest shortened "
+                            "from %s days in %s windows "
                             "to %s days in %s windows", n_days, config.holdout_days, config.backtest_windows,
                             holdout_days, n_windows)
     with use_executor(forecast_executor.config()):

@@ -461,7 +461,7 @@ def allocate(
 
     def solve(b: str) -> AllocationResult:
         return _allocate_block(blocks[b], offers, budget=budgets[b],
-                               time_limit=max(1.0, time_limit * shares[b]), item_col=item_col, **kwargs)
+                               time_limit=max(0.25, time_limit * shares[b]), item_col=item_col, **kwargs)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(pool.map(solve, blocks))

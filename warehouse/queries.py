@@ -60,13 +60,18 @@ def forecast_input_queries(*, as_of: Day | None, horizon: int, global_model: boo
             week-on-week change).
 
     Returns:
-        ``history`` and ``n_days`` (days of history up to the origin), plus with ``global_model``
+        ``history`` and ``n_days`` (the median series' days from its first day to the origin, the
+        depth the backtest is planned for), plus with ``global_model``
         ``attributes``, ``calendar``, ``prices`` and ``totals``.
     """
     origin = as_of or None
     queries: dict[str, tuple[str, list[Any]]] = {
         "history": ("SELECT store_id, item_id, date, units FROM demand_history", []),
-        "n_days": (f"SELECT count(DISTINCT date) AS n FROM demand_history WHERE date <= {_ORIGIN}", [origin]),
+        # the typical series' depth, not the longest one's: a few years-long series beside thousands of
+        # 2-week ones must not stretch the backtest past where the 2-week ones begin
+        "n_days": ("SELECT CAST(coalesce(quantile_disc(n, 0.5), 0) AS BIGINT) AS n FROM ("
+                   f"SELECT date_diff('day', min(date), {_ORIGIN}) + 1 AS n FROM demand_history "
+                   f"WHERE date <= {_ORIGIN} GROUP BY store_id, item_id)", [origin, origin]),
     }
     if not global_model:
         return queries

@@ -68,6 +68,21 @@ def test_forecast_inputs_bind_the_origin_and_windows(con):
         "history", "n_days"}
 
 
+def test_backtest_depth_is_the_median_series_not_the_longest(con):
+    # C and D start on 3 May, E on 4 May: up to 4 May the depths are A 4, B 4, C 2, D 2, E 1 days
+    late = pd.DataFrame({"store_id": "S1", "item_id": ["C", "C", "D", "D", "E"], "dept_id": "D1", "cat_id": "C1",
+                         "state_id": "CA", "date": [D("2016-05-03"), D("2016-05-04")] * 2 + [D("2016-05-04")],
+                         "units": 1, "sell_price": 1.0, "units_imputed": False})
+    con.register("_late", late)
+    con.execute("INSERT INTO demand_history BY NAME SELECT * REPLACE (CAST(date AS DATE) AS date) FROM _late")
+    window = (dt.date(2016, 5, 2), dt.date(2016, 5, 3))
+    n = lambda as_of: queries.read_forecast_inputs(con, as_of=as_of, horizon=1, global_model=False,  # noqa: E731
+                                                   window=window)["n_days"]["n"].tolist()
+    assert n("") == [2]  # depths 1, 2, 2, 4, 4: median 2, not the longest 4
+    # up to 3 May: A, B 3 days, C, D 1 day, E not started: the lower median of 1, 1, 3, 3
+    assert n("2016-05-03") == [1]
+
+
 def test_gate_rows_scope(con):
     rows, scope = queries.gate_rows(con, "raw_pos", ("2016-05-02", "2016-05-03"))
     assert len(rows) == 1 and scope == "2016-05-02..2016-05-03"
