@@ -41,7 +41,7 @@ import pandas as pd
 
 from benchmarks._common import Tee, Timer, header
 from benchmarks.data import shared_data
-from procurement.replay import DEFAULT_LEVELS, ReplayParams, matched_fill
+from procurement.replay import DEFAULT_LEVELS, DEFAULT_REPLAY, ReplayParams, matched_fill
 from procurement.replay_io import run_frontier
 
 __all__ = ["Split", "SPLITS", "LAST_DAY", "long280_folder", "actuals_file", "plan", "measure", "main"]
@@ -49,7 +49,6 @@ __all__ = ["Split", "SPLITS", "LAST_DAY", "long280_folder", "actuals_file", "pla
 # The last real M5 sales day here; later sales are an unseen test and are never read.
 LAST_DAY = pd.Timestamp("2016-05-22")
 _SALES = "sales_d1914_d1941.parquet"
-_HISTORY = Path("m5_history") / "sales_d1_d1913_280series.parquet"
 # Linked beside the built m5/ folder: read by the run as long history, weather and logistics.
 _BESIDE = ("m5_history", "weather_ghcn", "usaid_scms_shipments", "freight_emission_factors.csv")
 _COLS = ["policy", "service_level", "fill_rate", "fill_rate_after_first_arrival", "avg_on_hand_units",
@@ -72,9 +71,17 @@ SPLITS = {
 }
 
 
+def _history_files(root: Path) -> list[Path]:
+    files = sorted((root / "m5_history").glob("sales_*.parquet"))
+    if not files:
+        raise FileNotFoundError(f"{root / 'm5_history'}: no sales_*.parquet (the long history)")
+    return files
+
+
 def _pairs(root: Path, items: int | None = None) -> pd.DataFrame:
     """``item_id, store_id`` of the long-history series (the first ``items`` items only when given)."""
-    pairs = pd.read_parquet(root / _HISTORY, columns=["item_id", "store_id"]).drop_duplicates()
+    pairs = pd.concat([pd.read_parquet(f, columns=["item_id", "store_id"]) for f in _history_files(root)])
+    pairs = pairs.drop_duplicates()
     if items:
         pairs = pairs[pairs["item_id"].isin(sorted(pairs["item_id"].unique())[:items])]
     return pairs.sort_values(["store_id", "item_id"]).reset_index(drop=True)
@@ -105,8 +112,8 @@ def long280_folder(root: Path, dest: Path, *, items: int | None = None) -> Path:
         if items and name == "m5_history":
             history = dest / name
             history.mkdir()
-            pd.read_parquet(root / _HISTORY).merge(pairs, on=["item_id", "store_id"]).to_parquet(
-                history / _HISTORY.name, index=False)
+            for f in _history_files(root):
+                pd.read_parquet(f).merge(pairs, on=["item_id", "store_id"]).to_parquet(history / f.name, index=False)
             continue
         (dest / name).symlink_to((root / name).resolve())
     return dest
@@ -144,7 +151,7 @@ def plan(data: Path, warehouse: Path, split: Split) -> dict:
 
 
 def measure(warehouse: Path, actuals: Path, *, levels: Sequence[float] = DEFAULT_LEVELS,
-            params: ReplayParams = ReplayParams()) -> dict[str, pd.DataFrame]:
+            params: ReplayParams = DEFAULT_REPLAY) -> dict[str, pd.DataFrame]:
     """The frontier of the stored plan (``run_frontier``, writing ``replay_frontier`` and its plot beside
     the warehouse) and the on-hand ratios at matched fill, all days and after the first arrival."""
     frontier, _ = run_frontier(warehouse, actuals, levels=tuple(levels), params=params)
@@ -206,7 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--which", choices=("long280", "m5", "both"), default="both")
     parser.add_argument("--out", type=Path, default=None, help="also write the printed report here")
     parser.add_argument("--items", type=int, default=None,
-                        help="long280 only: the first N items (x 10 stores), a quick check of the script")
+                        help="long280 only: the first N items of the long history (x its stores), a quick check of the "
+                             "script (e.g. --data data/sample --items 2: two CA_1 series)")
     parser.add_argument("--keep", type=Path, default=None,
                         help="build and keep the data folders and warehouses here instead of a temporary folder")
     args = parser.parse_args(argv)
