@@ -67,7 +67,7 @@ class Split:
 
 SPLITS = {
     "long280": Split("long280", "280 long M5 series (28 items x 10 stores, 1,941 days)", "2016-04-24", 28),
-    "m5": Split("m5", "all of M5 (30,490 series; 280 with long history, the rest 28 days)", "2016-05-08", 14),
+    "m5": Split("m5", "all of M5 (30,490 series: 280 with 1,927 days of history at the as-of, the rest 14 days)", "2016-05-08", 14),
 }
 
 
