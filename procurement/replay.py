@@ -163,12 +163,19 @@ def _prepare(
     mu, var = np.nan_to_num(mu), np.nan_to_num(var)
 
     hist_days = pd.date_range(as_of - pd.Timedelta(days=27), as_of, freq="D")
-    hist = np.nan_to_num(_matrix(history[history["date"] <= as_of], index, hist_days, "units"))
-    last_week = hist[:, -7:]
+    raw = _matrix(history[history["date"] <= as_of], index, hist_days, "units")
+    # days before a series' first history row are unknown, not zero sales (a 2-week series has no
+    # weekly differences from its first week); a day missing after it is a day without sales
+    started = np.cumsum(~np.isnan(raw), axis=1) > 0
+    hist = np.where(started, np.nan_to_num(raw), np.nan)
+    last_week = np.nan_to_num(hist[:, -7:])
     snaive = np.tile(last_week, (1, (fc.shape[0] and len(fc_days)) // 7 + 2))[:, : len(fc_days)]
     err = hist[:, 7:] - hist[:, :-7]
-    valid = hist.sum(axis=1) > 0
-    snaive_sd = np.where(valid, err.std(axis=1, ddof=1) if err.shape[1] > 1 else 0.0, 0.0)
+    n_err = (~np.isnan(err)).sum(axis=1)
+    valid = (np.nansum(hist, axis=1) > 0) & (n_err > 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        spread = np.nanstd(np.where(valid[:, None], err, 0.0), axis=1, ddof=1)
+    snaive_sd = np.where(valid, spread, 0.0)
     oracle_demand = np.concatenate([demand, np.zeros((n, len(fc_days) - horizon))], axis=1)
     # beyond the replay window the oracle assumes the last real week repeats
     if len(fc_days) > horizon and horizon >= 7:

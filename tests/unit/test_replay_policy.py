@@ -181,3 +181,21 @@ def test_replay_frontier_table_round_trips_with_run_facts(tmp_path):
     assert list(only["policy"]) == ["oracle"]
     np.testing.assert_allclose(back.set_index(["policy", "service_level"]).sort_index()["fill_rate"],
                                frontier.set_index(["policy", "service_level"]).sort_index()["fill_rate"])
+
+
+def test_snaive_spread_uses_only_weeks_the_series_has():
+    from procurement.replay import DEFAULT_REPLAY, _prepare
+
+    # a series with 14 days of history: 7 days of 1 unit, then 7 days of 3 units
+    proposals, forecast, _, actuals, cost = _inputs(np.full(14, 2.0), on_hand=10, on_order=0, lead=3)
+    history = pd.DataFrame({"store_id": "S", "item_id": "I", "units": [1.0] * 7 + [3.0] * 7,
+                            "date": pd.date_range(_AS_OF - pd.Timedelta(days=13), _AS_OF)})
+    sim = _prepare(proposals, forecast, history, actuals, cost, supply=None, lead_time_samples=None,
+                   params=DEFAULT_REPLAY)
+    # its only weekly differences are 3 - 1 = 2, seven times: no spread. Before, the 14 unknown days
+    # counted as zero sales and added differences of 0 and 1 (spread 0.84 with ddof=1).
+    assert sim.snaive_sd.tolist() == [0.0]
+    history.loc[history.index[-1], "units"] = 10.0  # differences 2 x 6 and 9: sample sd hand-computed
+    sim = _prepare(proposals, forecast, history, actuals, cost, supply=None, lead_time_samples=None,
+                   params=DEFAULT_REPLAY)
+    assert sim.snaive_sd[0] == pytest.approx(np.std([2.0] * 6 + [9.0], ddof=1))
