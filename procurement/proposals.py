@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -117,6 +118,7 @@ def propose_purchase_orders(
     substitute_price_tolerance: float = 0.25,
     store_col: str = "store_id",
     item_col: str = "item_id",
+    **allocation: Any,
 ) -> ProposalResult:
     """PO lines (CONTRACTS §3 columns and more), substitutions and solver figures.
 
@@ -134,6 +136,8 @@ def propose_purchase_orders(
         approval: the approval policy (:class:`procurement.approval.ApprovalPolicy`).
         time_limit: MILP time limit in seconds.
         substitute_price_tolerance: a substitute item's unit cost may differ by this share.
+        **allocation: further settings of :func:`procurement.allocation.allocate` (``workers``,
+            ``needs_per_milp``, ``mip_rel_gap``, ...).
 
     Returns:
         ``ProposalResult(lines, substitutions, info)``.
@@ -146,7 +150,7 @@ def propose_purchase_orders(
         cums = forecast_cumsums(forecast, as_of=pd.Timestamp(replenishment["as_of"].iloc[0]))
         pair_need_fn = lambda pairs: offer_needs(pairs, cums).clip(lower=1)  # noqa: E731
     result = allocate(needs, offers, budget=budget, time_limit=time_limit, item_col=item_col,
-                      pair_need_fn=pair_need_fn)
+                      pair_need_fn=pair_need_fn, **allocation)
     pairs = needs.merge(offers, on=item_col, suffixes=("", "_offer"))
     lines = result.lines.copy()
     lines["need_qty"] = np.ceil(lines["pair_need"]).astype(int)
