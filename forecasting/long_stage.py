@@ -17,6 +17,7 @@ Each forecast row gets a :data:`WEATHER_SOURCES` label (:func:`weather_source`).
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -36,7 +37,7 @@ from forecasting.long_history import (
     rmsse_scale,
 )
 from forecasting.stages import HoldoutBacktest, ModelChoice, series_hierarchy
-from forecasting.weather_features import weather_features
+from forecasting.weather_features import WEATHER_FEATURES, weather_features
 
 __all__ = [
     "LONG_HISTORY_MODEL",
@@ -302,7 +303,8 @@ def fit_long_history(
                                   params={**LGBM_PARAMS, "n_jobs": int(n_jobs)}, max_train_rows=max_train_rows)
     origin, n_series = holdout.result.cutoffs[0], history.n_series
     h_days = len(holdout.dates)
-    variants = [cov, cov.without_weather()] if cov.has_weather else [cov]
+    shared = _SharedCovariates(cov)
+    variants = [shared.view(weather=True), shared.view(weather=False)] if cov.has_weather else [cov]
     # the two backtests (and below the two final fits) are independent one-thread LightGBM fits,
     # which release the GIL: side by side
     backtests = thread_map(lambda c: replace(model).backtest(df, origin=origin, covariates=c, h=h_days), variants)
@@ -313,7 +315,7 @@ def fit_long_history(
         stores = weather_stores(value)
     on = store.isin(stores)  # per series code: forecast with the weather
     chosen = _pick(backtests[0], backtests[-1], on)
-    finals = [c for c, use in ((cov, on.any()), (cov.without_weather(), not on.all())) if use]
+    finals = [c for c, use in ((variants[0], on.any()), (variants[-1], not on.all())) if use]
     preds = thread_map(lambda c: replace(model).fit(df, covariates=c).predict(), finals)
     pred = _pick(preds[0], preds[-1], on) if len(preds) == 2 else preds[0]
     shape = (n_series, len(forecast_dates))
@@ -328,6 +330,41 @@ def fit_long_history(
                    forecast=_matrix(pred, forecast_dates, shape), weather_source=labels,
                    scale=_scale(df, origin, n_series), weather=value, weather_on=bool(stores), n_rows=len(df),
                    weather_stores=stores)
+
+
+class _SharedCovariates:
+    """One :meth:`Covariates.build` per set of rows and origin for the with- and without-weather fits.
+
+    The two fits of a round run side by side on the same rows and origin; building their inputs
+    twice (under the GIL) would cost as much as building them once and then waiting.
+    """
+
+    def __init__(self, covariates: Covariates):
+        self.covariates = covariates
+        self._lock = threading.Lock()
+        self._built: dict[tuple, pd.DataFrame] = {}
+
+    def view(self, *, weather: bool) -> _CovariatesView:
+        return _CovariatesView(self, weather)
+
+    def build(self, rows: pd.DataFrame, *, origin: pd.Timestamp) -> pd.DataFrame:
+        key = (pd.Timestamp(origin), len(rows), int(pd.util.hash_pandas_object(rows[[UID, DS]], index=False).sum()))
+        with self._lock:
+            if key not in self._built:
+                self._built[key] = self.covariates.build(rows, origin=origin)
+            # callers take columns off the frame (``weather_source``): each gets its own
+            return self._built[key].copy()
+
+
+class _CovariatesView:
+    """The shared build with or without its weather columns (what ``Covariates.without_weather`` builds)."""
+
+    def __init__(self, shared: _SharedCovariates, weather: bool):
+        self.shared, self.weather = shared, weather
+
+    def build(self, rows: pd.DataFrame, *, origin: pd.Timestamp) -> pd.DataFrame:
+        x = self.shared.build(rows, origin=origin)
+        return x if self.weather else x.drop(columns=[*WEATHER_FEATURES, "weather_source"], errors="ignore")
 
 
 def weather_stores(value: FeatureValue) -> tuple[str, ...]:

@@ -138,3 +138,33 @@ def test_weather_is_on_only_for_the_stores_it_helps():
     assert weather_stores(_value({"CA_1": (1.0, 1.0)})) == ()
     with pytest.raises(ValueError, match="per store"):
         weather_stores(replace(value, per_segment=None))
+
+
+def test_shared_covariates_build_once_and_match_the_without_weather_build():
+    from forecasting.covariates import Covariates
+    from forecasting.long_stage import _SharedCovariates
+
+    days = pd.date_range("2016-01-01", "2016-05-10")
+    rows = pd.DataFrame({"unique_id": np.repeat([0, 1], len(days)), "ds": np.tile(days, 2)})
+    wx = pd.DataFrame({"store_id": "S1", "date": days, "tmax_f": np.linspace(40, 80, len(days)), "tmin_f": 30.0,
+                       "prcp_in": 0.1, "snow_in": 0.0, "source": "observed"})
+    events = pd.DataFrame({"date": [D("2016-02-14"), D("2016-05-08")], "event_type": ["Cultural", "Cultural"]})
+    prices = rows.assign(price=np.where(rows["ds"] < D("2016-03-01"), 2.0, 2.5))
+    cov = Covariates(series=pd.DataFrame({"unique_id": [0, 1], "store_id": ["S1", "S1"]}), prices=prices,
+                     events=events, store_weather=wx)
+    calls = []
+    build = cov.build
+    cov.build = lambda r, *, origin: calls.append(origin) or build(r, origin=origin)  # type: ignore[method-assign]
+    shared = _SharedCovariates(cov)
+    origin = D("2016-04-30")
+    with_wx = shared.view(weather=True).build(rows, origin=origin)
+    without = shared.view(weather=False).build(rows, origin=origin)
+    assert calls == [origin]  # one build serves both views
+    pd.testing.assert_frame_equal(with_wx, build(rows, origin=origin))
+    pd.testing.assert_frame_equal(without, replace(cov, use_weather=False).build(rows, origin=origin))
+    assert "weather_source" in with_wx and "weather_source" not in without
+    # each caller gets its own frame: taking a column off one leaves the cache whole
+    with_wx.pop("weather_source")
+    assert "weather_source" in shared.view(weather=True).build(rows, origin=origin) and calls == [origin]
+    shared.view(weather=True).build(rows, origin=D("2016-05-01"))
+    assert calls == [origin, D("2016-05-01")]
