@@ -92,7 +92,9 @@ class LongHistoryForecaster:
         date_features: pandas date attributes used as features.
         static_features: Columns of the history constant per series, used as categoricals.
         params: ``lightgbm.LGBMRegressor`` parameters.
-        max_train_rows: Training rows are sampled (seeded) above this many.
+        max_train_rows: Training rows are sampled (seeded) above this many (None: all of them).
+        train_days: Train only on the rows of the last this many days before the origin (None:
+            all); lags and rolling statistics still see the whole history.
         small_data_rows: Below this many history rows ``small_data_params`` override
             ``params`` (a few weeks of a few hundred series: smaller trees, fewer rounds).
         small_data_params: Overrides for small training sets.
@@ -119,7 +121,8 @@ class LongHistoryForecaster:
     date_features: Sequence[str] = ("dayofweek", "dayofyear", "month", "day")
     static_features: Sequence[str] = ()
     params: Mapping[str, Any] = field(default_factory=lambda: dict(LGBM_PARAMS))
-    max_train_rows: int = 200_000
+    max_train_rows: int | None = 200_000
+    train_days: int | None = None
     small_data_rows: int = 50_000
     small_data_params: Mapping[str, Any] = field(default_factory=lambda: dict(SMALL_DATA_PARAMS))
     min_train_age: int = 7
@@ -303,8 +306,10 @@ class LongHistoryForecaster:
             feats = mlf.preprocess(frame, static_features=list(self.static_features), dropna=False)
         # rows worth learning from: some history before them and the series already selling
         keep = (feats["age"].to_numpy() >= self.min_train_age)
+        if self.train_days is not None:
+            keep &= (feats["ds"] > origin - pd.Timedelta(days=int(self.train_days))).to_numpy()
         idx = np.flatnonzero(keep)
-        if idx.size > self.max_train_rows:
+        if self.max_train_rows is not None and idx.size > self.max_train_rows:
             rng = np.random.default_rng(self.seed)
             idx = np.sort(rng.choice(idx, size=self.max_train_rows, replace=False))
         x_cols = [c for c in feats.columns if c not in ("unique_id", "ds", "y")]
