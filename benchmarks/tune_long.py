@@ -71,6 +71,13 @@ CANDIDATES: dict[str, dict] = {
     "plus_ets": {"members": [{}], "ets": 0.5},
     "leaves31": {"members": [{"p": {"num_leaves": 31}}]},
     "no_calib": {"members": [{}], "no_blend": True},
+    "seed_1": {"members": [{"seed": 1}]},
+    "lag7_seed_1": {"members": [{"min_lag": 7, "seed": 1}]},
+    "lag7_no_day_doy": {"members": [{"min_lag": 7, "date_features": ("dayofweek", "month")}]},
+    "lag7_tweedie_1.1": {"members": [{"min_lag": 7, "p": {"tweedie_variance_power": 1.1}}]},
+    "lag1_plus_lag7": {"members": [{}, {"min_lag": 7}]},
+    "no_day_doy_tweedie_1.4": {"members": [{"date_features": ("dayofweek", "month"),
+                                            "p": {"tweedie_variance_power": 1.4}}]},
 }
 
 
@@ -208,10 +215,11 @@ def _with_actuals(bench: Bench, fc: pd.DataFrame, origin: pd.Timestamp) -> pd.Da
 
 
 def evaluate(bench: Bench, name: str, cand: dict, cache: _Cache, threads: int, *,
-             calibrate: bool = True) -> pd.DataFrame:
+             calibrate: bool = True, blend: bool = True) -> pd.DataFrame:
     """One row per validation origin: scores of the mean, the blend and the median, coverage, seconds.
 
-    Without ``calibrate`` only the model's mean is scored (no fit at ``origin - 28``).
+    Without ``calibrate`` only the model's mean is scored (no fit at ``origin - 28``); without
+    ``blend`` the weekday-mean blend weight is 1 (the model alone).
     """
     rows = []
     for origin in bench.origins:
@@ -229,7 +237,7 @@ def evaluate(bench: Bench, name: str, cand: dict, cache: _Cache, threads: int, *
         prev, _ = _mean_forecast(bench, cand, cal_origin, cache, threads)
         prev = _with_actuals(bench, prev, cal_origin)
         prev["scale"] = rmsse_scale(bench.hist, cal_origin).reindex(prev["unique_id"]).to_numpy()
-        w = 1.0 if cand.get("no_blend") else _blend_weight(prev)
+        w = 1.0 if cand.get("no_blend") or not blend else _blend_weight(prev)
         disp_prev = seasonal_dispersion(bench.hist[bench.hist["ds"] <= cal_origin]).reindex(prev["unique_id"])
         blend_prev = w * prev["yhat"] + (1 - w) * prev["baseline"]
         levels = coverage_levels(prev["y"].to_numpy(), blend_prev.to_numpy(), disp_prev.to_numpy(), QS)
@@ -244,8 +252,9 @@ def evaluate(bench: Bench, name: str, cand: dict, cache: _Cache, threads: int, *
                        rmse_total=s["rmse_total"])
         else:
             s = bench.score(cur, "q50", origin)
+            nominal = negbin_quantiles(cur["mean"].to_numpy(), disp, [0.5])[0.5]
             row.update(mae_q50=s["mae"], mae_mean=bench.score(cur, "mean", origin)["mae"], rmse_q50=s["rmse"],
-                       q50_level=levels[0.5])
+                       q50_level=levels[0.5], mae_q50_nominal=float(np.abs(nominal - cur["y"]).mean()))
         y = cur["y"].to_numpy()
         row.update(cov_q10_q90=float(np.mean((y >= cur["q10"]) & (y <= cur["q90"]))),
                    cov_q90=float(np.mean(y <= cur["q90"])), fit_seconds=seconds)
@@ -288,6 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--no-cal", action="store_true",
                         help="score the model's mean only (skips the calibration fits 28 days before each origin)")
+    parser.add_argument("--no-blend", action="store_true", help="no weekday-mean blend (the model alone)")
     parser.add_argument("--no-ref", action="store_true", help="skip the reference models")
     args = parser.parse_args(argv)
     tee = Tee(args.out)
@@ -298,7 +308,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = args.only.split(",") if args.only else list(CANDIDATES)
     per_origin = [] if args.no_ref else [reference(bench, cache)]
     for name in names:
-        per_origin.append(evaluate(bench, name, CANDIDATES[name], cache, args.threads, calibrate=not args.no_cal))
+        per_origin.append(evaluate(bench, name, CANDIDATES[name], cache, args.threads, calibrate=not args.no_cal,
+                                   blend=not args.no_blend))
         tee(per_origin[-1].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     table = pd.concat(per_origin, ignore_index=True)
     mean = table.drop(columns="origin").groupby("candidate", sort=False).mean()

@@ -104,6 +104,10 @@ class LongHistoryForecaster:
         new_days: Series with fewer days of history are ``new``.
         long_days: Series with at least this many days are ``long``.
         calibrate: Calibrate the blend weight and quantile levels on the window(s) before the origin.
+        blend_groups: History-length groups whose forecast is blended with the weekday mean
+            (weight calibrated); the others use the model alone.
+        calibrate_median: Calibrate the 0.5 level too; otherwise the median is the negative
+            binomial's own (its calibrated level moved from window to window and cost MAE).
         calibration_windows: How many consecutive ``horizon``-day windows before the origin
             are pooled for the calibration (each one a refit).
         min_calibration_series: Below this many series of a group with enough history
@@ -130,6 +134,8 @@ class LongHistoryForecaster:
     new_days: int = 28
     long_days: int = 366
     calibrate: bool = True
+    blend_groups: Sequence[str] = ("short", "new")
+    calibrate_median: bool = False
     calibration_windows: int = 1
     min_calibration_series: int = 30
     dispersion_days: int = 91
@@ -396,14 +402,18 @@ class LongHistoryForecaster:
             return
         pred = pd.concat(windows, ignore_index=True)
         group = pred["group"].to_numpy()
-        self.blend_ = {str(g): _blend_weight(pred[group == g]) for g in np.unique(group)}
+        self.blend_ = {str(g): _blend_weight(pred[group == g]) if g in self.blend_groups else 1.0
+                       for g in np.unique(group)}
         pred["yhat_model"] = pred["yhat"]
         pred["yhat"] = self._blend(pred, group)
         self.levels_ = {}
         for g in np.unique(group):
             m = group == g
-            self.levels_[str(g)] = coverage_levels(pred["y"].to_numpy()[m], pred["yhat"].to_numpy()[m],
-                                                   pred["dispersion"].to_numpy()[m], self.quantiles)
+            levels = coverage_levels(pred["y"].to_numpy()[m], pred["yhat"].to_numpy()[m],
+                                     pred["dispersion"].to_numpy()[m], self.quantiles)
+            if not self.calibrate_median:
+                levels = {q: (q if q == 0.5 else v) for q, v in levels.items()}
+            self.levels_[str(g)] = levels
         self.calibration_ = {
             "origin": self.origin_ - pd.Timedelta(days=self.horizon),
             "windows": len(windows),
