@@ -43,7 +43,7 @@ from forecasting.calibration import coverage_levels, seasonal_dispersion
 from forecasting.long_history import LongHistoryForecaster, _blend_weight, rmsse_scale, weekday_mean
 from forecasting.quantiles import negbin_quantiles
 
-__all__ = ["CANDIDATES", "Bench", "m5_bench", "bakery_bench", "evaluate", "main"]
+__all__ = ["CANDIDATES", "Bench", "m5_bench", "bakery_bench", "evaluate", "reference", "timing", "main"]
 
 H = 28
 QS = (0.1, 0.5, 0.9)
@@ -51,6 +51,7 @@ QS = (0.1, 0.5, 0.9)
 # name -> {"members": [settings, ...], "ets": weight of statsforecast AutoETS in the average}.
 # settings: LongHistoryForecaster fields, with "p" the LightGBM parameters overriding the defaults.
 _ALL = {"max_train_rows": None}
+_FAST = {"learning_rate": 0.1, "n_estimators": 150}
 CANDIDATES: dict[str, dict] = {
     "default": {"members": [{}]},
     "all_rows": {"members": [_ALL]},
@@ -76,6 +77,16 @@ CANDIDATES: dict[str, dict] = {
     "lag7_no_day_doy": {"members": [{"min_lag": 7, "date_features": ("dayofweek", "month")}]},
     "lag7_tweedie_1.1": {"members": [{"min_lag": 7, "p": {"tweedie_variance_power": 1.1}}]},
     "lag1_plus_lag7": {"members": [{}, {"min_lag": 7}]},
+    "seeds_2": {"members": [{}, {"seed": 1}]},
+    "lag7_tweedie_1.4": {"members": [{"min_lag": 7, "p": {"tweedie_variance_power": 1.4}}]},
+    "lag7_tweedie_1.4_seed_1": {"members": [{"min_lag": 7, "seed": 1, "p": {"tweedie_variance_power": 1.4}}]},
+    "tweedie_1.4_seed_1": {"members": [{"seed": 1, "p": {"tweedie_variance_power": 1.4}}]},
+    "lag7_fast": {"members": [{"min_lag": 7, "p": _FAST}]},
+    "lag7_fast_seed_1": {"members": [{"min_lag": 7, "seed": 1, "p": _FAST}]},
+    "lag7_fast_seeds_2": {"members": [{"min_lag": 7, "p": _FAST}, {"min_lag": 7, "seed": 1, "p": _FAST}]},
+    "lag7_fast_all_rows": {"members": [{**_ALL, "min_lag": 7, "p": _FAST}]},
+    "lag7_seeds_2": {"members": [{"min_lag": 7}, {"min_lag": 7, "seed": 1}]},
+    "lag1_lag7_seeds_2": {"members": [{}, {"seed": 1}, {"min_lag": 7}, {"min_lag": 7, "seed": 1}]},
     "no_day_doy_tweedie_1.4": {"members": [{"date_features": ("dayofweek", "month"),
                                             "p": {"tweedie_variance_power": 1.4}}]},
 }
@@ -285,6 +296,34 @@ def reference(bench: Bench, cache: _Cache) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _as_forecaster(bench: Bench, cand: dict, threads: int) -> LongHistoryForecaster:
+    """One forecaster for a candidate whose members differ only in their seed (``n_models``)."""
+    first = {k: v for k, v in cand["members"][0].items() if k != "seed"}
+    if any({k: v for k, v in m.items() if k != "seed"} != first for m in cand["members"]) or cand.get("ets"):
+        raise ValueError("only candidates whose members differ in their seed alone can be timed as one forecaster")
+    return replace(_member(bench, first, threads), n_models=len(cand["members"]))
+
+
+def timing(bench: Bench, names: Sequence[str], tee: Tee, *, threads: int, repeats: int = 2) -> pd.DataFrame:
+    """Seconds of ``fit`` + ``predict`` at the last validation-free day (as the pipeline's long stage
+    fits: no calibration, at most 200,000 training rows), the candidates alternating, ``repeats`` rounds."""
+    origin = bench.hist["ds"].max()
+    rows = []
+    for r in range(repeats):
+        for name in names:
+            fc = replace(_as_forecaster(bench, CANDIDATES[name], threads), max_train_rows=200_000)
+            t = perf_counter()
+            fc.fit(bench.hist, covariates=bench.cov).predict()
+            rows.append({"round": r, "candidate": name, "seconds": perf_counter() - t})
+            tee(f"round {r} {name}: {rows[-1]['seconds']:.1f} s")
+    t = pd.DataFrame(rows).groupby("candidate", sort=False)["seconds"].agg(["median", "min", "max"])
+    t["median_vs_first"] = t["median"] / t["median"].iloc[0]
+    tee(f"\nFit + predict seconds on the {bench.name} history to {origin:%Y-%m-%d} (calibrate=False, "
+        f"max_train_rows=200,000, {threads} LightGBM thread(s)), {repeats} alternating rounds:")
+    tee(t.to_string(float_format=lambda v: f"{v:.2f}"))
+    return t
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.tune_long", description=__doc__,
@@ -298,6 +337,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-cal", action="store_true",
                         help="score the model's mean only (skips the calibration fits 28 days before each origin)")
     parser.add_argument("--no-blend", action="store_true", help="no weekday-mean blend (the model alone)")
+    parser.add_argument("--time", action="store_true",
+                        help="time fit + predict of the candidates (alternating, the first is the reference)")
+    parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--no-ref", action="store_true", help="skip the reference models")
     args = parser.parse_args(argv)
     tee = Tee(args.out)
@@ -306,6 +348,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     bench = m5_bench() if args.bench == "m5" else bakery_bench()
     cache = _Cache(args.cache / args.bench, args.fresh)
     names = args.only.split(",") if args.only else list(CANDIDATES)
+    if args.time:
+        timing(bench, names, tee, threads=args.threads, repeats=args.repeats)
+        tee.save()
+        return 0
     per_origin = [] if args.no_ref else [reference(bench, cache)]
     for name in names:
         per_origin.append(evaluate(bench, name, CANDIDATES[name], cache, args.threads, calibrate=not args.no_cal,

@@ -114,6 +114,8 @@ class LongHistoryForecaster:
             before the calibration origin, longer series stand in for the group.
         dispersion_days: Days of recent history the dispersion is estimated from.
         seed: Seed of row sampling and LightGBM.
+        n_models: LightGBM models fitted on the same features with seeds ``seed, seed + 1, ...``
+            (each its own row bagging); the forecast is their mean.
     """
 
     horizon: int = 28
@@ -140,6 +142,7 @@ class LongHistoryForecaster:
     min_calibration_series: int = 30
     dispersion_days: int = 91
     seed: int = 0
+    n_models: int = 1
 
     # fitted state
     model_: Any = field(default=None, init=False, repr=False)
@@ -282,7 +285,9 @@ class LongHistoryForecaster:
         dates = list(self.date_features) if span >= self.long_days else \
             [f for f in self.date_features if f in _WEEKLY_DATE_FEATURES]
         lags = [lag for lag in self.lags if lag >= near]
-        return MLForecast(models={"lgb": lgb.LGBMRegressor(**params)}, freq="D", lags=lags,
+        models = {f"lgb{i}": lgb.LGBMRegressor(**{**params, "random_state": self.seed + i})
+                  for i in range(max(1, int(self.n_models)))}
+        return MLForecast(models=models, freq="D", lags=lags,
                           lag_transforms=transforms, date_features=dates,
                           target_transforms=[copy.deepcopy(t) for t in self.target_transforms] or None,
                           num_threads=int(params.get("n_jobs", 1)))
@@ -337,8 +342,9 @@ class LongHistoryForecaster:
             warnings.filterwarnings("ignore", message="Found null values", category=UserWarning)
             with library_call("mlforecast"):
                 fc = mlf.predict(h, X_df=x)
-        fc = fc.rename(columns={"lgb": "yhat"})
-        fc["yhat"] = np.clip(fc["yhat"].to_numpy(dtype=np.float64), 0.0, None)
+        names = list(mlf.models)
+        yhat = fc[names].to_numpy(dtype=np.float64).mean(axis=1)
+        fc = fc.drop(columns=names).assign(yhat=np.clip(yhat, 0.0, None))
         fc = rows.merge(fc, on=["unique_id", "ds"], how="left")
         fc["baseline"] = weekday_mean(mlf._recent, rows)
         if source is not None:
