@@ -86,7 +86,10 @@ class LongHistoryForecaster:
         lags: Target lags (a lag a series does not have is missing, not zero).
         windows: Rolling-mean windows on lag ``min_lag`` (minimum one observation).
         min_lag: Shortest lag used; 1 forecasts day by day, each day's forecast feeding
-            the next day's features; ``horizon`` needs no forecast as input.
+            the next day's features; ``horizon`` needs no forecast as input. 7 (default) feeds
+            forecasts back a week at a time: on four validation windows of the 280 long M5
+            series it scored 0.7 % better than 1, on three bakery windows 0.6 % worse (MAE),
+            and it fits in 0.83x the time (``python -m benchmarks.tune_long``).
         target_transforms: mlforecast target transforms (e.g. ``LocalStandardScaler()`` with an
             L2 objective), applied before the features and undone after the forecast.
         date_features: pandas date attributes used as features.
@@ -122,7 +125,7 @@ class LongHistoryForecaster:
     quantiles: Sequence[float] = (0.1, 0.5, 0.9)
     lags: Sequence[int] = DEFAULT_LAGS
     windows: Sequence[int] = DEFAULT_WINDOWS
-    min_lag: int = 1
+    min_lag: int = 7
     target_transforms: Sequence[Any] = ()
     date_features: Sequence[str] = ("dayofweek", "dayofyear", "month", "day")
     static_features: Sequence[str] = ()
