@@ -89,7 +89,7 @@ class LongHistoryForecaster:
             the next day's features; ``horizon`` needs no forecast as input. 7 (default) feeds
             forecasts back a week at a time: on four validation windows of the 280 long M5
             series it scored 0.7 % better than 1, on three bakery windows 0.6 % worse (MAE),
-            and it fits in 0.83x the time (``python -m benchmarks.tune_long``).
+            and it fits in 0.83-0.94x the time (``python -m benchmarks.tune_long``).
         target_transforms: mlforecast target transforms (e.g. ``LocalStandardScaler()`` with an
             L2 objective), applied before the features and undone after the forecast.
         date_features: pandas date attributes used as features.
