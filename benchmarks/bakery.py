@@ -9,8 +9,9 @@ without a weather forecast has) and without weather. Covariates: promotions (thi
 last week), public and school holidays per store (days to/since, and the flags).
 
 Tuning happens on the validation window 2019-02-06..03-05 (origin 02-05) only: the
-per-series statsforecast pick and whether weather stays on. The holdout is scored once
-per final configuration.
+per-series statsforecast pick and whether weather stays on; the forecaster's settings were
+chosen on three windows before the holdout (``python -m benchmarks.tune_long bakery``). The
+holdout is scored once per final configuration.
 """
 
 from __future__ import annotations

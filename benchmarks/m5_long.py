@@ -7,8 +7,8 @@ official level-12 weights renormalised over the 280 (``wrmsse_280``), and the RM
 280 series' daily total. Baselines run here beside the long-history forecaster.
 
 Tuning happens on the validation window 2016-03-28..04-24 (origin 03-27) only: the
-per-series statsforecast pick, whether weather stays on, and (during development, with
-the same window) the forecaster's settings. On the validation window the weights are the
+per-series statsforecast pick and whether weather stays on; the forecaster's settings were
+chosen on four windows before the test origin (``python -m benchmarks.tune_long m5``). On the validation window the weights are the
 series' dollar sales of the 28 days before it, since the official weights use the test
 window's sales. The test window is scored once per final configuration.
 """
@@ -36,7 +36,8 @@ VALID_ORIGIN = pd.Timestamp("2016-03-27")
 TEST_ORIGIN = pd.Timestamp("2016-04-24")
 H = 28
 
-# Settings chosen on the validation window (see the module docstring).
+# The forecaster's defaults, chosen on four validation windows before the test origin
+# (python -m benchmarks.tune_long m5; bakery: three windows).
 FORECASTER = LongHistoryForecaster(horizon=H, quantiles=(0.1, 0.5, 0.9), static_features=("store_id", "dept_id"))
 
 

@@ -86,13 +86,18 @@ class LongHistoryForecaster:
         lags: Target lags (a lag a series does not have is missing, not zero).
         windows: Rolling-mean windows on lag ``min_lag`` (minimum one observation).
         min_lag: Shortest lag used; 1 forecasts day by day, each day's forecast feeding
-            the next day's features; ``horizon`` needs no forecast as input.
+            the next day's features; ``horizon`` needs no forecast as input. 7 (default) feeds
+            forecasts back a week at a time: on four validation windows of the 280 long M5
+            series it scored 0.7 % better than 1, on three bakery windows 0.6 % worse (MAE),
+            and it fits in 0.83-0.94x the time (``python -m benchmarks.tune_long``).
         target_transforms: mlforecast target transforms (e.g. ``LocalStandardScaler()`` with an
             L2 objective), applied before the features and undone after the forecast.
         date_features: pandas date attributes used as features.
         static_features: Columns of the history constant per series, used as categoricals.
         params: ``lightgbm.LGBMRegressor`` parameters.
-        max_train_rows: Training rows are sampled (seeded) above this many.
+        max_train_rows: Training rows are sampled (seeded) above this many (None: all of them).
+        train_days: Train only on the rows of the last this many days before the origin (None:
+            all); lags and rolling statistics still see the whole history.
         small_data_rows: Below this many history rows ``small_data_params`` override
             ``params`` (a few weeks of a few hundred series: smaller trees, fewer rounds).
         small_data_params: Overrides for small training sets.
@@ -102,24 +107,31 @@ class LongHistoryForecaster:
         new_days: Series with fewer days of history are ``new``.
         long_days: Series with at least this many days are ``long``.
         calibrate: Calibrate the blend weight and quantile levels on the window(s) before the origin.
+        blend_groups: History-length groups whose forecast is blended with the weekday mean
+            (weight calibrated); the others use the model alone.
+        calibrate_median: Calibrate the 0.5 level too; otherwise the median is the negative
+            binomial's own (its calibrated level moved from window to window and cost MAE).
         calibration_windows: How many consecutive ``horizon``-day windows before the origin
             are pooled for the calibration (each one a refit).
         min_calibration_series: Below this many series of a group with enough history
             before the calibration origin, longer series stand in for the group.
         dispersion_days: Days of recent history the dispersion is estimated from.
         seed: Seed of row sampling and LightGBM.
+        n_models: LightGBM models fitted on the same features with seeds ``seed, seed + 1, ...``
+            (each its own row bagging); the forecast is their mean.
     """
 
     horizon: int = 28
     quantiles: Sequence[float] = (0.1, 0.5, 0.9)
     lags: Sequence[int] = DEFAULT_LAGS
     windows: Sequence[int] = DEFAULT_WINDOWS
-    min_lag: int = 1
+    min_lag: int = 7
     target_transforms: Sequence[Any] = ()
     date_features: Sequence[str] = ("dayofweek", "dayofyear", "month", "day")
     static_features: Sequence[str] = ()
     params: Mapping[str, Any] = field(default_factory=lambda: dict(LGBM_PARAMS))
-    max_train_rows: int = 200_000
+    max_train_rows: int | None = 200_000
+    train_days: int | None = None
     small_data_rows: int = 50_000
     small_data_params: Mapping[str, Any] = field(default_factory=lambda: dict(SMALL_DATA_PARAMS))
     min_train_age: int = 7
@@ -127,10 +139,13 @@ class LongHistoryForecaster:
     new_days: int = 28
     long_days: int = 366
     calibrate: bool = True
+    blend_groups: Sequence[str] = ("short", "new")
+    calibrate_median: bool = False
     calibration_windows: int = 1
     min_calibration_series: int = 30
     dispersion_days: int = 91
     seed: int = 0
+    n_models: int = 1
 
     # fitted state
     model_: Any = field(default=None, init=False, repr=False)
@@ -273,7 +288,9 @@ class LongHistoryForecaster:
         dates = list(self.date_features) if span >= self.long_days else \
             [f for f in self.date_features if f in _WEEKLY_DATE_FEATURES]
         lags = [lag for lag in self.lags if lag >= near]
-        return MLForecast(models={"lgb": lgb.LGBMRegressor(**params)}, freq="D", lags=lags,
+        models = {f"lgb{i}": lgb.LGBMRegressor(**{**params, "random_state": self.seed + i})
+                  for i in range(max(1, int(self.n_models)))}
+        return MLForecast(models=models, freq="D", lags=lags,
                           lag_transforms=transforms, date_features=dates,
                           target_transforms=[copy.deepcopy(t) for t in self.target_transforms] or None,
                           num_threads=int(params.get("n_jobs", 1)))
@@ -303,8 +320,10 @@ class LongHistoryForecaster:
             feats = mlf.preprocess(frame, static_features=list(self.static_features), dropna=False)
         # rows worth learning from: some history before them and the series already selling
         keep = (feats["age"].to_numpy() >= self.min_train_age)
+        if self.train_days is not None:
+            keep &= (feats["ds"] > origin - pd.Timedelta(days=int(self.train_days))).to_numpy()
         idx = np.flatnonzero(keep)
-        if idx.size > self.max_train_rows:
+        if self.max_train_rows is not None and idx.size > self.max_train_rows:
             rng = np.random.default_rng(self.seed)
             idx = np.sort(rng.choice(idx, size=self.max_train_rows, replace=False))
         x_cols = [c for c in feats.columns if c not in ("unique_id", "ds", "y")]
@@ -326,8 +345,9 @@ class LongHistoryForecaster:
             warnings.filterwarnings("ignore", message="Found null values", category=UserWarning)
             with library_call("mlforecast"):
                 fc = mlf.predict(h, X_df=x)
-        fc = fc.rename(columns={"lgb": "yhat"})
-        fc["yhat"] = np.clip(fc["yhat"].to_numpy(dtype=np.float64), 0.0, None)
+        names = list(mlf.models)
+        yhat = fc[names].to_numpy(dtype=np.float64).mean(axis=1)
+        fc = fc.drop(columns=names).assign(yhat=np.clip(yhat, 0.0, None))
         fc = rows.merge(fc, on=["unique_id", "ds"], how="left")
         fc["baseline"] = weekday_mean(mlf._recent, rows)
         if source is not None:
@@ -391,14 +411,18 @@ class LongHistoryForecaster:
             return
         pred = pd.concat(windows, ignore_index=True)
         group = pred["group"].to_numpy()
-        self.blend_ = {str(g): _blend_weight(pred[group == g]) for g in np.unique(group)}
+        self.blend_ = {str(g): _blend_weight(pred[group == g]) if g in self.blend_groups else 1.0
+                       for g in np.unique(group)}
         pred["yhat_model"] = pred["yhat"]
         pred["yhat"] = self._blend(pred, group)
         self.levels_ = {}
         for g in np.unique(group):
             m = group == g
-            self.levels_[str(g)] = coverage_levels(pred["y"].to_numpy()[m], pred["yhat"].to_numpy()[m],
-                                                   pred["dispersion"].to_numpy()[m], self.quantiles)
+            levels = coverage_levels(pred["y"].to_numpy()[m], pred["yhat"].to_numpy()[m],
+                                     pred["dispersion"].to_numpy()[m], self.quantiles)
+            if not self.calibrate_median:
+                levels = {q: (q if q == 0.5 else v) for q, v in levels.items()}
+            self.levels_[str(g)] = levels
         self.calibration_ = {
             "origin": self.origin_ - pd.Timedelta(days=self.horizon),
             "windows": len(windows),

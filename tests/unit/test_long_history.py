@@ -6,6 +6,8 @@ per-series level, so the right answers are known.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -132,12 +134,29 @@ def test_calibrated_quantiles_cover_per_group_on_a_later_window():
     # the month-old series had no history before the calibration window: long ones stood in
     assert set(fc.levels_) == {"long", "short"} and set(fc.blend_) == {"long", "short"}
     assert fc.calibration_["series"] == {"long": 40, "short": 40}
+    # long series use the model alone; the median stays the negative binomial's own
+    assert fc.blend_["long"] == 1.0
+    assert fc.levels_["long"][0.5] == 0.5 and fc.levels_["short"][0.5] == 0.5
+    assert fc.levels_["long"][0.9] != 0.9
     out = fc.predict().merge(full, on=["unique_id", "ds"])
     for group, cov in coverage_by_group(out["y"].to_numpy()[:, None],
                                         {q: out[f"yhat_q{int(q * 100)}"].to_numpy()[:, None] for q in (0.1, 0.9)},
                                         out["group"].to_numpy()).items():
         assert cov["interval"] == pytest.approx(0.80, abs=0.05), group
         assert cov["upper"] == pytest.approx(0.90, abs=0.04), group
+
+
+def test_n_models_forecast_is_the_mean_of_the_seeded_models():
+    df = _synthetic({f"s{i}": 200 for i in range(6)}, seed=7)
+    origin = END - pd.Timedelta(days=14)
+    base = LongHistoryForecaster(horizon=14, params={**SMALL, "subsample": 0.7, "subsample_freq": 1},
+                                 static_features=("store_id",), calibrate=False)
+    pair = replace(base, n_models=2).backtest(df, origin=origin)
+    one = replace(base, seed=0).backtest(df, origin=origin)
+    two = replace(base, seed=1).backtest(df, origin=origin)
+    # row bagging makes the two seeds differ, and the pair forecasts their mean
+    assert not np.allclose(one["yhat"], two["yhat"])
+    np.testing.assert_allclose(pair["yhat"], (one["yhat"] + two["yhat"]) / 2, rtol=1e-9)
 
 
 def test_weather_value_compares_the_same_split():
