@@ -9,7 +9,7 @@ backtest from an earlier origin sees exactly what a run at that origin would hav
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -123,15 +123,15 @@ class Covariates:
             names += [c for c in known.columns if c not in (id_col, time_col)]
         keyed = self._with_series_keys(out, id_col)
         if self.events is not None and len(self.events):
-            days = keyed.rename(columns={time_col: "date"})
-            ev = event_distances(self.events, days[[*self.event_by, "date"]], by=self.event_by,
-                                 max_days=self.event_max_days)
+            days = keyed[[*self.event_by, time_col]].rename(columns={time_col: "date"})
+            ev = _per_key_day(days, lambda u: event_distances(self.events, u, by=self.event_by,
+                                                              max_days=self.event_max_days))
             cols = [c for c in ev.columns if c.startswith("days_")]
             out[cols] = ev[cols].to_numpy()
             names += cols
         if self.has_weather:
             days = keyed[["store_id", time_col]].rename(columns={time_col: "date"})
-            wx = weather_features(self.store_weather, days, origin=origin)
+            wx = _per_key_day(days, lambda u: weather_features(self.store_weather, u, origin=origin))
             for c in (*WEATHER_FEATURES, "weather_source"):
                 out[c] = wx[c].to_numpy()
             names += list(WEATHER_FEATURES)
@@ -147,3 +147,17 @@ class Covariates:
         keys = self.series[[id_col, *dict.fromkeys(need)]].drop_duplicates(id_col)
         m = frame[[id_col]].merge(keys, on=id_col, how="left")
         return pd.concat([frame, m.drop(columns=id_col)], axis=1)
+
+
+def _per_key_day(days: pd.DataFrame, features: Callable[[pd.DataFrame], pd.DataFrame]) -> pd.DataFrame:
+    """``features`` of each row of ``days``, computed once per distinct row (store x day), in ``days``' order.
+
+    Events and weather depend on the store and the day only: a few thousand store-days behind the
+    hundreds of thousands of series-days of a long history.
+    """
+    keys = list(days.columns)
+    codes = days.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+    first = np.unique(codes, return_index=True)[1]
+    unique = days.iloc[first].reset_index(drop=True)
+    values = features(unique).reset_index(drop=True)
+    return values.iloc[codes].reset_index(drop=True)

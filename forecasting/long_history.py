@@ -210,7 +210,7 @@ class LongHistoryForecaster:
 
     def _blend(self, out: pd.DataFrame, group: np.ndarray) -> np.ndarray:
         """``w * model + (1 - w) * weekday mean`` with the group's calibrated weight (1 when uncalibrated)."""
-        w = pd.Series(self.blend_).reindex(group).fillna(1.0).to_numpy(dtype=np.float64)
+        w = pd.Series(self.blend_, dtype=np.float64).reindex(group).fillna(1.0).to_numpy(dtype=np.float64)
         return w * out["yhat"].to_numpy(dtype=np.float64) + (1 - w) * out["baseline"].to_numpy(dtype=np.float64)
 
     def backtest(self, df: pd.DataFrame, *, origin: pd.Timestamp | str, covariates: Covariates | None = None,

@@ -168,3 +168,19 @@ def test_shared_covariates_build_once_and_match_the_without_weather_build():
     assert "weather_source" in shared.view(weather=True).build(rows, origin=origin) and calls == [origin]
     shared.view(weather=True).build(rows, origin=D("2016-05-01"))
     assert calls == [origin, D("2016-05-01")]
+
+
+def test_store_day_features_are_computed_once_per_store_day_in_row_order():
+    from forecasting.covariates import _per_key_day
+
+    days = pd.DataFrame({"store_id": ["S1", "S2", "S1", "S1", "S2"],
+                         "date": [D("2016-05-01"), D("2016-05-01"), D("2016-05-02"), D("2016-05-01"), D("2016-05-01")]})
+    seen = []
+
+    def features(unique: pd.DataFrame) -> pd.DataFrame:
+        seen.append(len(unique))
+        return pd.DataFrame({"tag": unique["store_id"] + "@" + unique["date"].dt.strftime("%d")})
+
+    out = _per_key_day(days, features)
+    assert seen == [3]  # S1@01, S2@01, S1@02
+    assert out["tag"].tolist() == ["S1@01", "S2@01", "S1@02", "S1@01", "S2@01"]
