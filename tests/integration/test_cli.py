@@ -122,7 +122,12 @@ def test_sample_run_names_its_feeds_models_and_quarantine(cli_run):
         ("pos", "pos_history", "prices", "calendar", "weather", "weather_stations", "shipments", "emission_factors"),
         "sample")
     assert summary["feeds"]["pos"]["path"] == str(SAMPLE_DIR / "m5" / "sales_d1914_d1941.parquet")
-    assert summary["sample_fallbacks"] == [] and summary["warnings"] == []
+    assert summary["sample_fallbacks"] == []
+    # 14 days of history at this as-of: the backtest (two 3-day windows on the median series' depth)
+    # finds the global LightGBM worse than seasonal naive, and the run says so; nothing else warns
+    assert len(summary["warnings"]) == 1
+    assert "regressed past seasonal naive" in summary["warnings"][0]
+    assert "forecasting with seasonal naive" in summary["warnings"][0]
     assert summary["quarantine"]["pos"] == {"rows": 0, "loaded": 3049 * 28, "table": "quarantine_pos", "share": 0.0,
                                             "max_bad_share": 0.05, "top_reasons": []}
     con = duckdb.connect(str(cli_run["warehouse"]), read_only=True)
