@@ -126,13 +126,9 @@ def m5_bench() -> Bench:
     cols = ["unique_id", "ds", "y", "store_id", "dept_id", "item_id"]
 
     def score(x: pd.DataFrame, col: str, origin: pd.Timestamp) -> dict:
-        w = m5_long._dollar_weights(m, origin)
-        mse = ((x[col] - x["y"]) ** 2).groupby(x["unique_id"]).mean()
-        rmsse = np.sqrt(mse / m.scale.reindex(mse.index))
-        ww = w.reindex(rmsse.index).fillna(0.0)
-        total = x.groupby("ds")[[col, "y"]].sum()
-        return {"wrmsse": float((rmsse * ww).sum() / ww.sum()),
-                "rmse_total": float(np.sqrt(((total[col] - total["y"]) ** 2).mean()))}
+        # the benchmark's own score, with the validation window's weights (dollar sales before it)
+        s = m5_long.score(m, x, col, origin, m5_long._dollar_weights(m, origin))
+        return {"wrmsse": s["wrmsse_280"], "rmse_total": s["rmse_daily_total"]}
 
     def recipe(origin: pd.Timestamp) -> pd.DataFrame:
         h = m.sales.loc[m.sales["ds"] <= origin, ["unique_id", "ds", "y"]].merge(m.prices, on=["unique_id", "ds"],
