@@ -71,6 +71,11 @@ LGBM_PARAMS: dict[str, Any] = {
 
 SMALL_DATA_PARAMS: dict[str, Any] = {"num_leaves": 7, "min_child_samples": 50, "n_estimators": 100}
 
+# Missing weather values (a station that never reports tmin) are expected: LightGBM routes them.
+# Filtered for the process, not per forecast: ``warnings.catch_warnings`` is not thread-safe, and
+# fits run side by side on threads (``forecasting.long_stage``).
+warnings.filterwarnings("ignore", message="Found null values", category=UserWarning, module="mlforecast")
+
 _WEEKLY_DATE_FEATURES = ("dayofweek",)
 _AGE_CAP = 400
 _CAL_SEP = "\x1f"
@@ -340,11 +345,8 @@ class LongHistoryForecaster:
         rows = pd.DataFrame({"unique_id": np.repeat(ids.to_numpy(), h), "ds": np.tile(dates.to_numpy(), len(ids))})
         x = self._exog(rows, origin, mlf._first)
         source = x.pop("weather_source") if "weather_source" in x.columns else None
-        with warnings.catch_warnings():
-            # missing weather values (a station that never reports tmin) are expected: LightGBM routes them
-            warnings.filterwarnings("ignore", message="Found null values", category=UserWarning)
-            with library_call("mlforecast"):
-                fc = mlf.predict(h, X_df=x)
+        with library_call("mlforecast"):
+            fc = mlf.predict(h, X_df=x)
         names = list(mlf.models)
         yhat = fc[names].to_numpy(dtype=np.float64).mean(axis=1)
         fc = fc.drop(columns=names).assign(yhat=np.clip(yhat, 0.0, None))
@@ -545,8 +547,7 @@ def rmsse_scale(history: pd.DataFrame, origin: pd.Timestamp) -> pd.Series:
     return scale.where(scale > 0, np.nan)
 
 
-def _rmsse(bt: pd.DataFrame, hist: pd.DataFrame, origin: pd.Timestamp) -> pd.Series:
-    scale = rmsse_scale(hist, origin)
+def _rmsse(bt: pd.DataFrame, scale: pd.Series) -> pd.Series:
     sq = ((bt["yhat"] - bt["y"]) ** 2).groupby(bt["unique_id"]).mean()
     return np.sqrt(sq / scale.reindex(sq.index)).dropna()
 
@@ -595,7 +596,8 @@ def compare_backtests(with_features: pd.DataFrame, without_features: pd.DataFram
     origin = pd.Timestamp(origin)
     hist = history.assign(ds=pd.to_datetime(history["ds"]))
     a, b = with_features.dropna(subset=["y"]), without_features.dropna(subset=["y"])
-    ra, rb = _rmsse(a, hist, origin), _rmsse(b, hist, origin)
+    scale = rmsse_scale(hist, origin)
+    ra, rb = _rmsse(a, scale), _rmsse(b, scale)
     common = ra.index.intersection(rb.index)
     w, wo = float(ra[common].mean()), float(rb[common].mean())
     table = None

@@ -18,7 +18,6 @@ Each forecast row gets a :data:`WEATHER_SOURCES` label (:func:`weather_source`).
 from __future__ import annotations
 
 import threading
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -52,11 +51,6 @@ __all__ = [
     "source_labels",
     "weather_stores",
 ]
-
-# Missing weather values (a station that never reports tmin) are expected and LightGBM routes them.
-# Filtered for the process: ``warnings.catch_warnings`` around each forecast is not thread-safe, and the
-# backtests run side by side.
-warnings.filterwarnings("ignore", message="Found null values", category=UserWarning, module="mlforecast")
 
 # Label in the ``model`` column of series forecast by the long-history model.
 LONG_HISTORY_MODEL = "long_lightgbm"
