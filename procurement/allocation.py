@@ -30,6 +30,7 @@ per offer rank). The achieved gap (objective vs HiGHS's dual bound) is reported 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -398,6 +399,24 @@ def _allocate_block(
     return AllocationResult(lines=lines, needs=out_needs, info=info)
 
 
+def _one_call_at_a_time(fn: Callable[[pd.DataFrame], pd.Series]) -> Callable[[pd.DataFrame], pd.Series]:
+    """``fn`` behind a lock, for the blocks' threads.
+
+    A pair-need function looks pairs up in objects shared by every block (the forecast's series
+    index), and pandas builds an index's hash table on the first lookup without a lock: two
+    threads doing that first lookup at once can each find a unique index "not unique" and raise
+    ``InvalidIndexError`` (pandas-dev/pandas#21150). The call is vectorised and short; the solves,
+    which are the long part, still overlap.
+    """
+    lock = threading.Lock()
+
+    def call(pairs: pd.DataFrame) -> pd.Series:
+        with lock:
+            return fn(pairs)
+
+    return call
+
+
 def allocate(
     needs: pd.DataFrame,
     offers: pd.DataFrame,
@@ -458,6 +477,8 @@ def allocate(
         by_block = spend.groupby(key.to_numpy()).sum()
         budgets = {b: budget * float(by_block[b]) / max(float(by_block.sum()), 1e-9) for b in blocks}
     workers = max(1, int(workers))
+    if kwargs.get("pair_need_fn") is not None and workers > 1:
+        kwargs["pair_need_fn"] = _one_call_at_a_time(kwargs["pair_need_fn"])
 
     def solve(b: str) -> AllocationResult:
         # a small floor, so that 19 departments of M5 do not turn a 15 s limit into 19 s of solving

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -78,3 +81,25 @@ def test_blocks_solved_on_two_threads_give_the_one_thread_allocation():
     assert threaded.info["objective"] == pytest.approx(serial.info["objective"], rel=0.011)
     assert threaded.needs["need_id"].tolist() == serial.needs["need_id"].tolist()
     assert threaded.needs["shortage"].sum() == serial.needs["shortage"].sum()
+
+
+def test_threads_never_run_the_pair_need_function_at_the_same_time():
+    # it reads objects shared by all blocks (a pandas index that is not safe to first-read from
+    # two threads), so the blocks' threads must take turns; the sleep makes an overlap certain
+    # if they do not
+    needs, offers = _problem(12, seed=7)
+    needs = needs.assign(dept_id=needs["item_id"].str[1:].astype(int).floordiv(4).map("D{}".format))
+    active, overlaps, lock = [0], [0], threading.Lock()
+
+    def pair_need(pairs: pd.DataFrame) -> pd.Series:
+        with lock:
+            active[0] += 1
+            overlaps[0] += active[0] > 1
+        time.sleep(0.2)
+        with lock:
+            active[0] -= 1
+        return pairs["need_qty"].astype(float)
+
+    res = allocate(needs, offers, max_block_needs=16, workers=2, time_limit=30, pair_need_fn=pair_need)
+    assert res.info["blocks"] == 3 and res.info["blocks_optimal"] == 3
+    assert overlaps[0] == 0
