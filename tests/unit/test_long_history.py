@@ -134,6 +134,7 @@ def test_calibrated_quantiles_cover_per_group_on_a_later_window():
     # the month-old series had no history before the calibration window: long ones stood in
     assert set(fc.levels_) == {"long", "short"} and set(fc.blend_) == {"long", "short"}
     assert fc.calibration_["series"] == {"long": 40, "short": 40}
+    assert fc.calibration_["windows"] == 3  # pooled, so one window's volatility does not set the levels
     # long series use the model alone; the median stays the negative binomial's own
     assert fc.blend_["long"] == 1.0
     assert fc.levels_["long"][0.5] == 0.5 and fc.levels_["short"][0.5] == 0.5
@@ -174,3 +175,17 @@ def test_weather_value_compares_the_same_split():
     assert value.delta == pytest.approx(value.with_features - value.without_features)
     # weather is noise here: it cannot be worth much either way
     assert abs(value.relative) < 0.1
+
+
+def test_train_days_trains_on_the_last_days_only():
+    df = _synthetic({f"s{i}": 200 for i in range(6)}, seed=5)
+    base = LongHistoryForecaster(horizon=14, params=SMALL, static_features=("store_id",), calibrate=False,
+                                 max_train_rows=None)
+
+    def rows(fc: LongHistoryForecaster) -> int:
+        trees = fc.fit(df).model_.models_["lgb0"].booster_.trees_to_dataframe()
+        return int(trees.loc[(trees["tree_index"] == 0) & (trees["node_depth"] == 1), "count"].iloc[0])
+
+    # every series has 200 days; rows need min_train_age (7) days before them
+    assert rows(base) == 6 * (200 - 7)
+    assert rows(replace(base, train_days=30)) == 6 * 30
