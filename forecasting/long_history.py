@@ -9,10 +9,10 @@ the trees how far to trust the long windows. Known-ahead inputs come from a
 to/since each event type, weather), built as they were known at each origin.
 
 Quantiles are negative-binomial quantiles around the mean whose levels are calibrated per
-history-length group (``long``, ``short``, ``new``) on the window just before the origin:
-the model is refitted at ``origin - horizon`` on each series' history cut to the depth it
-has at the origin (longer series stand in when a group has no such history), and the
-levels that give that window its nominal coverage are used.
+history-length group (``long``, ``short``, ``new``) on the windows just before the origin
+(three by default): the model is refitted at ``origin - k * horizon`` on each series' history
+cut to the depth it has at the origin (longer series stand in when a group has no such
+history), and the levels that give those windows together their nominal coverage are used.
 
 Example::
 
