@@ -168,7 +168,7 @@ def run(root: Path, tee: Tee, *, forecaster: LongHistoryForecaster = FORECASTER,
         "q50, *_of_mean of the mean forecast")
     tee(_table(rows, best).to_string(float_format=lambda v: f"{v:.3f}"))
     tee("seconds: statsforecast models = one fit + forecast at the origin (n_jobs=2); stats_pick = all four models "
-        "at both origins; ours = fit (including the calibration refit at 02-05) + predict")
+        "at both origins; ours = fit (including its calibration refits, one per window before the origin) + predict")
     tee(f"stats_pick choices (by validation MSE): {choice.value_counts().to_dict()}")
     ours = rows["ours"]["mae"]
     tee(f"\nTarget: ours MAE <= 0.85 x best baseline ({best} {rows[best]['mae']:.3f} -> {0.85 * rows[best]['mae']:.3f})"
@@ -190,7 +190,7 @@ def run(root: Path, tee: Tee, *, forecaster: LongHistoryForecaster = FORECASTER,
 
     cov_t = depth_coverage(fc_out, mixed, b.sales)
     tee("\nQuantile coverage on the holdout per history-length group (target q10-q90 80% +/- 3, q90 90% +/- 2; "
-        "levels calibrated on the window before the origin). ours / ours_28_days / ours_new_14_days: every "
+        "levels calibrated on the windows before the origin). ours / ours_28_days / ours_new_14_days: every "
         "series at that depth; ours_mixed: the three depths on one panel:")
     tee(cov_t.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     tee("\nseconds per step:", {k: round(v, 1) for k, v in timer.seconds.items()})
