@@ -93,6 +93,8 @@ CANDIDATES: dict[str, dict] = {
     "lag7_fast_seeds_2": {"members": [{"min_lag": 7, "p": _FAST}, {"min_lag": 7, "seed": 1, "p": _FAST}]},
     "lag7_fast_all_rows": {"members": [{**_ALL, "min_lag": 7, "p": _FAST}]},
     "lag7_seeds_2": {"members": [{"min_lag": 7}, {"min_lag": 7, "seed": 1}]},
+    # fitted 14 days before the origin (the pipeline's backtest fit) and moved to it by ``update``
+    "lag7_updated_14": {"members": [{"min_lag": 7, "update_days": 14}]},
     "lag1_lag7_seeds_2": {"members": [{}, {"seed": 1}, {"min_lag": 7}, {"min_lag": 7, "seed": 1}]},
     "no_day_doy_tweedie_1.4": {"members": [{"date_features": ("dayofweek", "month"),
                                             "p": {"tweedie_variance_power": 1.4}}]},
@@ -187,7 +189,7 @@ class _Cache:
 
 
 def _member(bench: Bench, settings: dict, threads: int) -> LongHistoryForecaster:
-    kw = {k: v for k, v in settings.items() if k != "p"}
+    kw = {k: v for k, v in settings.items() if k not in ("p", "update_days")}
     params = {**bench.forecaster.params, **settings.get("p", {}), "n_jobs": threads}
     return replace(bench.forecaster, calibrate=False, params=params, **kw)
 
@@ -200,8 +202,8 @@ def _mean_forecast(bench: Bench, cand: dict, origin: pd.Timestamp, cache: _Cache
     for settings in cand["members"]:
         fc = _member(bench, settings, threads)
         key = {"bench": bench.name, "origin": origin, "settings": settings, "threads": threads}
-        out, s = cache.get(key, lambda fc=fc: fc.backtest(hist, origin=origin, covariates=bench.cov)[
-            ["unique_id", "ds", "yhat"]])
+        days = settings.get("update_days")
+        out, s = cache.get(key, lambda fc=fc, k=days: _forecast(fc, hist, origin, bench.cov, k))
         preds.append(out.set_index(["unique_id", "ds"])["yhat"])
         seconds += s
     mean = pd.concat(preds, axis=1).mean(axis=1)
@@ -214,6 +216,16 @@ def _mean_forecast(bench: Bench, cand: dict, origin: pd.Timestamp, cache: _Cache
     recent = hist.loc[hist["ds"] > origin - pd.Timedelta(days=H), ["unique_id", "ds", "y"]]
     out["baseline"] = weekday_mean(recent, out)
     return out, seconds
+
+
+def _forecast(fc: LongHistoryForecaster, hist: pd.DataFrame, origin: pd.Timestamp, cov: object,
+              update_days: int | None) -> pd.DataFrame:
+    """The 28 days after ``origin`` from a fit at ``origin`` or, with ``update_days``, from a fit that
+    many days earlier moved to ``origin`` without refitting (:meth:`LongHistoryForecaster.update`)."""
+    if not update_days:
+        return fc.backtest(hist, origin=origin, covariates=cov)[["unique_id", "ds", "yhat"]]
+    fc.backtest(hist, origin=origin - pd.Timedelta(days=int(update_days)), covariates=cov, h=int(update_days))
+    return fc.update(hist).predict(H)[["unique_id", "ds", "yhat"]]
 
 
 def _ets(bench: Bench, origin: pd.Timestamp, cache: _Cache) -> tuple[pd.DataFrame, float]:

@@ -181,20 +181,15 @@ class LongHistoryForecaster:
         t0 = perf_counter()
         hist = self._validate(df)
         self._covariates = covariates or Covariates()
-        self.origin_ = hist["ds"].max()
-        train = self._cut(hist, self.origin_)
-        days = train.groupby("unique_id", sort=True).size()
-        self._days = days
-        self.groups_ = pd.Series(history_group(days.to_numpy(), new_days=self.new_days, long_days=self.long_days),
-                                 index=days.index, name="group")
+        origin = hist["ds"].max()
+        train = self._set_history(hist, origin)
         self.levels_, self.blend_ = {}, {}
         if self.calibrate:
             t = perf_counter()
             self._calibrate(hist)
             self.seconds_["calibrate"] = perf_counter() - t
         t = perf_counter()
-        self.model_ = self._fit_model(train, self.origin_)
-        self._disp = self._dispersion(train)
+        self.model_ = self._fit_model(train, origin)
         self.seconds_["fit"] = perf_counter() - t
         self.seconds_["total_fit"] = perf_counter() - t0
         return self
@@ -224,6 +219,9 @@ class LongHistoryForecaster:
                  h: int | None = None) -> pd.DataFrame:
         """Fit on ``df`` up to ``origin`` (no calibration) and forecast the days after it.
 
+        The forecaster keeps this fit: :meth:`update` then moves it to the last day of ``df``
+        without refitting, and :meth:`predict` forecasts from there.
+
         Returns:
             ``unique_id, ds, yhat`` and ``y`` (actuals from ``df`` where present).
         """
@@ -231,12 +229,64 @@ class LongHistoryForecaster:
         origin = pd.Timestamp(origin)
         hist = self._validate(df)
         self._covariates = covariates or Covariates()
-        train = self._cut(hist[hist["ds"] <= origin], origin)
-        model = self._fit_model(train, origin)
-        out = self._predict_mean(model, h, origin).drop(columns="baseline")
+        train = self._set_history(hist, origin)
+        self.levels_, self.blend_ = {}, {}
+        self.model_ = self._fit_model(train, origin)
+        out = self._predict_mean(self.model_, h, origin).drop(columns="baseline")
         return out.merge(hist[["unique_id", "ds", "y"]], on=["unique_id", "ds"], how="left")
 
+    def update(self, df: pd.DataFrame) -> LongHistoryForecaster:
+        """Move the fitted model to the last day of ``df`` without refitting its trees.
+
+        The days after the fit's origin feed the lags, rolling statistics, weekday means and
+        dispersion of the next :meth:`predict`; the trees stay those of the fit (a refit costs
+        a whole fit for a few more training days). The quantile levels stay those of the fit.
+
+        Args:
+            df: The history of the same series as the fit (``unique_id, ds, y`` and the static
+                features), ending on or after the fit's origin.
+
+        Returns:
+            ``self``, with its origin at the last day of ``df``.
+
+        Raises:
+            RuntimeError: Before a fit or backtest.
+            ValueError: If ``df`` ends before the fit's origin, or its series are not those
+                of the fit (the message counts and names them: fit again for other series).
+        """
+        if self.model_ is None:
+            raise RuntimeError("LongHistoryForecaster.update called before fit or backtest")
+        hist = self._validate(df)
+        ids, fitted = pd.Index(hist["unique_id"].unique()), self.groups_.index
+        unknown, missing = ids.difference(fitted), fitted.difference(ids)
+        if len(unknown) or len(missing):
+            raise ValueError(f"LongHistoryForecaster.update: {len(unknown)} series not in the fit "
+                             f"{list(unknown[:3])} and {len(missing)} fitted series missing {list(missing[:3])}; "
+                             "fit again for a different set of series")
+        origin = hist["ds"].max()
+        if origin < self.origin_:
+            raise ValueError(f"LongHistoryForecaster.update: the history ends {origin:%Y-%m-%d}, before the "
+                             f"fit's origin {self.origin_:%Y-%m-%d}")
+        new = hist.loc[hist["ds"] > self.origin_, ["unique_id", "ds", "y"]]
+        if len(new):
+            with library_call("mlforecast"):
+                self.model_.update(new)
+        train = self._set_history(hist, origin)
+        self.model_._first = self._first_sale(train)
+        self.model_._recent = _recent(train, origin)
+        return self
+
     # ------------------------------------------------------------------ features and model
+    def _set_history(self, hist: pd.DataFrame, origin: pd.Timestamp) -> pd.DataFrame:
+        """The training rows up to ``origin``; sets the origin and each series' days, group and dispersion."""
+        train = self._cut(hist, origin)
+        days = train.groupby("unique_id", sort=True).size()
+        self.origin_, self._days = origin, days
+        self.groups_ = pd.Series(history_group(days.to_numpy(), new_days=self.new_days, long_days=self.long_days),
+                                 index=days.index, name="group")
+        self._disp = self._dispersion(train)
+        return train
+
     def _validate(self, df: pd.DataFrame) -> pd.DataFrame:
         need = ["unique_id", "ds", "y", *self.static_features]
         missing = [c for c in need if c not in df.columns]
@@ -338,7 +388,7 @@ class LongHistoryForecaster:
         with library_call("lightgbm"):
             mlf.fit_models(train_x, train_y)
         mlf._first = first
-        mlf._recent = train.loc[train["ds"] > origin - pd.Timedelta(days=28), ["unique_id", "ds", "y"]]
+        mlf._recent = _recent(train, origin)
         return mlf
 
     def _predict_mean(self, mlf, h: int, origin: pd.Timestamp) -> pd.DataFrame:
@@ -465,6 +515,11 @@ class LongHistoryForecaster:
         scale = (f.groupby("unique_id", sort=True)["y"].diff() ** 2).groupby(f["unique_id"]).mean()
         pred["scale"] = scale.reindex(pred["unique_id"]).to_numpy(dtype=np.float64)
         return pred
+
+
+def _recent(train: pd.DataFrame, origin: pd.Timestamp) -> pd.DataFrame:
+    """The last 28 days up to ``origin`` (what the weekday-mean baseline averages)."""
+    return train.loc[train["ds"] > origin - pd.Timedelta(days=28), ["unique_id", "ds", "y"]]
 
 
 def weekday_mean(recent: pd.DataFrame, rows: pd.DataFrame) -> np.ndarray:

@@ -189,3 +189,35 @@ def test_train_days_trains_on_the_last_days_only():
     # every series has 200 days; rows need min_train_age (7) days before them
     assert rows(base) == 6 * (200 - 7)
     assert rows(replace(base, train_days=30)) == 6 * 30
+
+
+def test_update_moves_a_fit_to_new_days_without_refitting():
+    df = _synthetic({f"s{i}": 300 for i in range(6)}, seed=11)
+    origin = END - pd.Timedelta(days=14)
+    # the last 14 days sell three times as much: only the lags can tell the model
+    jump = df["ds"] > origin
+    df.loc[jump, "y"] = df.loc[jump, "y"] * 3
+    fc = LongHistoryForecaster(horizon=14, params=SMALL, static_features=("store_id",), calibrate=False)
+    before = fc.backtest(df, origin=origin, h=14)
+    trees = fc.model_.models_["lgb0"].booster_.model_to_string()
+    # updated to the fit's own origin it forecasts exactly what the backtest did
+    same = fc.update(df[df["ds"] <= origin]).predict(14)
+    np.testing.assert_allclose(same["yhat"].to_numpy(), before["yhat"].to_numpy())
+    after = fc.update(df).predict(14)
+    assert fc.origin_ == END and after["ds"].min() == END + pd.Timedelta(days=1)
+    assert fc.model_.models_["lgb0"].booster_.model_to_string() == trees  # the same trees
+    # the trees cannot reach levels they never saw, but the new lags lift the forecast
+    assert after["yhat"].mean() > 1.3 * before["yhat"].mean()
+    assert (after["yhat_q10"] <= after["yhat_q90"]).all()
+
+
+def test_update_refuses_other_series_an_earlier_end_and_no_fit():
+    df = _synthetic({f"s{i}": 120 for i in range(4)}, seed=2)
+    fc = LongHistoryForecaster(horizon=7, params=SMALL, static_features=("store_id",), calibrate=False)
+    with pytest.raises(RuntimeError, match="before fit"):
+        fc.update(df)
+    fc.backtest(df, origin=END - pd.Timedelta(days=7), h=7)
+    with pytest.raises(ValueError, match=r"1 series not in the fit \['other'\] and 1 fitted series missing \['s3'\]"):
+        fc.update(pd.concat([df[df["unique_id"] != "s3"], df[df["unique_id"] == "s3"].assign(unique_id="other")]))
+    with pytest.raises(ValueError, match="ends 2020-06-20, before the fit's origin 2020-06-23"):
+        fc.update(df[df["ds"] <= END - pd.Timedelta(days=10)])
