@@ -29,7 +29,11 @@ Recognised sources (``../shared/data`` layouts):
   few fractional values (38 of 124,635 rows, 0.03 %) are rounded to the nearest unit and counted
   (``units_rounded``). Store and item ids are the source's numbers, as text. The source has no
   prices and no store -> station map (the weather is per store). Its ``is_holiday_next2days`` is
-  not written: it follows from the holiday dates.
+  not written: it follows from the holiday dates. The bakery publishes no logistics: where the
+  folder holding SRC also holds ``usaid_scms_shipments/`` and ``freight_emission_factors.csv``
+  (the ``../shared/data`` layout), those public feeds are written too (``shipments/``,
+  ``emission_factors/``, ``suppliers/``: the vendors of the shipments), so that the output plans
+  on its own; without them the output needs them added, or a run with ``--sample-logistics``.
 * a **NOAA** stormy-weather folder (``weather.parquet`` + ``key.parquet``) or a **USAID** folder
   (``shipments.parquet``) alone.
 """
@@ -50,6 +54,7 @@ from warehouse.loader import LoadReport
 __all__ = ["convert", "main", "FORMATS"]
 
 FORMATS = ("bakery", "m5", "walmart-weekly", "noaa", "usaid")
+_FACTORS_CSV = "freight_emission_factors.csv"
 
 
 def _write(con: duckdb.DuckDBPyConnection, sql: str, path: Path, params: list | None = None) -> int:
@@ -186,7 +191,24 @@ def _from_bakery(src: Path, dst: Path, con: duckdb.DuckDBPyConnection, recent_da
     }
     out["units_rounded"] = int(con.execute("SELECT count(*) FROM read_parquet(?) WHERE units <> round(units)",
                                            [demand]).fetchall()[0][0])
-    return out
+    return out | _logistics_beside(src, dst, con)
+
+
+def _logistics_beside(src: Path, dst: Path, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """USAID shipments, their vendors and freight emission factors from the folder holding ``src``, if there."""
+    shipments, factors = src.parent / "usaid_scms_shipments" / "shipments.parquet", src.parent / _FACTORS_CSV
+    if not (shipments.is_file() and factors.is_file()):
+        return {}
+    reports = (ingest.ingest_shipments(con, shipments, max_bad_share=1.0),
+               ingest.ingest_emission_factors(con, factors, max_bad_share=1.0))
+    return {
+        "shipments": _write(con, "SELECT * FROM raw_shipments", dst / "shipments" / "shipments.parquet"),
+        "emission_factors": _write(con, "SELECT * FROM raw_emission_factors",
+                                   dst / "emission_factors" / "emission_factors.parquet"),
+        "suppliers": _write(con, "SELECT DISTINCT vendor FROM raw_shipments WHERE vendor IS NOT NULL ORDER BY 1",
+                            dst / "suppliers" / "suppliers.parquet"),
+        "quarantined": sum(r.rows_quarantined for r in reports),
+    }
 
 
 def _detect(src: Path) -> str:
@@ -263,6 +285,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for feed, rows in written.items():
         print(f"{feed:18s} {rows:>10,}")
+    if kind == "bakery" or (kind is None and _detect(src.resolve()) == "bakery"):
+        if "shipments" in written:
+            print(f"logistics: USAID SCMS shipments and freight emission factors from {src.resolve().parent} "
+                  "(public data; the bakery publishes none)")
+        else:
+            print(f"logistics: none beside {src.resolve()} (no usaid_scms_shipments/ and {_FACTORS_CSV}): add "
+                  f"shipments/ and emission_factors/ to {dst}, or run with --sample-logistics", file=sys.stderr)
     return 0
 
 

@@ -206,12 +206,15 @@ def _bakery_source(src: Path) -> None:
     cal.to_parquet(src / "calendar.parquet")
 
 
-def test_bakery_conversion_on_a_tiny_slice(tmp_path: Path):
+def test_bakery_conversion_on_a_tiny_slice(tmp_path: Path, capsys):
     from warehouse.convert import main
 
     src, out = tmp_path / "bakery", tmp_path / "out"
     _bakery_source(src)
     assert main(["bakery", str(src), str(out)]) == 0
+    # nothing beside the source holds logistics: the output lacks them and the user is told how to plan
+    assert not (out / "shipments").exists() and not (out / "emission_factors").exists()
+    assert "--sample-logistics" in capsys.readouterr().err
     # three days, all within the last 28: one file per day, no bulk history
     assert sorted(p.name for p in (out / "pos").iterdir()) == ["2019-03-31.parquet", "2019-04-01.parquet",
                                                               "2019-04-02.parquet"]
@@ -241,3 +244,26 @@ def test_bakery_conversion_on_a_tiny_slice(tmp_path: Path):
                    ("5", "101", "2019-03-31", 2, 1, None), ("5", "109", "2019-03-31", 3, 0, None)]
     assert con.execute("SELECT count(*), count(DISTINCT store_id), bool_and(source = 'observed'), "
                        "bool_or(station_proxy) FROM store_weather").fetchall() == [(6, 2, True, False)]
+
+
+def test_bakery_conversion_takes_the_public_logistics_beside_the_source(tmp_path: Path, capsys):
+    import shutil
+
+    from warehouse.convert import main
+
+    src, out = tmp_path / "bakery", tmp_path / "out"
+    _bakery_source(src)
+    shutil.copytree(SAMPLE_DIR / "usaid_scms_shipments", tmp_path / "usaid_scms_shipments")
+    shutil.copy(SAMPLE_DIR / "freight_emission_factors.csv", tmp_path / "freight_emission_factors.csv")
+    assert main(["bakery", str(src), str(out)]) == 0
+    assert "USAID SCMS shipments and freight emission factors" in capsys.readouterr().out
+    con = duckdb.connect()
+    ingest.ingest_shipments(con, SAMPLE_DIR / "usaid_scms_shipments" / "shipments.parquet")
+    expected = con.execute("SELECT count(*), count(DISTINCT vendor) FROM raw_shipments").fetchall()[0]
+    assert (len(pd.read_parquet(out / "shipments" / "shipments.parquet")),
+            len(pd.read_parquet(out / "suppliers" / "suppliers.parquet"))) == expected
+    factors = pd.read_csv(SAMPLE_DIR / "freight_emission_factors.csv")
+    assert len(pd.read_parquet(out / "emission_factors" / "emission_factors.parquet")) == len(factors)
+    # the output plans on its own: every logistics feed is found in it
+    paths = discover_feeds(out)
+    assert paths.files("shipments") and paths.files("emission_factors")
