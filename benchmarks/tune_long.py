@@ -118,12 +118,12 @@ def _cut_frames(obj, limit: pd.Timestamp, cols: dict[str, str]):
     return replace(obj, **{k: getattr(obj, k)[getattr(obj, k)[c] <= limit] for k, c in cols.items()})
 
 
-def m5_bench() -> Bench:
+def m5_bench(root: Path | None = None) -> Bench:
     """The 280 M5 series up to 2016-04-24; origins 03-27, 02-28, 01-31 and 2015-04-25."""
     from benchmarks import m5_long
 
     limit = m5_long.TEST_ORIGIN
-    m = _cut_frames(load_m5_long(shared_data()), limit,
+    m = _cut_frames(load_m5_long(root or shared_data()), limit,
                     {"sales": "ds", "prices": "ds", "snap": "ds", "weather": "date"})
     cols = ["unique_id", "ds", "y", "store_id", "dept_id", "item_id"]
 
@@ -143,12 +143,12 @@ def m5_bench() -> Bench:
                  recipe)
 
 
-def bakery_bench() -> Bench:
+def bakery_bench(root: Path | None = None) -> Bench:
     """The bakery up to 2019-03-05; origins 2019-02-05, 2019-01-08 and 2018-03-06."""
     from benchmarks import bakery
 
     limit = bakery.TEST_ORIGIN
-    b = _cut_frames(load_bakery(shared_data()), limit,
+    b = _cut_frames(load_bakery(root or shared_data()), limit,
                     {"sales": "ds", "promotions": "ds", "holidays": "date", "weather": "date"})
     cols = ["unique_id", "ds", "y", "store_id", "item_id"]
 
