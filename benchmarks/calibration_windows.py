@@ -35,11 +35,13 @@ H = 28
 
 
 def _bench(name: str, root: Path) -> tuple[Bench, str]:
-    """The data set cut at its test origin, and the name of its error of the median."""
+    """The data set cut at its test origin with its benchmark's forecaster, and the name of its error of the median."""
+    from benchmarks import bakery, m5_long
+
     if name == "bakery":
         bench = bakery_bench(root)
-        return replace(bench, cov=bench.cov.without_weather()), "mae"
-    return m5_bench(root), "wrmsse"
+        return replace(bench, cov=bench.cov.without_weather(), forecaster=bakery.FORECASTER), "mae"
+    return replace(m5_bench(root), forecaster=m5_long.FORECASTER), "wrmsse"
 
 
 def run(root: Path, tee: Tee, *, data_set: str = "bakery", origins: Sequence[str] | None = None,
@@ -48,7 +50,7 @@ def run(root: Path, tee: Tee, *, data_set: str = "bakery", origins: Sequence[str
     timer = Timer()
     bench, metric = _bench(data_set, root)
     limit = bench.hist["ds"].max()
-    forecaster = replace(bench.forecaster, min_lag=7, params={**bench.forecaster.params, "n_jobs": threads})
+    forecaster = replace(bench.forecaster, params={**bench.forecaster.params, "n_jobs": threads})
     rows = []
     for origin in (pd.Timestamp(o) for o in (origins or ORIGINS[data_set])):
         if origin + pd.Timedelta(days=H) > limit:
