@@ -97,12 +97,19 @@ def _from_m5(src: Path, dst: Path, con: duckdb.DuckDBPyConnection, max_bad_share
     }
     out = {"pos": _write_pos_by_day(con, dst), "pos_history": _write_history(con, dst)}
     for feed, table in (("prices", "raw_prices"), ("calendar", "raw_calendar"), ("weather", "raw_weather"),
-                        ("weather_stations", "raw_weather_key"), ("shipments", "raw_shipments"),
-                        ("emission_factors", "raw_emission_factors")):
+                        ("weather_stations", "raw_weather_key")):
         out[feed] = _write(con, f"SELECT * FROM {table}", dst / feed / f"{feed}.parquet")
+    out |= _write_logistics(con, dst)
+    out["quarantined"] = sum(r.rows_quarantined for r in reports.values() if r is not None)
+    return out
+
+
+def _write_logistics(con: duckdb.DuckDBPyConnection, dst: Path) -> dict[str, int]:
+    """The loaded shipments, emission factors and the shipments' vendors (as ``suppliers/``) into ``dst``."""
+    out = {feed: _write(con, f"SELECT * FROM {table}", dst / feed / f"{feed}.parquet")
+           for feed, table in (("shipments", "raw_shipments"), ("emission_factors", "raw_emission_factors"))}
     out["suppliers"] = _write(con, "SELECT DISTINCT vendor FROM raw_shipments WHERE vendor IS NOT NULL ORDER BY 1",
                               dst / "suppliers" / "suppliers.parquet")
-    out["quarantined"] = sum(r.rows_quarantined for r in reports.values() if r is not None)
     return out
 
 
@@ -201,14 +208,7 @@ def _logistics_beside(src: Path, dst: Path, con: duckdb.DuckDBPyConnection) -> d
         return {}
     reports = (ingest.ingest_shipments(con, shipments, max_bad_share=1.0),
                ingest.ingest_emission_factors(con, factors, max_bad_share=1.0))
-    return {
-        "shipments": _write(con, "SELECT * FROM raw_shipments", dst / "shipments" / "shipments.parquet"),
-        "emission_factors": _write(con, "SELECT * FROM raw_emission_factors",
-                                   dst / "emission_factors" / "emission_factors.parquet"),
-        "suppliers": _write(con, "SELECT DISTINCT vendor FROM raw_shipments WHERE vendor IS NOT NULL ORDER BY 1",
-                            dst / "suppliers" / "suppliers.parquet"),
-        "quarantined": sum(r.rows_quarantined for r in reports),
-    }
+    return _write_logistics(con, dst) | {"quarantined": sum(r.rows_quarantined for r in reports)}
 
 
 def _detect(src: Path) -> str:
@@ -276,8 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if len(args.paths) not in (2, 3) or (len(args.paths) == 3 and args.paths[0] not in FORMATS):
         parser.error(f"expected [FORMAT] SRC DST with FORMAT one of {', '.join(FORMATS)}; got {' '.join(args.paths)}")
-    kind = args.paths[0] if len(args.paths) == 3 else None
     src, dst = (Path(p) for p in args.paths[-2:])
+    kind = args.paths[0] if len(args.paths) == 3 else _detect(src.resolve())
     try:
         written = convert(src, dst, source_format=kind)
     except FeedError as exc:
@@ -285,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for feed, rows in written.items():
         print(f"{feed:18s} {rows:>10,}")
-    if kind == "bakery" or (kind is None and _detect(src.resolve()) == "bakery"):
+    if kind == "bakery":
         if "shipments" in written:
             print(f"logistics: USAID SCMS shipments and freight emission factors from {src.resolve().parent} "
                   "(public data; the bakery publishes none)")
