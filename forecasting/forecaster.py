@@ -12,7 +12,9 @@ The forecast runs the named stages of :mod:`forecasting.history` and :mod:`forec
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from contextvars import copy_context
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
@@ -30,6 +32,7 @@ from forecasting.long_stage import (
     choose_long,
     fit_long_history,
     long_series_mask,
+    prepare_long,
     source_labels,
 )
 from forecasting.models import DEFAULT_MODELS, resolve_models
@@ -232,10 +235,19 @@ class DemandForecaster:
         cols = {"id_cols": id_cols, "time_col": time_col, "target_col": target_col}
         with _timed(seconds, "prepare"):
             prepared = prepare_history(history, as_of=as_of, **cols)
-        with _timed(seconds, "backtest"):
-            holdout = backtest_holdout(prepared, models=self.models, holdout_days=self.holdout_days,
-                                       n_windows=self.n_windows, n_jobs=self.n_jobs, min_history=self.min_history,
-                                       interval=BACKTEST_INTERVAL, **cols)
+        attributes = history if series_attributes is None else series_attributes
+        long_mask = long_series_mask(prepared, self.long_history_days) if self.long_history_days is not None else None
+        with _timed(seconds, "backtest"), ThreadPoolExecutor(max_workers=1, thread_name_prefix="backtest") as pool:
+            # statsforecast backtests in its worker processes while this thread builds the long
+            # series' inputs (pandas): the two overlap instead of taking turns
+            pending = pool.submit(copy_context().run, backtest_holdout, prepared, models=self.models,
+                                  holdout_days=self.holdout_days, n_windows=self.n_windows, n_jobs=self.n_jobs,
+                                  min_history=self.min_history, interval=BACKTEST_INTERVAL, **cols)
+            long_prep = prepare_long(prepared, mask=long_mask, inputs=long_inputs, attributes=attributes,
+                                     id_cols=id_cols, weather=self.long_weather,
+                                     origin=prepared.as_of - pd.Timedelta(days=self.holdout_days)) \
+                if long_mask is not None and long_mask.any() else None
+            holdout = pending.result()
         with _timed(seconds, "refit"):
             statistical = refit_statistical(prepared, holdout.result, horizon=self.horizon, n_jobs=self.n_jobs,
                                             min_history=self.min_history)
@@ -244,17 +256,16 @@ class DemandForecaster:
             if self.global_model:
                 global_fit = fit_global(
                     prepared, holdout, statistical.dates, id_cols=id_cols,
-                    attributes=history if series_attributes is None else series_attributes,
+                    attributes=attributes,
                     calendar=calendar, prices=prices, series_info=series_info, champion=champion,
                     regression_threshold=self.regression_threshold, model_factory=self.model_factory)
         long_fit = None
         with _timed(seconds, "long_history"):
             if self.long_history_days is not None:
                 long_fit = fit_long_history(
-                    prepared, holdout, statistical.dates, mask=long_series_mask(prepared, self.long_history_days),
-                    inputs=long_inputs, attributes=history if series_attributes is None else series_attributes,
+                    prepared, holdout, statistical.dates, mask=long_mask, inputs=long_inputs, attributes=attributes,
                     id_cols=id_cols, weather=self.long_weather, n_jobs=1,
-                    max_train_rows=self.long_max_train_rows)
+                    max_train_rows=self.long_max_train_rows, prep=long_prep)
         with _timed(seconds, "choose"):
             choice = choose_models(holdout, statistical, global_fit, interval=BACKTEST_INTERVAL,
                                    target_col=target_col)

@@ -277,6 +277,10 @@ class LongHistoryForecaster:
         self.model_._recent = _recent(train, origin)
         return self
 
+    def training_rows(self, df: pd.DataFrame, origin: pd.Timestamp) -> pd.DataFrame:
+        """``unique_id, ds`` of the rows of ``df`` a fit at ``origin`` trains on (its covariates' rows)."""
+        return self._cut(self._validate(df), pd.Timestamp(origin))[["unique_id", "ds"]]
+
     # ------------------------------------------------------------------ features and model
     def _set_history(self, hist: pd.DataFrame, origin: pd.Timestamp) -> pd.DataFrame:
         """The training rows up to ``origin``; sets the origin and each series' days, group and dispersion."""

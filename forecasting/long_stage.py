@@ -46,6 +46,8 @@ __all__ = [
     "LongReport",
     "long_series_mask",
     "weather_source",
+    "LongPrep",
+    "prepare_long",
     "fit_long_history",
     "choose_long",
     "source_labels",
@@ -247,6 +249,78 @@ def _scale(df: pd.DataFrame, origin: pd.Timestamp, n_series: int) -> np.ndarray:
     return rmsse_scale(df, origin).reindex(np.arange(n_series)).to_numpy(dtype=np.float64)
 
 
+@dataclass(frozen=True)
+class LongPrep:
+    """The long-history stage's inputs, built before its fits (see :func:`prepare_long`).
+
+    Attributes:
+        frame: The long series' rows (``unique_id, ds, y`` and the static columns).
+        covariates: Their known-ahead inputs: with and without the weather when there is a
+            weather feed (two views of one build per set of rows), else one.
+        static: Static feature columns.
+        series: Series code (``unique_id``) -> id columns and ``store_id``.
+        store_weather: The weather feed by store and day (None without one).
+    """
+
+    frame: pd.DataFrame
+    covariates: tuple[_CovariatesView, ...]
+    static: tuple[str, ...]
+    series: pd.DataFrame
+    store_weather: pd.DataFrame | None
+
+    @property
+    def has_weather(self) -> bool:
+        return len(self.covariates) == 2
+
+
+def _long_model(static: Sequence[str], horizon: int, n_jobs: int, max_train_rows: int) -> LongHistoryForecaster:
+    return LongHistoryForecaster(horizon=horizon, calibrate=False, static_features=tuple(static),
+                                 params={**LGBM_PARAMS, "n_jobs": int(n_jobs)}, max_train_rows=max_train_rows)
+
+
+def prepare_long(
+    history: PreparedHistory,
+    *,
+    mask: np.ndarray,
+    inputs: LongInputs | None,
+    attributes: pd.DataFrame,
+    id_cols: Sequence[str],
+    weather: bool = True,
+    origin: pd.Timestamp | None = None,
+) -> LongPrep:
+    """The long series' frame and covariates; with ``origin``, also their backtest inputs.
+
+    Building the inputs of the backtest's training rows is pandas work: done here, it can run
+    while the statsforecast backtest runs in its worker processes (see ``DemandForecaster``).
+
+    Args:
+        history: The prepared history.
+        mask: Which series are long (:func:`long_series_mask`).
+        inputs: The warehouse's known-ahead feeds (None: history alone).
+        attributes: Where the hierarchy columns come from (see :func:`series_hierarchy`).
+        id_cols: Series id columns.
+        weather: Allow the weather.
+        origin: The backtest's first origin, whose training rows' inputs are built now.
+
+    Returns:
+        What :func:`fit_long_history` fits on.
+    """
+    id_cols = list(id_cols)
+    series_keys = series_hierarchy(history.keys, attributes, id_cols)
+    static = tuple(c for c in ("store_id", "dept_id") if c in series_keys.columns)
+    df = _long_frame(history, mask, series_keys, static)
+    cov = _covariates(inputs or LongInputs(), history.keys, np.flatnonzero(mask), id_cols)
+    if not weather:
+        cov = cov.without_weather()
+    shared = _SharedCovariates(cov)
+    variants = (shared.view(weather=True), shared.view(weather=False)) if cov.has_weather else (shared.view(weather=True),)
+    if origin is not None and len(df):
+        origin = pd.Timestamp(origin)
+        shared.build(LongHistoryForecaster(static_features=static).training_rows(df, origin), origin=origin)
+    return LongPrep(frame=df, covariates=variants, static=static, series=cov.series,
+                    store_weather=cov.store_weather if cov.has_weather else None)
+
+
 def fit_long_history(
     history: PreparedHistory,
     holdout: HoldoutBacktest,
@@ -259,6 +333,7 @@ def fit_long_history(
     weather: bool = True,
     n_jobs: int = 1,
     max_train_rows: int = 200_000,
+    prep: LongPrep | None = None,
 ) -> LongFit | None:
     """Backtest, weather value and fit of the long-history model on the series in ``mask``.
 
@@ -279,32 +354,26 @@ def fit_long_history(
         weather: Allow the weather (False: never use it, and do not measure it).
         n_jobs: LightGBM threads.
         max_train_rows: Training rows are sampled (seeded) above this many.
+        prep: :func:`prepare_long` of the same arguments, already built (None: built here).
 
     Returns:
         The fit, or None when no series is long.
     """
     if not mask.any():
         return None
-    id_cols = list(id_cols)
-    series_keys = series_hierarchy(history.keys, attributes, id_cols)
-    static = [c for c in ("store_id", "dept_id") if c in series_keys.columns]
-    df = _long_frame(history, mask, series_keys, static)
-    codes = np.flatnonzero(mask)
-    cov = _covariates(inputs or LongInputs(), history.keys, codes, id_cols)
-    if not weather:
-        cov = cov.without_weather()
-    model = LongHistoryForecaster(horizon=len(forecast_dates), calibrate=False, static_features=tuple(static),
-                                  params={**LGBM_PARAMS, "n_jobs": int(n_jobs)}, max_train_rows=max_train_rows)
+    if prep is None:
+        prep = prepare_long(history, mask=mask, inputs=inputs, attributes=attributes, id_cols=id_cols,
+                            weather=weather)
+    df, variants = prep.frame, list(prep.covariates)
+    model = _long_model(prep.static, len(forecast_dates), n_jobs, max_train_rows)
     origin, n_series = holdout.result.cutoffs[0], history.n_series
     h_days = len(holdout.dates)
-    shared = _SharedCovariates(cov)
-    variants = [shared.view(weather=True), shared.view(weather=False)] if cov.has_weather else [cov]
     # the two backtests (and below the two final fits) are independent one-thread LightGBM fits,
     # which release the GIL: side by side
     backtests = thread_map(lambda c: replace(model).backtest(df, origin=origin, covariates=c, h=h_days), variants)
-    store = cov.series.set_index(UID)["store_id"].astype(str)
+    store = prep.series.set_index(UID)["store_id"].astype(str)
     value, stores = None, ()
-    if cov.has_weather:
+    if prep.has_weather:
         value = compare_backtests(backtests[0], backtests[1], df, origin=origin, segments=store)
         stores = weather_stores(value)
     on = store.isin(stores)  # per series code: forecast with the weather
@@ -317,7 +386,7 @@ def fit_long_history(
     labels = np.full(shape, _NONE, dtype=object)
     cols = forecast_dates.get_indexer(days["date"])
     ok = cols >= 0
-    source = weather_source(days, cov.store_weather, origin=history.as_of, use_weather=bool(stores))
+    source = weather_source(days, prep.store_weather, origin=history.as_of, use_weather=bool(stores))
     source = np.where(days["store_id"].isin(stores).to_numpy(), source, _NONE)
     labels[pred[UID].to_numpy()[ok], cols[ok]] = source[ok]
     return LongFit(mask=mask, holdout=_matrix(chosen, holdout.dates, (n_series, h_days)),
@@ -346,8 +415,9 @@ class _SharedCovariates:
         with self._lock:
             if key not in self._built:
                 self._built[key] = self.covariates.build(rows, origin=origin)
-            # callers take columns off the frame (``weather_source``): each gets its own
-            return self._built[key].copy()
+            # callers add and take off columns (``age``, ``weather_source``), never write into one:
+            # each gets its own frame over the shared columns
+            return self._built[key].copy(deep=False)
 
 
 class _CovariatesView:

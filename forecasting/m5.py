@@ -106,8 +106,8 @@ def _level12_scales(folder: Path) -> pd.DataFrame | None:
     # only the bottom level, read straight from the file: ids are "<item>_<store>_evaluation" and
     # the store is the last two tokens (e.g. CA_1); same keys as ``load_m5_scales`` gives level 12
     raw = pd.read_parquet(path, columns=["agg_level_1", "scale_mse_d1_d1913"], filters=[("level", "==", 12)])
-    parts = [name.removesuffix("_evaluation").rsplit("_", 2) for name in raw["agg_level_1"].astype(str)]
-    return pd.DataFrame({"item_id": [p[0] for p in parts], "store_id": [f"{p[1]}_{p[2]}" for p in parts],
+    parts = raw["agg_level_1"].astype(str).str.removesuffix("_evaluation").str.extract(r"^(.*)_([^_]+_[^_]+)$")
+    return pd.DataFrame({"item_id": parts[0].to_numpy(), "store_id": parts[1].to_numpy(),
                          "scale": raw["scale_mse_d1_d1913"].to_numpy(dtype=np.float64)})
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import xlsxwriter
@@ -26,10 +27,16 @@ _MAX_WIDTH = 60
 _HEADER_FORMAT = {"bold": True, "bg_color": "#DDEBF7", "pattern": 1, "align": "center"}
 _DATE_FORMAT = "yyyy-mm-dd"
 _DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+# day 0 of Excel's 1900 date system as it counts from 1900-03-01 on (its 1900-02-29 bug aside)
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
 
 def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
     """Write ``df`` as UTF-8 CSV with a header row and no index.
+
+    DuckDB's writer (several times faster than pandas' on the full-M5 proposals); columns of
+    midnight timestamps are written as dates (``2016-05-22``), other timestamps in full (zoned
+    ones in UTC with their offset, ``2016-05-22 20:45:00+00``).
 
     Args:
         df: The table.
@@ -40,8 +47,18 @@ def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(path, index=False, date_format="%Y-%m-%d")
+    with duckdb.connect() as con:
+        table = con.from_df(df)
+        columns = [_quoted(c) + (" ::DATE" if _number_format(df[c]) == _DATE_FORMAT and
+                                 pd.api.types.is_datetime64_any_dtype(df[c]) else "") + f" AS {_quoted(c)}"
+                   for c in df.columns]
+        (table.project(", ".join(columns)) if columns else table).write_csv(str(path), header=True)
     return path
+
+
+def _quoted(name: object) -> str:
+    """``name`` as a quoted SQL identifier (column names cannot be bound as parameters)."""
+    return '"' + str(name).replace('"', '""') + '"'
 
 
 def column_widths(df: pd.DataFrame, *, min_width: int = _MIN_WIDTH, max_width: int = _MAX_WIDTH) -> list[int]:
@@ -89,15 +106,26 @@ def _width_candidates(s: pd.Series, *, sample: int = 1_000) -> pd.Series:
     return picks
 
 
-def _python_values(s: pd.Series) -> list:
-    """A column as Python scalars the workbook writer accepts; NaN/NaT/None become empty cells (vectorised)."""
-    if isinstance(s.dtype, pd.DatetimeTZDtype):
-        # Excel has no time zones: keep the wall-clock time
-        s = s.dt.tz_localize(None)
-    # object dtype turns numpy scalars into Python ones (pd.Timestamp is a datetime subclass)
+def _python_values(s: pd.Series, *, dated: bool = False) -> list:
+    """A column as Python scalars the workbook writer accepts; NaN/NaT/None become empty cells (vectorised).
+
+    ``dated``: dates and times become Excel serial numbers (days since 1899-12-30): the column's date format
+    shows them as dates, and a number is written without XlsxWriter's per-cell date conversion.
+    """
+    if dated:
+        s = _excel_serial(s)
+    # object dtype turns numpy scalars into Python ones
     values = s.astype(object).to_numpy().copy()
     values[pd.isna(s).to_numpy()] = None
     return values.tolist()
+
+
+def _excel_serial(s: pd.Series) -> pd.Series:
+    """Dates as Excel's day numbers (wall-clock time: Excel has no time zones); NaT -> NaN."""
+    stamps = pd.to_datetime(s)
+    if isinstance(stamps.dtype, pd.DatetimeTZDtype):
+        stamps = stamps.dt.tz_localize(None)
+    return (stamps - _EXCEL_EPOCH) / pd.Timedelta(days=1)
 
 
 def write_xlsx(
@@ -131,21 +159,17 @@ def write_xlsx(
     wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "remove_timezone": True, "strings_to_formulas": False, "strings_to_urls": False})
     try:
         ws = wb.add_worksheet(sheet_name[:31])
-        for i, width in enumerate(column_widths(df)):
-            ws.set_column(i, i, width)
+        # a date column's format applies to every cell written without one of its own
+        date_formats = {fmt: wb.add_format({"num_format": fmt}) for fmt in (_DATE_FORMAT, _DATETIME_FORMAT)}
+        formats = [_number_format(df[c]) for c in df.columns]
+        for i, (width, fmt) in enumerate(zip(column_widths(df), formats, strict=True)):
+            ws.set_column(i, i, width, date_formats[fmt] if fmt else None)
         ws.freeze_panes(1, len(title_columns))
         ws.autofilter(0, 0, len(df), n_cols - 1)
         ws.write_row(0, 0, [str(c) for c in df.columns], wb.add_format(_HEADER_FORMAT))
-
-        formats = [_number_format(df[c]) for c in df.columns]
-        columns = [_python_values(df[c]) for c in df.columns]
-        # only dates need a cell format (else Excel shows serial numbers); the rest go in one call per row
-        dated = [(i, wb.add_format({"num_format": fmt})) for i, fmt in enumerate(formats) if fmt is not None]
+        columns = [_python_values(df[c], dated=fmt is not None) for c, fmt in zip(df.columns, formats, strict=True)]
         for r, row in enumerate(zip(*columns, strict=True) if columns else (), start=1):
             ws.write_row(r, 0, row)
-            for i, fmt in dated:
-                if row[i] is not None:
-                    ws.write_datetime(r, i, row[i], fmt)
     finally:
         wb.close()
     return path

@@ -130,7 +130,9 @@ def long_history_queries(*, as_of: Day | None, horizon: int, min_days: int,
             "FROM days LEFT JOIN raw_calendar c ON c.date = days.date "
             "LEFT JOIN raw_promotions pr ON pr.store_id = days.store_id AND pr.item_id = days.item_id "
             "AND pr.date = days.date "
-            "ASOF LEFT JOIN price_periods p ON p.store_id = days.store_id AND p.item_id = days.item_id "
+            # only the long series' prices go into the as-of join (not every series' periods)
+            "ASOF LEFT JOIN (SELECT * FROM price_periods SEMI JOIN long_series USING (store_id, item_id)) p "
+            "ON p.store_id = days.store_id AND p.item_id = days.item_id "
             "AND days.date >= p.valid_from ORDER BY days.store_id, days.item_id, days.date",
             [*series, origin, horizon]),
         "long_events": (

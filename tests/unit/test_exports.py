@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -91,3 +93,29 @@ def test_column_widths_of_a_long_float_column_see_its_widest_value():
     values[23_457] = -0.0001234
     width = column_widths(pd.DataFrame({"x": values}))[0]
     assert width == len(f"{-0.0001234:,.4g}") + 2
+
+
+def test_dates_times_and_time_zones_keep_their_wall_clock_in_both_formats(tmp_path):
+    # Excel has no time zones: a zoned time is written as its wall-clock time
+    df = pd.DataFrame({
+        "day": pd.to_datetime(["2016-05-22", None]),
+        "stamp": pd.to_datetime(["2016-05-22 13:45", "2016-05-23 00:00"]),
+        "zoned": pd.to_datetime(["2016-05-22 13:45", "2016-05-22 23:30"]).tz_localize("America/Los_Angeles"),
+        "as_date": [dt.date(2016, 5, 22), dt.date(1999, 12, 31)],
+        "held": [False, True],
+    })
+    paths = export_table(df, tmp_path, "times")
+    ws = load_workbook(paths["xlsx"]).active
+    assert [ws[f"{c}2"].number_format for c in "ABCD"] == ["yyyy-mm-dd", "yyyy-mm-dd hh:mm", "yyyy-mm-dd hh:mm",
+                                                          "yyyy-mm-dd"]
+    assert ws["A2"].value == dt.datetime(2016, 5, 22) and ws["A3"].value is None
+    assert ws["B2"].value == dt.datetime(2016, 5, 22, 13, 45)
+    assert ws["C3"].value == dt.datetime(2016, 5, 22, 23, 30)
+    assert ws["D3"].value == dt.datetime(1999, 12, 31)
+    rows = paths["csv"].read_text().splitlines()
+    # a column of midnights reads as dates; one with times keeps them
+    assert rows[1].split(",")[:2] == ["2016-05-22", "2016-05-22 13:45:00"]
+    assert rows[2].split(",")[0] == ""
+    back = pd.read_csv(paths["csv"])
+    assert back["held"].tolist() == [False, True]
+    assert back["as_date"].tolist() == ["2016-05-22", "1999-12-31"]

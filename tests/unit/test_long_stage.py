@@ -13,6 +13,7 @@ from forecasting.history import prepare_history
 from forecasting.long_stage import (
     LONG_HISTORY_MODEL,
     LongFit,
+    LongInputs,
     choose_long,
     long_series_mask,
     source_labels,
@@ -184,3 +185,33 @@ def test_store_day_features_are_computed_once_per_store_day_in_row_order():
     out = _per_key_day(days, features)
     assert seen == [3]  # S1@01, S2@01, S1@02
     assert out["tag"].tolist() == ["S1@01", "S2@01", "S1@02", "S1@01", "S2@01"]
+
+
+def test_prepare_long_builds_the_backtest_inputs_the_fit_then_reuses(monkeypatch):
+    from forecasting.covariates import Covariates
+    from forecasting.long_history import LongHistoryForecaster
+    from forecasting.long_stage import prepare_long
+
+    days = pd.date_range("2016-01-01", "2016-05-10")
+    history = pd.concat([pd.DataFrame({"store_id": "S1", "item_id": i, "date": days, "units": float(k + 1),
+                                       "dept_id": "D1"}) for k, i in enumerate(["A", "B"])], ignore_index=True)
+    prepared = prepare_history(history)
+    wx = pd.DataFrame({"store_id": "S1", "date": days, "tmax_f": np.linspace(40, 80, len(days)), "tmin_f": 30.0,
+                       "prcp_in": 0.1, "snow_in": 0.0, "source": "observed"})
+    events = pd.DataFrame({"store_id": "S1", "date": [D("2016-02-14"), D("2016-05-08")], "event_type": "Cultural"})
+    origin = D("2016-04-26")
+    calls = []
+    build = Covariates.build
+    monkeypatch.setattr(Covariates, "build", lambda self, r, *, origin: calls.append((len(r), origin)) or
+                        build(self, r, origin=origin))
+    prep = prepare_long(prepared, mask=np.array([True, True]), inputs=LongInputs(events=events, store_weather=wx),
+                        attributes=history, id_cols=["store_id", "item_id"], origin=origin)
+    # both series up to the origin: 2 x 117 days, built once ahead of the fits
+    assert calls == [(2 * 117, origin)] and prep.has_weather and prep.static == ("store_id", "dept_id")
+    rows = LongHistoryForecaster(static_features=prep.static).training_rows(prep.frame, origin)
+    with_wx, without = (view.build(rows, origin=origin) for view in prep.covariates)
+    assert calls == [(2 * 117, origin)]  # the backtest's two fits take the prepared build
+    assert "days_to_cultural" in with_wx and "wx_tmax_anom" in with_wx and "wx_tmax_anom" not in without
+    # a fit adds its own columns to its frame, never to the other fit's
+    with_wx["age"] = 1.0
+    assert "age" not in prep.covariates[0].build(rows, origin=origin)
