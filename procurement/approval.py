@@ -116,6 +116,7 @@ def demand_references(
     policy: ApprovalPolicy = DEFAULT_POLICY,
     store_col: str = "ship_to",
     item_col: str = "item_id",
+    cumsums: dict[str, object] | None = None,
 ) -> pd.DataFrame:
     """Forecast and recent sales over each line's lead time + review period.
 
@@ -127,6 +128,7 @@ def demand_references(
         as_of: decision date; forecast day 1 is ``as_of + 1``.
         review_days: review period per line (or one number).
         policy: the window and winsorising quantile of the recent-sales rate.
+        cumsums: ``forecast_cumsums(forecast, as_of=as_of)`` when the caller has it (built here otherwise).
 
     Returns:
         Frame on ``lines.index``: ``protect_days, forecast_units, history_units, history_daily``.
@@ -136,7 +138,7 @@ def demand_references(
     key = pd.MultiIndex.from_arrays([lines[store_col].astype(str), lines[item_col].astype(str)])
     fc_units = np.full(len(lines), np.nan)
     if forecast is not None and len(forecast):
-        cums = forecast_cumsums(forecast, as_of=as_of)
+        cums = cumsums if cumsums is not None else forecast_cumsums(forecast, as_of=as_of)
         row = cums["index"].get_indexer(key)
         found = row >= 0
         fc_units[~found] = 0.0

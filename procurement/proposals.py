@@ -145,9 +145,10 @@ def propose_purchase_orders(
     offers = priced_offers(catalogue, scores, params)
     offers["offer_key"] = offers["supplier_id"] + "|" + offers[item_col]
     needs = _needs(replenishment, catalogue, store_col, item_col)
-    pair_need_fn = None
+    pair_need_fn = cums = None
+    as_of = pd.Timestamp(replenishment["as_of"].iloc[0])
     if forecast is not None:
-        cums = forecast_cumsums(forecast, as_of=pd.Timestamp(replenishment["as_of"].iloc[0]))
+        cums = forecast_cumsums(forecast, as_of=as_of)
         pair_need_fn = lambda pairs: offer_needs(pairs, cums).clip(lower=1)  # noqa: E731
     result = allocate(needs, offers, budget=budget, time_limit=time_limit, item_col=item_col,
                       pair_need_fn=pair_need_fn, **allocation)
@@ -204,8 +205,8 @@ def propose_purchase_orders(
 
     lines["preferred_landed_cost"] = pref_key.map(pref_offer["landed_cost"])
     # approval per PO with line exceptions (procurement.approval); the reason ends with its verdict
-    refs = demand_references(lines, forecast, history, as_of=pd.Timestamp(replenishment["as_of"].iloc[0]),
-                             review_days=lines["review_days"], policy=approval)
+    refs = demand_references(lines, forecast, history, as_of=as_of, review_days=lines["review_days"],
+                             policy=approval, cumsums=cums)
     lines = lines.join(assess_purchase_orders(lines, refs, approval))
     gate = lines["approval_reason"]
     started = time.perf_counter()

@@ -24,7 +24,7 @@ def identifier(name: str) -> str:
     Table and column names cannot be bound as SQL parameters, so they are whitelisted instead.
     """
     if not _IDENT.match(name):
-        raise ValueError(f"invalid table name {name!r}")
+        raise ValueError(f"invalid table or column name {name!r}")
     return name
 
 
@@ -97,9 +97,10 @@ def query_frames(con: duckdb.DuckDBPyConnection, queries: Mapping[str, tuple[str
     return _on_cursors(con, queries, lambda cur, _name, q: cur.execute(q[0], list(q[1])).df(), max_workers)
 
 
-def read_table(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
-    """Read a whole table into pandas."""
-    return con.execute(f"SELECT * FROM {identifier(table)}").df()
+def read_table(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Read a whole table into pandas (only ``columns`` of it, in their order, when given)."""
+    picked = ", ".join(identifier(c) for c in columns) if columns else "*"
+    return con.execute(f"SELECT {picked} FROM {identifier(table)}").df()
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:

@@ -124,7 +124,7 @@ def test_replace_table_is_atomic_and_rejects_bad_names():
     con = duckdb.connect()
     replace_table(con, "t", pd.DataFrame({"a": [1, 2]}))
     assert row_count(con, "t") == 2
-    with pytest.raises(ValueError, match="invalid table name"):
+    with pytest.raises(ValueError, match="invalid table or column name"):
         replace_table(con, "t; DROP TABLE t", pd.DataFrame({"a": [1]}))
     assert table_exists(con, "t")
 
@@ -244,6 +244,6 @@ def test_tables_written_and_queries_read_side_by_side(tmp_path: Path):
     assert out["big"].to_dict("records") == [{"n": 2900, "s": 5800.0}]
     assert out["small"]["k"].tolist() == [0, 1, 2, 3, 4]
     # a failing write is raised; the tables written beside it are whole, the bad one untouched
-    with pytest.raises(ValueError, match="invalid table name"):
+    with pytest.raises(ValueError, match="invalid table or column name"):
         replace_tables(con, {"t0": frames["t1"], "bad name": frames["t0"]})
     assert row_count(con, "t0") == 2000 and not table_exists(con, "bad name")

@@ -92,7 +92,7 @@ def test_gate_rows_scope(con):
     rows, scope = queries.gate_rows(con, "raw_prices", ("2016-05-02", "2016-05-03"))
     assert rows["wm_yr_wk"].tolist() == [2] and "price weeks" in scope
     assert len(queries.gate_rows(con, "raw_prices")[0]) == 3
-    with pytest.raises(ValueError, match="invalid table name"):
+    with pytest.raises(ValueError, match="invalid table or column name"):
         queries.gate_rows(con, "raw_pos; DROP TABLE raw_pos")
 
 
