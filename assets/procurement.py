@@ -39,8 +39,10 @@ class PurchaseOrderConfig(ApprovalConfig):
     holding_rate_annual: float = Field(0.25, description="Annual holding cost as a share of the unit price")
     stockout_margin: float = Field(0.4, description="Gross margin (share of shelf price) lost per unit short")
     budget_usd: float = Field(0.0, description="Most USD of goods all PO lines may spend; 0 = no limit")
-    time_limit_seconds: float = Field(15.0, description="MILP (HiGHS) time limit for the whole allocation; blocks "
-                                      "not proven optimal by then keep the better of HiGHS's incumbent and greedy")
+    time_limit_seconds: float = Field(60.0, description="MILP (HiGHS) time limit for the whole allocation; item "
+                                      "MILPs not solved by then keep the better of HiGHS's incumbent and greedy, "
+                                      "and a re-run may then propose different POs (full M5 solves in about 25 "
+                                      "solver seconds)")
 
 
 # what the plan reads of the forecast: the mean and the quantiles behind its spread (not the
@@ -120,6 +122,12 @@ def purchase_order_proposals(context: AssetExecutionContext, config: PurchaseOrd
             approval=config.approval_policy(), time_limit=config.time_limit_seconds,
         )
         orders = result.lines
+        unproven = result.solver.components - result.solver.components_optimal
+        if unproven:
+            context.log.warning(
+                "purchase_order_proposals: %s of %s item MILPs were not solved within the %s s time limit; they keep "
+                "HiGHS's incumbent or greedy, and a re-run on the same data may propose different POs (and void their "
+                "decisions): raise time_limit_seconds", unproven, result.solver.components, config.time_limit_seconds)
         changes = audit_changes(read_audit(con, columns=AUDIT_COLUMNS), orders, run_id=context.run_id,
                                 recorded_at=pd.Timestamp.now(tz="UTC"),
                                 order_dates=list(pd.to_datetime(replenishment["as_of"]).unique()))

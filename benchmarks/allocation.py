@@ -7,6 +7,8 @@ WAREHOUSE (read-only) and prints the MILP's size, how many blocks and item MILPs
 optimality, the objective and the seconds of the build, the solve and the whole proposal.
 ``--compare`` runs the default (MILPs of about 50 needs, two blocks at a time) and the earlier
 setting (about 250 needs, one block at a time) one after the other under the same time limit.
+``--repeat N`` runs each setting N times and says whether the runs proposed the same POs (the
+PO versions: supplier, item, ship-to, quantity, cost and arrival of every line).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("warehouse", help="DuckDB file of a materialised run")
     parser.add_argument("--time-limit", type=float, default=60.0, help="MILP time limit in seconds (default 60)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per setting, compared line by line (default 1)")
     parser.add_argument("--compare", action="store_true",
                         help="also run MILPs of about 250 needs on one thread (the earlier setting)")
     args = parser.parse_args(argv)
@@ -56,11 +59,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.compare:
         settings["250 needs per MILP, 1 worker"] = {"needs_per_milp": 250, "workers": 1}
     for name, options in settings.items():
-        started = time.perf_counter()
-        result = propose_purchase_orders(tables["replenishment_proposals"], tables["supplier_catalogue"],
-                                         tables["supplier_scores"], forecast=tables["forecast"],
-                                         time_limit=args.time_limit, **options)
-        _report(name, result, time.perf_counter() - started)
+        versions = []
+        for _ in range(max(1, args.repeat)):
+            started = time.perf_counter()
+            result = propose_purchase_orders(tables["replenishment_proposals"], tables["supplier_catalogue"],
+                                             tables["supplier_scores"], forecast=tables["forecast"],
+                                             time_limit=args.time_limit, **options)
+            _report(name, result, time.perf_counter() - started)
+            versions.append(set(zip(result.lines["po_id"], result.lines["po_version"], strict=True)))
+        if len(versions) > 1:
+            changed = {po for po, _ in set.union(*versions) - set.intersection(*versions)}
+            print(f"  {len(versions)} runs: {len(changed)} of {len({po for po, _ in versions[0]})} POs differ "
+                  "between them")
     return 0
 
 
