@@ -42,6 +42,15 @@ def test_risk_model_beats_base_rate_out_of_time(model):
     assert model.split_date == pd.Timestamp("2014-01-01")
 
 
+def test_risk_model_does_not_depend_on_the_order_of_the_rows(shipments, model):
+    # a warehouse table's rows come back in any order; the scores must not follow it
+    shuffled = shipments["raw_shipments"].sample(frac=1.0, random_state=3)
+    again = fit_risk_model(shuffled)
+    lines = shipments["raw_shipments"].head(200)
+    assert np.array_equal(again.predict(lines), model.predict(lines))
+    assert again.metrics == model.metrics
+
+
 def test_time_split_needs_both_classes(shipments):
     with pytest.raises(ValueError, match="raw_shipments: time split"):
         fit_risk_model(shipments["raw_shipments"], split_date="2030-01-01")
