@@ -18,7 +18,7 @@ from procurement.policy import replenishment_proposals as propose_replenishment
 from procurement.proposals import propose_purchase_orders
 from procurement.review import add_released_on_order
 from warehouse.audit_store import read_audit
-from warehouse.db import read_table, replace_table, transaction
+from warehouse.db import read_table, replace_table, table_columns, transaction
 from warehouse.queries import demand_frame, forecast_as_of
 from warehouse.review_store import append_audit, audit_voided_decisions, recent_demand, released_lines, review_overview
 
@@ -51,8 +51,7 @@ _PLANNING_COLUMNS = ("store_id", "item_id", "date", "yhat", "yhat_q10", "yhat_q5
 
 
 def _planning_forecast(con) -> pd.DataFrame:
-    present = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
-                                         "WHERE table_name = 'forecast'").fetchall()}
+    present = set(table_columns(con, "forecast"))
     return read_table(con, "forecast", [c for c in _PLANNING_COLUMNS if c in present])
 
 

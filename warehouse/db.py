@@ -110,6 +110,14 @@ def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return bool(rows[0][0])
 
 
+def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """The column names of ``table`` in table order (empty if there is no such table)."""
+    rows = con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position", [table]
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
 def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     # fetchall, not fetchone: DuckDB 2.0 keeps a half-read result open and blocks the connection
     return int(con.execute(f"SELECT count(*) FROM {identifier(table)}").fetchall()[0][0])

@@ -27,7 +27,7 @@ from procurement.review import (
     validate_decisions,
     voided_decisions,
 )
-from warehouse.db import table_exists, transaction
+from warehouse.db import table_columns, table_exists, transaction
 from warehouse.exports import export_table
 
 __all__ = [
@@ -78,8 +78,7 @@ def ensure_review_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_RELEASED_DDL)
     cols = ", ".join(f"{c} {t}" for c, t in AUDIT_SCHEMA.items())
     con.execute(f"CREATE TABLE IF NOT EXISTS po_audit ({cols})")
-    have = {r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'po_audit'").fetchall()}
+    have = set(table_columns(con, "po_audit"))
     for c, t in AUDIT_SCHEMA.items():
         if c not in have:
             # names and types come from AUDIT_SCHEMA above, not from input

@@ -11,7 +11,15 @@ import pandas as pd
 import pytest
 
 from warehouse import ingest
-from warehouse.db import query_frames, read_table, replace_table, replace_tables, row_count, table_exists
+from warehouse.db import (
+    query_frames,
+    read_table,
+    replace_table,
+    replace_tables,
+    row_count,
+    table_columns,
+    table_exists,
+)
 from warehouse.feeds import SAMPLE_DIR, FeedError, discover_feeds
 from warehouse.marts import mart_sql
 
@@ -123,7 +131,8 @@ def test_failed_load_keeps_previous_table(tmp_path: Path):
 def test_read_table_reads_the_columns_asked_for_in_their_order():
     con = duckdb.connect()
     replace_table(con, "t", pd.DataFrame({"a": [1, 2], "b": ["x", "y"], "c": [0.5, 1.5]}))
-    assert list(read_table(con, "t").columns) == ["a", "b", "c"]
+    assert list(read_table(con, "t").columns) == ["a", "b", "c"] == table_columns(con, "t")
+    assert table_columns(con, "missing") == []
     picked = read_table(con, "t", ["c", "a"])
     assert list(picked.columns) == ["c", "a"] and picked["c"].tolist() == [0.5, 1.5]
     with pytest.raises(ValueError, match="invalid table or column name 'a; DROP TABLE t'"):
