@@ -50,8 +50,7 @@ class RiskModel:
 def _labelled(shipments: pd.DataFrame) -> pd.DataFrame:
     # in shipment order: the trees' row sampling follows row order, and a warehouse table's rows
     # come back in any order (two loads of the same file differed), which changed every risk score
-    order = ["shipment_id"] if "shipment_id" in shipments else list(shipments.columns)
-    shipments = shipments.sort_values(order, kind="stable")
+    shipments = shipments.sort_values("shipment_id", kind="stable")
     lines = shipments[shipments["vendor"] != "SCMS from RDC"].copy()
     lines = lines[lines["scheduled_date"].notna() & lines["delivered_date"].notna()]
     lines["mode"] = lines["shipment_mode"].map(MODE_OF).fillna("unknown")
