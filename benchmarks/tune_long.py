@@ -53,7 +53,8 @@ __all__ = ["CANDIDATES", "Bench", "m5_bench", "bakery_bench", "evaluate", "refer
 H = 28
 QS = (0.1, 0.5, 0.9)
 
-# name -> {"members": [settings, ...], "ets": weight of statsforecast AutoETS in the average}.
+# name -> {"members": [settings, ...], "ets": weight of statsforecast AutoETS in the average,
+# "recipe": weight of the plain mlforecast recipe in it}.
 # settings: LongHistoryForecaster fields changed from BASE (the settings before this tuning), with
 # "p" the LightGBM parameters overriding BASE's.
 BASE = {"min_lag": 1}
@@ -96,6 +97,9 @@ CANDIDATES: dict[str, dict] = {
     # fitted 14 days before the origin (the pipeline's backtest fit) and moved to it by ``update``
     "lag7_updated_14": {"members": [{"min_lag": 7, "update_days": 14}]},
     "lag1_lag7_seeds_2": {"members": [{}, {"seed": 1}, {"min_lag": 7}, {"min_lag": 7, "seed": 1}]},
+    "lag7_year": {"members": [{"min_lag": 7, "date_features": ("dayofweek", "dayofyear", "month", "day", "year")}]},
+    "lag7_plus_recipe": {"members": [{"min_lag": 7}], "recipe": 0.5},
+    "lag7_plus_recipe_30": {"members": [{"min_lag": 7}], "recipe": 0.3},
     "no_day_doy_tweedie_1.4": {"members": [{"date_features": ("dayofweek", "month"),
                                             "p": {"tweedie_variance_power": 1.4}}]},
 }
@@ -212,6 +216,11 @@ def _mean_forecast(bench: Bench, cand: dict, origin: pd.Timestamp, cache: _Cache
         w = float(cand["ets"])
         mean = (1 - w) * mean + w * ets.set_index(["unique_id", "ds"])["auto_ets"].reindex(mean.index)
         seconds += s
+    if cand.get("recipe"):
+        rec, s = cache.get({"bench": bench.name, "origin": origin, "model": "recipe"}, lambda: bench.recipe(origin))
+        w = float(cand["recipe"])
+        mean = (1 - w) * mean + w * rec.set_index(["unique_id", "ds"])["recipe"].reindex(mean.index)
+        seconds += s
     out = mean.rename("yhat").reset_index()
     recent = hist.loc[hist["ds"] > origin - pd.Timedelta(days=H), ["unique_id", "ds", "y"]]
     out["baseline"] = weekday_mean(recent, out)
@@ -318,7 +327,7 @@ def reference(bench: Bench, cache: _Cache) -> pd.DataFrame:
 def _as_forecaster(bench: Bench, cand: dict, threads: int) -> LongHistoryForecaster:
     """One forecaster for a candidate whose members differ only in their seed (``n_models``)."""
     first = {k: v for k, v in cand["members"][0].items() if k != "seed"}
-    if any({k: v for k, v in m.items() if k != "seed"} != first for m in cand["members"]) or cand.get("ets"):
+    if any({k: v for k, v in m.items() if k != "seed"} != first for m in cand["members"]) or cand.get("ets") or cand.get("recipe"):
         raise ValueError("only candidates whose members differ in their seed alone can be timed as one forecaster")
     return replace(_member(bench, first, threads), n_models=len(cand["members"]))
 

@@ -68,6 +68,18 @@ def test_seasonal_dispersion_hand_computed():
     assert seasonal_dispersion(flat, days=7, prior_obs=0)["a"] == 0.0
 
 
+def test_seasonal_dispersion_leaves_out_closures_but_not_plausible_zeros():
+    days = pd.date_range("2020-01-06", periods=14)
+    # a day of 10s with one zero: a closure (a mean-10 day is almost never zero), not noise
+    closed = pd.DataFrame({"unique_id": "a", "ds": days, "y": [10] * 7 + [10, 10, 10, 0, 10, 10, 10]})
+    assert seasonal_dispersion(closed, days=7, prior_obs=0)["a"] == 0.0
+    # counted as noise: r = -10 on one day, m = 10 on all seven: (100 - 70) / 700
+    assert seasonal_dispersion(closed, days=7, prior_obs=0, closed_mean=None)["a"] == pytest.approx(30 / 700)
+    # a zero where the reference is 3 is ordinary noise: r^2 = 9 + 36, sum m = 21, sum m^2 = 63
+    low = pd.DataFrame({"unique_id": "b", "ds": days, "y": [3] * 7 + [3, 3, 3, 0, 3, 3, 9]})
+    assert seasonal_dispersion(low, days=7, prior_obs=0)["b"] == pytest.approx(24 / 63)
+
+
 def test_weekday_mean_fills_unseen_weekdays_with_the_series_mean():
     recent = pd.DataFrame({"unique_id": ["a"] * 3, "ds": pd.to_datetime(["2020-01-06", "2020-01-13", "2020-01-07"]),
                            "y": [2.0, 4.0, 9.0]})  # Mondays 2 and 4, one Tuesday 9
