@@ -1,6 +1,10 @@
 """Quantile coverage of the long-history model with its levels calibrated on 1 or more windows.
 
     python -m benchmarks.calibration_windows [bakery|m5] [--origins 2018-06-05,...] [--windows 1,3] [--out FILE]
+    python -m benchmarks.calibration_windows m5 --mixed --windows 3 --origins 2016-01-31,2016-03-27
+
+``--mixed`` scores the mixed-depth panel instead (``benchmarks._common.mixed_depths``: keys rotating
+through long / 28 days / new 14 days on one panel, as the test-window benchmarks run it).
 
 For each origin, every series at full depth, cut to 28 days and cut to 14 days is fitted with
 quantile levels calibrated on the last ``w`` 28-day windows before the origin (one refit per
@@ -22,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks._common import Tee, Timer, coverage_table, header
+from benchmarks._common import Tee, Timer, coverage_table, header, mixed_depths
 from benchmarks._data import shared_data
 from benchmarks.tune_long import Bench, bakery_bench, m5_bench
 
@@ -31,6 +35,8 @@ __all__ = ["ORIGINS", "DEPTHS", "run", "main"]
 ORIGINS = {"bakery": ("2018-06-05", "2018-09-04", "2018-11-06", "2018-12-04", "2019-01-08", "2019-02-05"),
            "m5": ("2015-04-25", "2016-01-31", "2016-02-28", "2016-03-27")}
 DEPTHS = {"full": None, "28 days": 28, "14 days": 14}
+# what rotates through the depths in a mixed panel (the test-window benchmarks' choice)
+MIXED_KEY = {"bakery": "store_id", "m5": "item_id"}
 H = 28
 
 
@@ -45,8 +51,11 @@ def _bench(name: str, root: Path) -> tuple[Bench, str]:
 
 
 def run(root: Path, tee: Tee, *, data_set: str = "bakery", origins: Sequence[str] | None = None,
-        windows: Sequence[int] = (1, 3), threads: int = 1) -> pd.DataFrame:
-    """Fit and score every origin x depth x window count; print the rows and their means."""
+        windows: Sequence[int] = (1, 3), threads: int = 1, mixed: bool = False) -> pd.DataFrame:
+    """Fit and score every origin x depth x window count; print the rows and their means.
+
+    With ``mixed`` the depths share one panel (:func:`benchmarks._common.mixed_depths`) and each
+    row is one role of it."""
     timer = Timer()
     bench, metric = _bench(data_set, root)
     limit = bench.hist["ds"].max()
@@ -58,6 +67,17 @@ def run(root: Path, tee: Tee, *, data_set: str = "bakery", origins: Sequence[str
         hist = bench.hist[bench.hist["ds"] <= origin]
         actual = bench.hist.loc[(bench.hist["ds"] > origin) & (bench.hist["ds"] <= origin + pd.Timedelta(days=H)),
                                 ["unique_id", "ds", "y"]]
+        if mixed:
+            for w in windows:
+                fc = replace(forecaster, calibration_windows=int(w))
+                panel = mixed_depths(fc, hist, bench.cov, key=MIXED_KEY[data_set], timer=timer,
+                                     name=f"mixed x {w}").merge(actual, on=["unique_id", "ds"])
+                for role, out in panel.groupby("role", sort=False):
+                    cov_row = coverage_table({"run": out.assign(group=role)}).iloc[0]
+                    rows.append({"origin": origin.date().isoformat(), "depth": f"mixed {role}", "windows": int(w),
+                                 "q10_q90": cov_row["q10_q90"], "q90": cov_row["q90"],
+                                 f"{metric}_q50": bench.score(out, "yhat_q50", origin)[metric]})
+            continue
         for depth, days in DEPTHS.items():
             for w in windows:
                 fc = replace(forecaster, max_history_days=days, calibration_windows=int(w))
@@ -87,6 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--origins", default=None, help="comma-separated forecast origins (default: the data set's)")
     parser.add_argument("--windows", default="1,3", help="comma-separated calibration window counts")
     parser.add_argument("--threads", type=int, default=1, help="LightGBM threads")
+    parser.add_argument("--mixed", action="store_true", help="score the mixed-depth panel per role")
     parser.add_argument("--out", type=Path, default=None, help="also write the printed report here")
     args = parser.parse_args(argv)
     tee = Tee(args.out)
@@ -94,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
            ["benchmarks.calibration_windows", *(argv or sys.argv[1:])])
     run(args.data or shared_data(), tee, data_set=args.data_set,
         origins=args.origins.split(",") if args.origins else None,
-        windows=[int(w) for w in args.windows.split(",")], threads=args.threads)
+        windows=[int(w) for w in args.windows.split(",")], threads=args.threads, mixed=args.mixed)
     tee.save()
     return 0
 
