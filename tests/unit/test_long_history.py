@@ -78,6 +78,13 @@ def test_seasonal_dispersion_leaves_out_closures_but_not_plausible_zeros():
     # a zero where the reference is 3 is ordinary noise: r^2 = 9 + 36, sum m = 21, sum m^2 = 63
     low = pd.DataFrame({"unique_id": "b", "ds": days, "y": [3] * 7 + [3, 3, 3, 0, 3, 3, 9]})
     assert seasonal_dispersion(low, days=7, prior_obs=0)["b"] == pytest.approx(24 / 63)
+    # nor does a closure pull down the reference of the weeks after it: week 3's Thursday (130)
+    # is scored against week 1's 100, not against (100 + 0) / 2: (30^2 - 700) / (7 * 100^2)
+    later = pd.DataFrame({"unique_id": "c", "ds": pd.date_range("2020-01-06", periods=21),
+                          "y": [100] * 7 + [100, 100, 100, 0, 100, 100, 100] + [100, 100, 100, 130, 100, 100, 100]})
+    assert seasonal_dispersion(later, days=7, prior_obs=0)["c"] == pytest.approx(200 / 70_000)
+    # counted: m = 50 that day, r = 80: (6400 - 650) / (6 * 100^2 + 50^2)
+    assert seasonal_dispersion(later, days=7, prior_obs=0, closed_mean=None)["c"] == pytest.approx(5750 / 62_500)
 
 
 def test_weekday_mean_fills_unseen_weekdays_with_the_series_mean():
