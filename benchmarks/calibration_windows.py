@@ -51,7 +51,8 @@ def _bench(name: str, root: Path) -> tuple[Bench, str]:
 
 
 def run(root: Path, tee: Tee, *, data_set: str = "bakery", origins: Sequence[str] | None = None,
-        windows: Sequence[int] = (1, 3), threads: int = 1, mixed: bool = False) -> pd.DataFrame:
+        windows: Sequence[int] = (1, 3), threads: int = 1, mixed: bool = False,
+        depths: Sequence[str] = tuple(DEPTHS)) -> pd.DataFrame:
     """Fit and score every origin x depth x window count; print the rows and their means.
 
     With ``mixed`` the depths share one panel (:func:`benchmarks._common.mixed_depths`) and each
@@ -78,7 +79,8 @@ def run(root: Path, tee: Tee, *, data_set: str = "bakery", origins: Sequence[str
                                  "q10_q90": cov_row["q10_q90"], "q90": cov_row["q90"],
                                  f"{metric}_q50": bench.score(out, "yhat_q50", origin)[metric]})
             continue
-        for depth, days in DEPTHS.items():
+        for depth in depths:
+            days = DEPTHS[depth]
             for w in windows:
                 fc = replace(forecaster, max_history_days=days, calibration_windows=int(w))
                 with timer(f"{depth} x {w}"):
@@ -108,6 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--windows", default="1,3", help="comma-separated calibration window counts")
     parser.add_argument("--threads", type=int, default=1, help="LightGBM threads")
     parser.add_argument("--mixed", action="store_true", help="score the mixed-depth panel per role")
+    parser.add_argument("--depths", default=",".join(DEPTHS), help=f"comma-separated, of {', '.join(DEPTHS)}")
     parser.add_argument("--out", type=Path, default=None, help="also write the printed report here")
     args = parser.parse_args(argv)
     tee = Tee(args.out)
@@ -115,7 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
            ["benchmarks.calibration_windows", *(argv or sys.argv[1:])])
     run(args.data or shared_data(), tee, data_set=args.data_set,
         origins=args.origins.split(",") if args.origins else None,
-        windows=[int(w) for w in args.windows.split(",")], threads=args.threads, mixed=args.mixed)
+        windows=[int(w) for w in args.windows.split(",")], threads=args.threads, mixed=args.mixed,
+        depths=[d.strip() for d in args.depths.split(",")])
     tee.save()
     return 0
 
