@@ -211,16 +211,12 @@ def _mean_forecast(bench: Bench, cand: dict, origin: pd.Timestamp, cache: _Cache
         preds.append(out.set_index(["unique_id", "ds"])["yhat"])
         seconds += s
     mean = pd.concat(preds, axis=1).mean(axis=1)
-    if cand.get("ets"):
-        ets, s = _ets(bench, origin, cache)
-        w = float(cand["ets"])
-        mean = (1 - w) * mean + w * ets.set_index(["unique_id", "ds"])["auto_ets"].reindex(mean.index)
-        seconds += s
-    if cand.get("recipe"):
-        rec, s = cache.get({"bench": bench.name, "origin": origin, "model": "recipe"}, lambda: bench.recipe(origin))
-        w = float(cand["recipe"])
-        mean = (1 - w) * mean + w * rec.set_index(["unique_id", "ds"])["recipe"].reindex(mean.index)
-        seconds += s
+    for name, col, reference_forecast in (("ets", "auto_ets", _ets), ("recipe", "recipe", _recipe)):
+        if cand.get(name):
+            other, s = reference_forecast(bench, origin, cache)
+            w = float(cand[name])
+            mean = (1 - w) * mean + w * other.set_index(["unique_id", "ds"])[col].reindex(mean.index)
+            seconds += s
     out = mean.rename("yhat").reset_index()
     recent = hist.loc[hist["ds"] > origin - pd.Timedelta(days=H), ["unique_id", "ds", "y"]]
     out["baseline"] = weekday_mean(recent, out)
@@ -241,6 +237,10 @@ def _ets(bench: Bench, origin: pd.Timestamp, cache: _Cache) -> tuple[pd.DataFram
     hist = bench.hist[bench.hist["ds"] <= origin]
     return cache.get({"bench": bench.name, "origin": origin, "model": "auto_ets"},
                      lambda: stat_forecasts(hist, H, ["auto_ets"], n_jobs=1)[0])
+
+
+def _recipe(bench: Bench, origin: pd.Timestamp, cache: _Cache) -> tuple[pd.DataFrame, float]:
+    return cache.get({"bench": bench.name, "origin": origin, "model": "recipe"}, lambda: bench.recipe(origin))
 
 
 def _with_actuals(bench: Bench, fc: pd.DataFrame, origin: pd.Timestamp) -> pd.DataFrame:
@@ -304,7 +304,7 @@ def reference(bench: Bench, cache: _Cache) -> pd.DataFrame:
     rows = []
     for origin in bench.origins:
         hist = bench.hist[bench.hist["ds"] <= origin]
-        rec, s = cache.get({"bench": bench.name, "origin": origin, "model": "recipe"}, lambda o=origin: bench.recipe(o))
+        rec, s = _recipe(bench, origin, cache)
         x = _with_actuals(bench, rec.rename(columns={"recipe": "yhat"})[["unique_id", "ds", "yhat"]], origin)
         recent = hist.loc[hist["ds"] > origin - pd.Timedelta(days=H), ["unique_id", "ds", "y"]]
         x["wm4"] = weekday_mean(recent, x)
