@@ -50,6 +50,14 @@ def _bench(name: str, root: Path) -> tuple[Bench, str]:
     return replace(m5_bench(root), forecaster=m5_long.FORECASTER), "wrmsse"
 
 
+def _row(bench: Bench, metric: str, origin: pd.Timestamp, depth: str, windows: int, out: pd.DataFrame) -> dict:
+    """Coverage and error of the median of one forecast (one history-length group) against its actuals."""
+    cov_row = coverage_table({"run": out}).iloc[0]
+    return {"origin": origin.date().isoformat(), "depth": depth, "windows": windows,
+            "q10_q90": cov_row["q10_q90"], "q90": cov_row["q90"],
+            f"{metric}_q50": bench.score(out, "yhat_q50", origin)[metric]}
+
+
 def run(root: Path, tee: Tee, *, data_set: str = "bakery", origins: Sequence[str] | None = None,
         windows: Sequence[int] = (1, 3), threads: int = 1, mixed: bool = False,
         depths: Sequence[str] = tuple(DEPTHS)) -> pd.DataFrame:
@@ -73,22 +81,15 @@ def run(root: Path, tee: Tee, *, data_set: str = "bakery", origins: Sequence[str
                 fc = replace(forecaster, calibration_windows=int(w))
                 panel = mixed_depths(fc, hist, bench.cov, key=MIXED_KEY[data_set], timer=timer,
                                      name=f"mixed x {w}").merge(actual, on=["unique_id", "ds"])
-                for role, out in panel.groupby("role", sort=False):
-                    cov_row = coverage_table({"run": out.assign(group=role)}).iloc[0]
-                    rows.append({"origin": origin.date().isoformat(), "depth": f"mixed {role}", "windows": int(w),
-                                 "q10_q90": cov_row["q10_q90"], "q90": cov_row["q90"],
-                                 f"{metric}_q50": bench.score(out, "yhat_q50", origin)[metric]})
+                rows += [_row(bench, metric, origin, f"mixed {role}", int(w), out.assign(group=role))
+                         for role, out in panel.groupby("role", sort=False)]
             continue
         for depth in depths:
-            days = DEPTHS[depth]
             for w in windows:
-                fc = replace(forecaster, max_history_days=days, calibration_windows=int(w))
+                fc = replace(forecaster, max_history_days=DEPTHS[depth], calibration_windows=int(w))
                 with timer(f"{depth} x {w}"):
                     out = fc.fit(hist, covariates=bench.cov).predict().merge(actual, on=["unique_id", "ds"])
-                cov_row = coverage_table({"run": out}).iloc[0]
-                rows.append({"origin": origin.date().isoformat(), "depth": depth, "windows": int(w),
-                             "q10_q90": cov_row["q10_q90"], "q90": cov_row["q90"],
-                             f"{metric}_q50": bench.score(out, "yhat_q50", origin)[metric]})
+                rows.append(_row(bench, metric, origin, depth, int(w), out))
     table = pd.DataFrame(rows)
     table["q10_q90_error"] = (table["q10_q90"] - 0.80).abs()
     table["q90_error"] = (table["q90"] - 0.90).abs()
@@ -110,16 +111,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--windows", default="1,3", help="comma-separated calibration window counts")
     parser.add_argument("--threads", type=int, default=1, help="LightGBM threads")
     parser.add_argument("--mixed", action="store_true", help="score the mixed-depth panel per role")
-    parser.add_argument("--depths", default=",".join(DEPTHS), help=f"comma-separated, of {', '.join(DEPTHS)}")
+    parser.add_argument("--depths", default=None,
+                        help=f"comma-separated, of {', '.join(DEPTHS)} (default: all; not with --mixed)")
     parser.add_argument("--out", type=Path, default=None, help="also write the printed report here")
     args = parser.parse_args(argv)
+    if args.mixed and args.depths:
+        parser.error("--depths does not apply to --mixed (the panel holds every depth)")
+    depths = [d.strip() for d in args.depths.split(",")] if args.depths else list(DEPTHS)
+    unknown = [d for d in depths if d not in DEPTHS]
+    if unknown:
+        parser.error(f"unknown depth(s) {unknown}; choose from {', '.join(DEPTHS)}")
     tee = Tee(args.out)
     header(tee, f"{args.data_set}: quantile coverage by calibration windows (validation origins only)",
            ["benchmarks.calibration_windows", *(argv or sys.argv[1:])])
     run(args.data or shared_data(), tee, data_set=args.data_set,
         origins=args.origins.split(",") if args.origins else None,
-        windows=[int(w) for w in args.windows.split(",")], threads=args.threads, mixed=args.mixed,
-        depths=[d.strip() for d in args.depths.split(",")])
+        windows=[int(w) for w in args.windows.split(",")], threads=args.threads, mixed=args.mixed, depths=depths)
     tee.save()
     return 0
 
