@@ -1,7 +1,7 @@
 -- Per vendor x freight mode: delivery reliability, lead time, freight per kg and cost index
 -- from the real USAID SCMS shipment history.
--- Sums and averages are rounded (9 decimals): DuckDB adds in parallel, in an order that varies by
--- run, and a last-bit difference would change the supplier scores and so the POs.
+-- Sums and averages are rounded (9 decimals; the dollar total 6): DuckDB adds in parallel, in an
+-- order that varies by run, and a last-bit difference would change the supplier scores and so the POs.
 WITH lines AS (
     SELECT shipment_id, vendor, country, molecule, unit_price_usd, line_value_usd,
            po_sent_date, scheduled_date, delivered_date, weight_kg, freight_usd,
