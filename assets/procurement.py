@@ -13,7 +13,7 @@ from procurement.audit import AUDIT_COLUMNS, audit_changes
 from procurement.catalogue import synthetic_inventory
 from procurement.landed_cost import CostParams
 from procurement.orders import preferred_offers
-from procurement.policy import item_service_levels
+from procurement.policy import SPREAD_COLUMNS, item_service_levels
 from procurement.policy import replenishment_proposals as propose_replenishment
 from procurement.proposals import propose_purchase_orders
 from procurement.review import add_released_on_order
@@ -45,9 +45,9 @@ class PurchaseOrderConfig(ApprovalConfig):
                                       "solver seconds)")
 
 
-# what the plan reads of the forecast: the mean and the quantiles behind its spread (not the
+# what the plan reads of the forecast: the mean and the columns behind its spread (not the
 # text columns, a third of the full-M5 table's read time)
-_PLANNING_COLUMNS = ("store_id", "item_id", "date", "yhat", "yhat_q10", "yhat_q50", "yhat_q90")
+_PLANNING_COLUMNS = ("store_id", "item_id", "date", "yhat", *SPREAD_COLUMNS)
 
 
 def _planning_forecast(con) -> pd.DataFrame:

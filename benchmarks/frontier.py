@@ -120,10 +120,11 @@ def long280_folder(root: Path, dest: Path, *, items: int | None = None) -> Path:
 
 
 def actuals_file(data: Path, as_of: str, path: Path) -> Path:
-    """The real daily sales of ``data``'s M5 folder from the day after ``as_of`` to :data:`LAST_DAY`,
+    """The real daily sales of ``data``'s M5 folder (its ``sales_*.parquet``) from the day after ``as_of`` to :data:`LAST_DAY`,
     in the M5 long layout ``item_id, store_id, date, sales``, written to ``path``."""
     m5 = data / "m5" if (data / "m5").is_dir() else data
-    sales = pd.read_parquet(m5 / _SALES, columns=["item_id", "store_id", "date", "sales"])
+    sales = pd.concat([pd.read_parquet(f, columns=["item_id", "store_id", "date", "sales"])
+                       for f in sorted(m5.glob("sales_*.parquet"))], ignore_index=True)
     sales["date"] = pd.to_datetime(sales["date"])
     sales[(sales["date"] > pd.Timestamp(as_of)) & (sales["date"] <= LAST_DAY)].to_parquet(path, index=False)
     return path

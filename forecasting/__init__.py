@@ -30,7 +30,7 @@ from forecasting.metrics import (
     wmae,
 )
 from forecasting.models import BASELINE_MODEL, DEFAULT_MODELS, MODEL_NAMES, fit_predict
-from forecasting.quantiles import estimate_dispersion, negbin_quantiles, quantile_column
+from forecasting.quantiles import estimate_dispersion, level_variance, negbin_quantiles, quantile_column
 from forecasting.tracking import log_forecast_run
 from forecasting.wrmsse import load_m5_scales, load_m5_weights, wrmsse
 
@@ -60,6 +60,7 @@ __all__ = [
     "estimate_dispersion",
     "fit_predict",
     "interval_coverage",
+    "level_variance",
     "log_forecast_run",
     "mae",
     "mase",

@@ -4,7 +4,7 @@ Every R days the inventory position is compared with the reorder point s; at or 
 order raises the position to the order-up-to level S.
 
 Protection period P = lead time L + review period R. With daily forecast mean mu_t and a daily
-spread sigma_t read off the central 80 % interval ((q90 - q10) / (2 z_0.90); see
+spread sigma_t (the forecast's ``yhat_var``, else read off its central 80 % interval; see
 :func:`forecast_variance`), demand over P has mean sum(mu_t)
 and, assuming independent days and lead-time spread sigma_L, standard deviation
 sqrt(sum(sigma_t^2) + mean_daily^2 * sigma_L^2). Safety stock is z_service times that.
@@ -20,10 +20,12 @@ from scipy.stats import norm
 
 __all__ = [
     "replenishment_proposals", "item_service_levels", "offer_needs", "forecast_cumsums", "forecast_variance",
-    "SERVICE_BY_CLASS",
+    "SERVICE_BY_CLASS", "SPREAD_COLUMNS",
 ]
 
 _Z90 = float(norm.ppf(0.9))
+# the forecast columns a plan reads its daily spread from (see forecast_variance), where present
+SPREAD_COLUMNS = ("yhat_q10", "yhat_q50", "yhat_q90", "yhat_var")
 # cycle service target per ABC (share of sales value) x XYZ (demand variability) class: the few
 # items that carry the revenue and sell steadily get the highest target
 SERVICE_BY_CLASS = {
@@ -34,21 +36,29 @@ SERVICE_BY_CLASS = {
 
 
 def forecast_variance(forecast: pd.DataFrame) -> pd.Series:
-    """Daily demand variance implied by the forecast quantiles: ((q90 - q10) / (2 z_0.90))^2.
+    """Daily demand variance a plan uses: the forecast's ``yhat_var`` where it has one, else the
+    variance implied by its quantiles, ((q90 - q10) / (2 z_0.90))^2.
 
-    The central interval, not its upper half ((q90 - q50) / z_0.90): daily retail demand is
-    right-skewed (the forecast's quantiles are negative binomial), so the upper half of the
-    interval overstates the standard deviation. Measured on the real CA_1 demand of the 14 days
-    before 2016-05-08 (per series, summed): real sd 3,990 units, upper half 5,288 (+33 %),
-    central 3,568 (-11 %); for negative-binomial demand with mean 3-30 and dispersion 0.5-3 the
-    upper half is 16-36 % high and the central interval 0-27 % low. Without ``yhat_q10`` the
-    upper half is used.
+    ``yhat_var`` is the variance at the series' recent demand level
+    (:func:`forecasting.quantiles.level_variance`): quantiles around a seasonal-naive mean widen
+    with the same noise that lifted the mean, and a plan read off them stocks twice for it.
+
+    From the quantiles, the central interval, not its upper half ((q90 - q50) / z_0.90): daily
+    retail demand is right-skewed (the forecast's quantiles are negative binomial), so the upper
+    half of the interval overstates the standard deviation. Measured on the real CA_1 demand of
+    the 14 days before 2016-05-08 (per series, summed): real sd 3,990 units, upper half 5,288
+    (+33 %), central 3,568 (-11 %); for negative-binomial demand with mean 3-30 and dispersion
+    0.5-3 the upper half is 16-36 % high and the central interval 0-27 % low. Without
+    ``yhat_q10`` the upper half is used.
     """
     if "yhat_q10" in forecast:
         spread = (forecast["yhat_q90"] - forecast["yhat_q10"]).clip(lower=0) / (2 * _Z90)
     else:
         spread = (forecast["yhat_q90"] - forecast["yhat_q50"]).clip(lower=0) / _Z90
-    return spread**2
+    if "yhat_var" not in forecast:
+        return spread**2
+    stated = pd.to_numeric(forecast["yhat_var"], errors="coerce")
+    return stated.where(stated.notna(), spread**2)
 
 
 def item_service_levels(
@@ -125,7 +135,7 @@ def replenishment_proposals(
         levels = pd.DataFrame({"service_level": [service_level]})
     if not levels["service_level"].between(0.5, 1, inclusive="left").all():
         raise ValueError(f"service_level must be in [0.5, 1), got {sorted(levels['service_level'].unique())[:5]}")
-    quantiles = [c for c in ("yhat_q10", "yhat_q50", "yhat_q90") if c in forecast]
+    quantiles = [c for c in SPREAD_COLUMNS if c in forecast]
     f = forecast[keys + [time_col, "yhat", *quantiles]].copy()
     f["step"] = (f[time_col] - pd.Timestamp(as_of)).dt.days
     if (f["step"] < 1).any():
@@ -183,7 +193,7 @@ def forecast_cumsums(
 ) -> dict[str, object]:
     """Per series cumulative forecast mean and variance by step (built once, reused per offer)."""
     keys = list(id_cols)
-    quantiles = [c for c in ("yhat_q10", "yhat_q50", "yhat_q90") if c in forecast]
+    quantiles = [c for c in SPREAD_COLUMNS if c in forecast]
     f = forecast[keys + [time_col, "yhat", *quantiles]].copy()
     f["step"] = (f[time_col] - pd.Timestamp(as_of)).dt.days
     f["var"] = forecast_variance(f)

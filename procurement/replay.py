@@ -322,7 +322,7 @@ def replay(
     Args:
         proposals: ``replenishment_proposals`` (as_of, on_hand, on_order, order_qty, lead_time_days,
             lead_time_std_days, review_days, service_level).
-        forecast: ``forecast`` (yhat, yhat_q50, yhat_q90, optional yhat_q10) after the as-of date.
+        forecast: ``forecast`` (yhat, yhat_q50, yhat_q90, optional yhat_q10 and yhat_var) after the as-of date.
         history: real daily ``units`` up to the as-of date (for the seasonal-naive baseline).
         actuals: real daily ``units`` after the as-of date.
         unit_cost: per item_id (for the money KPIs).

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from procurement.catalogue import LEAD_TIME_COMPRESSION
+from procurement.policy import SPREAD_COLUMNS
 from procurement.replay import (
     DEFAULT_LEVELS,
     DEFAULT_REPLAY,
@@ -147,8 +148,9 @@ def _replay_inputs(con: Any, actuals_path: Path, warehouse_name: str) -> tuple[d
     if missing:
         raise ActualsError(f"{warehouse_name} lacks table(s) {missing}; run `supplycast run` first")
     proposals = con.execute("SELECT * FROM replenishment_proposals").df()
-    q10 = ", yhat_q10" if "yhat_q10" in con.execute("SELECT * FROM forecast LIMIT 0").df().columns else ""
-    forecast = con.execute(f"SELECT store_id, item_id, date, yhat, yhat_q50, yhat_q90{q10} FROM forecast").df()
+    present = set(con.execute("SELECT * FROM forecast LIMIT 0").df().columns)
+    spread = "".join(f", {c}" for c in SPREAD_COLUMNS if c in present and c not in ("yhat_q50", "yhat_q90"))
+    forecast = con.execute(f"SELECT store_id, item_id, date, yhat, yhat_q50, yhat_q90{spread} FROM forecast").df()
     history = con.execute("SELECT store_id, item_id, date, units FROM demand_history").df()
     cost = con.execute("SELECT item_id, min(unit_cost) AS unit_cost FROM supplier_catalogue GROUP BY 1").df()
     supply = None

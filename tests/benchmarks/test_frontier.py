@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from benchmarks.frontier import LAST_DAY, actuals_file, long280_folder, main
+from benchmarks.frontier_validation import short_folder
 from warehouse.feeds import SAMPLE_DIR, discover_feeds
 
 
@@ -52,3 +53,23 @@ def test_script_plans_replays_and_reports_the_frontier(tmp_path):
     assert "on-hand ratio at matched fill (all days)" in text and "on-hand ratio at matched fill (after first" in text
     assert text.count("\n       supplycast ") == 7 and text.count("\nsnaive_base_stock ") == 7
     assert "oracle: fill" in text and "seconds: run" in text
+
+
+def test_validation_folder_holds_the_short_window_before_the_test_days(tmp_path):
+    folder = short_folder(SAMPLE_DIR, tmp_path / "data", pd.Timestamp("2016-03-27"), history=14)
+    sales = pd.read_parquet(folder / "m5" / "sales_window.parquet")
+    dates = pd.to_datetime(sales["date"])
+    # 14 days up to the origin and the 14 replayed after it, for every long series of the sample
+    assert (dates.min(), dates.max()) == (pd.Timestamp("2016-03-14"), pd.Timestamp("2016-04-10"))
+    assert sales.groupby(["item_id", "store_id"]).size().eq(28).all() and sales[["item_id"]].nunique().item() == 28
+    feeds = discover_feeds(folder)
+    # short series only: no long history beside, the weather and logistics feeds from the folder itself
+    assert feeds.files("pos_history") == () and feeds.weather.parent.name == "weather_ghcn"
+    assert feeds.sample_fallbacks() == ()
+    act = pd.read_parquet(actuals_file(folder, "2016-03-27", tmp_path / "actuals.parquet"))
+    assert act["date"].min() == pd.Timestamp("2016-03-28") and act["date"].max() == pd.Timestamp("2016-04-10")
+
+
+def test_validation_origin_reaching_the_test_days_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="on or after the test windows' first day 2016-04-25"):
+        short_folder(SAMPLE_DIR, tmp_path / "data", pd.Timestamp("2016-04-11"), history=14)

@@ -263,8 +263,8 @@ def test_long_series_forecast_by_the_long_model_with_weather_source(materialised
     tmp, result = materialised
     con = duckdb.connect(str(tmp / "wh.duckdb"), read_only=True)
     long_ids = {r[0] for r in con.execute("SELECT DISTINCT item_id FROM raw_pos_history").fetchall()}
-    rows = con.execute("SELECT item_id, model, weather_source, count(*) AS n FROM forecast "
-                       "GROUP BY ALL ORDER BY ALL").df()
+    rows = con.execute("SELECT item_id, model, weather_source, yhat_var IS NULL AS no_var, count(*) AS n "
+                       "FROM forecast GROUP BY ALL ORDER BY ALL").df()
     con.close()
     assert len(long_ids) == 28
     on_long = rows[rows["item_id"].isin(long_ids)]
@@ -285,3 +285,5 @@ def test_long_series_forecast_by_the_long_model_with_weather_source(materialised
     assert set(on_long["weather_source"]) == {expected}
     short = rows[~rows["item_id"].isin(long_ids)]
     assert "long_lightgbm" not in set(short["model"]) and set(short["weather_source"]) == {"none"}
+    # the long model's series plan on its quantiles' spread, the others on their level variance
+    assert on_long["no_var"].all() and not short["no_var"].any()

@@ -21,6 +21,7 @@ from forecasting import (
     backtest,
     bias,
     estimate_dispersion,
+    level_variance,
     fit_predict,
     interval_coverage,
     log_forecast_run,
@@ -46,6 +47,7 @@ FORECAST_COLUMNS = [
     "yhat_q50",
     "yhat_q90",
     "yhat_q95",
+    "yhat_var",
     "model",
     "weather_source",
 ]
@@ -253,6 +255,26 @@ def test_estimate_dispersion_moments_and_pooled_fallback():
     assert (shrunk >= 0).all()
 
 
+def test_level_variance_at_the_recent_level_with_weekly_dispersion():
+    days = pd.date_range("2016-01-01", periods=14, freq="D")
+    df = pd.DataFrame({
+        "unique_id": np.repeat(["a", "b", "z"], 14).tolist() + ["new"] * 3,
+        "ds": np.r_[np.tile(days, 3), days[-3:]],
+        # a: a week of 2s then a week of 6s; b: flat 3; z: no demand; new: 3 days
+        "y": np.r_[[2.0] * 7, [6.0] * 7, [3.0] * 14, [0.0] * 14, [1.0, 5.0, 0.0]],
+    })
+    # a: 7 pairs (6, 2): sum r^2 / 2 = 7 * 8 = 56, pair means 4: sum m = 28, sum m^2 = 112 ->
+    # d = (56 - 28) / 112 = 0.25; level 4 -> 4 + 0.25 * 16 = 8. b: d clipped at 0 -> its level 3.
+    own = level_variance(df, prior_obs=0)
+    assert own.to_dict() == pytest.approx({"a": 8.0, "b": 3.0, "new": 2.0 + 0.125 * 4, "z": 0.0})
+    # 7 pseudo-observations of the pooled d (median of 0.25 and 0 = 0.125) against 7 pairs:
+    # a: d = 0.1875 -> 4 + 3 = 7; b: d = 0.0625 -> 3 + 0.5625
+    shrunk = level_variance(df, prior_obs=7)
+    assert shrunk[["a", "b"]].tolist() == pytest.approx([7.0, 3.5625])
+    # the last 7 days only: no pairs, so no dispersion, the level's Poisson variance
+    assert level_variance(df, days=7)["a"] == pytest.approx(6.0)
+
+
 # --- validation ------------------------------------------------------------
 
 
@@ -353,6 +375,8 @@ def test_forecast_output_contract(run_200, history_200: pd.DataFrame):
     )
     q = fc[["yhat_q10", "yhat_q50", "yhat_q90", "yhat_q95"]].to_numpy()
     assert np.isfinite(q).all() and (np.diff(q, axis=1) >= 0).all() and (q[:, 0] >= 0).all()
+    # one planning variance per series, at least the Poisson variance of its level (>= 0)
+    assert fc.groupby(ID_COLS)["yhat_var"].nunique().eq(1).all() and (fc["yhat_var"] >= 0).all()
     # Per store x department the backtest chose the statsforecast winner, the global model or their mean.
     choice = run_200.segment_choice.set_index("segment")["model"]
     dept = fc["item_id"].str.rsplit("_", n=1).str[0]

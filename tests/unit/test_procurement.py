@@ -9,7 +9,7 @@ import pytest
 from procurement import ScoreWeights, score_suppliers, synthetic_catalogue, synthetic_inventory
 from procurement.approval import ApprovalPolicy
 from procurement.orders import PO_STATUSES, preferred_offers
-from procurement.policy import replenishment_proposals
+from procurement.policy import forecast_variance, replenishment_proposals
 from procurement.proposals import propose_purchase_orders
 from procurement.reasons import ALTERNATIVE_ISSUES
 
@@ -117,6 +117,15 @@ def test_orders_grow_with_demand_and_service(plan):
     assert (safer["safety_stock"].to_numpy() >= base["safety_stock"].to_numpy()).all()
     with pytest.raises(ValueError, match="service_level"):
         replenishment_proposals(fc, inventory, offers, as_of=as_of, service_level=1.2)
+
+
+def test_forecast_variance_takes_the_stated_variance_else_the_quantiles():
+    z90 = 1.2815515655446004
+    fc = pd.DataFrame({"yhat_q10": [1.0, 1.0, 0.0], "yhat_q50": [3.0, 3.0, 0.0], "yhat_q90": [6.0, 6.0, 2.0],
+                       "yhat_var": [4.5, np.nan, np.nan]})
+    assert forecast_variance(fc).tolist() == pytest.approx([4.5, (5 / (2 * z90)) ** 2, (2 / (2 * z90)) ** 2])
+    # without the column, every row reads the quantiles
+    assert forecast_variance(fc.drop(columns="yhat_var"))[0] == pytest.approx((5 / (2 * z90)) ** 2)
 
 
 def _flat_forecast_like(fc: pd.DataFrame, factor: float) -> pd.DataFrame:

@@ -1,0 +1,133 @@
+"""Replay frontier of short series on validation origins: which daily spread the plan should use.
+
+    python -m benchmarks.frontier_validation [--data ../shared/data] [--origins 2016-03-27,...]
+                                             [--history 14] [--out FILE]
+
+``benchmarks.frontier`` replays all of M5 (30,210 of its series with 14 days of history) on
+2016-05-09..05-22; choosing how the plan spreads its safety stock there would tune it on that
+window. This script replays the same kind of plan on earlier windows: at each origin the 280 long
+M5 series are cut to their last ``--history`` days (the folder holds only those days and the 14
+after them, no ``m5_history/`` and no weather, so every series is short), the product plans them
+(``python -m pipelines run --as-of ORIGIN --horizon 14``) and replays them on their real sales of
+the next 14 days (:func:`procurement.replay_io.run_frontier`, what ``supplycast replay --frontier``
+runs) twice from the same stored forecast: with its ``yhat_var`` (the variance at the series'
+level, :func:`forecasting.quantiles.level_variance`) and with the spread read off its quantiles
+(the column dropped). Every origin's days end before 2016-04-25, where the test windows start.
+
+Printed per origin and spread: the on-hand ratio at matched fill against seasonal-naive base
+stock (:func:`procurement.replay.matched_fill`; below 1: supplycast holds less stock for the
+same fill), over all days and after the first possible arrival, and the seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from benchmarks._common import Tee, Timer, header
+from benchmarks.data import shared_data
+from benchmarks.frontier import Split, actuals_file, measure, plan
+
+ORIGINS = ("2016-03-27", "2016-02-28", "2016-01-31", "2015-10-25", "2015-07-26", "2015-04-26")
+# the first day of the test windows (the m5-long benchmark's and the frontier's): nothing from it on is read
+FIRST_UNUSED = pd.Timestamp("2016-04-25")
+HORIZON = 14
+_BESIDE = ("weather_ghcn", "usaid_scms_shipments", "freight_emission_factors.csv")
+
+
+def short_folder(root: Path, dest: Path, origin: pd.Timestamp, *, history: int) -> Path:
+    """An M5 folder under ``dest`` with the long series' sales (``root/m5_history/sales_*.parquet``)
+    from ``history`` days before ``origin`` to :data:`HORIZON` days after it, their prices and the
+    calendar, and the weather and logistics feeds beside it (no ``m5_history/``: every series is short).
+
+    Raises:
+        ValueError: the window reaches :data:`FIRST_UNUSED`.
+    """
+    last = origin + pd.Timedelta(days=HORIZON)
+    if last >= FIRST_UNUSED:
+        raise ValueError(f"origin {origin:%Y-%m-%d}: its replay ends {last:%Y-%m-%d}, on or after the test "
+                         f"windows' first day {FIRST_UNUSED:%Y-%m-%d}")
+    sales = pd.concat([pd.read_parquet(f) for f in sorted((root / "m5_history").glob("sales_*.parquet"))],
+                      ignore_index=True)
+    dates = pd.to_datetime(sales["date"])
+    sales = sales[(dates > origin - pd.Timedelta(days=history)) & (dates <= last)]
+    m5 = dest / "m5"
+    m5.mkdir(parents=True)
+    sales.to_parquet(m5 / "sales_window.parquet", index=False)
+    (m5 / "calendar.parquet").symlink_to((root / "m5" / "calendar.parquet").resolve())
+    pairs = sales[["item_id", "store_id"]].drop_duplicates()
+    pd.read_parquet(root / "m5" / "sell_prices.parquet").merge(pairs).to_parquet(m5 / "sell_prices.parquet",
+                                                                                 index=False)
+    for name in _BESIDE:
+        (dest / name).symlink_to((root / name).resolve())
+    return dest
+
+
+def _without_variance(warehouse: Path, dest: Path) -> Path:
+    """A copy of ``warehouse`` whose forecast has no ``yhat_var`` (the plan reads its quantiles' spread)."""
+    shutil.copy(warehouse, dest)
+    with duckdb.connect(str(dest)) as con:
+        con.execute("ALTER TABLE forecast DROP COLUMN yhat_var")
+    return dest
+
+
+def _ratios(out: dict[str, pd.DataFrame], origin: str, spread: str) -> pd.DataFrame:
+    rows = []
+    for window in ("all_days", "after_first_arrival"):
+        t = out[window][["service_level", "fill_rate", "on_hand_ratio"]].assign(window=window)
+        rows.append(t)
+    return pd.concat(rows).assign(origin=origin, spread=spread)
+
+
+def run(root: Path, tee: Tee, origins: Sequence[str], *, history: int) -> pd.DataFrame:
+    """Plan and replay every origin with both spreads; returns the ratio rows."""
+    tables = []
+    for origin in origins:
+        timer = Timer()
+        with tempfile.TemporaryDirectory(prefix="frontier_val_") as tmp:
+            work = Path(tmp)
+            data = short_folder(root, work / "data", pd.Timestamp(origin), history=history)
+            actuals = actuals_file(data, origin, work / "actuals.parquet")
+            with timer("run"):
+                summary = plan(data, work / "warehouse.duckdb", Split("short280", "", origin, HORIZON))
+            with timer("frontier"):
+                level = measure(work / "warehouse.duckdb", actuals)
+                quantile = measure(_without_variance(work / "warehouse.duckdb", work / "quantiles.duckdb"), actuals)
+        models = ", ".join(f"{k} {v}" for k, v in summary.get("forecast_models", {}).items())
+        tee(f"\n== origin {origin}: 280 series x {history} days of history, replayed "
+            f"{pd.Timestamp(origin) + pd.Timedelta(days=1):%Y-%m-%d}..+{HORIZON} days; models: {models}; "
+            f"seconds: run {timer.seconds['run']:.0f}, two frontiers {timer.seconds['frontier']:.0f}")
+        both = pd.concat([_ratios(level, origin, "level_variance"), _ratios(quantile, origin, "quantiles")])
+        wide = both.pivot_table(index=["window", "service_level"], columns="spread", values="on_hand_ratio")
+        tee(wide.to_string(float_format="%.3f", na_rep="-"))
+        tables.append(both)
+    return pd.concat(tables, ignore_index=True)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=None, help="shared data folder (default: ../shared/data)")
+    parser.add_argument("--origins", default=",".join(ORIGINS), help="comma-separated plan dates")
+    parser.add_argument("--history", type=int, default=14, help="days of history per series (default 14)")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    tee = Tee(args.out)
+    header(tee, "Replay frontier of short series on validation origins: level variance vs quantile spread", sys.argv)
+    table = run(args.data or shared_data(), tee, [o.strip() for o in args.origins.split(",")], history=args.history)
+    means = table.pivot_table(index=["window", "service_level"], columns="spread", values="on_hand_ratio",
+                              aggfunc="mean")
+    tee(f"\nMean on-hand ratio at matched fill over the origins ({table['origin'].nunique()}; ratios outside "
+        "seasonal naive's range are left out):")
+    tee(means.to_string(float_format="%.3f", na_rep="-"))
+    tee.save()
+
+
+if __name__ == "__main__":
+    main()
