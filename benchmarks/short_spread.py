@@ -61,19 +61,10 @@ def _panel(sales: pd.DataFrame) -> tuple[np.ndarray, pd.DatetimeIndex]:
 
 
 def _weekly_dispersion(hist: np.ndarray, prior_obs: float) -> np.ndarray:
-    """Dispersion from week-on-week differences: ``Var(y_t - y_{t-7}) = 2 (m + d m^2)`` at mean ``m``."""
-    a, b = hist[:, 7:], hist[:, :-7]
-    m = (a + b) / 2
-    ok = np.isfinite(a) & np.isfinite(b)
-    r2 = np.where(ok, (a - b) ** 2 / 2, 0.0).sum(axis=1)
-    sm, sm2 = np.where(ok, m, 0.0).sum(axis=1), np.where(ok, m * m, 0.0).sum(axis=1)
-    n = ok.sum(axis=1).astype(np.float64)
+    """The dispersion :func:`forecasting.quantiles.level_variance` uses (``d = (v - m) / m^2`` of its variance)."""
+    m = np.nanmean(hist, axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        raw = np.clip((r2 - sm) / sm2, 0.0, None)
-    own = np.isfinite(raw) & (n > 0)
-    pooled = float(np.median(raw[own])) if own.any() else 0.0
-    w = n / (n + prior_obs) if prior_obs > 0 else np.ones_like(n)
-    return np.where(own, w * np.where(own, raw, 0.0) + (1 - w) * pooled, pooled)
+        return np.where(m > 0, (_level_variance(hist, prior_obs) - m) / m**2, 0.0)
 
 
 def _pipeline_dispersion(hist: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from forecasting.quantiles import negbin_cdf_bounds
+from forecasting.quantiles import negbin_cdf_bounds, shrink_to_median
 
 __all__ = ["GROUPS", "history_group", "seasonal_dispersion", "coverage_levels", "coverage_by_group"]
 
@@ -101,10 +101,7 @@ def seasonal_dispersion(
     with np.errstate(invalid="ignore", divide="ignore"):
         raw = np.clip((agg["r2"] - agg["m"]) / agg["m2"], 0.0, None).to_numpy()
     n = agg["n"].fillna(0).to_numpy(dtype=np.float64)
-    own = np.isfinite(raw) & (n > 0)
-    pooled = float(np.median(raw[own])) if own.any() else 0.0
-    w = n / (n + prior_obs)
-    out = np.where(own, w * np.where(own, raw, 0.0) + (1 - w) * pooled, pooled)
+    out = shrink_to_median(raw, n, np.isfinite(raw) & (n > 0), prior_obs=prior_obs)
     return pd.Series(out, index=ids, name="dispersion")
 
 

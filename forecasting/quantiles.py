@@ -15,6 +15,7 @@ __all__ = [
     "interval_coverage_negbin",
     "estimate_dispersion",
     "level_variance",
+    "shrink_to_median",
     "quantile_column",
     "calibrate_levels",
 ]
@@ -291,10 +292,25 @@ def estimate_dispersion(
     with np.errstate(divide="ignore", invalid="ignore"):
         raw = np.clip((stats_["var"].to_numpy(dtype=np.float64) - m) / m**2, 0.0, None)
     own = (n >= min_obs) & (m > 0) & np.isfinite(raw)
+    return pd.Series(shrink_to_median(raw, n, own, prior_obs=prior_obs), index=stats_.index, name="dispersion")
+
+
+def shrink_to_median(raw: np.ndarray, n: np.ndarray, own: np.ndarray, *, prior_obs: float) -> np.ndarray:
+    """Per-series estimates shrunk towards their median: ``w raw + (1 - w) median`` with ``w = n / (n + prior_obs)``.
+
+    Args:
+        raw: The series' own estimates.
+        n: Observations behind each.
+        own: Which series have an estimate of their own (the median is over those); the others
+            get the median outright (0 when no series has one).
+        prior_obs: Pseudo-observations of the median; 0 keeps the own estimates.
+
+    Returns:
+        The shrunk estimates.
+    """
     pooled = float(np.median(raw[own])) if own.any() else 0.0
-    weight = n / (n + prior_obs) if prior_obs > 0 else np.ones_like(n)
-    shrunk = np.where(own, weight * np.where(own, raw, 0.0) + (1 - weight) * pooled, pooled)
-    return pd.Series(shrunk, index=stats_.index, name="dispersion")
+    weight = n / (n + prior_obs) if prior_obs > 0 else np.ones_like(n, dtype=np.float64)
+    return np.where(own, weight * np.where(own, raw, 0.0) + (1 - weight) * pooled, pooled)
 
 
 def level_variance(
@@ -349,10 +365,7 @@ def level_variance(
     with np.errstate(invalid="ignore", divide="ignore"):
         raw = np.clip((agg["r2"] - agg["m"]) / agg["m2"], 0.0, None).to_numpy()
     n = agg["n"].to_numpy()
-    own = np.isfinite(raw) & (n > 0)
-    pooled = float(np.median(raw[own])) if own.any() else 0.0
-    w = n / (n + prior_obs) if prior_obs > 0 else np.ones_like(n)
-    disp = np.where(own, w * np.where(own, raw, 0.0) + (1 - w) * pooled, pooled)
+    disp = shrink_to_median(raw, n, np.isfinite(raw) & (n > 0), prior_obs=prior_obs)
     level = agg["level"].to_numpy()
     return pd.Series(level + disp * level**2, index=agg.index.rename(id_col), name="variance")
 
