@@ -2,7 +2,7 @@
 
 
 import pandas as pd
-from dagster import AssetExecutionContext, Config, MaterializeResult, asset
+from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
@@ -76,7 +76,8 @@ def inventory_snapshot(duckdb: DuckDBResource) -> MaterializeResult:
 
 
 @asset(**_COMMON, deps=["forecast", "inventory_snapshot", "supplier_catalogue", "supplier_scores"],
-       description="Order-up-to proposals per store x item from forecast quantiles over lead time + review period.")
+       description="Order-up-to proposals per store x item over lead time + review period: the forecast mean plus a "
+                   "safety stock from its daily variance (`yhat_var`, else its quantiles; `spread_source` says which).")
 def replenishment_proposals(config: ReplenishmentConfig, duckdb: DuckDBResource) -> MaterializeResult:
     with duckdb.get_connection() as con:
         as_of = forecast_as_of(con)
@@ -94,6 +95,8 @@ def replenishment_proposals(config: ReplenishmentConfig, duckdb: DuckDBResource)
     return MaterializeResult(
         metadata=table_metadata(
             rows, as_of=str(as_of.date()), items_to_order=len(ordering), units_to_order=int(ordering["order_qty"].sum()),
+            # series whose safety stock comes from the forecast's yhat_var / from its quantiles
+            spread_sources=MetadataValue.json(proposals["spread_source"].value_counts().to_dict()),
             biggest_orders=ordering.nlargest(10, "order_qty")[
                 ["store_id", "item_id", "on_hand", "safety_stock", "reorder_point", "order_up_to", "order_qty"]
             ],

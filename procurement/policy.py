@@ -103,6 +103,13 @@ def _period_sums(forecast: pd.DataFrame, days: pd.Series, keys: list[str], col: 
     return inside.reindex(days.index, fill_value=0.0) + extra.reindex(days.index, fill_value=0.0)
 
 
+def _spread_source(forecast: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """Per series, where its daily spread came from: ``level_variance`` (every day has ``yhat_var``) or ``quantiles``."""
+    stated = forecast["yhat_var"].notna() if "yhat_var" in forecast else pd.Series(False, index=forecast.index)
+    every_day = stated.groupby([forecast[k] for k in keys], observed=True).all()
+    return pd.Series(np.where(every_day, "level_variance", "quantiles"), index=every_day.index)
+
+
 def replenishment_proposals(
     forecast: pd.DataFrame,
     inventory: pd.DataFrame,
@@ -117,7 +124,8 @@ def replenishment_proposals(
     """Order quantities per store x item.
 
     Args:
-        forecast: ``forecast`` table (store_id, item_id, date, yhat, yhat_q50, yhat_q90).
+        forecast: ``forecast`` table (store_id, item_id, date, yhat, yhat_q50, yhat_q90; optional
+            yhat_q10 and yhat_var, see :func:`forecast_variance`).
         inventory: on_hand and on_order per store x item.
         lead_times: per item: ``lead_time_days`` and ``lead_time_std_days`` of its preferred supplier.
         as_of: decision date; forecast day 1 is ``as_of + 1``.
@@ -126,7 +134,8 @@ def replenishment_proposals(
             store x item (``item_service_levels``) with ``service_level`` (and ``abc_xyz``).
 
     Returns:
-        CONTRACTS §3 columns plus the inputs behind them.
+        CONTRACTS §3 columns plus the inputs behind them (``spread_source``: ``level_variance`` or
+        ``quantiles``, which spread the safety stock was set from).
     """
     keys = list(id_cols)
     if isinstance(service_level, pd.DataFrame):
@@ -179,10 +188,11 @@ def replenishment_proposals(
     position = out["on_hand"] + out["on_order"]
     out["order_qty"] = np.where(position <= out["reorder_point"], (out["order_up_to"] - position).clip(lower=0), 0)
     out["order_qty"] = out["order_qty"].astype(int)
+    out["spread_source"] = _spread_source(f, keys).reindex(out.index).fillna("quantiles")
     cols = [
         "as_of", "on_hand", "on_order", "safety_stock", "reorder_point", "order_up_to", "order_qty", "supplier_id",
         "lead_time_days", "lead_time_std_days", "review_days", "service_level", "demand_lead_time",
-        "demand_protection", "sigma_protection", "abc_xyz",
+        "demand_protection", "sigma_protection", "spread_source", "abc_xyz",
     ]
     return out[cols].reset_index()
 

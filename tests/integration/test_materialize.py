@@ -265,6 +265,7 @@ def test_long_series_forecast_by_the_long_model_with_weather_source(materialised
     long_ids = {r[0] for r in con.execute("SELECT DISTINCT item_id FROM raw_pos_history").fetchall()}
     rows = con.execute("SELECT item_id, model, weather_source, yhat_var IS NULL AS no_var, count(*) AS n "
                        "FROM forecast GROUP BY ALL ORDER BY ALL").df()
+    spread = con.execute("SELECT item_id, spread_source FROM replenishment_proposals").df()
     con.close()
     assert len(long_ids) == 28
     on_long = rows[rows["item_id"].isin(long_ids)]
@@ -287,3 +288,6 @@ def test_long_series_forecast_by_the_long_model_with_weather_source(materialised
     assert "long_lightgbm" not in set(short["model"]) and set(short["weather_source"]) == {"none"}
     # the long model's series plan on its quantiles' spread, the others on their level variance
     assert on_long["no_var"].all() and not short["no_var"].any()
+    on_long_spread = spread["item_id"].isin(long_ids)
+    assert set(spread.loc[on_long_spread, "spread_source"]) == {"quantiles"}
+    assert set(spread.loc[~on_long_spread, "spread_source"]) == {"level_variance"}

@@ -128,6 +128,25 @@ def test_forecast_variance_takes_the_stated_variance_else_the_quantiles():
     assert forecast_variance(fc.drop(columns="yhat_var"))[0] == pytest.approx((5 / (2 * z90)) ** 2)
 
 
+def test_safety_stock_from_the_stated_variance_where_the_forecast_has_one(plan):
+    as_of, offers, inventory, fc = plan
+    keys = fc[["store_id", "item_id"]].drop_duplicates()
+    stated = keys.iloc[::2].assign(yhat_var=4.0)  # every other series states 4 units^2 a day
+    rp = replenishment_proposals(fc.merge(stated, how="left"), inventory, offers, as_of=as_of).merge(
+        stated, how="left")
+    on = rp["yhat_var"].notna()
+    assert (rp.loc[on, "spread_source"] == "level_variance").all() and on.sum() == len(stated)
+    assert (rp.loc[~on, "spread_source"] == "quantiles").all()
+    # sigma over P = L + R days: sqrt(4 P + (mean daily demand x lead-time sd)^2)
+    protect = rp["lead_time_days"] + rp["review_days"]
+    daily = rp["demand_protection"] / protect
+    expected = np.sqrt(4.0 * protect + daily**2 * rp["lead_time_std_days"] ** 2)
+    np.testing.assert_allclose(rp.loc[on, "sigma_protection"], expected[on], atol=2e-3)
+    # the others keep the quantiles' spread: as without the column
+    before = replenishment_proposals(fc, inventory, offers, as_of=as_of)
+    np.testing.assert_array_equal(rp.loc[~on, "safety_stock"], before.loc[~on.to_numpy(), "safety_stock"])
+
+
 def _flat_forecast_like(fc: pd.DataFrame, factor: float) -> pd.DataFrame:
     out = fc.copy()
     for col in ("yhat", "yhat_q50", "yhat_q90"):
