@@ -277,8 +277,9 @@ class DemandForecaster:
                                       min_history=self.min_history, id_cols=id_cols, time_col=time_col)
         forecast = quantiles.forecast
         forecast["weather_source"] = source_labels(choice, long_fit, len(statistical.dates)).ravel()
-        # the long-history model's series are planned on its calibrated quantiles' spread (the
-        # 280-series replay frontier); level_variance was chosen for series planned from weeks
+        # the long-history model's series are planned on its calibrated quantiles' spread: on
+        # validation replays it plans them as well as level_variance does (benchmarks.frontier_validation
+        # --long), and it is what the 280-series frontier measures
         forecast.loc[(forecast["model"] == LONG_HISTORY_MODEL).to_numpy(), "yhat_var"] = float("nan")
         seconds["total"] = perf_counter() - started
         outcome = global_fit.outcome if global_fit is not None else None

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from benchmarks.frontier import LAST_DAY, actuals_file, long280_folder, main
-from benchmarks.frontier_validation import short_folder
+from benchmarks.frontier_validation import long_folder, short_folder
 from warehouse.feeds import SAMPLE_DIR, discover_feeds
 
 
@@ -73,3 +73,14 @@ def test_validation_folder_holds_the_short_window_before_the_test_days(tmp_path)
 def test_validation_origin_reaching_the_test_days_is_refused(tmp_path):
     with pytest.raises(ValueError, match="on or after the test windows' first day 2016-04-25"):
         short_folder(SAMPLE_DIR, tmp_path / "data", pd.Timestamp("2016-04-11"), history=14)
+
+
+def test_long_validation_folder_splits_the_history_at_the_window(tmp_path):
+    folder = long_folder(SAMPLE_DIR, tmp_path / "data", pd.Timestamp("2016-03-27"))
+    window = pd.to_datetime(pd.read_parquet(folder / "m5" / "sales_window.parquet")["date"])
+    before = pd.to_datetime(pd.read_parquet(folder / "m5_history" / "sales_before.parquet")["date"])
+    # 28 days up to the origin and 14 after it in m5/, every earlier day beside it, no day twice
+    assert (window.min(), window.max()) == (pd.Timestamp("2016-02-29"), pd.Timestamp("2016-04-10"))
+    assert (before.min(), before.max()) == (pd.Timestamp("2011-01-29"), pd.Timestamp("2016-02-28"))
+    assert len(window) + len(before) == 28 * ((pd.Timestamp("2016-04-10") - pd.Timestamp("2011-01-29")).days + 1)
+    assert [p.name for p in discover_feeds(folder).files("pos_history")] == ["sales_before.parquet"]
