@@ -162,14 +162,23 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=None, help="shared data folder (default: ../shared/data)")
     parser.add_argument("--origins", default=",".join(ORIGINS), help="comma-separated plan dates")
-    parser.add_argument("--history", type=int, default=14, help="days of history per series (default 14)")
-    parser.add_argument("--long", action="store_true",
-                        help="keep the whole history (the long-history model; --history is ignored)")
+    parser.add_argument("--history", type=int, default=None, help="days of history per series (default 14)")
+    parser.add_argument("--long", action="store_true", help="keep the whole history (the long-history model)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
+    if args.long and args.history is not None:
+        parser.error("--history does not apply to --long (the series keep their whole history)")
+    origins = [o.strip() for o in args.origins.split(",")]
+    late = [o for o in origins if pd.Timestamp(o) + pd.Timedelta(days=HORIZON) >= FIRST_UNUSED]
+    if late:
+        parser.error(f"origin(s) {late}: their {HORIZON} replayed days reach {FIRST_UNUSED:%Y-%m-%d}, where the "
+                     "test windows start")
+    history = 14 if args.history is None else args.history
+    if history < 14:
+        parser.error(f"--history must be at least 14 days (two weeks for the week-on-week spread), got {history}")
     tee = Tee(args.out)
     header(tee, "Replay frontier of short series on validation origins: level variance vs quantile spread", sys.argv)
-    table = run(args.data or shared_data(), tee, [o.strip() for o in args.origins.split(",")], history=args.history,
+    table = run(args.data or shared_data(), tee, origins, history=history,
                 long=args.long)
     means = table.pivot_table(index=["window", "service_level"], columns="spread", values="on_hand_ratio",
                               aggfunc="mean")

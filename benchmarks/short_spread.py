@@ -173,6 +173,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="the plan's mean (default snaive, what a 14-day run deploys)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
+    if args.history < 14 or args.protect < 1 or args.weeks < 1:
+        parser.error("--history must be at least 14 days (two weeks for the week-on-week spread), "
+                     "--protect and --weeks at least 1")
     tee = Tee(args.out)
     header(tee, "Spread of short series: stock at matched fill on validation origins", sys.argv)
     estimators = _estimators([float(p) for p in args.priors.split(",")])
