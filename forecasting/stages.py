@@ -388,8 +388,6 @@ class QuantileForecast:
         share_below: Per quantile column, the share of backtest actuals at or below it.
         n_short: Series shorter than ``min_history`` (forecast by their mean).
         dispersion: Per series code, the negative-binomial dispersion of the whole history.
-        variance: Per series code, the daily variance the plan uses
-            (:func:`forecasting.quantiles.level_variance`; the forecast's ``yhat_var``).
     """
 
     forecast: pd.DataFrame
@@ -397,7 +395,6 @@ class QuantileForecast:
     share_below: dict[str, float]
     n_short: int
     dispersion: pd.Series
-    variance: pd.Series
 
 
 def add_quantiles(
@@ -451,11 +448,11 @@ def add_quantiles(
     out = to_long(mean, history.keys, statistical.dates, id_cols=id_cols, time_col=time_col, value_col="yhat")
     for q, name in zip(quantiles, names, strict=True):
         out[name] = qs[levels[float(q)]]
-    variance = level_variance(history.frame)
-    out["yhat_var"] = np.repeat(variance.reindex(np.arange(n_series)).fillna(0.0).to_numpy(), horizon)
+    variance = level_variance(history.frame).reindex(np.arange(n_series)).fillna(0.0).to_numpy()
+    out["yhat_var"] = np.repeat(variance, horizon)
     out["model"] = np.repeat(np.where(is_short, SHORT_HISTORY_MODEL, choice.labels), horizon)
     # Share of backtest actuals at or below each calibrated quantile: one CDF pass, no inversion.
     below = share_below_quantile(actual[ok], chosen[ok], bt_disp[ok], [levels[float(q)] for q in quantiles])
     return QuantileForecast(forecast=out[[*id_cols, time_col, "yhat", *names, "yhat_var", "model"]], levels=levels,
                             share_below={n: below[levels[float(q)]] for q, n in zip(quantiles, names, strict=True)},
-                            n_short=int(is_short.sum()), dispersion=dispersion, variance=variance)
+                            n_short=int(is_short.sum()), dispersion=dispersion)

@@ -1,4 +1,4 @@
-"""Periodic-review (R, s, S) order-up-to policy driven by forecast quantiles.
+"""Periodic-review (R, s, S) order-up-to policy driven by the forecast's mean and daily spread.
 
 Every R days the inventory position is compared with the reorder point s; at or below it, an
 order raises the position to the order-up-to level S.
@@ -144,8 +144,8 @@ def replenishment_proposals(
         levels = pd.DataFrame({"service_level": [service_level]})
     if not levels["service_level"].between(0.5, 1, inclusive="left").all():
         raise ValueError(f"service_level must be in [0.5, 1), got {sorted(levels['service_level'].unique())[:5]}")
-    quantiles = [c for c in SPREAD_COLUMNS if c in forecast]
-    f = forecast[keys + [time_col, "yhat", *quantiles]].copy()
+    spread = [c for c in SPREAD_COLUMNS if c in forecast]
+    f = forecast[keys + [time_col, "yhat", *spread]].copy()
     f["step"] = (f[time_col] - pd.Timestamp(as_of)).dt.days
     if (f["step"] < 1).any():
         raise ValueError(f"forecast has {(f['step'] < 1).sum()} rows on or before as_of {as_of:%Y-%m-%d}")
@@ -203,8 +203,8 @@ def forecast_cumsums(
 ) -> dict[str, object]:
     """Per series cumulative forecast mean and variance by step (built once, reused per offer)."""
     keys = list(id_cols)
-    quantiles = [c for c in SPREAD_COLUMNS if c in forecast]
-    f = forecast[keys + [time_col, "yhat", *quantiles]].copy()
+    spread = [c for c in SPREAD_COLUMNS if c in forecast]
+    f = forecast[keys + [time_col, "yhat", *spread]].copy()
     f["step"] = (f[time_col] - pd.Timestamp(as_of)).dt.days
     f["var"] = forecast_variance(f)
     mu = f.pivot_table(index=keys, columns="step", values="yhat", aggfunc="sum")
