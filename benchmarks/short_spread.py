@@ -46,11 +46,11 @@ from scipy.stats import norm
 from benchmarks._common import Tee, header
 from benchmarks._data import load_bakery, load_m5_long
 from forecasting.quantiles import estimate_dispersion, level_variance, negbin_quantiles
+from procurement.policy import forecast_variance
 
 SERVICE_LEVELS = (0.80, 0.85, 0.90, 0.95, 0.975, 0.99, 0.995)
 # the first day the data sets' held-out windows start (test windows, frontier replays)
 FIRST_UNUSED = {"m5_280": pd.Timestamp("2016-04-25"), "bakery": pd.Timestamp("2019-03-06")}
-_Z90 = float(norm.ppf(0.9))
 Z_GRID = np.linspace(0.0, 4.0, 161)
 
 
@@ -78,9 +78,11 @@ def _nb_var(mean: np.ndarray, disp: np.ndarray) -> np.ndarray:
 
 
 def _quantile_var(mean: np.ndarray, disp: np.ndarray) -> np.ndarray:
-    """``((q90 - q10) / (2 z_0.90))^2`` of the integer negative-binomial quantiles (the planner's reading)."""
+    """The planner's reading (:func:`procurement.policy.forecast_variance`) of the integer negative-binomial
+    q10 and q90 around ``mean``."""
     q = negbin_quantiles(np.round(mean, 2), np.broadcast_to(disp[:, None], mean.shape), [0.1, 0.9])
-    return ((q[0.9] - q[0.1]).clip(min=0) / (2 * _Z90)) ** 2
+    frame = pd.DataFrame({"yhat_q10": q[0.1].ravel(), "yhat_q90": q[0.9].ravel()})
+    return forecast_variance(frame).to_numpy().reshape(mean.shape)
 
 
 def _level_variance(hist: np.ndarray, prior_obs: float) -> np.ndarray:
