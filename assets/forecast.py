@@ -110,7 +110,8 @@ def _stored_champion(context: AssetExecutionContext, con, mlflow_tracking: Mlflo
 
 @asset(group_name="forecast", owners=OWNERS, pool=WRITER_POOL, kinds={"duckdb", "lightgbm", "statsforecast"},
        deps=["demand_history", "forecast_champion"],
-       description="Daily demand forecast per store x item: mean `yhat` and calibrated quantiles `yhat_qNN`; per "
+       description="Daily demand forecast per store x item: mean `yhat`, calibrated quantiles `yhat_qNN` "
+                   "and the daily variance the plan uses, `yhat_var`; per "
                    "store x department the backtest picks statsforecast, the global LightGBM (MLflow champion) or "
                    "their mean; falls back to seasonal naive with a warning if the champion fails or regresses.")
 def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: DuckDBResource,

@@ -351,8 +351,9 @@ def level_variance(
     Returns:
         Variance per series (index ``id_col``, sorted); 0 for a series without demand.
     """
-    d = history[[id_col, time_col, target_col]].sort_values([id_col, time_col], kind="stable")
+    d = history[[id_col, time_col, target_col]]
     d = d[(d[time_col] > d[time_col].max() - pd.Timedelta(days=int(days))).to_numpy()]
+    d = d.sort_values([id_col, time_col], kind="stable")
     y = d[target_col].to_numpy(dtype=np.float64)
     prev = d.groupby(id_col, sort=False)[target_col].shift(season).to_numpy(dtype=np.float64)
     paired = np.isfinite(prev)
