@@ -351,24 +351,24 @@ def level_variance(
     Returns:
         Variance per series (index ``id_col``, sorted); 0 for a series without demand.
     """
-    d = history[[id_col, time_col, target_col]]
-    d = d[(d[time_col] > d[time_col].max() - pd.Timedelta(days=int(days))).to_numpy()]
-    d = d.sort_values([id_col, time_col], kind="stable")
-    y = d[target_col].to_numpy(dtype=np.float64)
-    prev = d.groupby(id_col, sort=False)[target_col].shift(season).to_numpy(dtype=np.float64)
-    paired = np.isfinite(prev)
+    recent = history.loc[(history[time_col] > history[time_col].max() - pd.Timedelta(days=int(days))).to_numpy(),
+                         [id_col, time_col, target_col]]
+    codes, ids = pd.factorize(recent[id_col], sort=True)
+    order = np.lexsort((recent[time_col].to_numpy(), codes))
+    codes, y = codes[order], recent[target_col].to_numpy(dtype=np.float64)[order]
+    # with no gaps, the same weekday a season earlier is ``season`` rows back in the same series
+    paired = np.zeros(y.size, dtype=bool)
+    paired[season:] = codes[season:] == codes[:-season]
+    prev = np.zeros_like(y)
+    prev[season:] = y[:-season]
     pair_mean = np.where(paired, (y + prev) / 2, 0.0)
-    agg = pd.DataFrame({
-        "k": d[id_col].to_numpy(), "y": y, "r2": np.where(paired, (y - prev) ** 2 / 2, 0.0),
-        "m": pair_mean, "m2": pair_mean**2, "n": paired.astype(np.float64),
-    }).groupby("k", sort=True).agg(level=("y", "mean"), r2=("r2", "sum"), m=("m", "sum"), m2=("m2", "sum"),
-                                   n=("n", "sum"))
+    sums = lambda w: np.bincount(codes, weights=w, minlength=len(ids))  # noqa: E731
+    n, r2 = sums(paired.astype(np.float64)), sums(np.where(paired, (y - prev) ** 2 / 2, 0.0))
     with np.errstate(invalid="ignore", divide="ignore"):
-        raw = np.clip((agg["r2"] - agg["m"]) / agg["m2"], 0.0, None).to_numpy()
-    n = agg["n"].to_numpy()
+        raw = np.clip((r2 - sums(pair_mean)) / sums(pair_mean**2), 0.0, None)
     disp = shrink_to_median(raw, n, np.isfinite(raw) & (n > 0), prior_obs=prior_obs)
-    level = agg["level"].to_numpy()
-    return pd.Series(level + disp * level**2, index=agg.index.rename(id_col), name="variance")
+    level = sums(y) / np.bincount(codes, minlength=len(ids))
+    return pd.Series(level + disp * level**2, index=pd.Index(ids, name=id_col), name="variance")
 
 
 def calibrate_levels(
