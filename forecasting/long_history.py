@@ -124,6 +124,18 @@ class LongHistoryForecaster:
         min_calibration_series: Below this many series of a group with enough history
             before the calibration origin, longer series stand in for the group.
         dispersion_days: Days of recent history the dispersion is estimated from.
+        closed_mean: A zero on a day whose weekday mean (4 weeks) is at least this is a closure
+            (a closed store, an empty shelf), not demand: left out of the dispersion
+            (:func:`~forecasting.calibration.seasonal_dispersion`) and, with
+            ``calibrate_without_closures``, of the coverage the quantile levels are set on.
+            None: every day counts.
+        calibrate_without_closures: Set the levels on the calibration windows' open days only.
+            Counted, the bakery's Christmas closures sat below every q10 and widened the
+            intervals of the months after them; left out, the coverage error on six bakery
+            validation origins fell from 0.044 / 0.046 to 0.041 / 0.040 (q10-q90, full depth /
+            28 days; 14 days 0.058 -> 0.064) and from 0.019 / 0.032 / 0.039 to 0.019 / 0.029 /
+            0.035 (q90); on four M5 origins it moved by 0.002 at most
+            (``python -m benchmarks.calibration_windows [bakery|m5] --windows 3 [--closures]``).
         seed: Seed of row sampling and LightGBM.
         n_models: LightGBM models fitted on the same features with seeds ``seed, seed + 1, ...``
             (each its own row bagging); the forecast is their mean.
@@ -152,6 +164,8 @@ class LongHistoryForecaster:
     calibration_windows: int = 3
     min_calibration_series: int = 30
     dispersion_days: int = 91
+    closed_mean: float | None = 7.0
+    calibrate_without_closures: bool = True
     seed: int = 0
     n_models: int = 1
 
@@ -414,7 +428,7 @@ class LongHistoryForecaster:
         return fc
 
     def _dispersion(self, train: pd.DataFrame) -> pd.Series:
-        return seasonal_dispersion(train, days=self.dispersion_days)
+        return seasonal_dispersion(train, days=self.dispersion_days, closed_mean=self.closed_mean)
 
     # ------------------------------------------------------------------ quantiles
     def _with_quantiles(self, out: pd.DataFrame, group: np.ndarray, disp: np.ndarray) -> pd.DataFrame:
@@ -475,8 +489,9 @@ class LongHistoryForecaster:
         pred["yhat_model"] = pred["yhat"]
         pred["yhat"] = self._blend(pred, group)
         self.levels_ = {}
+        open_days = ~self._closures(pred) if self.calibrate_without_closures else np.ones(len(pred), dtype=bool)
         for g in np.unique(group):
-            m = group == g
+            m = (group == g) & open_days
             levels = coverage_levels(pred["y"].to_numpy()[m], pred["yhat"].to_numpy()[m],
                                      pred["dispersion"].to_numpy()[m], self.quantiles)
             if not self.calibrate_median:
@@ -489,6 +504,13 @@ class LongHistoryForecaster:
             .groupby("group")["base"].nunique().to_dict(),
             "predictions": pred,
         }
+
+    def _closures(self, pred: pd.DataFrame) -> np.ndarray:
+        """Rows of ``pred`` that are closures: a zero where the weekday mean of the 4 weeks before is
+        at least :attr:`closed_mean` (the rule of :func:`~forecasting.calibration.seasonal_dispersion`)."""
+        if self.closed_mean is None:
+            return np.zeros(len(pred), dtype=bool)
+        return ((pred["y"].to_numpy() == 0) & (pred["baseline"].to_numpy(dtype=np.float64) >= self.closed_mean))
 
     def _calibration_window(self, hist: pd.DataFrame, cal_origin: pd.Timestamp) -> pd.DataFrame | None:
         """Refit at ``cal_origin`` on the calibration copies and forecast the window after it.

@@ -166,6 +166,28 @@ def test_calibrated_quantiles_cover_per_group_on_a_later_window():
         assert cov["upper"] == pytest.approx(0.90, abs=0.04), group
 
 
+def test_calibration_leaves_closures_out_of_the_levels():
+    # 30 busy series (weekday mean 12-20), every store closed on three days of the calibration windows
+    rng = np.random.default_rng(11)
+    ds = pd.date_range(end=END, periods=400, freq="D")
+    closed = ds.isin(pd.to_datetime(["2020-05-06", "2020-05-28", "2020-06-13"]))  # a Wednesday, Thursday, Saturday
+    df = pd.concat([pd.DataFrame({"unique_id": f"s{i}", "ds": ds, "store_id": f"S{i % 2}",
+                                  "y": np.where(closed, 0.0, rng.poisson(12 + 8 * (i % 3) / 2, ds.size)).astype(float)})
+                    for i in range(30)], ignore_index=True)
+    base = LongHistoryForecaster(horizon=28, params=SMALL, quantiles=(0.1, 0.5, 0.9))
+    open_days = replace(base).fit(df)
+    every_day = replace(base, calibrate_without_closures=False).fit(df)
+    pred = open_days.calibration_["predictions"]
+    closure = (pred["y"] == 0) & (pred["baseline"] >= 7)
+    assert closure.sum() == 3 * 30  # each closed day of each series, nothing else
+    expected = coverage_levels(pred.loc[~closure, "y"].to_numpy(), pred.loc[~closure, "yhat"].to_numpy(),
+                               pred.loc[~closure, "dispersion"].to_numpy(), (0.1, 0.9))
+    assert open_days.levels_["long"][0.1] == pytest.approx(expected[0.1])
+    assert open_days.levels_["long"][0.9] == pytest.approx(expected[0.9])
+    # counted, the 90 zeros below every q10 push its level down: a wider interval for every forecast
+    assert every_day.levels_["long"][0.1] < open_days.levels_["long"][0.1]
+
+
 def test_n_models_forecast_is_the_mean_of_the_seeded_models():
     df = _synthetic({f"s{i}": 200 for i in range(6)}, seed=7)
     origin = END - pd.Timedelta(days=14)
