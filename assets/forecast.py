@@ -171,7 +171,8 @@ def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: Duc
                                     "forecast_run": _row_frame(record)})["forecast"]
     outcome = run.global_outcome
     # the models the forecast rows carry, by share of series: the one model name shown everywhere
-    mix = model_mix(run.forecast)
+    series_per_model = model_mix(run.forecast, normalize=False)
+    mix = {m: n / sum(series_per_model.values()) for m, n in series_per_model.items()}
     for w in run.warnings:
         context.log.warning("forecast: %s", w)
     context.log.info("forecast: %s rows, model %s, global model %s", rows, model_mix_text(mix),
@@ -185,7 +186,7 @@ def forecast(context: AssetExecutionContext, config: ForecastConfig, duckdb: Duc
             rows,
             model=model_mix_text(mix),
             model_mix=MetadataValue.json({m: round(share, 3) for m, share in mix.items()}),
-            series_per_model=MetadataValue.json({m: int(n) for m, n in model_mix(run.forecast, normalize=False).items()}),
+            series_per_model=MetadataValue.json({m: int(n) for m, n in series_per_model.items()}),
             best_statsforecast_model=bt.best_model,
             global_model_source=outcome.source if outcome else "off",
             fallback_seasonal_naive=bool(outcome is not None and outcome.source == "seasonal_naive"),

@@ -159,5 +159,5 @@ def _per_key_day(days: pd.DataFrame, features: Callable[[pd.DataFrame], pd.DataF
     codes = days.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
     first = np.unique(codes, return_index=True)[1]
     unique = days.iloc[first].reset_index(drop=True)
-    values = features(unique).reset_index(drop=True)
-    return values.iloc[codes].reset_index(drop=True)
+    values = features(unique)
+    return pd.DataFrame({c: values[c].to_numpy()[codes] for c in values.columns})

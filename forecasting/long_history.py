@@ -390,8 +390,10 @@ class LongHistoryForecaster:
         mlf = self._mlf(train)
         first = self._first_sale(train)
         x = self._exog(train[["unique_id", "ds"]], origin, first)
-        frame = pd.concat([train.reset_index(drop=True), x.drop(columns=["unique_id", "ds"])], axis=1)
-        frame = frame.drop(columns=["weather_source"], errors="ignore")
+        # x holds train's rows in train's order: its columns go in as arrays (a concat of the two
+        # frames copied every block, 0.5-1 s a fit on the 280 M5 series)
+        extra = [c for c in x.columns if c not in ("unique_id", "ds", "y", "weather_source")]
+        frame = train.reset_index(drop=True).assign(**{c: x[c].to_numpy() for c in extra})
         with library_call("mlforecast"):
             feats = mlf.preprocess(frame, static_features=list(self.static_features), dropna=False)
         # rows worth learning from: some history before them and the series already selling
