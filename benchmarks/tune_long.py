@@ -98,7 +98,7 @@ CANDIDATES: dict[str, dict] = {
     "lag7_updated_14": {"members": [{"min_lag": 7, "update_days": 14}]},
     "lag1_lag7_seeds_2": {"members": [{}, {"seed": 1}, {"min_lag": 7}, {"min_lag": 7, "seed": 1}]},
     "lag7_year": {"members": [{"min_lag": 7, "date_features": ("dayofweek", "dayofyear", "month", "day", "year")}]},
-    "lag7_bin63": {"members": [{"min_lag": 7, "p": {"max_bin": 63}}]},
+    "lag7_item_m5": {"members": [{"min_lag": 7, "static_features": ("store_id", "dept_id", "item_id")}]},
     "lag7_plus_recipe": {"members": [{"min_lag": 7}], "recipe": 0.5},
     "lag7_plus_recipe_30": {"members": [{"min_lag": 7}], "recipe": 0.3},
     "no_day_doy_tweedie_1.4": {"members": [{"date_features": ("dayofweek", "month"),

@@ -81,7 +81,11 @@ def seasonal_dispersion(
     Returns:
         Dispersion per series (index ``id_col``, sorted).
     """
-    d = df[[id_col, time_col, target_col]].sort_values([id_col, time_col], kind="stable")
+    d = df[[id_col, time_col, target_col]]
+    # a day's reference reads the ``window`` seasons before it, and whether those were closures
+    # reads the seasons before them: older days cannot change the estimate
+    d = d[(d[time_col] > d[time_col].max() - pd.Timedelta(days=int(days) + 2 * season * window)).to_numpy()]
+    d = d.sort_values([id_col, time_col], kind="stable")
     y = d[target_col].to_numpy(dtype=np.float64)
     m = _weekday_reference(d[id_col], y, season=season, window=window)
     closed = np.zeros(y.size, dtype=bool)
@@ -96,7 +100,7 @@ def seasonal_dispersion(
     r2, mm = (y[recent] - m[recent]) ** 2, m[recent]
     agg = pd.DataFrame({"k": keys, "r2": r2, "m": mm, "m2": mm * mm}).groupby("k", sort=True).agg(
         r2=("r2", "sum"), m=("m", "sum"), m2=("m2", "sum"), n=("m", "size"))
-    ids = pd.Index(np.unique(d[id_col].to_numpy()), name=id_col)
+    ids = pd.Index(np.unique(df[id_col].to_numpy()), name=id_col)
     agg = agg.reindex(ids)
     with np.errstate(invalid="ignore", divide="ignore"):
         raw = np.clip((agg["r2"] - agg["m"]) / agg["m2"], 0.0, None).to_numpy()
