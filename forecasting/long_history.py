@@ -508,8 +508,9 @@ class LongHistoryForecaster:
         }
 
     def _closures(self, pred: pd.DataFrame) -> np.ndarray:
-        """Rows of ``pred`` that are closures: a zero where the weekday mean of the 4 weeks before is
-        at least :attr:`closed_mean` (the rule of :func:`~forecasting.calibration.seasonal_dispersion`)."""
+        """Rows of ``pred`` that are closures: a zero where the weekday mean of the 4 weeks before the
+        window is at least :attr:`closed_mean` (the rule of :func:`~forecasting.calibration.seasonal_dispersion`,
+        whose reference is the 4 weeks before each day)."""
         if self.closed_mean is None:
             return np.zeros(len(pred), dtype=bool)
         return ((pred["y"].to_numpy() == 0) & (pred["baseline"].to_numpy(dtype=np.float64) >= self.closed_mean))
