@@ -119,3 +119,34 @@ def test_dates_times_and_time_zones_keep_their_wall_clock_in_both_formats(tmp_pa
     back = pd.read_csv(paths["csv"])
     assert back["held"].tolist() == [False, True]
     assert back["as_date"].tolist() == ["2016-05-22", "1999-12-31"]
+
+
+def test_xlsx_cells_keep_text_numbers_and_flags_of_every_kind(tmp_path):
+    # XML-special and control characters, edge spaces, a mixed object column, nullable types, big
+    # and tiny floats: each reads back as it was written (a control character as Excel's _xHHHH_ escape)
+    df = pd.DataFrame({
+        "text": ["a & b <c> \"d\" 'e'", "  padded  ", "bell\x07ring", None],
+        "mixed": ["12", 12, 2.5, True],
+        "count": pd.array([1, None, -3, 2**40], dtype="Int64"),
+        "flag": pd.array([True, None, False, True], dtype="boolean"),
+        "x": [1e-12, -0.0001234, 123456789.125, np.nan],
+        "unicode": ["Grüße", "日本", "", "ok"],
+    })
+    path = write_xlsx(df, tmp_path / "kinds.xlsx", sheet_name="it's <odd> & long sheet name over 31 chars")
+    wb = load_workbook(path)
+    assert wb.sheetnames == ["it's <odd> & long sheet name ov"]
+    rows = [[c.value for c in row] for row in wb.active.iter_rows(min_row=2)]
+    assert [r[0] for r in rows] == ["a & b <c> \"d\" 'e'", "  padded  ", "bell_x0007_ring", None]
+    assert [r[1] for r in rows] == ["12", 12, 2.5, True]
+    assert [r[2] for r in rows] == [1, None, -3, 2**40]
+    assert [r[3] for r in rows] == [True, None, False, True]
+    assert [r[4] for r in rows] == [1e-12, -0.0001234, 123456789.125, None]
+    # an empty string is an empty cell in Excel
+    assert [r[5] for r in rows] == ["Grüße", "日本", None, "ok"]
+    assert wb.active.auto_filter.ref == "A1:F5" and wb.active.freeze_panes == "A2"
+
+
+def test_xlsx_refuses_an_infinite_number_naming_its_column_and_row(tmp_path):
+    df = pd.DataFrame({"qty": [1.0, 2.0, np.inf]})
+    with pytest.raises(ValueError, match=r"'qty' holds 1 infinite value\(s\) \(first on sheet row 4\)"):
+        write_xlsx(df, tmp_path / "inf.xlsx")
