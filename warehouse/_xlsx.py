@@ -26,6 +26,7 @@ _STYLE_OF_FORMAT = {"yyyy-mm-dd": DATE_STYLE, "yyyy-mm-dd hh:mm": DATETIME_STYLE
 _MAX_STRING = 32_767  # Excel's limit on the characters of one cell
 # characters XML 1.0 forbids; Excel reads them back from the _xHHHH_ escape
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_FORBIDDEN_IN_SHEET_NAME = re.compile(r"[\[\]:*?/\\]")
 
 _CONTENT_TYPES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">\
@@ -99,8 +100,10 @@ def write_sheet(
         frozen_columns: Leading columns frozen beside the frozen header row.
 
     Raises:
-        ValueError: On an infinite number (Excel has none), naming the column and row.
+        ValueError: On a sheet name Excel refuses, or an infinite number (Excel has none), naming
+            the column and row.
     """
+    _check_sheet_name(sheet_name)
     n_rows = len(columns[0]) if len(columns) else 0
     last = f"{column_letter(max(len(header), 1) - 1)}{n_rows + 1}"
     rows = np.arange(2, n_rows + 2).astype(str).astype(object)
@@ -140,6 +143,14 @@ def write_sheet(
         z.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
         z.writestr("xl/styles.xml", _STYLES)
         z.writestr("xl/worksheets/sheet1.xml", sheet)
+
+
+def _check_sheet_name(name: str) -> None:
+    """Excel's rules for a sheet name: 1-31 characters, none of ``[]:*?/\\``, no apostrophe at either end."""
+    bad = sorted(set(_FORBIDDEN_IN_SHEET_NAME.findall(name)))
+    if not name or len(name) > 31 or bad or name[0] == "'" or name[-1] == "'":
+        raise ValueError(f"sheet name {name!r} is not one Excel accepts: 1-31 characters, none of [ ] : * ? / \\ "
+                         f"and no apostrophe at either end" + (f" (has {' '.join(bad)})" if bad else ""))
 
 
 def _sheet_views(frozen_columns: int) -> str:

@@ -80,6 +80,7 @@ def test_empty_table_still_gets_a_header(tmp_path):
         ({"stem": "../escape"}, "plain file name"),
         ({"stem": "ok", "formats": ("csv", "pdf")}, "unknown export format"),
         ({"stem": "ok", "title_columns": ("nope",)}, "title_columns"),
+        ({"stem": "ok", "sheet_name": "q1/q2 [draft]"}, r"not one Excel accepts.*\(has / \[ \]\)"),
     ],
 )
 def test_bad_arguments_are_named(orders, tmp_path, kwargs, message):
