@@ -1,10 +1,11 @@
 """A one-sheet XLSX package written from whole columns.
 
-XlsxWriter formats each cell through Python calls (about 6 us a cell): the full-M5 proposals
-(30,794 rows x 59 columns) took 11.4 s. Here every column's cells are built as one vectorised
-string operation and the rows joined once: 3.6 s for the same table. The package holds only
-what the export needs: inline strings, numbers, booleans, three cell styles (a bold filled
-header, a date and a date-time number format), column widths, frozen panes and an auto-filter.
+XlsxWriter formats each cell through Python calls, which made the workbook the slowest part of
+the full-M5 export; here every column's cells are built as one vectorised string operation and
+the rows joined once (the comparison: ``python -m benchmarks.export``, docs/benchmarks.md). The
+package holds only what the export needs: inline strings, numbers, booleans, three cell styles
+(a bold filled header, a date and a date-time number format), column widths, frozen panes and an
+auto-filter.
 """
 
 from __future__ import annotations
@@ -135,7 +136,7 @@ def write_sheet(
         f'<definedName name="_xlnm._FilterDatabase" localSheetId="0" hidden="1">{escape(quoted)}!$A$1:{absolute}'
         "</definedName></definedNames></workbook>"
     )
-    # level 1: the sheet is ~100 MB of XML on full M5; harder levels take seconds for a few % of size
+    # level 1: the sheet XML is large and repetitive; harder levels cost seconds for a few % of size
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
         z.writestr("[Content_Types].xml", _CONTENT_TYPES)
         z.writestr("_rels/.rels", _ROOT_RELS)

@@ -1,7 +1,7 @@
 """Write a table as CSV and as an Excel workbook an analyst can open directly.
 
-Pure pandas (no Dagster); the workbook is built column by column in ``warehouse._xlsx``, about
-3x faster than XlsxWriter's cell-by-cell writer on the full-M5 purchase-order table.
+Pure pandas (no Dagster); the workbook is built column by column in ``warehouse._xlsx``, faster
+than XlsxWriter's cell-by-cell writer on the full-M5 purchase-order table (``benchmarks.export``).
 The workbook has one sheet: a bold header row, frozen below the header, an auto-filter over the
 data, and column widths fitted to the content.
 """
