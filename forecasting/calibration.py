@@ -19,7 +19,7 @@ import pandas as pd
 
 from forecasting.quantiles import negbin_cdf_bounds, shrink_to_median
 
-__all__ = ["GROUPS", "history_group", "seasonal_dispersion", "coverage_levels", "coverage_by_group"]
+__all__ = ["GROUPS", "history_group", "seasonal_dispersion", "coverage_levels", "mix_weights", "coverage_by_group"]
 
 GROUPS: tuple[str, ...] = ("long", "short", "new")
 
@@ -119,7 +119,8 @@ def _weekday_reference(ids: pd.Series, y: np.ndarray, *, season: int, window: in
 
 
 def coverage_levels(y: np.ndarray, mean: np.ndarray, dispersion: np.ndarray, qs: Sequence[float], *,
-                    clip: tuple[float, float] = (0.005, 0.995)) -> dict[float, float]:
+                    clip: tuple[float, float] = (0.005, 0.995),
+                    weights: np.ndarray | None = None) -> dict[float, float]:
     """Negative-binomial levels that give each nominal level its coverage on held-out data.
 
     With ``F`` a row's CDF, ``y <= Q(l)`` exactly when ``F(y - 1) < l``, and ``y < Q(l)``
@@ -133,6 +134,8 @@ def coverage_levels(y: np.ndarray, mean: np.ndarray, dispersion: np.ndarray, qs:
         dispersion: Their dispersions (broadcast against ``mean``).
         qs: Nominal levels in (0, 1).
         clip: Bounds of the returned levels.
+        weights: Non-negative weight of each row in the shares (None: every row counts once),
+            e.g. to make held-out rows of other series stand for a group with another mix.
 
     Returns:
         Nominal level -> level to ask the negative binomial for (nominal when ``y`` is empty).
@@ -144,6 +147,9 @@ def coverage_levels(y: np.ndarray, mean: np.ndarray, dispersion: np.ndarray, qs:
     mu = np.asarray(mean, dtype=np.float64).ravel()
     disp = np.broadcast_to(np.asarray(dispersion, dtype=np.float64), np.shape(mean)).ravel()
     lower, upper = negbin_cdf_bounds(yy, mu, disp)
+    if weights is not None:
+        w = np.broadcast_to(np.asarray(weights, dtype=np.float64), yy.shape)
+        return {q: _weighted_level(lower if q >= 0.5 else upper, w, q, clip) for q in levels}
     out = {}
     for q in levels:
         pit = np.sort(lower if q >= 0.5 else upper)
@@ -154,6 +160,45 @@ def coverage_levels(y: np.ndarray, mean: np.ndarray, dispersion: np.ndarray, qs:
         shares = np.searchsorted(pit, cands, side="left") / pit.size
         out[q] = float(np.clip(cands[np.argmin(np.abs(shares - q))], *clip))
     return out
+
+
+def mix_weights(pool: np.ndarray, target: np.ndarray, *, edges: Sequence[float] = (0.2, 0.4, 0.6, 0.8)) -> np.ndarray:
+    """Weights that give ``pool`` the mix of ``target`` over the bins of ``edges``.
+
+    Each pool value weighs ``share of target in its bin / share of pool in its bin``; a bin the
+    target lacks weighs 0, and target mass in a bin the pool lacks is left out.
+
+    Args:
+        pool: A value per pool row (e.g. the share of zero-demand days of the row's series).
+        target: The same value per member of the group the pool stands for.
+        edges: Inner bin edges (a value equal to an edge falls in the bin above it).
+
+    Returns:
+        A weight per pool row (all ones when ``target`` is empty).
+    """
+    pool_bin = np.digitize(np.asarray(pool, dtype=np.float64), edges)
+    target_bin = np.digitize(np.asarray(target, dtype=np.float64), edges)
+    if not target_bin.size or not pool_bin.size:
+        return np.ones(pool_bin.size)
+    n_bins = len(edges) + 1
+    pool_share = np.bincount(pool_bin, minlength=n_bins) / pool_bin.size
+    target_share = np.bincount(target_bin, minlength=n_bins) / target_bin.size
+    ratio = np.divide(target_share, pool_share, out=np.zeros(n_bins), where=pool_share > 0)
+    return ratio[pool_bin]
+
+
+def _weighted_level(pit: np.ndarray, weights: np.ndarray, q: float, clip: tuple[float, float]) -> float:
+    """The level ``l`` whose weighted share of ``pit < l`` is closest to ``q`` (see :func:`coverage_levels`)."""
+    order = np.argsort(pit, kind="stable")
+    pit, w = pit[order], weights[order]
+    total = w.sum()
+    if not total > 0:
+        raise ValueError("coverage_levels: the weights sum to zero")
+    below = np.concatenate([[0.0], np.cumsum(w)]) / total  # below[k]: weighted share of the k smallest
+    i = int(np.clip(np.searchsorted(below, q) - 1, 0, pit.size - 1))
+    cands = np.unique(np.concatenate([pit[max(i - 1, 0):i + 2], pit[max(i - 1, 0):i + 2] + 1e-9]))
+    shares = below[np.searchsorted(pit, cands, side="left")]
+    return float(np.clip(cands[np.argmin(np.abs(shares - q))], *clip))
 
 
 def coverage_by_group(y: np.ndarray, quantiles: Mapping[float, np.ndarray], groups: np.ndarray, *,

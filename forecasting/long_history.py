@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecasting.calibration import coverage_levels, history_group, seasonal_dispersion
+from forecasting.calibration import coverage_levels, history_group, mix_weights, seasonal_dispersion
 from forecasting.covariates import Covariates
 from forecasting.distributed import library_call
 from forecasting.quantiles import negbin_quantiles, quantile_column
@@ -136,6 +136,9 @@ class LongHistoryForecaster:
             28 days; 14 days 0.058 -> 0.064) and from 0.019 / 0.032 / 0.039 to 0.019 / 0.029 /
             0.035 (q90); on four M5 origins it moved by 0.002 at most
             (``python -m benchmarks.calibration_windows [bakery|m5] --windows 3 [--closures]``).
+        match_stand_ins: Weigh the stand-ins' calibration rows so their mix of zero-demand days
+            matches the group they stand for (:func:`~forecasting.calibration.mix_weights` over the
+            share of days without demand); False: every row counts once.
         seed: Seed of row sampling and LightGBM.
         n_models: LightGBM models fitted on the same features with seeds ``seed, seed + 1, ...``
             (each its own row bagging); the forecast is their mean.
@@ -166,6 +169,7 @@ class LongHistoryForecaster:
     dispersion_days: int = 91
     closed_mean: float | None = 7.0
     calibrate_without_closures: bool = True
+    match_stand_ins: bool = True
     seed: int = 0
     n_models: int = 1
 
@@ -447,10 +451,15 @@ class LongHistoryForecaster:
         cols = ["unique_id", "ds", "yhat", *[quantile_column(q) for q in self.quantiles], "group"]
         return out[[*cols, *[c for c in out.columns if c not in cols]]]
 
-    def _calibration_frame(self, hist: pd.DataFrame, cal_origin: pd.Timestamp) -> pd.DataFrame:
-        """Each group's series as they would have been at ``cal_origin``, with stand-ins where needed."""
+    def _calibration_frame(self, hist: pd.DataFrame, cal_origin: pd.Timestamp) -> tuple[pd.DataFrame, set[str]]:
+        """Each group's series as they would have been at ``cal_origin``, with stand-ins where needed.
+
+        Returns:
+            The frame (copy ids ``<series><sep><group>``) and the groups whose copies are stand-ins.
+        """
         before = hist[hist["ds"] <= cal_origin]
         avail = before.groupby("unique_id", sort=True).size()
+        stand_in_groups: set[str] = set()
         parts = []
         for g in ("long", "short", "new"):
             members = self.groups_.index[self.groups_.to_numpy() == g]
@@ -466,12 +475,13 @@ class LongHistoryForecaster:
                     # not enough of the group's own history before the window: longer series
                     # cut to the group's depth stand in for it
                     ids = avail.index[avail.to_numpy() >= depth]
+                    stand_in_groups.add(g)
             if not len(ids):
                 continue
             part = self._cut(before[before["unique_id"].isin(ids)], cal_origin, depth)
             part = part.assign(unique_id=part["unique_id"].astype(str) + _CAL_SEP + g)
             parts.append(part)
-        return pd.concat(parts, ignore_index=True) if parts else before.iloc[:0]
+        return (pd.concat(parts, ignore_index=True) if parts else before.iloc[:0]), stand_in_groups
 
     def _calibrate(self, hist: pd.DataFrame) -> None:
         """Blend weight and quantile levels per group from the windows just before the origin."""
@@ -495,7 +505,8 @@ class LongHistoryForecaster:
         for g in np.unique(group):
             m = (group == g) & open_days
             levels = coverage_levels(pred["y"].to_numpy()[m], pred["yhat"].to_numpy()[m],
-                                     pred["dispersion"].to_numpy()[m], self.quantiles)
+                                     pred["dispersion"].to_numpy()[m], self.quantiles,
+                                     weights=self._stand_in_weights(pred[m], str(g), hist))
             if not self.calibrate_median:
                 levels = {q: (q if q == 0.5 else v) for q, v in levels.items()}
             self.levels_[str(g)] = levels
@@ -506,6 +517,29 @@ class LongHistoryForecaster:
             .groupby("group")["base"].nunique().to_dict(),
             "predictions": pred,
         }
+
+    def _stand_in_weights(self, rows: pd.DataFrame, group: str, hist: pd.DataFrame) -> np.ndarray | None:
+        """Weights that give a group's stand-in rows the group's own mix of zero-demand days.
+
+        Stand-ins are other series cut to the group's depth; how often a series sells nothing
+        decides where its lower quantiles fall (a q10 of 0 covers every day), so a pool more
+        intermittent than the group set its q10 level too high: on a mixed M5 panel whose
+        stand-ins had 64 % zero days and whose new series 41 %, a quarter of the new series'
+        days fell below q10. Rows of the group's own series weigh 1. None: no stand-ins.
+        """
+        stand_in = rows["stand_in"].to_numpy(dtype=bool)
+        if not self.match_stand_ins or not stand_in.any():
+            return None
+        members = self.groups_.index[self.groups_.to_numpy() == group]
+        depth = int(np.median(self._days.reindex(members)))
+        recent = hist[(hist["ds"] > self.origin_ - pd.Timedelta(days=depth)) & (hist["ds"] <= self.origin_)
+                      & hist["unique_id"].isin(members)]
+        target = recent["y"].eq(0).groupby(recent["unique_id"], observed=True).mean().to_numpy()
+        weights = np.ones(len(rows))
+        weights[stand_in] = mix_weights(rows["zero_share"].to_numpy()[stand_in], target)
+        if not weights.sum() > 0:
+            return None  # no stand-in resembles the group: every row counts once
+        return weights
 
     def _closures(self, pred: pd.DataFrame) -> np.ndarray:
         """Rows of ``pred`` that are closures: a zero where the weekday mean of the 4 weeks before the
@@ -519,10 +553,12 @@ class LongHistoryForecaster:
         """Refit at ``cal_origin`` on the calibration copies and forecast the window after it.
 
         Returns:
-            Copy ids, ``ds, y, yhat`` (model), ``baseline``, ``group``, ``dispersion`` and ``scale``
-            (mean squared day-to-day change of the copy's history), or None without history.
+            Copy ids, ``ds, y, yhat`` (model), ``baseline``, ``group``, ``dispersion``, ``scale``
+            (mean squared day-to-day change of the copy's history), ``stand_in`` (the copy stands in
+            for a group without history here) and ``zero_share`` (share of the copy's history days
+            with no demand), or None without history.
         """
-        frame = self._calibration_frame(hist, cal_origin)
+        frame, stand_in_groups = self._calibration_frame(hist, cal_origin)
         if frame.empty:
             return None
         copies = frame[["unique_id"]].drop_duplicates()
@@ -539,6 +575,9 @@ class LongHistoryForecaster:
             self._covariates = covariates
         pred = pred.merge(actual, on=["unique_id", "ds"], how="inner")
         pred["group"] = pred["unique_id"].str.split(_CAL_SEP, n=1, regex=False).str[1].to_numpy()
+        pred["stand_in"] = pred["group"].isin(stand_in_groups).to_numpy()
+        zero_share = frame["y"].eq(0).groupby(frame["unique_id"], observed=True).mean()
+        pred["zero_share"] = zero_share.reindex(pred["unique_id"]).to_numpy(dtype=np.float64)
         d = self._dispersion(frame).reindex(pred["unique_id"]).to_numpy()
         pred["dispersion"] = np.nan_to_num(d, nan=float(np.nanmedian(d)) if np.isfinite(d).any() else 0.0)
         f = frame.sort_values(["unique_id", "ds"])

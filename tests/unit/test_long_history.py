@@ -12,7 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasting.calibration import coverage_by_group, coverage_levels, history_group, seasonal_dispersion
+from forecasting.calibration import (
+    coverage_by_group,
+    coverage_levels,
+    history_group,
+    mix_weights,
+    seasonal_dispersion,
+)
 from forecasting.covariates import Covariates, price_features
 from forecasting.long_history import LongHistoryForecaster, _blend_weight, weather_value, weekday_mean
 from forecasting.quantiles import negbin_quantiles
@@ -186,6 +192,36 @@ def test_calibration_leaves_closures_out_of_the_levels():
     assert open_days.levels_["long"][0.9] == pytest.approx(expected[0.9])
     # counted, the 90 zeros below every q10 push its level down: a wider interval for every forecast
     assert every_day.levels_["long"][0.1] < open_days.levels_["long"][0.1]
+
+
+def test_stand_ins_are_weighed_to_the_zero_days_of_the_group_they_stand_for():
+    # long series half slow (mean 0.4: mostly zero days) and half busy (mean 12); the new items
+    # (14 days) are all busy, so only the busy long series' cut copies should set their levels
+    rng = np.random.default_rng(21)
+    ds = pd.date_range(end=END, periods=500, freq="D")
+    parts = [pd.DataFrame({"unique_id": f"long{i}", "ds": ds, "store_id": f"S{i % 2}",
+                           "y": rng.poisson(0.4 if i % 2 else 12.0, ds.size).astype(float)}) for i in range(60)]
+    parts += [pd.DataFrame({"unique_id": f"new{i}", "ds": ds[-14:], "store_id": f"S{i % 2}",
+                            "y": rng.poisson(12.0, 14).astype(float)}) for i in range(20)]
+    df = pd.concat(parts, ignore_index=True)
+    base = LongHistoryForecaster(horizon=28, params=SMALL, quantiles=(0.1, 0.5, 0.9), blend_groups=())
+    matched = replace(base).fit(df)
+    unmatched = replace(base, match_stand_ins=False).fit(df)
+    pred = matched.calibration_["predictions"]
+    rows = pred[pred["group"] == "new"]
+    assert rows["stand_in"].all() and not pred.loc[pred["group"] == "long", "stand_in"].any()
+    new = df[df["unique_id"].str.startswith("new")]
+    target = new["y"].eq(0).groupby(new["unique_id"]).mean().to_numpy()
+    weights = mix_weights(rows["zero_share"].to_numpy(), target)
+    # the slow copies (zero days > 40 %) weigh nothing
+    assert weights[rows["zero_share"].to_numpy() > 0.4].sum() == 0 and weights.sum() > 0
+    expected = coverage_levels(rows["y"].to_numpy(), rows["yhat"].to_numpy(), rows["dispersion"].to_numpy(),
+                               (0.1, 0.9), weights=weights)
+    assert matched.levels_["new"][0.1] == pytest.approx(expected[0.1])
+    # counted once each, the slow copies (q10 = 0 on most days) pull the q10 level up: too high for busy items
+    assert unmatched.levels_["new"][0.1] > matched.levels_["new"][0.1] + 0.05
+    # the long group calibrates on its own series, unweighted either way
+    assert matched.levels_["long"] == unmatched.levels_["long"]
 
 
 def test_n_models_forecast_is_the_mean_of_the_seeded_models():
