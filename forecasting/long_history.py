@@ -502,11 +502,15 @@ class LongHistoryForecaster:
         pred["yhat"] = self._blend(pred, group)
         self.levels_ = {}
         open_days = ~self._closures(pred) if self.calibrate_without_closures else np.ones(len(pred), dtype=bool)
+        unmatched = []
         for g in np.unique(group):
             m = (group == g) & open_days
+            weights = self._stand_in_weights(pred[m], str(g), hist)
+            if weights is not None and not weights.sum() > 0:
+                unmatched.append(str(g))  # said in calibration_: its rows count once each
+                weights = None
             levels = coverage_levels(pred["y"].to_numpy()[m], pred["yhat"].to_numpy()[m],
-                                     pred["dispersion"].to_numpy()[m], self.quantiles,
-                                     weights=self._stand_in_weights(pred[m], str(g), hist))
+                                     pred["dispersion"].to_numpy()[m], self.quantiles, weights=weights)
             if not self.calibrate_median:
                 levels = {q: (q if q == 0.5 else v) for q, v in levels.items()}
             self.levels_[str(g)] = levels
@@ -516,6 +520,7 @@ class LongHistoryForecaster:
             "series": pred[pred["window"] == 1].assign(base=pred["unique_id"].str.split(_CAL_SEP).str[0])
             .groupby("group")["base"].nunique().to_dict(),
             "predictions": pred,
+            "stand_ins_unmatched": unmatched,
         }
 
     def _stand_in_weights(self, rows: pd.DataFrame, group: str, hist: pd.DataFrame) -> np.ndarray | None:
@@ -523,9 +528,9 @@ class LongHistoryForecaster:
 
         Stand-ins are other series cut to the group's depth; how often a series sells nothing
         decides where its lower quantiles fall (a q10 of 0 covers every day), so a pool more
-        intermittent than the group set its q10 level too high: on a mixed M5 panel whose
-        stand-ins had 64 % zero days and whose new series 41 %, a quarter of the new series'
-        days fell below q10. Rows of the group's own series weigh 1. None: no stand-ins.
+        intermittent than the group sets its q10 level too high for it (docs/benchmarks.md,
+        "Stand-ins weighed to the group's zero-demand days"). Rows of the group's own series
+        weigh 1. None: no stand-ins (or matching off); all zero: no stand-in resembles the group.
         """
         stand_in = rows["stand_in"].to_numpy(dtype=bool)
         if not self.match_stand_ins or not stand_in.any():
@@ -537,8 +542,6 @@ class LongHistoryForecaster:
         target = recent["y"].eq(0).groupby(recent["unique_id"], observed=True).mean().to_numpy()
         weights = np.ones(len(rows))
         weights[stand_in] = mix_weights(rows["zero_share"].to_numpy()[stand_in], target)
-        if not weights.sum() > 0:
-            return None  # no stand-in resembles the group: every row counts once
         return weights
 
     def _closures(self, pred: pd.DataFrame) -> np.ndarray:

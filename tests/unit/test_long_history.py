@@ -222,6 +222,22 @@ def test_stand_ins_are_weighed_to_the_zero_days_of_the_group_they_stand_for():
     assert unmatched.levels_["new"][0.1] > matched.levels_["new"][0.1] + 0.05
     # the long group calibrates on its own series, unweighted either way
     assert matched.levels_["long"] == unmatched.levels_["long"]
+    assert matched.calibration_["stand_ins_unmatched"] == []
+
+
+def test_stand_ins_unlike_the_group_count_once_each_and_are_named():
+    # every long series slow, the new items busy: no stand-in has their mix of zero days
+    rng = np.random.default_rng(22)
+    ds = pd.date_range(end=END, periods=450, freq="D")
+    parts = [pd.DataFrame({"unique_id": f"long{i}", "ds": ds, "store_id": f"S{i % 2}",
+                           "y": rng.poisson(0.3, ds.size).astype(float)}) for i in range(40)]
+    parts += [pd.DataFrame({"unique_id": f"new{i}", "ds": ds[-14:], "store_id": f"S{i % 2}",
+                            "y": rng.poisson(15.0, 14).astype(float)}) for i in range(10)]
+    df = pd.concat(parts, ignore_index=True)
+    base = LongHistoryForecaster(horizon=28, params=SMALL, quantiles=(0.1, 0.5, 0.9), blend_groups=())
+    matched = replace(base).fit(df)
+    assert matched.calibration_["stand_ins_unmatched"] == ["new"]
+    assert matched.levels_ == replace(base, match_stand_ins=False).fit(df).levels_
 
 
 def test_n_models_forecast_is_the_mean_of_the_seeded_models():
