@@ -20,10 +20,12 @@ from xml.sax.saxutils import escape
 import numpy as np
 import pandas as pd
 
-__all__ = ["write_sheet", "column_letter"]
+__all__ = ["DATE_FORMAT", "DATETIME_FORMAT", "write_sheet", "column_letter"]
 
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 HEADER_STYLE, DATE_STYLE, DATETIME_STYLE = 1, 2, 3
-_STYLE_OF_FORMAT = {"yyyy-mm-dd": DATE_STYLE, "yyyy-mm-dd hh:mm": DATETIME_STYLE}
+_STYLE_OF_FORMAT = {DATE_FORMAT: DATE_STYLE, DATETIME_FORMAT: DATETIME_STYLE}
 _MAX_STRING = 32_767  # Excel's limit on the characters of one cell
 # characters XML 1.0 forbids; Excel reads them back from the _xHHHH_ escape
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -53,8 +55,8 @@ Target="styles.xml"/></Relationships>"""
 _FONT = '<sz val="11"/><name val="Calibri"/><family val="2"/>'
 _STYLES = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">\
-<numFmts count="2"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/>\
-<numFmt numFmtId="165" formatCode="yyyy-mm-dd hh:mm"/></numFmts>\
+<numFmts count="2"><numFmt numFmtId="164" formatCode="{DATE_FORMAT}"/>\
+<numFmt numFmtId="165" formatCode="{DATETIME_FORMAT}"/></numFmts>\
 <fonts count="2"><font>{_FONT}</font><font><b/>{_FONT}</font></fonts>\
 <fills count="3"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill>\
 <fill><patternFill patternType="solid"><fgColor rgb="FFDDEBF7"/><bgColor indexed="64"/></patternFill></fill></fills>\
@@ -97,7 +99,7 @@ def write_sheet(
         header: Column titles (bold, filled, centred; an auto-filter spans them and the data).
         sheet_name: Sheet title (at most 31 characters).
         widths: Column widths in characters.
-        number_formats: Per column ``"yyyy-mm-dd"``, ``"yyyy-mm-dd hh:mm"`` or None.
+        number_formats: Per column :data:`DATE_FORMAT`, :data:`DATETIME_FORMAT` or None.
         frozen_columns: Leading columns frozen beside the frozen header row.
 
     Raises:
@@ -186,20 +188,24 @@ def _cells(s: pd.Series, refs: np.ndarray, style: int | None, name: str) -> np.n
     s = s.reset_index(drop=True)
     styled = f' s="{style}"' if style else ""
     if pd.api.types.is_bool_dtype(s.dtype):
-        return _where(s.isna(), "", '<c r="' + refs + '" t="b"><v>' + _bool_text(s) + "</v></c>")
+        return _blank_where(s.isna(), _bool_cells(refs, s.fillna(False).to_numpy(dtype=bool)))
     if pd.api.types.is_numeric_dtype(s.dtype):
-        return _where(s.isna(), "", '<c r="' + refs + f'"{styled}><v>' + _number_text(s, name) + "</v></c>")
+        return _blank_where(s.isna(), _number_cells(refs, _number_text(s, name), styled))
     return _mixed(s, refs, styled, name)
 
 
-def _where(empty: pd.Series | np.ndarray, blank: str, cells: np.ndarray) -> np.ndarray:
+def _blank_where(empty: pd.Series | np.ndarray, cells: np.ndarray) -> np.ndarray:
     out = np.asarray(cells, dtype=object)
-    out[np.asarray(empty, dtype=bool)] = blank
+    out[np.asarray(empty, dtype=bool)] = ""
     return out
 
 
-def _bool_text(s: pd.Series) -> np.ndarray:
-    return np.where(s.fillna(False).to_numpy(dtype=bool), "1", "0").astype(object)
+def _bool_cells(refs: np.ndarray, flags: np.ndarray) -> np.ndarray:
+    return '<c r="' + refs + '" t="b"><v>' + np.where(flags, "1", "0").astype(object) + "</v></c>"
+
+
+def _number_cells(refs: np.ndarray, text: np.ndarray, styled: str) -> np.ndarray:
+    return '<c r="' + refs + f'"{styled}><v>' + text + "</v></c>"
 
 
 def _number_text(s: pd.Series, name: str) -> np.ndarray:
@@ -233,10 +239,9 @@ def _mixed(s: pd.Series, refs: np.ndarray, styled: str, name: str) -> np.ndarray
             + "</t></is></c>"
     if is_number.any():
         nums = _number_text(pd.Series(values[is_number].astype(np.float64)), name)
-        out[is_number] = '<c r="' + refs[is_number] + f'"{styled}><v>' + nums + "</v></c>"
+        out[is_number] = _number_cells(refs[is_number], nums, styled)
     if is_bool.any():
-        flags = np.where(values[is_bool].astype(bool), "1", "0").astype(object)
-        out[is_bool] = '<c r="' + refs[is_bool] + '" t="b"><v>' + flags + "</v></c>"
+        out[is_bool] = _bool_cells(refs[is_bool], values[is_bool].astype(bool))
     return out
 
 

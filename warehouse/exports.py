@@ -16,6 +16,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from warehouse._xlsx import DATE_FORMAT as _DATE_FORMAT
+from warehouse._xlsx import DATETIME_FORMAT as _DATETIME_FORMAT
 from warehouse._xlsx import write_sheet
 
 __all__ = ["EXPORT_FORMATS", "export_table", "write_csv", "write_xlsx", "column_widths"]
@@ -25,8 +27,6 @@ EXPORT_FORMATS = ("csv", "xlsx")
 # Excel column width is in characters of the default font; past ~60 a column stops being readable.
 _MIN_WIDTH = 8
 _MAX_WIDTH = 60
-_DATE_FORMAT = "yyyy-mm-dd"
-_DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 # day 0 of Excel's 1900 date system as it counts from 1900-03-01 on (its 1900-02-29 bug aside)
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
