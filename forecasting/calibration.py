@@ -153,12 +153,8 @@ def coverage_levels(y: np.ndarray, mean: np.ndarray, dispersion: np.ndarray, qs:
     out = {}
     for q in levels:
         pit = np.sort(lower if q >= 0.5 else upper)
-        # share(l) = mean(pit < l) is a step function; of the steps around the q-quantile
-        # take the level whose share is closest to q (ties of discrete demand make exact q rare)
         i = int(np.clip(np.searchsorted(pit, np.quantile(pit, q)), 0, pit.size - 1))
-        cands = np.unique(np.concatenate([pit[max(i - 1, 0):i + 2], pit[max(i - 1, 0):i + 2] + 1e-9]))
-        shares = np.searchsorted(pit, cands, side="left") / pit.size
-        out[q] = float(np.clip(cands[np.argmin(np.abs(shares - q))], *clip))
+        out[q] = _level_near(pit, np.arange(pit.size + 1) / pit.size, i, q, clip)
     return out
 
 
@@ -196,7 +192,17 @@ def _weighted_level(pit: np.ndarray, weights: np.ndarray, q: float, clip: tuple[
         raise ValueError("coverage_levels: the weights sum to zero")
     below = np.concatenate([[0.0], np.cumsum(w)]) / total  # below[k]: weighted share of the k smallest
     i = int(np.clip(np.searchsorted(below, q) - 1, 0, pit.size - 1))
-    cands = np.unique(np.concatenate([pit[max(i - 1, 0):i + 2], pit[max(i - 1, 0):i + 2] + 1e-9]))
+    return _level_near(pit, below, i, q, clip)
+
+
+def _level_near(pit: np.ndarray, below: np.ndarray, i: int, q: float, clip: tuple[float, float]) -> float:
+    """Of the levels around ``pit[i]``, the one whose share ``below[#(pit < l)]`` is closest to ``q``.
+
+    share(l) is a step function of the sorted ``pit``; ties of discrete demand make exact ``q``
+    rare, so the steps just below and above the neighbours of ``i`` are the candidates.
+    """
+    near = pit[max(i - 1, 0):i + 2]
+    cands = np.unique(np.concatenate([near, near + 1e-9]))
     shares = below[np.searchsorted(pit, cands, side="left")]
     return float(np.clip(cands[np.argmin(np.abs(shares - q))], *clip))
 

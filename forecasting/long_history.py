@@ -462,14 +462,14 @@ class LongHistoryForecaster:
         stand_in_groups: set[str] = set()
         parts = []
         for g in ("long", "short", "new"):
-            members = self.groups_.index[self.groups_.to_numpy() == g]
+            members = self._members(g)
             if not len(members):
                 continue
             if g == "long":
                 depth = self.max_history_days
                 ids = members[avail.reindex(members).fillna(0).to_numpy() >= self.new_days]
             else:
-                depth = int(np.median(self._days.reindex(members)))
+                depth = self._depth(members)
                 ids = members[avail.reindex(members).fillna(0).to_numpy() >= depth]
                 if len(ids) < self.min_calibration_series:
                     # not enough of the group's own history before the window: longer series
@@ -482,6 +482,14 @@ class LongHistoryForecaster:
             part = part.assign(unique_id=part["unique_id"].astype(str) + _CAL_SEP + g)
             parts.append(part)
         return (pd.concat(parts, ignore_index=True) if parts else before.iloc[:0]), stand_in_groups
+
+    def _members(self, group: str) -> pd.Index:
+        """Ids of the series of a history-length group at the origin."""
+        return self.groups_.index[self.groups_.to_numpy() == group]
+
+    def _depth(self, members: pd.Index) -> int:
+        """Days of history a short or new group is calibrated at: its members' median."""
+        return int(np.median(self._days.reindex(members)))
 
     def _calibrate(self, hist: pd.DataFrame) -> None:
         """Blend weight and quantile levels per group from the windows just before the origin."""
@@ -535,13 +543,10 @@ class LongHistoryForecaster:
         stand_in = rows["stand_in"].to_numpy(dtype=bool)
         if not self.match_stand_ins or not stand_in.any():
             return None
-        members = self.groups_.index[self.groups_.to_numpy() == group]
-        depth = int(np.median(self._days.reindex(members)))
-        recent = hist[(hist["ds"] > self.origin_ - pd.Timedelta(days=depth)) & (hist["ds"] <= self.origin_)
-                      & hist["unique_id"].isin(members)]
-        target = recent["y"].eq(0).groupby(recent["unique_id"], observed=True).mean().to_numpy()
+        members = self._members(group)
+        target = _zero_share(self._cut(hist[hist["unique_id"].isin(members)], self.origin_, self._depth(members)))
         weights = np.ones(len(rows))
-        weights[stand_in] = mix_weights(rows["zero_share"].to_numpy()[stand_in], target)
+        weights[stand_in] = mix_weights(rows["zero_share"].to_numpy()[stand_in], target.to_numpy())
         return weights
 
     def _closures(self, pred: pd.DataFrame) -> np.ndarray:
@@ -579,14 +584,18 @@ class LongHistoryForecaster:
         pred = pred.merge(actual, on=["unique_id", "ds"], how="inner")
         pred["group"] = pred["unique_id"].str.split(_CAL_SEP, n=1, regex=False).str[1].to_numpy()
         pred["stand_in"] = pred["group"].isin(stand_in_groups).to_numpy()
-        zero_share = frame["y"].eq(0).groupby(frame["unique_id"], observed=True).mean()
-        pred["zero_share"] = zero_share.reindex(pred["unique_id"]).to_numpy(dtype=np.float64)
+        pred["zero_share"] = _zero_share(frame).reindex(pred["unique_id"]).to_numpy(dtype=np.float64)
         d = self._dispersion(frame).reindex(pred["unique_id"]).to_numpy()
         pred["dispersion"] = np.nan_to_num(d, nan=float(np.nanmedian(d)) if np.isfinite(d).any() else 0.0)
         f = frame.sort_values(["unique_id", "ds"])
         scale = (f.groupby("unique_id", sort=True)["y"].diff() ** 2).groupby(f["unique_id"]).mean()
         pred["scale"] = scale.reindex(pred["unique_id"]).to_numpy(dtype=np.float64)
         return pred
+
+
+def _zero_share(frame: pd.DataFrame) -> pd.Series:
+    """Per series of ``frame``, the share of its days without demand."""
+    return frame["y"].eq(0).groupby(frame["unique_id"], observed=True).mean()
 
 
 def _recent(train: pd.DataFrame, origin: pd.Timestamp) -> pd.DataFrame:
