@@ -139,6 +139,11 @@ class LongHistoryForecaster:
         match_stand_ins: Weigh the stand-ins' calibration rows so their mix of zero-demand days
             matches the group they stand for (:func:`~forecasting.calibration.mix_weights` over the
             share of days without demand); False: every row counts once.
+        stand_ins_without_twins: Refit the stand-ins in a panel of their own, without their own
+            long copies (a seeded half of the series stands in, the other half stays long): a
+            stand-in beside its twin is forecast better than a new series would be. One more
+            refit per calibration window, only when a group needs stand-ins. False: one refit,
+            stand-ins beside every long copy.
         seed: Seed of row sampling and LightGBM.
         n_models: LightGBM models fitted on the same features with seeds ``seed, seed + 1, ...``
             (each its own row bagging); the forecast is their mean.
@@ -170,6 +175,7 @@ class LongHistoryForecaster:
     closed_mean: float | None = 7.0
     calibrate_without_closures: bool = True
     match_stand_ins: bool = True
+    stand_ins_without_twins: bool = True
     seed: int = 0
     n_models: int = 1
 
@@ -451,16 +457,26 @@ class LongHistoryForecaster:
         cols = ["unique_id", "ds", "yhat", *[quantile_column(q) for q in self.quantiles], "group"]
         return out[[*cols, *[c for c in out.columns if c not in cols]]]
 
-    def _calibration_frame(self, hist: pd.DataFrame, cal_origin: pd.Timestamp) -> tuple[pd.DataFrame, set[str]]:
-        """Each group's series as they would have been at ``cal_origin``, with stand-ins where needed.
+    def _calibration_panels(self, hist: pd.DataFrame,
+                            cal_origin: pd.Timestamp) -> list[tuple[pd.DataFrame, set[str], bool]]:
+        """The panels refitted at ``cal_origin``: each group's series as they would have been then.
+
+        A group with enough history of its own calibrates on it. A group without (the short and
+        new series of a mixed panel) gets stand-ins: other series cut to its depth. A stand-in
+        beside its own longer copy in the refit is forecast with that copy's rows in the trees
+        (same store, prices, level), which a truly new series never has, so its errors look
+        smaller than a new series' and the levels set on them too narrow. With
+        :attr:`stand_ins_without_twins` the stand-ins get a panel of their own: a seeded half of
+        the series stands in, the other half keeps its long copies.
 
         Returns:
-            The frame (copy ids ``<series><sep><group>``) and the groups whose copies are stand-ins.
+            ``(frame, stand_in_groups, stand_ins_only)`` per refit: the frame's copy ids are
+            ``<series><sep><group>``; with ``stand_ins_only`` only the stand-ins' forecasts are
+            read from the refit (its long copies just carry it).
         """
         before = hist[hist["ds"] <= cal_origin]
         avail = before.groupby("unique_id", sort=True).size()
-        stand_in_groups: set[str] = set()
-        parts = []
+        own, stand_ins = [], []
         for g in ("long", "short", "new"):
             members = self._members(g)
             if not len(members):
@@ -474,14 +490,33 @@ class LongHistoryForecaster:
                 if len(ids) < self.min_calibration_series:
                     # not enough of the group's own history before the window: longer series
                     # cut to the group's depth stand in for it
-                    ids = avail.index[avail.to_numpy() >= depth]
-                    stand_in_groups.add(g)
+                    stand_ins.append((g, avail.index[avail.to_numpy() >= depth], depth))
+                    continue
+            own.append((g, ids, depth))
+        if not stand_ins:
+            panels = [(own, set(), False)]
+        elif not self.stand_ins_without_twins:
+            panels = [(own + stand_ins, {g for g, _, _ in stand_ins}, False)]
+        else:
+            ids = avail.index.to_numpy()
+            half = np.zeros(len(ids), dtype=bool)
+            half[np.random.default_rng(self.seed).permutation(len(ids))[: len(ids) // 2]] = True
+            stands = pd.Index(ids[half])
+            twin_free = [(g, m[~m.isin(stands)], d) for g, m, d in own if g == "long"]
+            twin_free += [(g, m[m.isin(stands)], d) for g, m, d in stand_ins]
+            panels = [(own, set(), False), (twin_free, {g for g, _, _ in stand_ins}, True)]
+        return [(self._copies(before, parts, cal_origin), groups, only) for parts, groups, only in panels if parts]
+
+    def _copies(self, before: pd.DataFrame, parts: list[tuple[str, pd.Index, int | None]],
+                cal_origin: pd.Timestamp) -> pd.DataFrame:
+        """The rows of each ``(group, ids, depth)`` cut to ``depth``, under copy ids ``<series><sep><group>``."""
+        frames = []
+        for g, ids, depth in parts:
             if not len(ids):
                 continue
             part = self._cut(before[before["unique_id"].isin(ids)], cal_origin, depth)
-            part = part.assign(unique_id=part["unique_id"].astype(str) + _CAL_SEP + g)
-            parts.append(part)
-        return (pd.concat(parts, ignore_index=True) if parts else before.iloc[:0]), stand_in_groups
+            frames.append(part.assign(unique_id=part["unique_id"].astype(str) + _CAL_SEP + g))
+        return pd.concat(frames, ignore_index=True) if frames else before.iloc[:0]
 
     def _members(self, group: str) -> pd.Index:
         """Ids of the series of a history-length group at the origin."""
@@ -566,9 +601,17 @@ class LongHistoryForecaster:
             for a group without history here) and ``zero_share`` (share of the copy's history days
             with no demand), or None without history.
         """
-        frame, stand_in_groups = self._calibration_frame(hist, cal_origin)
-        if frame.empty:
-            return None
+        preds = []
+        for frame, stand_in_groups, stand_ins_only in self._calibration_panels(hist, cal_origin):
+            if frame.empty:
+                continue
+            pred = self._refit_window(hist, frame, stand_in_groups, cal_origin)
+            preds.append(pred[pred["stand_in"].to_numpy()] if stand_ins_only else pred)
+        return pd.concat(preds, ignore_index=True) if preds else None
+
+    def _refit_window(self, hist: pd.DataFrame, frame: pd.DataFrame, stand_in_groups: set[str],
+                      cal_origin: pd.Timestamp) -> pd.DataFrame:
+        """One refit of :meth:`_calibration_window` on ``frame``."""
         copies = frame[["unique_id"]].drop_duplicates()
         copies["base"] = copies["unique_id"].str.split(_CAL_SEP, n=1, regex=False).str[0].to_numpy()
         end = cal_origin + pd.Timedelta(days=self.horizon)

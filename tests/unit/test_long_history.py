@@ -158,7 +158,8 @@ def test_calibrated_quantiles_cover_per_group_on_a_later_window():
     fc = LongHistoryForecaster(horizon=28, params=SMALL, quantiles=(0.1, 0.5, 0.9)).fit(df)
     # the month-old series had no history before the calibration window: long ones stood in
     assert set(fc.levels_) == {"long", "short"} and set(fc.blend_) == {"long", "short"}
-    assert fc.calibration_["series"] == {"long": 40, "short": 40}
+    # half of the long series stood in, in a refit without their own long copies
+    assert fc.calibration_["series"] == {"long": 40, "short": 20}
     assert fc.calibration_["windows"] == 3  # pooled, so one window's volatility does not set the levels
     # long series use the model alone; the median stays the negative binomial's own
     assert fc.blend_["long"] == 1.0
@@ -223,6 +224,39 @@ def test_stand_ins_are_weighed_to_the_zero_days_of_the_group_they_stand_for():
     # the long group calibrates on its own series, unweighted either way
     assert matched.levels_["long"] == unmatched.levels_["long"]
     assert matched.calibration_["stand_ins_unmatched"] == []
+
+
+def test_stand_ins_are_refitted_without_their_own_long_copies():
+    # each series its own store (a static feature) and level: beside its long twin a cut copy is
+    # forecast from the twin's store effect, which a new item's store does not have
+    rng = np.random.default_rng(31)
+    ds = pd.date_range(end=END, periods=500, freq="D")
+    level = rng.gamma(2.0, 4.0, 80)
+    weekly = np.where(ds.dayofweek >= 5, 1.8, 1.0)
+    parts = [pd.DataFrame({"unique_id": f"long{i}", "ds": ds, "store_id": f"S{i}",
+                           "y": rng.poisson(level[i] * weekly).astype(float)}) for i in range(60)]
+    parts += [pd.DataFrame({"unique_id": f"new{i}", "ds": ds[-14:], "store_id": f"N{i}",
+                            "y": rng.poisson(level[60 + i] * weekly[-14:]).astype(float)}) for i in range(20)]
+    df = pd.concat(parts, ignore_index=True)
+    base = LongHistoryForecaster(horizon=28, params=SMALL, quantiles=(0.1, 0.5, 0.9), blend_groups=(),
+                                 static_features=("store_id",))
+    apart = replace(base).fit(df)
+    beside = replace(base, stand_ins_without_twins=False).fit(df)
+
+    def stand_in_error(fc: LongHistoryForecaster) -> float:
+        rows = fc.calibration_["predictions"].query("group == 'new'")
+        return float((rows["y"] - rows["yhat"]).abs().sum() / rows["y"].sum())
+
+    # half of the 60 long series stand in (30 per window), the long group keeps all 60
+    assert apart.calibration_["series"] == {"long": 60, "new": 30}
+    assert beside.calibration_["series"] == {"long": 60, "new": 60}
+    # without the twin the stand-ins' errors are a new item's: larger, so the interval is wider
+    assert stand_in_error(apart) > stand_in_error(beside) + 0.01
+    assert apart.levels_["new"][0.1] < beside.levels_["new"][0.1]
+    assert apart.levels_["new"][0.9] > beside.levels_["new"][0.9]
+    # the long group is calibrated in a refit of its own series only, as if there were no new items
+    long_only = replace(base).fit(df[df["unique_id"].str.startswith("long")])
+    assert apart.levels_["long"] == long_only.levels_["long"]
 
 
 def test_stand_ins_unlike_the_group_count_once_each_and_are_named():
