@@ -38,7 +38,8 @@ def exports_root(database: str, folder: str = "") -> Path:
 @asset(group_name="procurement", owners=OWNERS, pool=WRITER_POOL, kinds={"csv", "excel"}, deps=[_TABLE],
        description="The purchase-order proposals as CSV and XLSX (header row, frozen panes, fitted columns) in "
                    "`exports/<run date>/purchase_order_proposals_<as-of>.{csv,xlsx}` beside the warehouse; "
-                   "a re-run on the same day replaces that day's files.")
+                   "a file of that name with other content (a buyer's filled-in sheet) is kept and the new one "
+                   "is numbered (`..._2.xlsx`).")
 def purchase_order_exports(context: AssetExecutionContext, config: ExportConfig,
                            duckdb: DuckDBResource) -> MaterializeResult:
     with duckdb.get_connection() as con:

@@ -64,7 +64,8 @@ def add_review_parser(subparsers: argparse._SubParsersAction) -> argparse.Argume
     _warehouse_arg(im)
     rl = sub.add_parser("release", help="release approved and auto-approved POs: released_purchase_orders and one "
                                         "file per supplier in the exports folder")
-    rl.add_argument("--by", default=os.environ.get("USER", "cli"), metavar="NAME", help="who releases (default: $USER)")
+    rl.add_argument("--by", default=os.environ.get("USER", "cli"), metavar="NAME",
+                    help="who releases: a name in approvers.csv (default: $USER)")
     rl.add_argument("--exports", type=Path, default=None, metavar="DIR",
                     help="exports folder (default: $SUPPLYCAST_EXPORTS or exports/ beside the warehouse)")
     rl.add_argument("--json", action="store_true", help="print what was released as JSON")
@@ -159,10 +160,30 @@ def _import(args: argparse.Namespace) -> int:
     return _record(args, parse_decision_sheet(args.file), "spreadsheet")
 
 
+def _releaser(name: str) -> str:
+    """``name`` as listed in approvers.csv: orders go to suppliers only in the name of a listed approver.
+
+    Raises:
+        DecisionError: no approvers file, or ``name`` not in it.
+    """
+    from assets.settings import approvers_file
+    from procurement.review import DecisionError, Problem, load_approvers
+
+    path = approvers_file()
+    approvers = load_approvers(path)
+    listed = {} if approvers is None else {a.casefold(): a for a in approvers["approver"]}
+    if name.casefold() not in listed:
+        why = "there is no approvers file" if approvers is None else f"{name!r} is not listed there"
+        raise DecisionError([Problem("--by", "approver", f"releasing needs a name from {path}, and {why}; "
+                                                         "pass --by NAME of a listed approver")])
+    return listed[name.casefold()]
+
+
 def _release(args: argparse.Namespace) -> int:
     from assets.exports import exports_root
     from warehouse.review_store import release_purchase_orders
 
+    args.by = _releaser(args.by)
     path = _warehouse(args)
     folder = exports_root(str(path), str(args.exports or ""))
     con = _connect(path)

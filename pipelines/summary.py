@@ -49,10 +49,13 @@ def _quarantine(con: duckdb.DuckDBPyConnection, max_bad_share: float) -> dict[st
         loaded = int(_scalar(con, f"SELECT count(*) FROM {schema.table}")) if table_exists(con, schema.table) else 0
         reasons = con.execute(f"SELECT reason, count(*) FROM {table} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?",
                               [TOP_REASONS]).fetchall()
+        files = con.execute(f"SELECT source_file, count(*) FROM {table} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?",
+                            [TOP_REASONS]).fetchall() if bad else []
         out[feed] = {"rows": bad, "loaded": loaded, "table": table,
                      "share": round(bad / (bad + loaded), 6) if bad + loaded else 0.0,
                      "max_bad_share": max_bad_share,
-                     "top_reasons": [{"reason": r, "rows": int(n)} for r, n in reasons]}
+                     "top_reasons": [{"reason": r, "rows": int(n)} for r, n in reasons],
+                     "top_files": [{"file": str(f), "rows": int(n)} for f, n in files]}
     return out
 
 
@@ -73,15 +76,34 @@ def _forecast_warnings(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def _purchase_orders(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Lines and value per proposal status; ``purchase_orders`` counts the POs to place (the
+    ``rejected`` lines, needs no supplier could cover, are grouped under ``RJ-`` ids, not POs)."""
     if not table_exists(con, "purchase_order_proposals"):
-        return {"po_status": {}, "po_by_status": {}, "po_value_usd": 0.0, "purchase_orders": 0}
+        return {"po_status": {}, "po_by_status": {}, "po_value_usd": 0.0, "purchase_orders": 0,
+                "units_not_ordered": 0, "review": {}}
     by_status = con.execute("SELECT status, count(*), round(sum(order_value), 2) FROM purchase_order_proposals "
                             "GROUP BY 1 ORDER BY 1").fetchall()
-    value, n_po = con.execute("SELECT round(sum(order_value), 2), count(DISTINCT po_id) "
-                              "FROM purchase_order_proposals").fetchall()[0]
+    value, n_po, short = con.execute(
+        "SELECT round(sum(order_value), 2), count(DISTINCT po_id) FILTER (WHERE status <> 'rejected'), "
+        "coalesce(sum(qty) FILTER (WHERE status = 'rejected'), 0) FROM purchase_order_proposals").fetchall()[0]
     return {"po_status": {s: int(n) for s, n, _ in by_status},
             "po_by_status": {s: {"lines": int(n), "value_usd": float(v or 0)} for s, n, v in by_status},
-            "po_value_usd": float(value or 0), "purchase_orders": int(n_po)}
+            "po_value_usd": float(value or 0), "purchase_orders": int(n_po), "units_not_ordered": int(short),
+            "review": _review_state(con)}
+
+
+def _review_state(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, float]]:
+    """POs per status after the buyers' decisions and releases (what ``supplycast review list`` shows)."""
+    from warehouse.review_store import review_overview
+
+    try:
+        queue, _ = review_overview(con)
+    except LookupError:  # proposals written before PO versions: nothing to review
+        return {}
+    placed = queue[~queue["po_id"].str.startswith("RJ-")]
+    by = placed.groupby("status")["value_usd"].agg(["size", "sum"])
+    return {str(st): {"purchase_orders": int(r["size"]), "value_usd": round(float(r["sum"]), 2)}
+            for st, r in by.iterrows()}
 
 
 def _backtest(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
@@ -107,15 +129,34 @@ _DRIVES = {"shipments": "supplier scores and lead times", "emission_factors": "C
            "weather_stations": "weather effects"}
 
 
+def _rows_text(n: int) -> str:
+    return f"{n:,} row" if n == 1 else f"{n:,} rows"
+
+
+def _listed(parts: list[dict[str, Any]], key: str, total: int, what: str, sep: str = "; ") -> str:
+    """``a (3 rows); b (1 row)`` plus what the top list leaves out, so the counts add up to ``total``."""
+    text = sep.join(f"{p[key]} ({_rows_text(p['rows'])})" for p in parts)
+    rest = total - sum(p["rows"] for p in parts)
+    return text + (f"{sep}{_rows_text(rest)} {what}" if rest > 0 else "")
+
+
 def _quarantine_warnings(quarantine: dict[str, dict[str, Any]]) -> list[str]:
     out = []
     for feed, q in quarantine.items():
         if q["rows"]:
-            reasons = "; ".join(f"{r['reason']} ({r['rows']:,} rows)" for r in q["top_reasons"])
+            files = [{"file": str(Path(f["file"]).relative_to(Path(f["file"]).parents[1])) if len(
+                Path(f["file"]).parents) > 1 else f["file"], "rows": f["rows"]} for f in q.get("top_files", [])]
+            note = (" Their store-item-days are missing from the history: the days inside a series count "
+                    "as no sales (units_imputed = true) until a corrected file is loaded." if feed in _POS_FEEDS else "")
             out.append(f"{feed}: {q['rows']:,} rows quarantined ({q['share']:.2%} of the feed, under the "
-                       f"{q['max_bad_share']:.2%} limit, so the rest loaded): {reasons}; every row is in table "
-                       f"{q['table']}")
+                       f"{q['max_bad_share']:.2%} limit, so the rest loaded): "
+                       f"{_listed(q['top_reasons'], 'reason', q['rows'], 'for other reasons')}; "
+                       f"from {_listed(files, 'file', q['rows'], 'in other files', ', ')}; every row, with its file and raw "
+                       f"values, is in table {q['table']}.{note}")
     return out
+
+
+_POS_FEEDS = ("pos", "pos_history")
 
 
 def run_summary(warehouse: Path, paths: FeedPaths, *, max_bad_share: float) -> dict[str, Any]:
@@ -201,17 +242,33 @@ def _tables_table(summary: dict[str, Any]):
 def _backtest_line(summary: dict[str, Any]) -> str:
     """MASE of the models in the forecast, beside seasonal naive's (the bar every model must clear)."""
     mase = {str(r.get("model", r.get("index"))): r["mase"] for r in summary["backtest"]}
-    shown = [m for m in summary["forecast_models"] if m in mase] + [m for m in ("seasonal_naive",) if m in mase]
+    shown = sorted({m for m in (*summary["forecast_models"], "seasonal_naive") if m in mase}, key=mase.get)
+    apart = [m for m in summary["forecast_models"] if m not in mase]
+    # the long-history model is scored on its own holdout (RMSSE, the forecast asset's long_history metadata)
+    elsewhere = f"; {', '.join(apart)} scored on its own holdout (forecast metadata long_history)" if apart else ""
     return ("backtest MASE (lower is better): " + ", ".join(f"{m} {mase[m]:.3f}" for m in shown)
-            + f"; all {len(mase)} models in table forecast_backtest")
+            + f"; all {len(mase)} models in table forecast_backtest" + elsewhere)
 
 
 def _po_table(summary: dict[str, Any]):
     table = _table(f"purchase orders: {summary['purchase_orders']:,} POs worth {summary['po_value_usd']:,.2f} USD",
-                   "status", "lines", "value (USD)", right=("lines", "value (USD)"))
+                   "status", "lines", "value (USD)", "", right=("lines", "value (USD)"))
     for status, rec in summary["po_by_status"].items():
-        table.add_row(status, f"{rec['lines']:,}", f"{rec['value_usd']:,.2f}")
+        # the proposals' "rejected" lines are needs no supplier could cover, not a buyer's no
+        note = (f"[bold red]not ordered: {summary.get('units_not_ordered', 0):,} units no supplier could cover[/]"
+                if status == "rejected" else "")
+        table.add_row(status, f"{rec['lines']:,}", f"{rec['value_usd']:,.2f}", note)
     return table
+
+
+def _review_line(summary: dict[str, Any]) -> str:
+    """The POs after the buyers' decisions: a re-run keeps them (same PO ids) unless it changed the PO."""
+    review = summary.get("review") or {}
+    if not review or set(review) <= {"auto_approved"}:
+        return ""
+    parts = ", ".join(f"{st.replace('_', ' ')} {r['purchase_orders']:,} ({r['value_usd']:,.2f} USD)"
+                      for st, r in review.items())
+    return f"after the buyers' decisions: {parts}; `supplycast review list` shows each PO"
 
 
 def print_summary(summary: dict[str, Any]) -> None:
@@ -231,6 +288,8 @@ def print_summary(summary: dict[str, Any]) -> None:
                       f"(statsforecast {lib['statsforecast']:.1f}, LightGBM {lib['lightgbm']:.1f}, "
                       f"mlforecast {lib.get('mlforecast', 0.0):.1f})")
     console.print(_po_table(summary))
+    if _review_line(summary):
+        console.print(_review_line(summary))
     for fmt, path in summary.get("exports", {}).items():
         console.print(f"export {fmt}: {_show(path)}")
     if summary.get("dagster_home"):

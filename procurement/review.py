@@ -74,7 +74,8 @@ class DecisionError(ValueError):
     def __init__(self, problems: list[Problem], *, refused: bool = False) -> None:
         self.problems = problems
         self.refused = refused
-        head = "refused (recorded as refused in po_audit)" if refused else "nothing recorded"
+        head = ("refused: no decision of the batch recorded (the refusal is in po_audit)" if refused
+                else "nothing recorded")
         super().__init__(f"{len(problems)} problem(s), {head}:\n" + "\n".join(f"  {p}" for p in problems))
 
 
@@ -384,7 +385,8 @@ def _authority(acc: pd.DataFrame, lines: pd.DataFrame, decisions: pd.DataFrame, 
     """Split accepted decisions into (accepted, refused) by the approvers' names and signing limits."""
     reason = pd.Series("", index=acc.index, dtype=object)
     if approvers is None:
-        reason[:] = f"no approvers file ({approvers_path}): no one may decide"
+        reason[:] = (f"no approvers file ({approvers_path}): no one may decide; create it with a header line "
+                     "'approver,limit_usd' and a line per person, e.g. 'ana,50000'")
         names = acc["approver"]
     else:
         known = dict(zip(approvers["approver"].str.casefold(), approvers["approver"], strict=True))
@@ -394,7 +396,9 @@ def _authority(acc: pd.DataFrame, lines: pd.DataFrame, decisions: pd.DataFrame, 
         reason[unknown] = "unknown approver " + acc.loc[unknown, "approver"].map(repr) + f" (not in {approvers_path})"
         approve = (acc["decision"] == "approve") & ~unknown
         if approve.any():
-            pending = pd.concat([decisions, acc.assign(decided_at=pd.Timestamp.max)], ignore_index=True)
+            batch = acc.assign(decided_at=pd.Timestamp.max)
+            # no earlier decisions: the batch alone (pandas warns on concatenating an empty frame)
+            pending = pd.concat([decisions, batch], ignore_index=True) if len(decisions) else batch
             value = effective_lines(lines, pending).groupby("po_id")["order_value"].sum().round(2)
             po_value = acc.loc[approve, "po_id"].map(value)
             limit = names[approve].map(limits)

@@ -31,6 +31,7 @@ _MAX_STRING = 32_767  # Excel's limit on the characters of one cell
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _FORBIDDEN_IN_SHEET_NAME = re.compile(r"[\[\]:*?/\\]")
 
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip entry can carry
 _CONTENT_TYPES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">\
 <Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>\
@@ -139,13 +140,14 @@ def write_sheet(
         "</definedName></definedNames></workbook>"
     )
     # level 1: the sheet XML is large and repetitive; harder levels cost seconds for a few % of size
+    parts = {"[Content_Types].xml": _CONTENT_TYPES, "_rels/.rels": _ROOT_RELS, "xl/workbook.xml": workbook,
+             "xl/_rels/workbook.xml.rels": _WORKBOOK_RELS, "xl/styles.xml": _STYLES, "xl/worksheets/sheet1.xml": sheet}
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
-        z.writestr("[Content_Types].xml", _CONTENT_TYPES)
-        z.writestr("_rels/.rels", _ROOT_RELS)
-        z.writestr("xl/workbook.xml", workbook)
-        z.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
-        z.writestr("xl/styles.xml", _STYLES)
-        z.writestr("xl/worksheets/sheet1.xml", sheet)
+        for name, text in parts.items():
+            # a fixed time stamp: the same table gives the same bytes, so an unchanged export is recognised
+            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, text, compresslevel=1)
 
 
 def _check_sheet_name(name: str) -> None:

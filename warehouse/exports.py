@@ -8,7 +8,10 @@ data, and column widths fitted to the content.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import filecmp
+import itertools
+import os
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 
@@ -169,7 +172,11 @@ def export_table(
     sheet_name: str | None = None,
     title_columns: Sequence[str] = (),
 ) -> dict[str, Path]:
-    """Write ``df`` as ``<folder>/<stem>.<fmt>`` for each format.
+    """Write ``df`` as ``<folder>/<stem>.<fmt>`` for each format, never over a different file.
+
+    A file of that name with other content (a buyer's filled-in sheet, an earlier run's
+    proposals) is kept and the new one is written as ``<stem>_2.<fmt>`` (or the next free
+    number); an identical one is left as it is.
 
     Args:
         df: The table.
@@ -180,7 +187,7 @@ def export_table(
         title_columns: Leading columns frozen in the workbook.
 
     Returns:
-        Format -> path written.
+        Format -> path of the file holding ``df``.
 
     Raises:
         ValueError: On an unknown format or a stem that is not a plain file name.
@@ -193,8 +200,35 @@ def export_table(
     folder = Path(folder)
     out: dict[str, Path] = {}
     if "csv" in formats:
-        out["csv"] = write_csv(df, folder / f"{stem}.csv")
+        out["csv"] = _keep_others(folder / f"{stem}.csv", lambda p: write_csv(df, p))
     if "xlsx" in formats:
-        out["xlsx"] = write_xlsx(df, folder / f"{stem}.xlsx", sheet_name=sheet_name or stem,
-                                 title_columns=title_columns)
+        out["xlsx"] = _keep_others(folder / f"{stem}.xlsx", lambda p: write_xlsx(
+            df, p, sheet_name=sheet_name or stem, title_columns=title_columns))
     return out
+
+
+def _keep_others(path: Path, write: Callable[[Path], Path]) -> Path:
+    """Write a file through ``write`` without replacing a different file of the same name.
+
+    A buyer may be filling in the last export when the pipeline runs again: that file is kept,
+    and the new one goes to the first free ``<stem>_2``, ``<stem>_3``, ... An identical file is
+    left as it is (a re-run on unchanged proposals adds nothing). Written to a temporary name
+    first, so a failed write leaves no half file under the real one.
+
+    Returns:
+        The path of the file with the new content.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.writing{path.suffix}")
+    try:
+        write(tmp)
+        for n in itertools.count(1):
+            target = path if n == 1 else path.with_name(f"{path.stem}_{n}{path.suffix}")
+            if not target.exists():
+                tmp.replace(target)
+                return target
+            if filecmp.cmp(target, tmp, shallow=False):
+                return target
+    finally:
+        tmp.unlink(missing_ok=True)
+    raise AssertionError("unreachable")  # itertools.count never ends

@@ -67,6 +67,9 @@ _RELEASED_DDL = """CREATE TABLE IF NOT EXISTS released_purchase_orders (
     order_date TIMESTAMP, expected_arrival TIMESTAMP, status VARCHAR, reason VARCHAR, po_version VARCHAR,
     approval VARCHAR, approver VARCHAR, approval_note VARCHAR, release_id VARCHAR, released_at TIMESTAMPTZ,
     released_by VARCHAR)"""
+# what a supplier's file carries: the order, not the buyers' reasons, notes or names
+SUPPLIER_FILE_COLUMNS = ["release_id", "po_id", "po_version", "line_no", "supplier_id", "item_id", "ship_to", "qty",
+                         "unit_cost", "order_date", "expected_arrival", "released_at"]
 RELEASED_COLUMNS = ["po_id", "line_no", "supplier_id", "item_id", "ship_to", "qty", "proposed_qty", "unit_cost",
                     "freight_cost", "co2e_kg", "order_value", "order_date", "expected_arrival", "status", "reason",
                     "po_version", "approval", "approver", "approval_note", "release_id", "released_at", "released_by"]
@@ -257,8 +260,8 @@ def release_purchase_orders(con: duckdb.DuckDBPyConnection, folder: str | Path, 
                             formats: Sequence[str] = ("csv", "xlsx")) -> ReleaseResult:
     """Release every approved and auto-approved PO not released before, in one transaction.
 
-    Writes ``<folder>/released/<date>/<release_id>/<supplier_id>.{csv,xlsx}`` (one per supplier)
-    before committing; if writing fails nothing is released.
+    Writes ``<folder>/released/<date>/<release_id>/<supplier_id>.{csv,xlsx}`` (one per supplier,
+    :data:`SUPPLIER_FILE_COLUMNS` only) before committing; if writing fails nothing is released.
     """
     at = at if at is not None else _now()
     with transaction(con):
@@ -281,7 +284,7 @@ def release_purchase_orders(con: duckdb.DuckDBPyConnection, folder: str | Path, 
         target = Path(folder) / "released" / f"{at:%Y-%m-%d}" / release_id
         files = {}
         for supplier, part in out.groupby("supplier_id", sort=True):
-            files[supplier] = export_table(part[RELEASED_COLUMNS], target, safe_name(supplier), formats=formats,
+            files[supplier] = export_table(part[SUPPLIER_FILE_COLUMNS], target, safe_name(supplier), formats=formats,
                                            sheet_name="purchase_order", title_columns=["po_id"])
     return ReleaseResult(release_id, out[RELEASED_COLUMNS], files)
 

@@ -129,7 +129,7 @@ def test_sample_run_names_its_feeds_models_and_quarantine(cli_run):
     assert "regressed past seasonal naive" in summary["warnings"][0]
     assert "forecasting with seasonal naive" in summary["warnings"][0]
     assert summary["quarantine"]["pos"] == {"rows": 0, "loaded": 3049 * 28, "table": "quarantine_pos", "share": 0.0,
-                                            "max_bad_share": 0.05, "top_reasons": []}
+                                            "max_bad_share": 0.05, "top_reasons": [], "top_files": []}
     con = duckdb.connect(str(cli_run["warehouse"]), read_only=True)
     try:
         series = dict(con.execute("SELECT model, count(DISTINCT (store_id, item_id)) FROM forecast GROUP BY 1").fetchall())

@@ -115,15 +115,19 @@ def test_json_names_where_each_feed_came_from(canonical):
 
 
 def test_json_reports_quarantined_rows_and_the_run_still_succeeds(canonical):
-    _, _, result = canonical
+    root, _, result = canonical
     summary = json.loads(result.stdout)
     assert result.returncode == 0 and summary["success"] is True
+    first_file = sorted((root / "pos").iterdir())[0]
     assert summary["quarantine"]["pos"] == {
         "rows": 7, "loaded": 3049 * 28 - 7, "table": "quarantine_pos", "share": round(7 / (3049 * 28), 6),
-        "max_bad_share": 0.05, "top_reasons": [{"reason": "units: below 0", "rows": 7}]}
+        "max_bad_share": 0.05, "top_reasons": [{"reason": "units: below 0", "rows": 7}],
+        "top_files": [{"file": str(first_file), "rows": 7}]}
     assert all(q["rows"] == 0 for feed, q in summary["quarantine"].items() if feed != "pos")
     (warning,) = [w for w in summary["warnings"] if w.startswith("pos:")]
     assert "7 rows quarantined" in warning and "units: below 0 (7 rows)" in warning and "quarantine_pos" in warning
+    # the file, as the feed folder and name, and what the missing days become
+    assert f"from pos/{first_file.name} (7 rows)" in warning and "units_imputed" in warning
 
 
 def test_quiet_run_prints_nothing_on_stderr(canonical):

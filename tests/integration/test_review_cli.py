@@ -122,7 +122,11 @@ def test_decision_paths_and_their_outcomes(review_warehouse: Path, tmp_path: Pat
         ("set_qty", "PO-A", 120, "ana", "cli"), ("approve", "PO-A", None, "ana", "cli"),
         ("reject", "PO-B", None, "ana", "cli")]
 
-    release = _cli(wh, "release", "--by", "ana", "--json")
+    # only a listed approver sends orders to suppliers
+    stranger = _cli(wh, "release", "--by", "eve")
+    assert stranger.returncode == 1 and "'eve' is not listed there" in stranger.stderr
+    assert "nothing recorded" in stranger.stderr and not (wh.parent / "exports" / "released").exists()
+    release = _cli(wh, "release", "--by", "ANA", "--json")
     assert release.returncode == 0, release.stderr
     done = json.loads(release.stdout)
     # PO-A (approved, FOODS_1 cut to 120: 6,200 + 24,800) and PO-C (auto-approved, 280); PO-B rejected

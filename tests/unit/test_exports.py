@@ -43,6 +43,27 @@ def test_export_table_writes_both_formats_that_read_back_equal(orders, tmp_path)
         assert back["order_date"].iloc[0] == pd.Timestamp("2016-05-22") and pd.isna(back["order_date"].iloc[2])
 
 
+def test_a_re_export_never_replaces_a_filled_in_sheet(orders, tmp_path):
+    folder, stem = tmp_path / "exports", "purchase_order_proposals_2016-05-22"
+    first = export_table(orders, folder, stem)
+    # the same proposals again: the same bytes, left as they are
+    assert export_table(orders, folder, stem) == first
+    assert sorted(p.name for p in folder.iterdir()) == [f"{stem}.csv", f"{stem}.xlsx"]
+    # a buyer fills in the sheet; the pipeline runs again
+    book = load_workbook(first["xlsx"])
+    book.active["A2"] = "approve"
+    book.save(first["xlsx"])
+    filled = first["xlsx"].read_bytes()
+    second = export_table(orders, folder, stem)
+    assert second["xlsx"].name == f"{stem}_2.xlsx" and second["csv"] == first["csv"]
+    assert first["xlsx"].read_bytes() == filled  # the buyer's file is untouched
+    assert pd.read_excel(second["xlsx"])["po_id"].tolist() == orders["po_id"].tolist()
+    # changed proposals go to the next free name; nothing half-written is left behind
+    third = export_table(orders.assign(qty=orders["qty"] + 1), folder, stem)
+    assert third["xlsx"].name == f"{stem}_3.xlsx" and third["csv"].name == f"{stem}_2.csv"
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]
+
+
 def test_xlsx_has_bold_frozen_header_filter_dates_and_fitted_widths(orders, tmp_path):
     path = write_xlsx(orders, tmp_path / "po.xlsx", sheet_name="purchase_orders", title_columns=["po_id"])
     ws = load_workbook(path)["purchase_orders"]

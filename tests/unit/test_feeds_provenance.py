@@ -75,3 +75,19 @@ def test_the_borrowed_feeds_warning_names_only_what_they_drive(tmp_path: Path):
     (warning,) = feed_warnings(discover_feeds(bakery_like))
     assert "weather effects" not in warning and warning.endswith("; supplier scores and lead times, CO2e describe the "
                                                                  "sample, not your data")
+
+
+def test_the_quarantine_warning_adds_up_to_its_rows_and_names_the_files():
+    from pipelines.summary import _quarantine_warnings
+
+    reasons = [{"reason": "date: not DATE", "rows": 2}, {"reason": "store_id: missing", "rows": 1},
+               {"reason": "units: below 0", "rows": 1}]
+    files = [{"file": "/data/bad/pos/2019-03-10.parquet", "rows": 3}]
+    (warning,) = _quarantine_warnings({"pos": {"rows": 5, "share": 0.001, "max_bad_share": 0.05,
+                                               "table": "quarantine_pos", "top_reasons": reasons,
+                                               "top_files": files}})
+    # three reasons shown (2 + 1 + 1 rows), the fifth row said, not lost; the file as feed folder / name
+    assert "date: not DATE (2 rows); store_id: missing (1 row); units: below 0 (1 row); 1 row for other reasons" \
+        in warning
+    assert "from pos/2019-03-10.parquet (3 rows), 2 rows in other files;" in warning
+    assert "units_imputed" in warning and "quarantine_pos" in warning

@@ -113,7 +113,9 @@ def test_authority_unknown_approver_missing_file_and_signing_limit(po_lines):
     who = validate_decisions(batch(rec(approver="eve")), lines, no_decisions(), no_releases(), APPROVERS)
     assert who.refused["refusal"].iloc[0] == "unknown approver 'eve' (not in approvers.csv)"
     nobody = validate_decisions(batch(rec(po="PO-C")), lines, no_decisions(), no_releases(), None)
-    assert nobody.refused["refusal"].iloc[0] == "no approvers file (approvers.csv): no one may decide"
+    assert nobody.refused["refusal"].iloc[0] == ("no approvers file (approvers.csv): no one may decide; create it "
+                                                 "with a header line 'approver,limit_usd' and a line per person, "
+                                                 "e.g. 'ana,50000'")
     # the limit applies to the value after the batch's own quantity changes: 55,800 - 480 x 50 - 800 = 31,000
     cut = batch(rec(decision="set_qty", item_id="FOODS_2", ship_to="CA_1", qty=0, note="drop"), rec(approver="bo"))
     assert validate_decisions(cut, lines, no_decisions(), no_releases(), APPROVERS).refused["refusal"].iloc[0] == (

@@ -11,6 +11,7 @@ import pytest
 from procurement.audit import AUDIT_COLUMNS, audit_changes
 from procurement.review import DecisionError, decisions_frame, load_approvers
 from warehouse.review_store import (
+    SUPPLIER_FILE_COLUMNS,
     append_audit,
     audit_voided_decisions,
     ensure_review_tables,
@@ -93,7 +94,11 @@ def test_release_writes_lines_and_one_file_per_supplier_once(con, approvers, tmp
     assert lines.loc["HOUSEHOLD_1", "approver"] == "auto-approved"
     folder = tmp_path / "exports" / "released" / "2026-01-02" / result.release_id
     assert sorted(p.name for p in folder.iterdir()) == ["acme.csv", "acme.xlsx", "calm.csv", "calm.xlsx"]
-    assert pd.read_csv(folder / "acme.csv")["qty"].tolist() == [120, 480]
+    sent = pd.read_csv(folder / "acme.csv")
+    assert sent["qty"].tolist() == [120, 480]
+    # the supplier gets the order, not the buyers' reasons, notes and names
+    assert list(sent.columns) == SUPPLIER_FILE_COLUMNS
+    assert not {"reason", "approval", "approver", "approval_note", "released_by", "proposed_qty"} & set(sent.columns)
     assert _count(con, "released_purchase_orders") == 3
     assert con.execute("SELECT count(*) FROM po_audit WHERE action = 'release'").fetchall()[0][0] == 2
     again = release_purchase_orders(con, tmp_path / "exports", released_by="ana")
