@@ -67,10 +67,13 @@ def _needs(replenishment: pd.DataFrame, catalogue: pd.DataFrame, store_col: str,
 
 def _explain(lines: pd.DataFrame) -> pd.Series:
     f = lambda s: s.round(2).astype(str)  # noqa: E731
+    gap = lines["runner_up_objective"].fillna(0) - lines["objective_per_unit"]
+    # a runner-up lower per unit lost on the order as a whole: its packs, MOQ, capacity or lead time
+    lost_on = np.where(gap < 0, ": lower per unit, dearer for this order after packs, MOQ, capacity or lead time", "")
     runner = np.where(
         lines["runner_up"].notna(),
         "; next best " + lines["runner_up"].fillna("") + " at " + f(lines["runner_up_objective"].fillna(0))
-        + " (difference " + f(lines["runner_up_objective"].fillna(0) - lines["objective_per_unit"]) + ")",
+        + " (difference " + f(gap) + lost_on + ")",
         "; only offer",
     )
     return (

@@ -149,7 +149,8 @@ def _why(f: pd.DataFrame, issue: str) -> pd.Series:
     if issue == "only":
         return pd.Series("It is the only supplier of this item.", index=f.index)
     if issue == "dearer":
-        return "Cheapest of " + f["n_offers"].astype(str) + " offers; next: " + f["alternative_name"] + " at " + alt_cost + "."
+        return ("Lowest landed cost of " + f["n_offers"].astype(str) + " offers; next: " + f["alternative_name"]
+                + " at " + alt_cost + ".")
     if issue == "slower":
         return (cheaper + " cannot deliver before the shelf runs out on " + f["_shelf"] + " (lead time "
                 + _units(f["alternative_lead_time_days"], "day") + ").")

@@ -43,7 +43,7 @@ _CHOSEN = ("Chosen: Supplier A, 2.00 USD/unit landed (price 1.80, freight 0.15, 
 def test_cheapest_feasible_offer_is_chosen():
     out = _reason(_offer("A"), _offer("B", landed_cost=2.50, objective_per_unit=2.60))
     assert out["alternative_issue"].iloc[0] == "dearer"
-    assert out["reason"].iloc[0] == _CHOSEN + " Cheapest of 2 offers; next: Supplier B at 2.50."
+    assert out["reason"].iloc[0] == _CHOSEN + " Lowest landed cost of 2 offers; next: Supplier B at 2.50."
     assert out["alternative_landed_cost"].iloc[0] == pytest.approx(2.50)
 
 
@@ -120,7 +120,7 @@ def test_split_across_suppliers():
         "arrives 24 May (2 days). Cheaper Supplier A (2.00) has no capacity left this week (36 units a week). "
         "Split across 2 suppliers: this line brings 24 of 60 units.")
     assert out.loc["A", "reason"] == _CHOSEN + (
-        " Cheapest of 2 offers; next: Supplier B at 2.50. Split across 2 suppliers: this line brings 36 of 60 units.")
+        " Lowest landed cost of 2 offers; next: Supplier B at 2.50. Split across 2 suppliers: this line brings 36 of 60 units.")
 
 
 def test_late_backup_usual_supplier_and_rounding():
@@ -156,7 +156,7 @@ def test_no_supplier_fast_enough_takes_the_fastest():
 def test_a_fraction_of_a_cent_is_not_cheaper():
     out = _reason(_offer("A"), _offer("B", landed_cost=1.998, objective_per_unit=2.2))
     assert out["alternative_issue"].iloc[0] == "dearer"
-    assert out["reason"].iloc[0].endswith("Cheapest of 2 offers; next: Supplier B at 2.00.")
+    assert out["reason"].iloc[0].endswith("Lowest landed cost of 2 offers; next: Supplier B at 2.00.")
 
 
 def test_approval_sentence_and_small_charges():
@@ -164,7 +164,7 @@ def test_approval_sentence_and_small_charges():
     lines = _reason(a, _offer("B", landed_cost=2.5))
     text = line_reasons(lines, approval=np.array(["under thresholds"]))
     assert text.iloc[0] == ("Chosen: Supplier A, 1.95 USD/unit landed (price 1.80, freight 0.15), arrives 24 May (2 days). "
-                            "Cheapest of 2 offers; next: Supplier B at 2.50. Approval: under thresholds.")
+                            "Lowest landed cost of 2 offers; next: Supplier B at 2.50. Approval: under thresholds.")
 
 
 def test_rejection_reasons():
@@ -177,3 +177,17 @@ def test_rejection_reasons():
         "Suggested substitute: I9 from Supplier G (same department, similar price).",
         "Not ordered: 1 unit short; every supplier of this item is out of capacity this week or over the budget.",
     ]
+
+
+def test_explanation_says_when_the_runner_up_is_lower_per_unit_but_lost_on_the_order():
+    from procurement.proposals import _explain
+
+    lines = pd.DataFrame({"supplier_id": ["supplier-a", "supplier-a"], "runner_up": ["supplier-e", "supplier-e"],
+                          "objective_per_unit": [1.95, 1.95], "runner_up_objective": [1.89, 2.10],
+                          "landed_cost": [1.8, 1.8], "unit_cost": [1.5, 1.5], "freight_per_unit": [0.2, 0.2],
+                          "holding_per_unit": [0.05, 0.05], "stockout_per_unit": [0.05, 0.05],
+                          "risk_penalty_per_unit": [0.1, 0.1], "carbon_cost_per_unit": [0.05, 0.05]})
+    text = _explain(lines)
+    assert text.iloc[0].endswith("next best supplier-e at 1.89 (difference -0.06: lower per unit, dearer for this "
+                                 "order after packs, MOQ, capacity or lead time)")
+    assert text.iloc[1].endswith("next best supplier-e at 2.1 (difference 0.15)")
