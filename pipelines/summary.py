@@ -271,6 +271,24 @@ def _review_line(summary: dict[str, Any]) -> str:
     return f"after the buyers' decisions: {parts}; `supplycast review list` shows each PO"
 
 
+def _ui_line(summary: dict[str, Any]) -> str:
+    """Where the Dagster UI shows this run, and on which warehouse its jobs then work.
+
+    Every run records into the same Dagster instance, but ``make dev`` loads the Definitions on
+    the default warehouse: a run on another file shows there, while the UI's jobs (the review
+    among them) would act on the default one.
+    """
+    from assets.settings import data_dir, warehouse_path
+
+    line = f"Dagster UI: `make dev` shows this run (DAGSTER_HOME {_show(summary['dagster_home'])})"
+    if Path(summary["warehouse"]).resolve() != warehouse_path():
+        data = summary.get("data") or ""
+        env = f"SUPPLYCAST_WAREHOUSE={_show(summary['warehouse'])}" + (
+            f" SUPPLYCAST_DATA={_show(data)}" if data and Path(data).resolve() != data_dir() else "")
+        line += f"; its jobs work on {_show(warehouse_path())}: for this warehouse start it as `{env} make dev`"
+    return line
+
+
 def print_summary(summary: dict[str, Any]) -> None:
     """The summary for people: small tables, rounded numbers, warnings last and in red."""
     console = _console()
@@ -293,6 +311,6 @@ def print_summary(summary: dict[str, Any]) -> None:
     for fmt, path in summary.get("exports", {}).items():
         console.print(f"export {fmt}: {_show(path)}")
     if summary.get("dagster_home"):
-        console.print(f"Dagster UI: `make dev` shows this run (DAGSTER_HOME {_show(summary['dagster_home'])})")
+        console.print(_ui_line(summary))
     for warning in summary["warnings"]:
         console.print(f"[bold red]WARNING[/] {warning}")

@@ -91,3 +91,18 @@ def test_the_quarantine_warning_adds_up_to_its_rows_and_names_the_files():
         in warning
     assert "from pos/2019-03-10.parquet (3 rows), 2 rows in other files;" in warning
     assert "units_imputed" in warning and "quarantine_pos" in warning
+
+
+def test_the_ui_line_says_how_to_open_a_run_on_another_warehouse(tmp_path: Path, monkeypatch):
+    from pipelines.summary import _ui_line
+
+    monkeypatch.setenv("SUPPLYCAST_HOME", str(tmp_path / "state"))
+    monkeypatch.delenv("SUPPLYCAST_WAREHOUSE", raising=False)
+    monkeypatch.delenv("SUPPLYCAST_DATA", raising=False)
+    home = str(tmp_path / "state" / "dagster_home")
+    default = _ui_line({"dagster_home": home, "warehouse": str(tmp_path / "state" / "warehouse.duckdb")})
+    assert default.startswith("Dagster UI: `make dev` shows this run") and "its jobs" not in default
+    other = _ui_line({"dagster_home": home, "warehouse": str(tmp_path / "bakery.duckdb"),
+                      "data": str(tmp_path / "bakery")})
+    assert other.endswith(f"`SUPPLYCAST_WAREHOUSE={tmp_path / 'bakery.duckdb'} SUPPLYCAST_DATA={tmp_path / 'bakery'} "
+                          "make dev`")
