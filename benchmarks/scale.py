@@ -89,22 +89,10 @@ def _build(shared: Path, out: Path, size: str) -> Path:
 
 def _pos_partition_tags(data: Path) -> dict[str, str]:
     """The partition range ``supplycast run`` passes: every POS day of ``data`` (one step, one transaction)."""
-    import datetime as dt
-
-    import duckdb
-
-    from assets.ingest import POS_PARTITIONS, partition_range_tags
+    from pipelines import cli
     from warehouse.feeds import discover_feeds
-    from warehouse.ingest import pos_date_span
 
-    con = duckdb.connect()
-    try:
-        lo, hi = pos_date_span(con, discover_feeds(data).pos)
-    finally:
-        con.close()
-    first = dt.date.fromisoformat(POS_PARTITIONS.get_first_partition_key())
-    last = dt.date.fromisoformat(POS_PARTITIONS.get_last_partition_key())
-    return partition_range_tags(max(lo, first), min(hi, last))
+    return cli._pos_partition_tags(*cli._pos_span(discover_feeds(data)))
 
 
 def _child(data: Path, warehouse: Path) -> None:

@@ -205,23 +205,40 @@ def dagster_home() -> Path:
     return home
 
 
-def _pos_partition_tags(paths: FeedPaths) -> dict[str, str]:
-    """Tags making the run load every POS day in the data as one partition range (one step, one transaction)."""
-    import datetime as dt
-
+def _pos_span(paths: FeedPaths) -> tuple[Any, Any]:
+    """First and last POS day in the data (not its ``pos_history``)."""
     import duckdb
 
-    from assets.ingest import POS_PARTITIONS, partition_range_tags
     from warehouse.ingest import pos_date_span
 
     con = duckdb.connect()
     try:
-        lo, hi = pos_date_span(con, paths.pos)
+        return pos_date_span(con, paths.pos)
     finally:
         con.close()
+
+
+def _pos_partition_tags(lo: Any, hi: Any) -> dict[str, str]:
+    """Tags making the run load every POS day ``lo..hi`` as one partition range (one step, one transaction)."""
+    import datetime as dt
+
+    from assets.ingest import POS_PARTITIONS, partition_range_tags
+
     first = dt.date.fromisoformat(POS_PARTITIONS.get_first_partition_key())
     last = dt.date.fromisoformat(POS_PARTITIONS.get_last_partition_key())
     return partition_range_tags(max(lo, first), min(hi, last))
+
+
+def _as_of_problem(as_of: str, lo: Any, hi: Any, *, has_history: bool) -> str:
+    """Why ``--as-of`` cannot be forecast from this data ('' when it can, as far as the POS dates tell)."""
+    if not as_of:
+        return ""
+    day = date.fromisoformat(as_of)
+    if day > hi:
+        return f"--as-of {as_of} is after the last POS day in the data ({hi}); pick a day up to {hi}"
+    if day < lo and not has_history:
+        return f"--as-of {as_of} is before the first POS day in the data ({lo}); pick a day from {lo} to {hi}"
+    return ""
 
 
 def _feeds(data_dir: str | Path, *, sample_logistics: bool) -> FeedPaths:
@@ -292,10 +309,16 @@ def run(args: argparse.Namespace) -> int:
     warehouse, feeds = Path(resources["duckdb"].database), resources["feeds"]
     try:
         paths = _feeds(feeds.data_dir, sample_logistics=args.sample_logistics)
-        partition_tags = _pos_partition_tags(paths)
+        lo, hi = _pos_span(paths)
     except FeedError as exc:
         print(f"supplycast: {exc}", file=sys.stderr)
         return 2
+    # checked here, in seconds, not after the feeds are loaded (pos_history's days are the forecast's to check)
+    problem = _as_of_problem(args.as_of, lo, hi, has_history=bool(paths.files("pos_history")))
+    if problem:
+        print(f"supplycast: {problem}", file=sys.stderr)
+        return 2
+    partition_tags = _pos_partition_tags(lo, hi)
     job = defs.resolve_job_def("daily_refresh")
     n_steps = len(job.nodes_in_topological_order) if hasattr(job, "nodes_in_topological_order") else len(job.graph.nodes)
     home = None if args.ephemeral else dagster_home()

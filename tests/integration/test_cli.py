@@ -69,6 +69,16 @@ def test_bad_options_are_refused_before_anything_runs(capsys, argv, message):
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("as_of", "message"), [
+    ("2030-01-01", "--as-of 2030-01-01 is after the last POS day in the data (2016-05-22)"),
+])
+def test_an_as_of_outside_the_data_is_refused_before_loading(tmp_path, capsys, monkeypatch, as_of, message):
+    monkeypatch.setenv("SUPPLYCAST_HOME", str(tmp_path))
+    assert main(["run", "--as-of", as_of, "--warehouse", str(tmp_path / "w.duckdb")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "w.duckdb").exists()  # nothing loaded
+
+
 def test_json_summary_is_machine_readable(cli_run):
     assert cli_run["code"] == 0
     summary = json.loads(cli_run["stdout"])  # stdout holds exactly one JSON document
@@ -253,3 +263,17 @@ def test_procurement_review_runs_with_the_analysts_levers(cli_run, tmp_path, mon
     po = next(e for e in result.get_asset_materialization_events()
               if e.asset_key.to_user_string() == "purchase_order_proposals").materialization.metadata
     assert po["carbon_price_usd_per_tonne"].value == 500.0
+
+
+def test_as_of_before_the_pos_days_is_left_to_the_history_when_there_is_one():
+    from datetime import date
+
+    from pipelines.cli import _as_of_problem
+
+    lo, hi = date(2016, 4, 25), date(2016, 5, 22)
+    assert _as_of_problem("2016-01-01", lo, hi, has_history=True) == ""
+    assert _as_of_problem("2016-01-01", lo, hi, has_history=False) == (
+        "--as-of 2016-01-01 is before the first POS day in the data (2016-04-25); pick a day from 2016-04-25 to "
+        "2016-05-22")
+    assert _as_of_problem("2016-05-22", lo, hi, has_history=False) == "" and _as_of_problem("", lo, hi,
+                                                                                           has_history=False) == ""
