@@ -122,6 +122,8 @@ def _record(args: argparse.Namespace, batch, channel: str) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from warehouse.review_store import review_overview
 
     con = _connect(_warehouse(args), read_only=True)
@@ -146,8 +148,11 @@ def _list(args: argparse.Namespace) -> int:
     shown = queue.head(args.limit) if args.limit else queue
     # one PO per block: the header line, why, and (for those waiting) the lines held by an exception
     for r in shown.itertuples():
+        # the not-ordered groups (RJ-) are needs no supplier could cover: nothing is at stake or held
+        stake = f"at stake {r.at_stake_usd:,.0f}  held {r.held_lines}/{r.lines}" if pd.notna(r.at_stake_usd) \
+            else f"not ordered: {r.lines} lines no supplier could cover"
         print(f"{r.rank:>4}  {r.po_id}  {r.supplier_id}  {r.ship_to}  {r.status}  {r.value_usd:,.2f} USD  "
-              f"at stake {r.at_stake_usd:,.0f}  held {r.held_lines}/{r.lines}  version {r.po_version}")
+              f"{stake}  version {r.po_version}")
         print(f"      {r.reason}")
         if r.status == "needs_approval" and r.line_exceptions:
             print(f"      exceptions: {r.line_exceptions}")
