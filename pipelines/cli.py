@@ -276,6 +276,18 @@ def _exports(result: Any) -> dict[str, str]:
     return {fmt: str(meta[fmt]) for fmt in EXPORT_FORMATS if fmt in meta}
 
 
+def _allocation_warnings(result: Any) -> list[str]:
+    """Item MILPs the time limit cut short: their POs come from HiGHS's incumbent or greedy, and a
+    re-run may propose others (and void the buyers' decisions on them)."""
+    solved = str(_metadata(result, "purchase_order_proposals").get("milp_items_optimal", ""))
+    done, _, total = solved.partition("/")
+    if not (done.isdigit() and total.isdigit()) or done == total:
+        return []
+    return [f"purchase_order_proposals: {int(total) - int(done)} of {total} item MILPs were not solved within "
+            "the time limit; their POs keep HiGHS's incumbent or a greedy split, and a re-run may propose "
+            "different POs (voiding decisions on them): raise purchase_order_proposals.time_limit_seconds"]
+
+
 def _forecast_cost(result: Any) -> dict[str, Any]:
     """The forecast step's seconds against the bare library calls inside it, measured in this run."""
     meta = _metadata(result, "forecast")
@@ -343,6 +355,7 @@ def run(args: argparse.Namespace) -> int:
                    step_seconds={k: round(v, 2) for k, v in handler.step_seconds.items()})
     summary["exports"] = _exports(result)
     summary["forecast_vs_library"] = _forecast_cost(result)
+    summary["warnings"] += _allocation_warnings(result)
     if args.json:
         print(json.dumps(summary, default=str))
     else:

@@ -153,7 +153,7 @@ def _objective(qty: np.ndarray, pairs: pd.DataFrame, row_need: np.ndarray, need_
 def _solve_components(
     c: np.ndarray, a: sparse.csr_array, lb: np.ndarray, ub: np.ndarray, integrality: np.ndarray, bounds: Bounds,
     row_comp: np.ndarray, col_comp: np.ndarray, *, time_limit: float, mip_rel_gap: float,
-    priority: np.ndarray | None = None,
+    priority: np.ndarray | None = None, deadline: float | None = None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Solve a block-diagonal MILP one diagonal block (component) at a time.
 
@@ -178,7 +178,8 @@ def _solve_components(
     xp = np.zeros(len(c))
     optimal, has_x, gap = np.zeros(n_comp, bool), np.zeros(n_comp, bool), np.zeros(n_comp)
     fun, bound = np.zeros(n_comp), np.zeros(n_comp)
-    deadline = time.perf_counter() + time_limit
+    # a deadline shared with other blocks (``allocate``) lets time one block leaves go to the next
+    deadline = deadline if deadline is not None else time.perf_counter() + time_limit
     order = np.arange(n_comp) if priority is None else np.argsort(-priority, kind="stable")
     for done, k in enumerate(order):
         r0, r1, c0, c1 = r_edges[k], r_edges[k + 1], c_edges[k], c_edges[k + 1]
@@ -220,6 +221,7 @@ def _allocate_block(
     pair_need_fn: Callable[[pd.DataFrame], pd.Series] | None = None,
     decompose: bool = True,
     needs_per_milp: int = 50,
+    deadline: float | None = None,
 ) -> AllocationResult:
     """One MILP over ``needs`` (see :func:`allocate`), solved item by item when there is no budget.
 
@@ -238,6 +240,8 @@ def _allocate_block(
             about ``needs_per_milp`` needs (exact: items share no constraint), solved in
             descending order of their greedy cost; False = one MILP for the block.
         needs_per_milp: target size of those MILPs.
+        deadline: ``time.perf_counter()`` time by which the item MILPs must end (shared with
+            other blocks); None: ``time_limit`` from the start of their solve.
 
     Returns:
         ``AllocationResult`` with lines (need x offer, ``qty`` > 0), needs (with ``allocated`` and
@@ -341,7 +345,8 @@ def _allocate_block(
             greedy = _greedy(pairs, needs, budget)
             spend = np.bincount(item_codes, weights=greedy * unit_obj, minlength=int(item_codes.max(initial=-1)) + 1)
             x, solved = _solve_components(c, a, lb, ub, integrality, bounds, row_comp, col_comp,
-                                          time_limit=time_limit, mip_rel_gap=mip_rel_gap, priority=spend)
+                                          time_limit=time_limit, mip_rel_gap=mip_rel_gap, priority=spend,
+                                          deadline=deadline)
             qty = np.round(x[:n_pairs]) * pack
             final = solved["fun"].copy()
             # a component not proven optimal keeps the better of its incumbent and greedy
@@ -444,8 +449,9 @@ def allocate(
         budget: most USD of goods (unit cost x qty) all lines together may spend; None = no limit.
         block_col: column of ``needs`` to decompose by, or None for one MILP.
         max_block_needs: blocks larger than this are cut into chunks of whole items.
-        time_limit: HiGHS time limit in seconds for the whole allocation (shared by the blocks
-            in proportion to their size, and by the ``workers`` solving them at once).
+        time_limit: HiGHS time limit in seconds for the whole allocation: without a budget every
+            item MILP of every block works to one deadline this far from the start; with a budget
+            each block's MILP gets a share in proportion to its size.
         workers: Blocks solved at the same time (threads: HiGHS releases the GIL while it solves).
         **kwargs: ``line_cost``, ``shortage_penalty``, ``mip_rel_gap``, ``pair_need_fn`` passed
             to each block.
@@ -480,10 +486,16 @@ def allocate(
     if kwargs.get("pair_need_fn") is not None and workers > 1:
         kwargs["pair_need_fn"] = _one_call_at_a_time(kwargs["pair_need_fn"])
 
+    # the item MILPs of every block share one deadline: a block's share of the limit was too little
+    # for a small block on a loaded machine (3 of 605 item MILPs on full M5 fell to greedy, and a
+    # re-run proposed different POs), while the large blocks left most of theirs unused
+    deadline = started + time_limit
+
     def solve(b: str) -> AllocationResult:
-        # a small floor, so that 19 departments of M5 do not turn a 15 s limit into 19 s of solving
-        return _allocate_block(blocks[b], offers, budget=budgets[b],
-                               time_limit=max(0.25, time_limit * shares[b]), item_col=item_col, **kwargs)
+        # a block's own MILP (with a budget) keeps its share, with a small floor, so that 19
+        # departments of M5 do not turn a 15 s limit into 19 s of solving
+        return _allocate_block(blocks[b], offers, budget=budgets[b], time_limit=max(0.25, time_limit * shares[b]),
+                               item_col=item_col, deadline=deadline, **kwargs)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(pool.map(solve, blocks))

@@ -277,3 +277,21 @@ def test_as_of_before_the_pos_days_is_left_to_the_history_when_there_is_one():
         "2016-05-22")
     assert _as_of_problem("2016-05-22", lo, hi, has_history=False) == "" and _as_of_problem("", lo, hi,
                                                                                            has_history=False) == ""
+
+
+def test_item_milps_cut_short_are_a_warning_of_the_run():
+    from types import SimpleNamespace
+
+    from dagster import AssetKey, MetadataValue
+
+    from pipelines.cli import _allocation_warnings
+
+    def result(solved: str) -> SimpleNamespace:
+        event = SimpleNamespace(asset_key=AssetKey("purchase_order_proposals"), materialization=SimpleNamespace(
+            metadata={"milp_items_optimal": MetadataValue.text(solved)}))
+        return SimpleNamespace(get_asset_materialization_events=lambda: [event])
+
+    (warning,) = _allocation_warnings(result("602/605"))
+    assert warning.startswith("purchase_order_proposals: 3 of 605 item MILPs were not solved within the time limit")
+    assert "time_limit_seconds" in warning
+    assert _allocation_warnings(result("605/605")) == []

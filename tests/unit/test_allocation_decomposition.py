@@ -103,3 +103,26 @@ def test_threads_never_run_the_pair_need_function_at_the_same_time():
     res = allocate(needs, offers, max_block_needs=16, workers=2, time_limit=30, pair_need_fn=pair_need)
     assert res.info["blocks"] == 3 and res.info["blocks_optimal"] == 3
     assert overlaps[0] == 0
+
+
+def test_a_small_block_may_use_the_time_a_large_one_left(monkeypatch):
+    import procurement.allocation as allocation
+
+    real = allocation.milp
+
+    def slow_milp(*args, **kwargs):  # every item MILP takes 0.1 s more, as on a loaded machine
+        time.sleep(0.1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(allocation, "milp", slow_milp)
+    big, offers_big = _problem(6, seed=5)  # 6 items x 4 needs: 6 item MILPs, 24 of the 34 needs
+    small, offers_small = _problem(10, seed=6)
+    small = small.drop_duplicates("item_id").assign(dept_id="A", item_id=lambda d: "J" + d["item_id"])
+    offers_small = offers_small.assign(item_id="J" + offers_small["item_id"])
+    needs = pd.concat([small, big.assign(dept_id="B")], ignore_index=True).assign(need_id=lambda d: np.arange(len(d)))
+    offers = pd.concat([offers_small, offers_big], ignore_index=True)
+    # 16 MILPs of >= 0.1 s in a 3 s limit: the small block's size share (10/34 x 3 s = 0.9 s) is too
+    # little for its 10 MILPs, the time the large block leaves is enough
+    res = allocate(needs, offers, needs_per_milp=1, workers=1, time_limit=3.0)
+    assert res.info["components"] == 16
+    assert res.info["components_optimal"] == 16, res.info["status"]
