@@ -24,8 +24,9 @@ def price_periods(duckdb: DuckDBResource) -> MaterializeResult:
 
 @asset(**_COMMON, deps=["raw_pos", "raw_pos_history", "price_periods", "raw_calendar", "raw_events", "raw_promotions"],
        description="Daily units per store x item over each series' whole history (weeks to years) with sell price, "
-                   "price change, events, SNAP and promotion; a day whose POS row was quarantined is kept as 0 "
-                   "units, flagged units_imputed (count in metadata).")
+                   "price change, events, SNAP and promotion; a day a series lacks is flagged units_imputed "
+                   "(count in metadata): 0 units, or where its POS row was quarantined (units_quarantined) the "
+                   "mean of the same weekday in the 4 weeks before.")
 def demand_history(duckdb: DuckDBResource) -> MaterializeResult:
     with duckdb.get_connection() as con:
         rows = build_mart(con, "demand_history")

@@ -146,8 +146,9 @@ def _quarantine_warnings(quarantine: dict[str, dict[str, Any]]) -> list[str]:
         if q["rows"]:
             files = [{"file": str(Path(f["file"]).relative_to(Path(f["file"]).parents[1])) if len(
                 Path(f["file"]).parents) > 1 else f["file"], "rows": f["rows"]} for f in q.get("top_files", [])]
-            note = (" Their store-item-days are missing from the history: the days inside a series count "
-                    "as no sales (units_imputed = true) until a corrected file is loaded." if feed in _POS_FEEDS else "")
+            note = (" Inside a series such a store-item-day takes the mean of the same weekday in the 4 weeks "
+                    "before it (demand_history.units_quarantined, units_imputed) until a corrected file is loaded."
+                    if feed in _POS_FEEDS else "")
             out.append(f"{feed}: {q['rows']:,} rows quarantined ({q['share']:.2%} of the feed, under the "
                        f"{q['max_bad_share']:.2%} limit, so the rest loaded): "
                        f"{_listed(q['top_reasons'], 'reason', q['rows'], 'for other reasons')}; "

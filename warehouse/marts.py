@@ -26,6 +26,7 @@ _STATS = {
                        "AS shortest_series_days, "
                        "avg((units = 0)::INT) AS zero_share, avg((sell_price IS NULL)::INT) AS missing_price_share, "
                        "sum(units)::BIGINT AS total_units, sum(units_imputed::INT)::BIGINT AS imputed_days, "
+                       "sum(units_quarantined::INT)::BIGINT AS quarantined_days, "
                        "sum(on_promotion)::BIGINT AS promotion_days, "
                        "(SELECT count(*) FROM raw_pos_history SEMI JOIN raw_pos USING (store_id, item_id, date)) "
                        "AS history_days_taken_from_pos FROM demand_history"),

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -249,6 +250,26 @@ def test_demand_history_fills_a_quarantined_day_and_flags_it(tmp_path, sample_db
     gap = rows[rows["date"] == pd.Timestamp("2016-05-02")]
     assert gap["units"].tolist() == [0] and gap["units_imputed"].tolist() == [True]
     assert int(rows["units_imputed"].sum()) == 1
+    # a quarantined row is a lost record, not a day without demand: the same weekday's mean of the
+    # 4 weeks before it (05-13, 05-06, 04-29 and 04-22, those that loaded), rounded
+    item, day = "FOODS_3_120", pd.Timestamp("2016-05-20")
+    before = con.execute(
+        "SELECT units FROM raw_pos WHERE item_id = ? AND date IN ('2016-05-13', '2016-05-06', '2016-04-29') "
+        "UNION ALL SELECT units FROM raw_pos_history WHERE item_id = ? AND date = '2016-04-22'", [item, item]).df()
+    assert 3 <= len(before) <= 4
+    con.execute("INSERT INTO quarantine_pos BY NAME SELECT 'pos/2016-05-20.csv' AS source_file, "
+                "'units: below 0' AS reason, to_json({'store_id': store_id, 'item_id': item_id, "
+                "'date': date::VARCHAR, 'units': '-5'}) AS raw_row, now()::TIMESTAMP AS loaded_at, date "
+                "FROM raw_pos WHERE item_id = ? AND date = ?", [item, day])
+    con.execute("DELETE FROM raw_pos WHERE item_id = ? AND date = ?", [item, day])
+    build_mart(con, "demand_history")
+    lost = con.execute("SELECT units, units_imputed, units_quarantined FROM demand_history "
+                       "WHERE item_id = ? AND date = ?", [item, day]).fetchall()
+    assert lost == [(int(np.floor(before["units"].mean() + 0.5)), True, True)]  # DuckDB rounds halves up
+    # the plain gap above stays a zero-sales day
+    assert con.execute("SELECT units, units_quarantined FROM demand_history WHERE item_id = 'FOODS_3_090' "
+                       "AND date = DATE '2016-05-02'").fetchall() == [(0, False)]
+    assert con.execute("SELECT count(*) FROM demand_history WHERE units_quarantined").fetchall()[0][0] == 1
     # a day no series reports is not invented
     con.execute("DELETE FROM raw_pos WHERE date = DATE '2016-05-03'")
     build_mart(con, "demand_history")

@@ -1,8 +1,10 @@
 -- Daily units per store x item with price, promotion and calendar features.
 -- A missing price means the item was not on the shelf that day (M5 convention).
--- A day that other series report but this series lacks (its POS row was quarantined) is kept as
--- 0 units with units_imputed = true, so every series stays gap-free for the forecast; a day no
--- series reports is not invented. Series may start years apart (long history beside new items):
+-- A day that other series report but this series lacks is kept with units_imputed = true, so every
+-- series stays gap-free for the forecast: 0 units when no row came (a closed shelf), and when its
+-- row was quarantined (units_quarantined: a lost record, not a day without demand) the rounded mean
+-- of the same weekday in the 4 weeks before it, 0 if none of them loaded. A day no series reports
+-- is not invented. Series may start years apart (long history beside new items):
 -- each runs from its own first to its own last day.
 -- Without a calendar row (no calendar feed) week, weekday, month and year come from the date,
 -- with the calendar adapter's rule (weeks start on Saturday, week id = that Saturday as YYYYMMDD).
@@ -15,6 +17,20 @@ WITH loaded AS (
 pos_days AS (
     SELECT DISTINCT date FROM loaded
 ),
+quarantined AS (
+    -- rows whose store, item and date could still be read
+    SELECT DISTINCT json_extract_string(raw_row, '$.store_id') AS store_id,
+           json_extract_string(raw_row, '$.item_id') AS item_id, date
+    FROM (SELECT raw_row, date FROM quarantine_pos UNION ALL SELECT raw_row, date FROM quarantine_pos_history)
+    WHERE date IS NOT NULL
+),
+refill AS (
+    SELECT q.store_id, q.item_id, q.date, CAST(round(avg(l.units)) AS INTEGER) AS units
+    FROM quarantined q
+    LEFT JOIN loaded l ON l.store_id = q.store_id AND l.item_id = q.item_id
+                      AND l.date IN (q.date - 7, q.date - 14, q.date - 21, q.date - 28)
+    GROUP BY ALL
+),
 series AS (
     SELECT store_id, item_id, any_value(dept_id) AS dept_id, any_value(cat_id) AS cat_id,
            any_value(state_id) AS state_id, min(date) AS first_date, max(date) AS last_date
@@ -23,11 +39,14 @@ series AS (
 ),
 pos AS (
     SELECT series.store_id, series.item_id, series.dept_id, series.cat_id, series.state_id, pos_days.date,
-           coalesce(loaded.units, 0) AS units, loaded.units IS NULL AS units_imputed
+           coalesce(loaded.units, refill.units, 0) AS units, loaded.units IS NULL AS units_imputed,
+           loaded.units IS NULL AND refill.date IS NOT NULL AS units_quarantined
     FROM series
     JOIN pos_days ON pos_days.date BETWEEN series.first_date AND series.last_date
     LEFT JOIN loaded ON loaded.store_id = series.store_id AND loaded.item_id = series.item_id
                     AND loaded.date = pos_days.date
+    LEFT JOIN refill ON refill.store_id = series.store_id AND refill.item_id = series.item_id
+                    AND refill.date = pos_days.date
 ),
 calendar AS (
     SELECT date, wm_yr_wk, wday, month, year, event_name_1, event_type_1, event_name_2,
@@ -65,7 +84,7 @@ joined AS (
     ASOF LEFT JOIN prices ON prices.store_id = pos.store_id AND prices.item_id = pos.item_id
                          AND pos.date >= prices.valid_from
 )
-SELECT store_id, item_id, dept_id, cat_id, state_id, date, units, units_imputed, sell_price,
+SELECT store_id, item_id, dept_id, cat_id, state_id, date, units, units_imputed, units_quarantined, sell_price,
        CASE WHEN prev_price > 0 THEN sell_price / prev_price - 1 ELSE 0 END AS price_change_pct,
        coalesce(wm_yr_wk, CAST(strftime(date - CAST((dayofweek(date) + 1) % 7 AS INTEGER), '%Y%m%d') AS INTEGER))
            AS wm_yr_wk,
