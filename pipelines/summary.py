@@ -146,8 +146,9 @@ def _quarantine_warnings(quarantine: dict[str, dict[str, Any]]) -> list[str]:
         if q["rows"]:
             files = [{"file": str(Path(f["file"]).relative_to(Path(f["file"]).parents[1])) if len(
                 Path(f["file"]).parents) > 1 else f["file"], "rows": f["rows"]} for f in q.get("top_files", [])]
-            note = (" Inside a series such a store-item-day takes the mean of the same weekday in the 4 weeks "
-                    "before it (demand_history.units_quarantined, units_imputed) until a corrected file is loaded."
+            note = (" Inside a series, the day of a row whose store, item and date could be read takes the mean "
+                    "of the same weekday in the 4 weeks before it (demand_history.units_quarantined); a day that "
+                    "cannot be placed counts as no sales (units_imputed), until a corrected file is loaded."
                     if feed in _POS_FEEDS else "")
             out.append(f"{feed}: {q['rows']:,} rows quarantined ({q['share']:.2%} of the feed, under the "
                        f"{q['max_bad_share']:.2%} limit, so the rest loaded): "
