@@ -283,8 +283,14 @@ def main(argv: list[str] | None = None) -> int:
     except FeedError as exc:
         print(f"convert: {exc}", file=sys.stderr)
         return 2
+    print(f"wrote {kind} data from {src} in the canonical feed layout to {dst}:")
+    print(f"{'feed folder':18s} {'rows':>10s}")
     for feed, rows in written.items():
-        print(f"{feed:18s} {rows:>10,}")
+        if feed == "units_rounded":
+            continue
+        print(f"{feed + '/':18s} {rows:>10,}")
+    if written.get("units_rounded"):
+        print(f"{written['units_rounded']:,} fractional demand values of the source rounded to whole units")
     if kind == "bakery":
         if "shipments" in written:
             print(f"logistics: USAID SCMS shipments and freight emission factors from {src.resolve().parent} "

@@ -214,7 +214,11 @@ def test_bakery_conversion_on_a_tiny_slice(tmp_path: Path, capsys):
     assert main(["bakery", str(src), str(out)]) == 0
     # nothing beside the source holds logistics: the output lacks them and the user is told how to plan
     assert not (out / "shipments").exists() and not (out / "emission_factors").exists()
-    assert "--sample-logistics" in capsys.readouterr().err
+    printed = capsys.readouterr()
+    assert "--sample-logistics" in printed.err
+    # what was written, under a heading, per feed folder
+    assert printed.out.startswith(f"wrote bakery data from {src} in the canonical feed layout to {out}:")
+    assert any(line.split() == ["pos/", "12"] for line in printed.out.splitlines())  # 3 days x 4 series
     # three days, all within the last 28: one file per day, no bulk history
     assert sorted(p.name for p in (out / "pos").iterdir()) == ["2019-03-31.parquet", "2019-04-01.parquet",
                                                               "2019-04-02.parquet"]
