@@ -172,11 +172,11 @@ def _releaser(name: str) -> str:
         DecisionError: no approvers file, or ``name`` not in it.
     """
     from assets.settings import approvers_file
-    from procurement.review import DecisionError, Problem, load_approvers
+    from procurement.review import DecisionError, Problem, listed_names, load_approvers
 
     path = approvers_file()
     approvers = load_approvers(path)
-    listed = {} if approvers is None else {a.casefold(): a for a in approvers["approver"]}
+    listed = listed_names(approvers)
     if name.casefold() not in listed:
         why = "there is no approvers file" if approvers is None else f"{name!r} is not listed there"
         raise DecisionError([Problem("--by", "approver", f"releasing needs a name from {path}, and {why}; "

@@ -144,8 +144,7 @@ def _quarantine_warnings(quarantine: dict[str, dict[str, Any]]) -> list[str]:
     out = []
     for feed, q in quarantine.items():
         if q["rows"]:
-            files = [{"file": str(Path(f["file"]).relative_to(Path(f["file"]).parents[1])) if len(
-                Path(f["file"]).parents) > 1 else f["file"], "rows": f["rows"]} for f in q.get("top_files", [])]
+            files = [{"file": _feed_file(f["file"]), "rows": f["rows"]} for f in q.get("top_files", [])]
             note = (" Inside a series, the day of a row whose store, item and date could be read takes the mean "
                     "of the same weekday in the 4 weeks before it (demand_history.units_quarantined); a day that "
                     "cannot be placed counts as no sales (units_imputed), until a corrected file is loaded."
@@ -159,6 +158,12 @@ def _quarantine_warnings(quarantine: dict[str, dict[str, Any]]) -> list[str]:
 
 
 _POS_FEEDS = ("pos", "pos_history")
+
+
+def _feed_file(path: str) -> str:
+    """``pos/2019-03-10.csv``: a source file by its feed folder and name."""
+    p = Path(path)
+    return f"{p.parent.name}/{p.name}" if p.parent.name else p.name
 
 
 def run_summary(warehouse: Path, paths: FeedPaths, *, max_bad_share: float) -> dict[str, Any]:
@@ -308,8 +313,9 @@ def print_summary(summary: dict[str, Any]) -> None:
                       f"(statsforecast {lib['statsforecast']:.1f}, LightGBM {lib['lightgbm']:.1f}, "
                       f"mlforecast {lib.get('mlforecast', 0.0):.1f})")
     console.print(_po_table(summary))
-    if _review_line(summary):
-        console.print(_review_line(summary))
+    review = _review_line(summary)
+    if review:
+        console.print(review)
     for fmt, path in summary.get("exports", {}).items():
         console.print(f"export {fmt}: {_show(path)}")
     if summary.get("dagster_home"):

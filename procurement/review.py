@@ -33,6 +33,7 @@ __all__ = [
     "Problem",
     "DecisionError",
     "Validation",
+    "listed_names",
     "load_approvers",
     "decisions_frame",
     "po_state",
@@ -86,6 +87,13 @@ class Validation:
     accepted: pd.DataFrame
     refused: pd.DataFrame
     problems: list[Problem] = field(default_factory=list)
+
+
+def listed_names(approvers: pd.DataFrame | None) -> dict[str, str]:
+    """Each approver's name as listed, by its case-folded form (how a decision's name is matched)."""
+    if approvers is None:
+        return {}
+    return dict(zip(approvers["approver"].str.casefold(), approvers["approver"], strict=True))
 
 
 def load_approvers(path: str | Path) -> pd.DataFrame | None:
@@ -389,7 +397,7 @@ def _authority(acc: pd.DataFrame, lines: pd.DataFrame, decisions: pd.DataFrame, 
                      "'approver,limit_usd' and a line per person, e.g. 'ana,50000'")
         names = acc["approver"]
     else:
-        known = dict(zip(approvers["approver"].str.casefold(), approvers["approver"], strict=True))
+        known = listed_names(approvers)
         limits = dict(zip(approvers["approver"], approvers["limit_usd"], strict=True))
         names = acc["approver"].map(lambda n: known.get(n.casefold(), n))
         unknown = ~acc["approver"].str.casefold().isin(known)

@@ -9,7 +9,6 @@ data, and column widths fitted to the content.
 from __future__ import annotations
 
 import filecmp
-import itertools
 import os
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
@@ -222,13 +221,12 @@ def _keep_others(path: Path, write: Callable[[Path], Path]) -> Path:
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.writing{path.suffix}")
     try:
         write(tmp)
-        for n in itertools.count(1):
-            target = path if n == 1 else path.with_name(f"{path.stem}_{n}{path.suffix}")
-            if not target.exists():
-                tmp.replace(target)
-                return target
-            if filecmp.cmp(target, tmp, shallow=False):
-                return target
+        target, n = path, 1
+        while target.exists() and not filecmp.cmp(target, tmp, shallow=False):
+            n += 1
+            target = path.with_name(f"{path.stem}_{n}{path.suffix}")
+        if not target.exists():
+            tmp.replace(target)
+        return target
     finally:
         tmp.unlink(missing_ok=True)
-    raise AssertionError("unreachable")  # itertools.count never ends
