@@ -7,7 +7,8 @@ WAREHOUSE (read-only) and prints the MILP's size, how many blocks and item MILPs
 optimality, the objective and the seconds of the build, the solve and the whole proposal.
 ``--compare`` runs the default (MILPs of about 50 needs, two blocks at a time) and the earlier
 setting (about 250 needs, one block at a time) one after the other under the same time limit.
-``--repeat N`` runs each setting N times and says whether the runs proposed the same POs (the
+``--heuristics`` also runs the item MILPs with HiGHS's primal heuristics on (the earlier setting).
+``--repeat N`` runs each setting N times (the settings alternating) and says whether the runs proposed the same POs (the
 PO versions: supplier, item, ship-to, quantity, cost and arrival of every line).
 """
 
@@ -49,6 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="runs per setting, compared line by line (default 1)")
     parser.add_argument("--compare", action="store_true",
                         help="also run MILPs of about 250 needs on one thread (the earlier setting)")
+    parser.add_argument("--heuristics", action="store_true",
+                        help="also run the item MILPs with HiGHS's primal heuristics on (the earlier setting)")
     args = parser.parse_args(argv)
     con = duckdb.connect(args.warehouse, read_only=True)
     try:
@@ -58,18 +61,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = {"default (50 needs per MILP, 2 workers)": {}}
     if args.compare:
         settings["250 needs per MILP, 1 worker"] = {"needs_per_milp": 250, "workers": 1}
-    for name, options in settings.items():
-        versions = []
-        for _ in range(max(1, args.repeat)):
+    if args.heuristics:
+        settings["HiGHS heuristics on"] = {"heuristics": True}
+    versions: dict[str, list[set]] = {name: [] for name in settings}
+    for _ in range(max(1, args.repeat)):
+        for name, options in settings.items():
             started = time.perf_counter()
             result = propose_purchase_orders(tables["replenishment_proposals"], tables["supplier_catalogue"],
                                              tables["supplier_scores"], forecast=tables["forecast"],
                                              time_limit=args.time_limit, **options)
             _report(name, result, time.perf_counter() - started)
-            versions.append(set(zip(result.lines["po_id"], result.lines["po_version"], strict=True)))
-        if len(versions) > 1:
-            changed = {po for po, _ in set.union(*versions) - set.intersection(*versions)}
-            print(f"  {len(versions)} runs: {len(changed)} of {len({po for po, _ in versions[0]})} POs differ "
+            versions[name].append(set(zip(result.lines["po_id"], result.lines["po_version"], strict=True)))
+    for name, runs in versions.items():
+        if len(runs) > 1:
+            changed = {po for po, _ in set.union(*runs) - set.intersection(*runs)}
+            print(f"{name}: {len(runs)} runs, {len(changed)} of {len({po for po, _ in runs[0]})} POs differ "
                   "between them")
     return 0
 

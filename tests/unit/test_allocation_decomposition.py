@@ -108,13 +108,13 @@ def test_threads_never_run_the_pair_need_function_at_the_same_time():
 def test_a_small_block_may_use_the_time_a_large_one_left(monkeypatch):
     import procurement.allocation as allocation
 
-    real = allocation.milp
+    real = allocation.solve_milp
 
     def slow_milp(*args, **kwargs):  # every item MILP takes 0.1 s more, as on a loaded machine
         time.sleep(0.1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(allocation, "milp", slow_milp)
+    monkeypatch.setattr(allocation, "solve_milp", slow_milp)
     big, offers_big = _problem(6, seed=5)  # 6 items x 4 needs: 6 item MILPs, 24 of the 34 needs
     small, offers_small = _problem(10, seed=6)
     small = small.drop_duplicates("item_id").assign(dept_id="A", item_id=lambda d: "J" + d["item_id"])
