@@ -4,6 +4,7 @@
     python -m benchmarks.calibration_windows m5 --mixed --windows 3 --origins 2016-01-31,2016-03-27
     python -m benchmarks.calibration_windows bakery --windows 3 --closures   # levels set on closures too
     python -m benchmarks.calibration_windows m5 --mixed --windows 3 --unmatched  # stand-ins unweighted
+    python -m benchmarks.calibration_windows bakery --windows 3 --recent-only  # no window a year back
 
 ``--mixed`` scores the mixed-depth panel instead (``benchmarks._common.mixed_depths``: keys rotating
 through long / 28 days / new 14 days on one panel, as the test-window benchmarks run it).
@@ -62,7 +63,8 @@ def _row(bench: Bench, metric: str, origin: pd.Timestamp, depth: str, windows: i
 
 def run(root: Path, tee: Tee, *, data_set: str = "bakery", origins: Sequence[str] | None = None,
         windows: Sequence[int] = (1, 3), threads: int = 1, mixed: bool = False,
-        depths: Sequence[str] = tuple(DEPTHS), closures: bool = False, unmatched: bool = False) -> pd.DataFrame:
+        depths: Sequence[str] = tuple(DEPTHS), closures: bool = False, unmatched: bool = False,
+        year_ago: bool = True) -> pd.DataFrame:
     """Fit and score every origin x depth x window count; print the rows and their means.
 
     With ``mixed`` the depths share one panel (:func:`benchmarks._common.mixed_depths`) and each
@@ -72,7 +74,8 @@ def run(root: Path, tee: Tee, *, data_set: str = "bakery", origins: Sequence[str
     bench, metric = _bench(data_set, root)
     limit = bench.hist["ds"].max()
     forecaster = replace(bench.forecaster, params={**bench.forecaster.params, "n_jobs": threads},
-                         calibrate_without_closures=not closures, match_stand_ins=not unmatched)
+                         calibrate_without_closures=not closures, match_stand_ins=not unmatched,
+                         calibration_year_ago=year_ago)
     rows = []
     for origin in (pd.Timestamp(o) for o in (origins or ORIGINS[data_set])):
         if origin + pd.Timedelta(days=H) > limit:
@@ -121,6 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="set the quantile levels on every calibration day, closures included")
     parser.add_argument("--unmatched", action="store_true",
                         help="stand-ins' calibration rows count once each (no matching of their zero-demand days)")
+    parser.add_argument("--recent-only", action="store_true",
+                        help="calibrate on the windows just before the origin only (no year-ago window)")
     parser.add_argument("--out", type=Path, default=None, help="also write the printed report here")
     args = parser.parse_args(argv)
     if args.mixed and args.depths:
@@ -135,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run(args.data or shared_data(), tee, data_set=args.data_set,
         origins=args.origins.split(",") if args.origins else None,
         windows=[int(w) for w in args.windows.split(",")], threads=args.threads, mixed=args.mixed, depths=depths,
-        closures=args.closures, unmatched=args.unmatched)
+        closures=args.closures, unmatched=args.unmatched, year_ago=not args.recent_only)
     tee.save()
     return 0
 

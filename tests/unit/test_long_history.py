@@ -238,8 +238,10 @@ def test_stand_ins_are_refitted_without_their_own_long_copies():
     parts += [pd.DataFrame({"unique_id": f"new{i}", "ds": ds[-14:], "store_id": f"N{i}",
                             "y": rng.poisson(level[60 + i] * weekly[-14:]).astype(float)}) for i in range(20)]
     df = pd.concat(parts, ignore_index=True)
+    # the three windows just before the origin: a year back these series have 136 days, not the
+    # long history this test is about
     base = LongHistoryForecaster(horizon=28, params=SMALL, quantiles=(0.1, 0.5, 0.9), blend_groups=(),
-                                 static_features=("store_id",))
+                                 static_features=("store_id",), calibration_year_ago=False)
     apart = replace(base).fit(df)
     beside = replace(base, stand_ins_without_twins=False).fit(df)
 
@@ -348,3 +350,27 @@ def test_update_refuses_other_series_an_earlier_end_and_no_fit():
         fc.update(pd.concat([df[df["unique_id"] != "s3"], df[df["unique_id"] == "s3"].assign(unique_id="other")]))
     with pytest.raises(ValueError, match="ends 2020-06-20, before the fit's origin 2020-06-23"):
         fc.update(df[df["ds"] <= END - pd.Timedelta(days=10)])
+
+
+def test_year_ago_calibration_window_sees_the_season_ahead():
+    # 30 series, calm except in the 28 days a year before the forecast window (random day shocks):
+    # the recent windows are calm, the year-ago one is not
+    rng = np.random.default_rng(5)
+    ds = pd.date_range(end=END, periods=800, freq="D")
+    year_ago = (ds > END - pd.Timedelta(days=364)) & (ds <= END - pd.Timedelta(days=336))
+    shock = np.where(year_ago, rng.lognormal(0.0, 0.9, ds.size), 1.0)
+    df = pd.concat([pd.DataFrame({"unique_id": f"s{i}", "ds": ds, "store_id": f"S{i % 2}",
+                                  "y": rng.poisson((6 + 4 * (i % 3)) * shock).astype(float)})
+                    for i in range(30)], ignore_index=True)
+    base = LongHistoryForecaster(horizon=28, params=SMALL, quantiles=(0.1, 0.5, 0.9))
+    recent = replace(base, calibration_year_ago=False).fit(df)
+    seasonal = replace(base).fit(df)
+    windows = seasonal.calibration_["predictions"].groupby("window")["ds"].agg(["min", "max"])
+    # the nearest two windows as before, the third the 28 days after END - 364
+    assert windows.loc[1].tolist() == [END - pd.Timedelta(days=27), END]
+    assert windows.loc[2].tolist() == [END - pd.Timedelta(days=55), END - pd.Timedelta(days=28)]
+    assert windows.loc[3].tolist() == [END - pd.Timedelta(days=363), END - pd.Timedelta(days=336)]
+    assert recent.calibration_["predictions"]["ds"].min() == END - pd.Timedelta(days=83)
+    # the volatile year-ago window widens the interval on both sides
+    assert seasonal.levels_["long"][0.1] < recent.levels_["long"][0.1]
+    assert seasonal.levels_["long"][0.9] > recent.levels_["long"][0.9]
