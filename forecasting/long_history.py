@@ -536,7 +536,7 @@ class LongHistoryForecaster:
         return int(np.median(self._days.reindex(members)))
 
     def _calibrate(self, hist: pd.DataFrame) -> None:
-        """Blend weight and quantile levels per group from the windows just before the origin."""
+        """Blend weight and quantile levels per group from the calibration windows (:meth:`_calibration_origins`)."""
         windows = []
         for k, cal_origin in enumerate(self._calibration_origins(), start=1):
             pred = self._calibration_window(hist, cal_origin)

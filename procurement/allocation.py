@@ -40,7 +40,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from scipy.optimize import Bounds
 
 from procurement._milp import solve_milp
 
@@ -153,7 +152,8 @@ def _objective(qty: np.ndarray, pairs: pd.DataFrame, row_need: np.ndarray, need_
 
 
 def _solve_components(
-    c: np.ndarray, a: sparse.csr_array, lb: np.ndarray, ub: np.ndarray, integrality: np.ndarray, bounds: Bounds,
+    c: np.ndarray, a: sparse.csr_array, lb: np.ndarray, ub: np.ndarray, integrality: np.ndarray,
+    col_lb: np.ndarray, col_ub: np.ndarray,
     row_comp: np.ndarray, col_comp: np.ndarray, *, time_limit: float, mip_rel_gap: float,
     priority: np.ndarray | None = None, deadline: float | None = None, heuristics: bool = False,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -175,7 +175,7 @@ def _solve_components(
     n_comp = int(max(row_comp.max(initial=-1), col_comp.max(initial=-1))) + 1
     r_edges = np.searchsorted(row_comp[row_order], np.arange(n_comp + 1))
     c_edges = np.searchsorted(col_comp[col_order], np.arange(n_comp + 1))
-    cp, ip, blo, bhi = c[col_order], integrality[col_order], bounds.lb[col_order], bounds.ub[col_order]
+    cp, ip, blo, bhi = c[col_order], integrality[col_order], col_lb[col_order], col_ub[col_order]
     lbp, ubp = lb[row_order], ub[row_order]
     xp = np.zeros(len(c))
     optimal, has_x, gap = np.zeros(n_comp, bool), np.zeros(n_comp, bool), np.zeros(n_comp)
@@ -325,9 +325,7 @@ def _allocate_block(
         )
         c = np.concatenate([pack * unit_obj, np.full(n_pairs, line_cost), np.full(n_needs, penalty)])
         integrality = np.concatenate([np.ones(2 * n_pairs), np.zeros(n_needs)])
-        bounds = Bounds(
-            np.zeros(n_vars), np.concatenate([big_m / pack, np.ones(n_pairs), need_qty])
-        )
+        col_lb, col_ub = np.zeros(n_vars), np.concatenate([big_m / pack, np.ones(n_pairs), need_qty])
         built = time.perf_counter()
         info.update(variables=n_vars, constraints=n_rows, mip_rel_gap=mip_rel_gap)
         if budget is None and decompose:
@@ -347,7 +345,7 @@ def _allocate_block(
             col_comp = np.concatenate([item_codes, item_codes, need_item])
             greedy = _greedy(pairs, needs, budget)
             spend = np.bincount(item_codes, weights=greedy * unit_obj, minlength=int(item_codes.max(initial=-1)) + 1)
-            x, solved = _solve_components(c, a, lb, ub, integrality, bounds, row_comp, col_comp,
+            x, solved = _solve_components(c, a, lb, ub, integrality, col_lb, col_ub, row_comp, col_comp,
                                           time_limit=time_limit, mip_rel_gap=mip_rel_gap, priority=spend,
                                           deadline=deadline, heuristics=heuristics)
             qty = np.round(x[:n_pairs]) * pack
@@ -376,7 +374,7 @@ def _allocate_block(
         else:
             # one MILP over thousands of binaries may not close its gap in time: HiGHS's primal
             # heuristics find its incumbents
-            res = solve_milp(c, a, lb, ub, integrality, bounds.lb, bounds.ub, time_limit=time_limit,
+            res = solve_milp(c, a, lb, ub, integrality, col_lb, col_ub, time_limit=time_limit,
                              mip_rel_gap=mip_rel_gap, heuristics=True)
             info.update(status=res.status, components=1, components_optimal=int(res.optimal),
                         mip_gap=res.mip_gap if res.x is not None else 0.0)
