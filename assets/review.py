@@ -66,9 +66,10 @@ class DecisionConfig(Config):
     """One decision on a purchase order."""
 
     po_id: str = Field(description="The PO id (see `supplycast review list` or the purchase_order_proposals asset)")
-    decision: Literal["approve", "reject", "set_qty"] = Field(description="approve, reject or set_qty (one line)")
+    decision: Literal["approve", "reject", "set_qty", "reopen"] = Field(
+        description="approve, reject, set_qty (one line) or reopen (take back an approval or rejection)")
     approver: str = Field(description="Who decides: a name in approvers.csv in the state folder")
-    note: str = Field("", description="Why; required for reject and set_qty")
+    note: str = Field("", description="Why; required for reject, set_qty and reopen")
     po_version: str = Field("", description="The PO version decided on; empty = the current one (a stale one is refused)")
     item_id: str = Field("", description="set_qty: the line's item")
     ship_to: str = Field("", description="set_qty: the line's store; empty = the PO's")
@@ -140,7 +141,7 @@ def _batch(config: ReviewConfig) -> tuple[pd.DataFrame, str]:
 
 @asset(group_name="review", owners=OWNERS, pool=WRITER_POOL, kinds={"duckdb", "pandas"},
        deps=["purchase_order_proposals"],
-       description="Buyer decisions on purchase orders (approve, reject, set a line's quantity) by a named approver, "
+       description="Buyer decisions on purchase orders (approve, reject, set a line's quantity, reopen) by a named approver, "
                    "from the Launchpad or a filled-in proposals sheet dropped in <state>/inbox/decisions/; appended to "
                    "po_decisions and po_audit, all or nothing; release=true then writes released_purchase_orders and "
                    "one file per supplier. Shows the review queue and the decisions so far.")

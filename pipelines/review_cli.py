@@ -6,6 +6,7 @@ Examples:
     supplycast review approve PO-20160522-293CE8D9 --by ana --note "checked with the DC"
     supplycast review reject PO-20160522-36BAF0FD --by ana --note "supplier on hold"
     supplycast review set-qty PO-20160522-293CE8D9 FOODS_3_090 CA_1 48 --by ana --note "promo ends"
+    supplycast review reopen PO-20160522-293CE8D9 --by ana --note "approved too early"  # back in the queue
     supplycast review import filled_in_proposals.xlsx         # the spreadsheet round trip, like the inbox sensor
     supplycast review release --by ana                       # approved + auto-approved POs to the suppliers
 
@@ -42,7 +43,7 @@ def _decider_args(p: argparse.ArgumentParser, *, note_required: bool) -> None:
 
 def add_review_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``review`` with its sub-commands to the ``supplycast`` parser."""
-    rv = subparsers.add_parser("review", help="the purchase-order review queue: list, approve, reject, set-qty, release",
+    rv = subparsers.add_parser("review", help="the purchase-order review queue: list, approve, reject, set-qty, reopen, import, release",
                                description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = rv.add_subparsers(dest="review_command", required=True)
     ls = sub.add_parser("list", help="the purchase orders with their status, most at stake first")
@@ -59,6 +60,10 @@ def add_review_parser(subparsers: argparse._SubParsersAction) -> argparse.Argume
     for name in ("po_id", "item_id", "ship_to", "qty"):
         sq.add_argument(name, metavar=name.upper())
     _decider_args(sq, note_required=True)
+    ro = sub.add_parser("reopen", help="take back the approval or rejection of a PO not yet released: it returns "
+                                       "to the queue (its quantity changes stay)")
+    ro.add_argument("po_id", metavar="PO_ID")
+    _decider_args(ro, note_required=True)
     im = sub.add_parser("import", help="record the decisions filled into an exported proposals sheet (XLSX or CSV)")
     im.add_argument("file", type=Path, metavar="FILE")
     _warehouse_arg(im)
@@ -95,7 +100,7 @@ def _connect(path: Path, *, read_only: bool = False):
 def _batch(args: argparse.Namespace):
     from procurement.review import decisions_frame
 
-    decision = {"approve": "approve", "reject": "reject", "set-qty": "set_qty"}[args.review_command]
+    decision = {"approve": "approve", "reject": "reject", "set-qty": "set_qty", "reopen": "reopen"}[args.review_command]
     record = {"po_id": args.po_id, "po_version": args.version, "decision": decision, "approver": args.by,
               "note": args.note, "item_id": getattr(args, "item_id", ""), "ship_to": getattr(args, "ship_to", ""),
               "qty": getattr(args, "qty", None)}

@@ -3,14 +3,17 @@
 Pure pandas (no Dagster, no database): :mod:`warehouse.review_store` reads the tables, calls
 these functions inside one transaction and appends what they return.
 
-A decision is ``approve``, ``reject`` or ``set_qty`` (one line's quantity) by a named approver on
-one *version* of a PO: the hash of its lines' content (:func:`procurement.approval.po_versions`).
-A later run that changes the PO gives it a new version, so earlier decisions no longer apply:
-they are void, the PO is back in the queue, and the void is audited. Within a batch (one CLI
-call, one Launchpad run, one spreadsheet) it is all or nothing:
+A decision is ``approve``, ``reject``, ``set_qty`` (one line's quantity) or ``reopen`` by a named
+approver on one *version* of a PO: the hash of its lines' content
+(:func:`procurement.approval.po_versions`). A later run that changes the PO gives it a new version,
+so earlier decisions no longer apply: they are void, the PO is back in the queue, and the void is
+audited. Until a PO is released a buyer can take a decision back: ``reopen`` (with a note) returns
+an approved or rejected PO to the queue, and a later ``set_qty`` of a line replaces the earlier
+one while the PO is undecided. Within a batch (one CLI call, one Launchpad run, one spreadsheet)
+it is all or nothing:
 
 * *problems* (unknown PO, stale version, a repeated decision, a missing approver or note, a
-  quantity below MOQ or off the pack size, a malformed sheet) record nothing;
+  quantity below MOQ or off the pack size, nothing to reopen, a malformed sheet) record nothing;
 * *refusals* (an approver not in ``approvers.csv``, no ``approvers.csv`` at all, an approval above
   the approver's signing limit) record nothing either, except the refusal itself in the audit.
 """
@@ -48,7 +51,9 @@ __all__ = [
     "safe_name",
 ]
 
-DECISIONS = ("approve", "reject", "set_qty")
+DECISIONS = ("approve", "reject", "set_qty", "reopen")
+# the decisions on a whole PO (at most one per PO in a batch); ``set_qty`` is on one line
+_HEADER = ("approve", "reject", "reopen")
 CHANNELS = ("ui", "spreadsheet", "cli")
 PO_STATES = ("needs_approval", "approved", "auto_approved", "rejected", "released")
 # the columns a buyer fills in on the exported sheet, in this order, after the proposal's own
@@ -189,6 +194,19 @@ def effective_lines(lines: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFram
     return out
 
 
+def _in_force(decisions: pd.DataFrame) -> pd.DataFrame:
+    """The decisions that still stand: an ``approve`` or ``reject`` followed by a ``reopen`` of the
+    same PO version is taken back (and the ``reopen`` itself decides nothing); ``set_qty`` stays."""
+    if decisions.empty:
+        return decisions
+    d = decisions.sort_values("decided_at", kind="stable")
+    key = [d["po_id"], d["po_version"]]
+    reopen = d["decision"].eq("reopen")
+    seen = reopen.groupby(key).cumsum()  # reopens of the version up to each row
+    after_last = seen == seen.groupby(key).transform("max")
+    return d[~reopen & (~d["decision"].isin(["approve", "reject"]) | after_last)]
+
+
 def po_state(lines: pd.DataFrame, decisions: pd.DataFrame, released: pd.DataFrame) -> pd.DataFrame:
     """Status of every proposed PO after the decisions and releases so far.
 
@@ -210,12 +228,15 @@ def po_state(lines: pd.DataFrame, decisions: pd.DataFrame, released: pd.DataFram
     pos["value_usd"] = pos["value_usd"].round(2)
     d = decisions.merge(pos[["po_id", "po_version"]].rename(columns={"po_version": "_current"}), on="po_id")
     current = d[d["po_version"] == d["_current"]]
-    header = current[current["decision"].isin(["approve", "reject"])].sort_values("decided_at").drop_duplicates(
+    standing = _in_force(current)
+    header = standing[standing["decision"].isin(["approve", "reject"])].drop_duplicates(
+        "po_id", keep="last").set_index("po_id")
+    reopened = current[current["decision"] == "reopen"].sort_values("decided_at", kind="stable").drop_duplicates(
         "po_id", keep="last").set_index("po_id")
     sets = current[current["decision"] == "set_qty"].groupby("po_id").agg(
         n=("qty", "size"), by=("approver", "last"))
-    old = d[(d["po_version"] != d["_current"]) & ~d["po_id"].isin(current["po_id"])].sort_values(
-        "decided_at").drop_duplicates("po_id", keep="last").set_index("po_id")
+    old = _in_force(d[(d["po_version"] != d["_current"]) & ~d["po_id"].isin(current["po_id"])]).drop_duplicates(
+        "po_id", keep="last").set_index("po_id")
     rel = released.drop_duplicates("po_id").set_index("po_id") if len(released) else pd.DataFrame(
         columns=["released_at", "approver", "po_version"])
 
@@ -234,13 +255,17 @@ def po_state(lines: pd.DataFrame, decisions: pd.DataFrame, released: pd.DataFram
     note = po.map(header["note"]).fillna("") if len(header) else pd.Series("", index=pos.index)
     rel_at = po.map(rel["released_at"]).astype(str) if len(rel) else pd.Series("", index=pos.index)
     rel_by = po.map(rel["approver"]).fillna("") if len(rel) else pd.Series("", index=pos.index)
+    set_reason = ("quantity changed by " + po.map(sets["by"]).fillna("") + " on "
+                  + po.map(sets["n"]).fillna(0).astype(int).astype(str) + " line(s): awaiting approval of the changed PO")
+    reopen_reason = ("reopened by " + po.map(reopened["approver"]).fillna("") + ": "
+                     + po.map(reopened["note"]).fillna("") + "; " + np.where(has_set, set_reason, pos["policy_reason"]))
     reason = np.select(
-        [is_rel, hdec == "reject", hdec == "approve", has_set, voided],
+        [is_rel, hdec == "reject", hdec == "approve", po.isin(reopened.index), has_set, voided],
         ["released at " + rel_at + " (approved by " + rel_by + ")",
          "rejected by " + who.fillna("") + ": " + note,
          "approved by " + who.fillna("") + np.where(note != "", ": " + note, ""),
-         "quantity changed by " + po.map(sets["by"]).fillna("") + " on " + po.map(sets["n"]).fillna(0).astype(int).astype(
-             str) + " line(s): awaiting approval of the changed PO",
+         reopen_reason,
+         set_reason,
          "back in the queue: " + po.map(old["decision"]).fillna("") + " by " + po.map(old["approver"]).fillna("")
          + " on version " + po.map(old["po_version"]).fillna("") + " void, a later run changed the PO to version "
          + pos["po_version"]],
@@ -279,9 +304,10 @@ def validate_decisions(
 ) -> Validation:
     """Check a batch against the current proposals, the decisions so far and the approvers.
 
-    ``set_qty`` decisions of a batch are taken before its approvals, so a sheet that changes a
-    line and approves the PO is one valid batch, and the approval limit is checked on the value
-    after the change.
+    A batch's ``reopen`` decisions are taken first, then its ``set_qty``, then its approvals and
+    rejections: a sheet that changes a line and approves the PO is one valid batch (the approval
+    limit is checked on the value after the change), and so is one that reopens a PO and changes
+    a line of it. A PO takes at most one of ``approve``, ``reject``, ``reopen`` per batch.
 
     Args:
         batch: :func:`decisions_frame` of the new decisions.
@@ -299,14 +325,16 @@ def validate_decisions(
     state = po_state(lines, decisions, released).set_index("po_id")
     line_keys = lines.set_index(["po_id", "item_id", "ship_to"])
     current = decisions.merge(state["po_version"].rename("_current").reset_index(), on="po_id")
-    current = current[current["po_version"] == current["_current"]]
+    current = _in_force(current[current["po_version"] == current["_current"]])
     decided = current[current["decision"].isin(["approve", "reject"])].drop_duplicates("po_id", keep="last").set_index("po_id")
     set_before = current[current["decision"] == "set_qty"].drop_duplicates(["po_id", "item_id", "ship_to"], keep="last")
     set_before = set_before.set_index(["po_id", "item_id", "ship_to"])
     accepted: list[dict] = []
     seen_header: dict[str, int] = {}
     seen_line: dict[tuple, int] = {}
-    order = sorted(range(len(batch)), key=lambda i: batch["decision"].iloc[i] != "set_qty")
+    reopened: set[str] = set()  # POs this batch reopens: undecided for its later rows
+    rank = {"reopen": 0, "set_qty": 1}
+    order = sorted(range(len(batch)), key=lambda i: rank.get(batch["decision"].iloc[i], 2))
     for i in order:
         row = batch.iloc[i]
         po, decision, who = row["po_id"], row["decision"], row["approver"]
@@ -315,7 +343,7 @@ def validate_decisions(
             problems.append(_problem(batch, i, "decision", f"{decision or 'blank'!r} is not one of {', '.join(DECISIONS)}"))
         if not who:
             problems.append(_problem(batch, i, "approver", "missing: every decision needs a named approver"))
-        if decision in ("reject", "set_qty") and not row["note"]:
+        if decision in ("reject", "set_qty", "reopen") and not row["note"]:
             problems.append(_problem(batch, i, "note", f"missing: a {decision} decision needs a note saying why"))
         if not po:
             problems.append(_problem(batch, i, "po_id", "missing PO id"))
@@ -334,10 +362,16 @@ def validate_decisions(
         if st["policy_status"] == "rejected":
             problems.append(_problem(batch, i, "po_id", f"{po} has no feasible offer: there is nothing to decide"))
             continue
-        if po in decided.index:
+        standing = po in decided.index and po not in reopened
+        if decision == "reopen" and not standing:
+            problems.append(_problem(batch, i, "po_id", f"{po} version {st['po_version']} is {st['status']} with no "
+                                     "approval or rejection to reopen"))
+            continue
+        if decision != "reopen" and standing:
             prev = decided.loc[po]
             problems.append(_problem(batch, i, "po_id", f"{po} version {st['po_version']} was already decided: "
-                                     f"{prev['decision']} by {prev['approver']} at {prev['decided_at']}"))
+                                     f"{prev['decision']} by {prev['approver']} at {prev['decided_at']} (to change "
+                                     f"it, reopen it first with a note)"))
             continue
         ship_to = row["ship_to"]
         qty = None
@@ -364,7 +398,8 @@ def validate_decisions(
             elif pack > 1 and qty % pack:
                 problems.append(_problem(batch, i, "qty", f"{qty} is not a multiple of the pack size {pack} for "
                                          f"{row['item_id']} (nearest: {qty // pack * pack} or {(qty // pack + 1) * pack})"))
-            if key in set_before.index:
+            if key in set_before.index and qty == int(set_before.loc[key, "qty"]):
+                # another quantity replaces the earlier one; the same one again is a repeat
                 prev = set_before.loc[key]
                 problems.append(_problem(batch, i, "qty", f"{row['item_id']} on {po} version {st['po_version']} was "
                                          f"already set to {int(prev['qty'])} by {prev['approver']}"))
@@ -372,12 +407,14 @@ def validate_decisions(
                 problems.append(_problem(batch, i, "qty", f"the same line is set twice in this batch "
                                          f"(also {batch['_source'].iloc[seen_line[key]]})"))
             seen_line.setdefault(key, i)
-        elif decision in ("approve", "reject"):
+        elif decision in _HEADER:
             if po in seen_header:
                 problems.append(_problem(batch, i, "decision", f"{po} is decided twice in this batch "
                                          f"(also {batch['_source'].iloc[seen_header[po]]})"))
             seen_header.setdefault(po, i)
         if len(problems) == bad:
+            if decision == "reopen":
+                reopened.add(po)
             accepted.append({"_i": i, "po_id": po, "po_version": st["po_version"], "decision": decision,
                              "item_id": row["item_id"] if decision == "set_qty" else None,
                              "ship_to": ship_to if decision == "set_qty" else None, "qty": qty,
@@ -439,7 +476,8 @@ def voided_decisions(lines: pd.DataFrame, decisions: pd.DataFrame, released: pd.
     current = lines.groupby("po_id")["po_version"].first().rename("new_version").reset_index()
     d = decisions.merge(current, on="po_id")
     d = d[(d["po_version"] != d["new_version"]) & ~d["po_id"].isin(released.get("po_id", pd.Series(dtype=str)))]
-    d = d.sort_values("decided_at").drop_duplicates(["po_id", "po_version"], keep="last")
+    # a decision taken back by a reopen was not in force: nothing of it to void
+    d = _in_force(d).drop_duplicates(["po_id", "po_version"], keep="last")
     if len(already_voided):
         done = already_voided[["po_id", "po_version"]].drop_duplicates()
         d = d.merge(done, on=["po_id", "po_version"], how="left", indicator=True)
@@ -556,8 +594,8 @@ def _cell(value) -> str:
 def parse_decision_sheet(path: str | Path) -> pd.DataFrame:
     """The decisions a buyer filled into an exported proposals sheet (XLSX or CSV).
 
-    A row with ``new_qty`` is a ``set_qty`` of its line; ``decision`` ``approve`` or ``reject`` on
-    any row decides its PO (rows of one PO must agree); rows with neither are skipped.
+    A row with ``new_qty`` is a ``set_qty`` of its line; ``decision`` ``approve``, ``reject`` or
+    ``reopen`` on any row decides its PO (rows of one PO must agree); rows with neither are skipped.
 
     Returns:
         :func:`decisions_frame` whose sources and labels name the file, row and column.
@@ -594,7 +632,7 @@ def parse_decision_sheet(path: str | Path) -> pd.DataFrame:
         where = f"{path.name} row {n}"
         if decision not in ("", *DECISIONS):
             problems.append(Problem(where, labels["decision"], f"{get['decision']!r} is not one of approve, reject, "
-                                    "set_qty (or leave it blank and fill new_qty)"))
+                                    "reopen, set_qty (or leave it blank and fill new_qty)"))
             continue
         if not get["approver"]:
             problems.append(Problem(where, labels["approver"], "missing: every decision needs a named approver"))
@@ -611,7 +649,7 @@ def parse_decision_sheet(path: str | Path) -> pd.DataFrame:
                             "item_id": get["item_id"], "ship_to": get["ship_to"], "qty": get["new_qty"],
                             "approver": get["approver"], "note": get["note"]})
             sources.append(where)
-        if decision in ("approve", "reject"):
+        if decision in _HEADER:
             prev = header_rows.get(get["po_id"])
             mine = (n, decision, get["approver"], get["po_version"])
             if prev is None:
@@ -625,8 +663,8 @@ def parse_decision_sheet(path: str | Path) -> pd.DataFrame:
                                         f"(version {get['po_version']}) disagrees with row {prev[0]} ({prev[1]} by "
                                         f"{prev[2]}, version {prev[3]}); one decision per PO"))
     if not problems and not records:
-        problems.append(Problem(path.name, labels["decision"], "no decisions found: fill decision (approve/reject) "
-                                "or new_qty on the rows to decide"))
+        problems.append(Problem(path.name, labels["decision"], "no decisions found: fill decision (approve, reject, "
+                                "reopen) or new_qty on the rows to decide"))
     if problems:
         raise DecisionError(problems)
     batch = decisions_frame(records, sources=sources, labels={**labels, "po_version": labels["po_version"]})

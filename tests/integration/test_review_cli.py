@@ -141,6 +141,38 @@ def test_decision_paths_and_their_outcomes(review_warehouse: Path, tmp_path: Pat
     assert statuses == {"PO-A": "released", "PO-B": "rejected", "PO-C": "released", "RJ-D": "rejected"}
 
 
+def test_a_buyer_takes_back_an_approval_and_a_quantity_typo_before_release(review_warehouse: Path):
+    wh = review_warehouse
+    assert _cli(wh, "set-qty", "PO-A", "FOODS_1", "CA_1", "12", "--by", "ana", "--note", "promo over").returncode == 0
+    # the typo (12 for 120) is corrected while PO-A waits: the later quantity replaces it
+    fix = _cli(wh, "set-qty", "PO-A", "FOODS_1", "CA_1", "120", "--by", "ana", "--note", "typo: 120")
+    assert fix.returncode == 0, fix.stderr
+    assert _cli(wh, "approve", "PO-A", "--by", "ana").returncode == 0
+    nothing = _cli(wh, "reopen", "PO-C", "--by", "ana", "--note", "x")
+    assert nothing.returncode == 1 and "no approval or rejection to reopen" in nothing.stderr
+    no_note = _cli(wh, "reopen", "PO-A", "--by", "ana")
+    assert no_note.returncode == 1 and "--note: missing: a reopen decision needs a note" in no_note.stderr
+    back = _cli(wh, "reopen", "PO-A", "--by", "bo", "--note", "DC has no room this week")
+    assert back.returncode == 0, back.stderr
+    assert "recorded: reopen on PO-A" in back.stdout
+    po_a = {p["po_id"]: p for p in json.loads(_cli(wh, "list", "--json").stdout)}["PO-A"]
+    assert po_a["status"] == "needs_approval"
+    assert po_a["reason"].startswith("reopened by bo: DC has no room this week; quantity changed by ana on 2 line(s)")
+    # FOODS_1 at 120: 120 x 50 + 1,000 x 120/600 + 24,800 = 31,000
+    assert po_a["value_usd"] == 31_000
+    assert _rows(wh, "SELECT action, from_status, to_status, actor FROM po_audit WHERE action = 'reopen'") == [
+        ("reopen", "approved", "needs_approval", "bo")]
+    release = _cli(wh, "release", "--by", "ana", "--json")
+    assert json.loads(release.stdout)["purchase_orders"] == ["PO-C"]  # a reopened PO waits for its approval
+    assert _cli(wh, "approve", "PO-A", "--by", "ana", "--note", "room found").returncode == 0
+    release = _cli(wh, "release", "--by", "ana", "--json")
+    assert json.loads(release.stdout)["purchase_orders"] == ["PO-A"]
+    assert _rows(wh, "SELECT item_id, qty FROM released_purchase_orders WHERE po_id = 'PO-A' ORDER BY item_id") == [
+        ("FOODS_1", 120), ("FOODS_2", 480)]
+    late = _cli(wh, "reopen", "PO-A", "--by", "ana", "--note", "too late")
+    assert late.returncode == 1 and "already released" in late.stderr
+
+
 def test_spreadsheet_with_a_mistake_records_nothing_then_the_fixed_one_records_all(review_warehouse: Path, filled_in_sheet,
                                                                                  tmp_path: Path):
     wh = review_warehouse

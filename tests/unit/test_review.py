@@ -122,7 +122,7 @@ def test_authority_unknown_approver_missing_file_and_signing_limit(po_lines):
         "PO value 31,000.00 USD is above bo's signing limit of 10,000.00 USD")
 
 
-def test_decisions_change_status_and_a_second_decision_is_refused(po_lines):
+def test_decisions_change_status_a_correction_replaces_and_a_repeat_is_refused(po_lines):
     lines = po_lines()
     first = validate_decisions(batch(rec(decision="set_qty", item_id="FOODS_1", qty=120, note="promo over")), lines,
                                no_decisions(), no_releases(), APPROVERS)
@@ -132,17 +132,74 @@ def test_decisions_change_status_and_a_second_decision_is_refused(po_lines):
     assert state.loc["PO-A", "status_reason"].startswith("quantity changed by Ana on 1 line(s)")
     # 120 x 50 + 1000 x 120/600 + 24,800 = 31,000
     assert state.loc["PO-A", "value_usd"] == 31_000
-    again = validate_decisions(batch(rec(decision="set_qty", item_id="FOODS_1", qty=240, note="no")), lines,
+    again = validate_decisions(batch(rec(decision="set_qty", item_id="FOODS_1", qty=120, note="again")), lines,
                                so_far, no_releases(), APPROVERS)
     assert "already set to 120 by Ana" in again.problems[0].message
+    # a typo corrected before anyone approved: the later quantity replaces the earlier one
+    fix = validate_decisions(batch(rec(decision="set_qty", item_id="FOODS_1", qty=240, approver="bo", note="typo")),
+                             lines, so_far, no_releases(), APPROVERS)
+    assert not fix.problems and list(fix.accepted["qty"]) == [240]
+    so_far = pd.concat([so_far, accepted_rows(fix, "2026-01-01 10:30")], ignore_index=True)
+    state = po_state(lines, so_far, no_releases()).set_index("po_id")
+    # 240 x 50 + 1000 x 240/600 + 24,800 = 37,200
+    assert state.loc["PO-A", "value_usd"] == 37_200
+    assert state.loc["PO-A", "status_reason"].startswith("quantity changed by bo on 2 line(s)")
     approve = validate_decisions(batch(rec(note="ok")), lines, so_far, no_releases(), APPROVERS)
     so_far = pd.concat([so_far, accepted_rows(approve, "2026-01-01 11:00")], ignore_index=True)
     state = po_state(lines, so_far, no_releases()).set_index("po_id")
     assert state.loc["PO-A", "status"] == "approved" and state.loc["PO-A", "approver"] == "Ana"
-    twice = validate_decisions(batch(rec(decision="reject", note="changed my mind")), lines, so_far, no_releases(),
-                               APPROVERS)
-    assert twice.problems[0].message.startswith(f"PO-A version {lines['po_version'].iloc[0]} was already decided: "
-                                                "approve by Ana")
+    version = lines["po_version"].iloc[0]
+    for late in (rec(decision="reject", note="changed my mind"),
+                 rec(decision="set_qty", item_id="FOODS_1", qty=360, note="more")):
+        twice = validate_decisions(batch(late), lines, so_far, no_releases(), APPROVERS)
+        assert twice.problems[0].message.startswith(f"PO-A version {version} was already decided: approve by Ana")
+        assert twice.problems[0].message.endswith("(to change it, reopen it first with a note)")
+
+
+def test_reopen_takes_a_decision_back_until_release(po_lines):
+    lines = po_lines()
+    version = lines["po_version"].iloc[0]
+    so_far = accepted_rows(validate_decisions(batch(rec(), rec(po="PO-B", decision="reject", note="on hold")), lines,
+                                              no_decisions(), no_releases(), APPROVERS))
+    for wrong, column, message in (
+            (rec(decision="reopen"), "note", "a reopen decision needs a note"),
+            (rec(po="PO-C", decision="reopen", note="n"), "po_id",
+             "PO-C version " + lines.loc[lines["po_id"] == "PO-C", "po_version"].iloc[0]
+             + " is auto_approved with no approval or rejection to reopen")):
+        check = validate_decisions(batch(wrong), lines, so_far, no_releases(), APPROVERS)
+        assert [(p.column, p.message) for p in check.problems][-1][0] == column
+        assert message in check.problems[-1].message and check.accepted.empty
+    # one of approve, reject, reopen per PO and batch
+    both = validate_decisions(batch(rec(decision="reopen", note="x"), rec(decision="approve")), lines, so_far,
+                              no_releases(), APPROVERS)
+    assert any("decided twice in this batch" in p.message for p in both.problems)
+    # any listed approver may reopen (bo's limit is below PO-A's value: reopening commits no money)
+    reopen = validate_decisions(batch(rec(decision="reopen", approver="bo", note="approved too early"),
+                                      rec(po="PO-B", decision="reopen", approver="bo", note="supplier back")),
+                                lines, so_far, no_releases(), APPROVERS)
+    assert not reopen.problems and reopen.refused.empty
+    so_far = pd.concat([so_far, accepted_rows(reopen, "2026-01-01 11:00")], ignore_index=True)
+    state = po_state(lines, so_far, no_releases()).set_index("po_id")
+    assert state.loc["PO-A", "status"] == "needs_approval" and state.loc["PO-A", "approver"] == ""
+    assert state.loc["PO-A", "status_reason"].startswith("reopened by bo: approved too early; ")
+    assert state.loc["PO-B", "status"] == "needs_approval"
+    assert releasable_lines(lines, so_far, no_releases())["po_id"].unique().tolist() == ["PO-C"]
+    # reopened: a quantity can change again
+    change = validate_decisions(batch(rec(decision="set_qty", item_id="FOODS_2", qty=240, note="half")), lines,
+                                so_far, no_releases(), APPROVERS)
+    assert not change.problems
+    again = validate_decisions(batch(rec(note="second look")), lines, so_far, no_releases(), APPROVERS)
+    so_far = pd.concat([so_far, accepted_rows(again, "2026-01-01 12:00")], ignore_index=True)
+    state = po_state(lines, so_far, no_releases()).set_index("po_id")
+    assert state.loc["PO-A", ["status", "status_reason"]].tolist() == ["approved", "approved by Ana: second look"]
+    # reopen and change a line in one batch (the reopen is taken first, whatever the order)
+    redo = validate_decisions(batch(rec(decision="set_qty", item_id="FOODS_1", qty=120, note="cut"),
+                                    rec(decision="reopen", note="cut a line")), lines, so_far, no_releases(), APPROVERS)
+    assert not redo.problems and sorted(redo.accepted["decision"]) == ["reopen", "set_qty"]
+    released = releasable_lines(lines, so_far, no_releases()).assign(released_at=pd.Timestamp("2026-01-02", tz="UTC"))
+    late = validate_decisions(batch(rec(decision="reopen", note="too late")), lines, so_far, released, APPROVERS)
+    assert "already released" in late.problems[0].message
+    assert version == state.loc["PO-A", "po_version"]
 
 
 def test_effective_lines_scale_freight_and_co2e(po_lines):
@@ -175,6 +232,14 @@ def test_a_changed_po_voids_earlier_decisions_and_returns_to_the_queue(po_lines)
                                                   f"run changed the PO to version {new}")
     stale = validate_decisions(batch(rec(po_version=old)), changed, so_far, no_releases(), APPROVERS)
     assert stale.problems[0].column == "po_version"
+    # an approval taken back before the run was not in force: nothing of it to void
+    reopened = pd.concat([so_far, accepted_rows(validate_decisions(batch(rec(decision="reopen", note="wait")), lines,
+                                                                   so_far, no_releases(), APPROVERS),
+                                                "2026-01-01 11:00")], ignore_index=True)
+    assert voided_decisions(changed, reopened, no_releases(), pd.DataFrame(columns=["po_id", "po_version"])).empty
+    state = po_state(changed, reopened, no_releases()).set_index("po_id")
+    assert state.loc["PO-A", "status"] == state.loc["PO-A", "policy_status"]  # the run's own verdict, nothing void
+    assert "void" not in state.loc["PO-A", "status_reason"]
 
 
 def test_release_only_approved_and_auto_approved_never_twice(po_lines):
@@ -229,6 +294,11 @@ def test_sheet_round_trip_reads_decisions_with_their_rows(po_lines, tmp_path: Pa
     assert not check.problems and not len(check.refused) and len(check.accepted) == 2
     csv = _sheet(po_lines, tmp_path, {3: {"decision": "approve", "approver": "bo"}}, fmt="csv")
     assert parse_decision_sheet(csv)[["po_id", "decision"]].values.tolist() == [["PO-C", "approve"]]
+    # reopen with a new quantity on its row: both, the reopen a decision on the whole PO
+    redo = _sheet(po_lines, tmp_path, {2: {"decision": "Reopen", "new_qty": 100, "approver": "ana", "note": "recount"}},
+                  fmt="csv")
+    assert parse_decision_sheet(redo)[["po_id", "decision", "item_id", "qty"]].values.tolist() == [
+        ["PO-B", "set_qty", "HOBBIES_1", "100"], ["PO-B", "reopen", "", None]]
 
 
 def test_sheet_with_a_mistake_names_file_row_and_column(po_lines, tmp_path: Path):
@@ -240,8 +310,8 @@ def test_sheet_with_a_mistake_names_file_row_and_column(po_lines, tmp_path: Path
     assert [str(p) for p in err.value.problems] == [
         f"{path.name} row 3, column F (new_qty): 'ten' is not a whole number",
         f"{path.name} row 4, column G (approver): missing: every decision needs a named approver",
-        f"{path.name} row 5, column E (decision): 'yes please' is not one of approve, reject, set_qty (or leave it "
-        "blank and fill new_qty)"]
+        f"{path.name} row 5, column E (decision): 'yes please' is not one of approve, reject, reopen, set_qty (or "
+        "leave it blank and fill new_qty)"]
     # the sheet parses, but the quantity is off the pack: the validation names the same row and column
     off = _sheet(po_lines, tmp_path, {1: {"new_qty": 100, "approver": "ana", "note": "x"}})
     check = validate_decisions(parse_decision_sheet(off), po_lines(), no_decisions(), no_releases(), APPROVERS)
