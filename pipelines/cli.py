@@ -45,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
                           "(default: the last POS date). Example: --as-of 2016-05-08")
     run.add_argument("--horizon", type=_positive_int, default=28, metavar="N",
                      help="days to forecast after the origin (default: 28). Example: --horizon 14")
+    run.add_argument("--approval-threshold", type=_usd, default=None, metavar="USD",
+                     help="POs worth up to this are auto-approved by the policy, dearer ones wait for a buyer "
+                          "(default: 75,000, the Launchpad's approval_threshold_usd). Example: "
+                          "--approval-threshold 10000 (on the sample, 4 of its 8 POs then wait)")
     run.add_argument("--json", action="store_true",
                      help="print one JSON document on stdout (feeds and where they came from, quarantined rows, "
                           "warnings, rows per table, forecast models, backtest, PO totals, export files, seconds); "
@@ -106,6 +110,7 @@ examples:
   supplycast run                                       # embedded real sample (M5 store CA_1)
   supplycast run --data ../shared/data/m5              # all 30,490 M5 series
   supplycast run --as-of 2016-05-08 --horizon 14       # backdated origin, two weeks ahead
+  supplycast run --approval-threshold 10000            # more POs wait for a buyer (supplycast review list)
   supplycast run --warehouse /tmp/wh.duckdb --quiet --json > summary.json
   supplycast run --data my_feeds --sample-logistics    # borrow the sample's weather and shipments"""
 
@@ -132,6 +137,17 @@ def _positive_int(value: str) -> int:
     return n
 
 
+def _usd(value: str) -> float:
+    """argparse type: an amount in USD > 0 (thousands separators allowed)."""
+    try:
+        amount = float(value.replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an amount in USD like 10000, got {value!r}") from None
+    if not amount > 0 or amount == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive amount, got {value!r}")
+    return amount
+
+
 def _levels(value: str) -> tuple[float, ...]:
     """argparse type: comma-separated service levels, each in [0.5, 1)."""
     from procurement.replay import service_levels
@@ -147,7 +163,10 @@ def _levels(value: str) -> tuple[float, ...]:
 
 
 def _run_config(args: argparse.Namespace) -> dict[str, Any]:
-    return {"ops": {"forecast": {"config": {"horizon": args.horizon, "as_of": args.as_of}}}}
+    ops: dict[str, Any] = {"forecast": {"config": {"horizon": args.horizon, "as_of": args.as_of}}}
+    if getattr(args, "approval_threshold", None) is not None:
+        ops["purchase_order_proposals"] = {"config": {"approval_threshold_usd": args.approval_threshold}}
+    return {"ops": ops}
 
 
 # Library chatter a run's reader has no use for, turned off before the libraries are imported

@@ -50,7 +50,7 @@ def test_help_explains_every_option_with_an_example(capsys):
     text = capsys.readouterr().out
     options = [a for a in _run_parser()._actions if a.option_strings and "--help" not in a.option_strings]
     assert {o.option_strings[0] for o in options} == {"--data", "--warehouse", "--as-of", "--horizon", "--json", "--quiet",
-                                                      "--sample-logistics", "--ephemeral"}
+                                                      "--sample-logistics", "--ephemeral", "--approval-threshold"}
     for option in options:
         assert option.option_strings[0] in text
         assert "Example:" in option.help, f"{option.option_strings[0]} has no example"
@@ -61,12 +61,29 @@ def test_help_explains_every_option_with_an_example(capsys):
     (["run", "--as-of", "2016-13-01"], "expected a date YYYY-MM-DD"),
     (["run", "--horizon", "0"], "must be at least 1"),
     (["run", "--horizon", "two"], "whole number of days"),
+    (["run", "--approval-threshold", "ten"], "expected an amount in USD like 10000, got 'ten'"),
+    (["run", "--approval-threshold", "0"], "must be a positive amount"),
 ])
 def test_bad_options_are_refused_before_anything_runs(capsys, argv, message):
     with pytest.raises(SystemExit) as exit_:
         main(argv)
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_approval_threshold_is_the_purchase_order_config_of_the_run():
+    from dagster import validate_run_config
+
+    from pipelines.cli import _run_config
+    from pipelines.definitions import defs
+
+    job = defs.resolve_job_def("daily_refresh")
+    args = _run_parser().parse_args(["--approval-threshold", "10,000"])
+    config = _run_config(args)
+    assert config["ops"]["purchase_order_proposals"] == {"config": {"approval_threshold_usd": 10_000.0}}
+    # a key the job does not know would fail here, not only when a run starts
+    validate_run_config(job, config)
+    assert "purchase_order_proposals" not in _run_config(_run_parser().parse_args([]))["ops"]
 
 
 @pytest.mark.parametrize(("as_of", "message"), [
