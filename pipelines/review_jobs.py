@@ -31,8 +31,9 @@ __all__ = ["review_purchase_orders", "decisions_inbox_sensor", "REVIEW_JOBS", "R
 review_purchase_orders = define_asset_job(
     "review_purchase_orders",
     selection=AssetSelection.assets("po_decisions"),
-    description="Approve, reject or change the quantity of purchase-order lines as a named approver (approvers.csv "
-                "in the state folder), all or nothing; set release: true to send approved and auto-approved POs. "
+    description="Approve, reject, reopen (take a decision back) or change the quantity of purchase-order lines as a "
+                "named approver (approvers.csv in the state folder), all or nothing; set release: true to send "
+                "approved and auto-approved POs. "
                 "Example config: ops: {po_decisions: {config: {decisions: [{po_id: PO-..., decision: approve, "
                 "approver: ana, note: checked}]}}}",
 )

@@ -125,3 +125,10 @@ def test_launchpad_decisions_are_typed_and_recorded_as_ui(state: Path, review_wa
     assert meta["pos_by_status"].value == {"released": 2, "rejected": 2}
     exports = review_warehouse.parent / "exports" / "released"
     assert sorted(p.name for p in exports.rglob("*.csv")) == ["acme.csv", "calm.csv"]
+    # the rejection taken back in the Launchpad: PO-B waits again
+    back = _run(review_warehouse, {"ops": {"po_decisions": {"config": {"decisions": [
+        {"po_id": "PO-B", "decision": "reopen", "approver": "bo", "note": "supplier back"}]}}}})
+    assert back.success
+    assert _decisions(review_warehouse)[-1] == ("PO-B", "reopen", None, None, "bo", "ui")
+    meta = back.asset_materializations_for_node("po_decisions")[0].metadata
+    assert meta["pos_by_status"].value == {"released": 2, "needs_approval": 1, "rejected": 1}
