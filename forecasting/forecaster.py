@@ -150,7 +150,8 @@ class DemandForecaster:
         holdout_days: Days held out to choose the model (all windows together); see
             :func:`backtest_plan` to fit it to a short history.
         n_windows: Backtest origins; ``holdout_days`` must be a multiple of it.
-        n_jobs: Worker processes for statsforecast.
+        n_jobs: Worker processes for statsforecast, and the LightGBM threads of the long-history
+            model's fits (at most the machine's cores; two fits side by side share them).
         min_history: Fewer days than this and a series gets its mean.
         global_model: Backtest and use the global LightGBM.
         regression_threshold: Tolerated excess of the global model's backtest MASE over
@@ -264,7 +265,7 @@ class DemandForecaster:
             if self.long_history_days is not None:
                 long_fit = fit_long_history(
                     prepared, holdout, statistical.dates, mask=long_mask, inputs=long_inputs, attributes=attributes,
-                    id_cols=id_cols, weather=self.long_weather, n_jobs=1,
+                    id_cols=id_cols, weather=self.long_weather, n_jobs=self.n_jobs,
                     max_train_rows=self.long_max_train_rows, prep=long_prep)
         with _timed(seconds, "choose"):
             choice = choose_models(holdout, statistical, global_fit, interval=BACKTEST_INTERVAL,

@@ -17,6 +17,7 @@ Each forecast row gets a :data:`WEATHER_SOURCES` label (:func:`weather_source`).
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -278,6 +279,13 @@ def _long_model(static: Sequence[str], horizon: int, n_jobs: int, max_train_rows
                                  params={**LGBM_PARAMS, "n_jobs": int(n_jobs)}, max_train_rows=max_train_rows)
 
 
+def _sharing(model: LongHistoryForecaster, n_jobs: int, fits: int) -> LongHistoryForecaster:
+    """``model`` with its share of ``n_jobs`` LightGBM threads (at most the machine's cores: more busy-wait
+    each other, see ``forecasting.lgbm``) when ``fits`` run side by side; at least one each."""
+    threads = min(int(n_jobs), os.cpu_count() or 1)
+    return replace(model, params={**model.params, "n_jobs": max(1, threads // max(fits, 1))})
+
+
 def prepare_long(
     history: PreparedHistory,
     *,
@@ -352,7 +360,8 @@ def fit_long_history(
         attributes: Where the hierarchy columns come from (see :func:`series_hierarchy`).
         id_cols: Series id columns.
         weather: Allow the weather (False: never use it, and do not measure it).
-        n_jobs: LightGBM threads.
+        n_jobs: LightGBM threads in all: fits side by side share them (two fits, one thread each);
+            a lone fit takes them all.
         max_train_rows: Training rows are sampled (seeded) above this many.
         prep: :func:`prepare_long` of the same arguments, already built (None: built here).
 
@@ -368,9 +377,10 @@ def fit_long_history(
     model = _long_model(prep.static, len(forecast_dates), n_jobs, max_train_rows)
     origin, n_series = holdout.result.cutoffs[0], history.n_series
     h_days = len(holdout.dates)
-    # the two backtests (and below the two final fits) are independent one-thread LightGBM fits,
-    # which release the GIL: side by side
-    backtests = thread_map(lambda c: replace(model).backtest(df, origin=origin, covariates=c, h=h_days), variants)
+    # the two backtests (and below the two final fits) are independent LightGBM fits, which
+    # release the GIL: side by side, sharing the threads
+    each = _sharing(model, n_jobs, len(variants))
+    backtests = thread_map(lambda c: replace(each).backtest(df, origin=origin, covariates=c, h=h_days), variants)
     store = prep.series.set_index(UID)["store_id"].astype(str)
     value, stores = None, ()
     if prep.has_weather:
@@ -379,7 +389,8 @@ def fit_long_history(
     on = store.isin(stores)  # per series code: forecast with the weather
     chosen = _pick(backtests[0], backtests[-1], on)
     finals = [c for c, use in ((variants[0], on.any()), (variants[-1], not on.all())) if use]
-    preds = thread_map(lambda c: replace(model).fit(df, covariates=c).predict(), finals)
+    each = _sharing(model, n_jobs, len(finals))
+    preds = thread_map(lambda c: replace(each).fit(df, covariates=c).predict(), finals)
     pred = _pick(preds[0], preds[-1], on) if len(preds) == 2 else preds[0]
     shape = (n_series, len(forecast_dates))
     days = pd.DataFrame({"store_id": store.reindex(pred[UID]).to_numpy(), "date": pd.to_datetime(pred[DS]).to_numpy()})
