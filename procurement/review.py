@@ -15,7 +15,8 @@ it is all or nothing:
 * *problems* (unknown PO, stale version, a repeated decision, a missing approver or note, a
   quantity below MOQ or off the pack size, nothing to reopen, a malformed sheet) record nothing;
 * *refusals* (an approver not in ``approvers.csv``, no ``approvers.csv`` at all, an approval above
-  the approver's signing limit) record nothing either, except the refusal itself in the audit.
+  the approver's signing limit, an approval by the person who raised one of the PO's lines above
+  the proposal: four eyes) record nothing either, except the refusal itself in the audit.
 """
 
 from __future__ import annotations
@@ -425,9 +426,19 @@ def validate_decisions(
     return Validation(*_authority(acc, lines, decisions, approvers, approvers_path), [])
 
 
+def _raised_lines(lines: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:
+    """Lines whose quantity in force (the latest ``set_qty`` on the PO's current version) is above the
+    proposal's, with ``approver`` = who raised it and ``proposed`` = the proposal's quantity."""
+    proposed = lines[["po_id", "po_version", "item_id", "ship_to", "qty"]].rename(columns={"qty": "proposed"})
+    sets = decisions[decisions["decision"] == "set_qty"].merge(proposed, on=["po_id", "po_version", "item_id", "ship_to"])
+    latest = sets.drop_duplicates(["po_id", "item_id", "ship_to"], keep="last")
+    return latest[latest["qty"].astype(float) > latest["proposed"].astype(float)]
+
+
 def _authority(acc: pd.DataFrame, lines: pd.DataFrame, decisions: pd.DataFrame, approvers: pd.DataFrame | None,
                approvers_path: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split accepted decisions into (accepted, refused) by the approvers' names and signing limits."""
+    """Split accepted decisions into (accepted, refused) by the approvers' names, signing limits and
+    four eyes: no one approves a PO in which they raised a line above the proposal."""
     reason = pd.Series("", index=acc.index, dtype=object)
     if approvers is None:
         reason[:] = (f"no approvers file ({approvers_path}): no one may decide; create it with a header line "
@@ -452,6 +463,14 @@ def _authority(acc: pd.DataFrame, lines: pd.DataFrame, decisions: pd.DataFrame, 
             if len(idx):
                 reason[idx] = ("PO value " + po_value[idx].map("{:,.2f}".format) + " USD is above " + names[idx]
                                + "'s signing limit of " + limit[idx].map("{:,.2f}".format) + " USD")
+            # cutting a line and approving stays one person's call; buying more than the plan needs a second
+            raised = _raised_lines(lines, pending).assign(who=lambda r: r["approver"].str.casefold())
+            mine = acc.loc[approve & (reason == ""), ["po_id"]].assign(who=acc["approver"].str.casefold())
+            hit = mine.reset_index().merge(raised, on=["po_id", "who"]).drop_duplicates("index").set_index("index")
+            if len(hit):
+                reason[hit.index] = (names[hit.index] + " raised " + hit["item_id"] + " on " + hit["po_id"] + " from "
+                                     + hit["proposed"].astype(int).astype(str) + " to " + hit["qty"].astype(int).astype(str)
+                                     + ": a PO whose quantities its approver raised needs another approver's approval")
     acc = acc.assign(approver=names)
     refused = acc[reason != ""].assign(refusal=reason[reason != ""])
     if len(refused):

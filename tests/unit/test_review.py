@@ -122,6 +122,33 @@ def test_authority_unknown_approver_missing_file_and_signing_limit(po_lines):
         "PO value 31,000.00 USD is above bo's signing limit of 10,000.00 USD")
 
 
+def test_four_eyes_whoever_raised_a_line_does_not_approve_the_po(po_lines):
+    lines = po_lines()
+    approvers = pd.concat([APPROVERS, pd.DataFrame({"approver": ["cy"], "limit_usd": [100_000.0]})], ignore_index=True)
+    more = rec(decision="set_qty", item_id="FOODS_1", qty=660, note="promo week")
+    # raised and approved by the same person, in one batch or two: refused (and audited), nothing recorded
+    own = validate_decisions(batch(more, rec()), lines, no_decisions(), no_releases(), approvers)
+    assert own.accepted.empty and own.refused["refusal"].tolist() == [
+        "Ana raised FOODS_1 on PO-A from 600 to 660: a PO whose quantities its approver raised needs another "
+        "approver's approval"]
+    so_far = accepted_rows(validate_decisions(batch(more), lines, no_decisions(), no_releases(), approvers))
+    later = validate_decisions(batch(rec(approver="ANA")), lines, so_far, no_releases(), approvers)
+    assert later.accepted.empty and later.refused["refusal"].iloc[0].startswith("Ana raised FOODS_1 on PO-A")
+    # a second person approves it
+    other = validate_decisions(batch(rec(approver="cy")), lines, so_far, no_releases(), approvers)
+    assert other.refused.empty and other.accepted["approver"].tolist() == ["cy"]
+    # cutting a line and approving stays one person's decision; so does approving after another's raise
+    cut = validate_decisions(batch(rec(decision="set_qty", item_id="FOODS_2", qty=240, note="half"), rec()), lines,
+                             no_decisions(), no_releases(), approvers)
+    assert cut.refused.empty and len(cut.accepted) == 2
+    # the raise taken back to the proposal by a later set_qty: Ana's raise is no longer in force
+    back = pd.concat([so_far, accepted_rows(validate_decisions(batch(rec(decision="set_qty", item_id="FOODS_1",
+                                                                         qty=600, approver="cy", note="as proposed")),
+                                                               lines, so_far, no_releases(), approvers),
+                                            "2026-01-01 11:00")], ignore_index=True)
+    assert validate_decisions(batch(rec()), lines, back, no_releases(), approvers).refused.empty
+
+
 def test_decisions_change_status_a_correction_replaces_and_a_repeat_is_refused(po_lines):
     lines = po_lines()
     first = validate_decisions(batch(rec(decision="set_qty", item_id="FOODS_1", qty=120, note="promo over")), lines,
