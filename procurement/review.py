@@ -234,8 +234,9 @@ def po_state(lines: pd.DataFrame, decisions: pd.DataFrame, released: pd.DataFram
         "po_id", keep="last").set_index("po_id")
     reopened = current[current["decision"] == "reopen"].sort_values("decided_at", kind="stable").drop_duplicates(
         "po_id", keep="last").set_index("po_id")
-    sets = current[current["decision"] == "set_qty"].groupby("po_id").agg(
-        n=("qty", "size"), by=("approver", "last"))
+    # a line set twice (a correction) counts once
+    sets = current[current["decision"] == "set_qty"].drop_duplicates(["po_id", "item_id", "ship_to"], keep="last")
+    sets = sets.groupby("po_id").agg(n=("qty", "size"), by=("approver", "last"))
     old = _in_force(d[(d["po_version"] != d["_current"]) & ~d["po_id"].isin(current["po_id"])]).drop_duplicates(
         "po_id", keep="last").set_index("po_id")
     rel = released.drop_duplicates("po_id").set_index("po_id") if len(released) else pd.DataFrame(

@@ -170,7 +170,7 @@ def test_decisions_change_status_a_correction_replaces_and_a_repeat_is_refused(p
     state = po_state(lines, so_far, no_releases()).set_index("po_id")
     # 240 x 50 + 1000 x 240/600 + 24,800 = 37,200
     assert state.loc["PO-A", "value_usd"] == 37_200
-    assert state.loc["PO-A", "status_reason"].startswith("quantity changed by bo on 2 line(s)")
+    assert state.loc["PO-A", "status_reason"].startswith("quantity changed by bo on 1 line(s)")
     approve = validate_decisions(batch(rec(note="ok")), lines, so_far, no_releases(), APPROVERS)
     so_far = pd.concat([so_far, accepted_rows(approve, "2026-01-01 11:00")], ignore_index=True)
     state = po_state(lines, so_far, no_releases()).set_index("po_id")
