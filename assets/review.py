@@ -21,7 +21,7 @@ from procurement.approval import ApprovalPolicy
 from procurement.review import DecisionError, decisions_frame, load_approvers, parse_decision_sheet
 
 __all__ = ["ApprovalConfig", "DecisionConfig", "ReviewConfig", "po_decisions", "REVIEW_ASSETS", "inbox_dir",
-           "settle_inbox_file", "queue_metadata"]
+           "settle_inbox_file", "queue_metadata", "launchpad_template"]
 
 _DEFAULT = ApprovalPolicy()
 
@@ -126,7 +126,22 @@ def queue_metadata(queue: pd.DataFrame, decisions: pd.DataFrame, *, top: int = 1
         "decisions_so_far": MetadataValue.md(
             decisions.head(top).reindex(columns=dec_cols).to_markdown(index=False) if len(decisions) else "none yet"),
         "decisions_total": MetadataValue.int(len(decisions)),
+        "launchpad_decisions": MetadataValue.md(launchpad_template(waiting.head(top))),
     }
+
+
+def launchpad_template(waiting: pd.DataFrame) -> str:
+    """Run config for the ``review_purchase_orders`` Launchpad listing ``waiting`` POs at their versions,
+    as a Markdown code block to copy. ``decision`` is left as the choice to make (the Launchpad marks
+    it until one is picked) and ``approver`` blank: pasted unedited, it records nothing."""
+    if waiting.empty:
+        return "nothing waiting"
+    rows = [f'        - {{po_id: {r.po_id}, po_version: "{r.po_version}", decision: approve|reject, approver: "", '
+            f'note: ""}}' for r in waiting.itertuples()]
+    return "\n".join([
+        "Copy into Jobs > review_purchase_orders > Launchpad; pick each decision, sign with your name in "
+        "approvers.csv (a note is required to reject):", "", "```yaml", "ops:", "  po_decisions:", "    config:",
+        "      decisions:", *rows, "```"])
 
 
 def _batch(config: ReviewConfig) -> tuple[pd.DataFrame, str]:

@@ -55,3 +55,30 @@ def test_quarantine_metadata_names_count_reasons_and_table():
                                 prefix="x_")
     assert clean["x_rows_quarantined"].value == 0 and clean["x_quarantine_table"].value == "quarantine_calendar (empty)"
     assert "x_quarantine_top_reasons" not in clean
+
+
+def test_launchpad_template_lists_the_waiting_pos_and_runs_only_once_filled_in():
+    import yaml
+    from dagster import DagsterInvalidConfigError, validate_run_config
+
+    from assets.review import launchpad_template
+    from pipelines.definitions import defs
+    from pipelines.review_jobs import review_purchase_orders
+
+    waiting = pd.DataFrame({"po_id": ["PO-20160522-AAAA0001", "PO-20160522-BBBB0002"],
+                            "po_version": ["0123456789ab", "00000000e123"]})
+    text = launchpad_template(waiting)
+    config = yaml.safe_load(text.split("```yaml")[1].split("```")[0])
+    decisions = config["ops"]["po_decisions"]["config"]["decisions"]
+    # the versions stay strings (an all-digit or exponent-like hash would otherwise turn into a number)
+    assert [(d["po_id"], d["po_version"]) for d in decisions] == [("PO-20160522-AAAA0001", "0123456789ab"),
+                                                                   ("PO-20160522-BBBB0002", "00000000e123")]
+    job = defs.resolve_job_def(review_purchase_orders.name)
+    # pasted unedited, the Launchpad refuses it: the decision is still a choice to make
+    with pytest.raises(DagsterInvalidConfigError, match="approve|reject"):
+        validate_run_config(job, config)
+    for d in decisions:
+        d.update(decision="approve", approver="ana")
+    assert validate_run_config(job, config)
+    assert launchpad_template(waiting.iloc[0:0]) == "nothing waiting"
+
