@@ -1,10 +1,11 @@
 """A buyer approves a purchase order through the Dagster Launchpad, then sees it approved.
 
 Runs on the quick start's server (conftest.py), after ``test_dagster_ui``, with an
-``approvers.csv`` written into its state folder. The test reads the top PO of the review queue,
-types the decision into the ``review_purchase_orders`` Launchpad, launches it, waits for the run,
-and then finds the approval in the ``po_decisions`` asset's metadata, in ``supplycast review list``
-and in ``po_audit`` (channel ``ui``).
+``approvers.csv`` written into its state folder. The test reads the top PO of the review queue and
+the Launchpad config the PO asset offers for it (``launchpad_decisions``), fills in the decision in
+the ``review_purchase_orders`` Launchpad, launches it, waits for the run, and then finds the
+approval in the ``po_decisions`` asset's metadata, in ``supplycast review list`` and in ``po_audit``
+(channel ``ui``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 
 import duckdb
 import pytest
+import yaml
 from _ui import BIN, ROOT, editor_text, open_path, shot
 
 pytestmark = pytest.mark.browser
@@ -95,6 +97,17 @@ def test_01_po_asset_shows_the_review_queue(page, ui):
     shot(page, "20_po_review_queue")
     _close_markdown(page)
     ui["po_id"] = top["po_id"]
+    # the review Launchpad's config for the waiting POs, to copy
+    offer = _markdown_entry(page, "launchpad_decisions")
+    code = offer.locator("pre").first
+    expect(code).to_be_visible()
+    page.wait_for_timeout(800)
+    shot(page, "20b_po_launchpad_decisions")
+    config = yaml.safe_load(code.inner_text())
+    _close_markdown(page)
+    listed = config["ops"]["po_decisions"]["config"]["decisions"]
+    assert top["po_id"] in [d["po_id"] for d in listed] and {d["decision"] for d in listed} == {"approve|reject"}
+    ui["template"] = config
 
 
 def test_02_approve_through_the_launchpad_and_see_it_approved(page, ui):
@@ -104,13 +117,20 @@ def test_02_approve_through_the_launchpad_and_see_it_approved(page, ui):
     open_path(page, ui, "/locations/supplycast/jobs/review_purchase_orders/playground")
     editor = page.locator(".CodeMirror").first
     expect(editor).to_be_visible()
-    editor.click()
-    page.keyboard.press("Control+A")
-    page.keyboard.press("Delete")
-    # one line of flow YAML: the editor's auto-indent cannot bend it
-    page.keyboard.insert_text(
-        f'ops: {{po_decisions: {{config: {{decisions: [{{po_id: "{po_id}", decision: approve, approver: {APPROVER}, '
-        f'note: "approved in the Launchpad"}}]}}}}}}')
+    template = ui.get("template")
+    if template:  # the asset's offer, one PO of it filled in as a buyer would
+        mine = [d for d in template["ops"]["po_decisions"]["config"]["decisions"] if d["po_id"] == po_id]
+        mine[0].update(decision="approve", approver=APPROVER, note="approved in the Launchpad")
+        template["ops"]["po_decisions"]["config"]["decisions"] = mine
+        editor.evaluate("(el, text) => el.CodeMirror.setValue(text)", yaml.safe_dump(template, sort_keys=False))
+    else:
+        editor.click()
+        page.keyboard.press("Control+A")
+        page.keyboard.press("Delete")
+        # one line of flow YAML: the editor's auto-indent cannot bend it
+        page.keyboard.insert_text(
+            f'ops: {{po_decisions: {{config: {{decisions: [{{po_id: "{po_id}", decision: approve, '
+            f'approver: {APPROVER}, note: "approved in the Launchpad"}}]}}}}}}')
     expect(page.get_by_text("No errors")).to_be_visible()
     shot(page, "21_review_launchpad_filled")
     page.get_by_role("button", name=re.compile(r"Launch run", re.I)).click()
