@@ -279,11 +279,10 @@ def _long_model(static: Sequence[str], horizon: int, n_jobs: int, max_train_rows
                                  params={**LGBM_PARAMS, "n_jobs": int(n_jobs)}, max_train_rows=max_train_rows)
 
 
-def _sharing(model: LongHistoryForecaster, n_jobs: int, fits: int) -> LongHistoryForecaster:
-    """``model`` with its share of ``n_jobs`` LightGBM threads (at most the machine's cores: more busy-wait
-    each other, see ``forecasting.lgbm``) when ``fits`` run side by side; at least one each."""
-    threads = min(int(n_jobs), os.cpu_count() or 1)
-    return replace(model, params={**model.params, "n_jobs": max(1, threads // max(fits, 1))})
+def _threads_each(n_jobs: int, fits: int) -> int:
+    """Each fit's share of ``n_jobs`` LightGBM threads (at most the machine's cores: more busy-wait
+    each other, see ``forecasting.lgbm``) when ``fits`` run side by side; at least one."""
+    return max(1, min(int(n_jobs), os.cpu_count() or 1) // max(fits, 1))
 
 
 def prepare_long(
@@ -374,12 +373,12 @@ def fit_long_history(
         prep = prepare_long(history, mask=mask, inputs=inputs, attributes=attributes, id_cols=id_cols,
                             weather=weather)
     df, variants = prep.frame, list(prep.covariates)
-    model = _long_model(prep.static, len(forecast_dates), n_jobs, max_train_rows)
+    horizon = len(forecast_dates)
     origin, n_series = holdout.result.cutoffs[0], history.n_series
     h_days = len(holdout.dates)
     # the two backtests (and below the two final fits) are independent LightGBM fits, which
     # release the GIL: side by side, sharing the threads
-    each = _sharing(model, n_jobs, len(variants))
+    each = _long_model(prep.static, horizon, _threads_each(n_jobs, len(variants)), max_train_rows)
     backtests = thread_map(lambda c: replace(each).backtest(df, origin=origin, covariates=c, h=h_days), variants)
     store = prep.series.set_index(UID)["store_id"].astype(str)
     value, stores = None, ()
@@ -389,7 +388,7 @@ def fit_long_history(
     on = store.isin(stores)  # per series code: forecast with the weather
     chosen = _pick(backtests[0], backtests[-1], on)
     finals = [c for c, use in ((variants[0], on.any()), (variants[-1], not on.all())) if use]
-    each = _sharing(model, n_jobs, len(finals))
+    each = _long_model(prep.static, horizon, _threads_each(n_jobs, len(finals)), max_train_rows)
     preds = thread_map(lambda c: replace(each).fit(df, covariates=c).predict(), finals)
     pred = _pick(preds[0], preds[-1], on) if len(preds) == 2 else preds[0]
     shape = (n_series, len(forecast_dates))

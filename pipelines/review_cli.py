@@ -100,8 +100,8 @@ def _connect(path: Path, *, read_only: bool = False):
 def _batch(args: argparse.Namespace):
     from procurement.review import decisions_frame
 
-    decision = {"approve": "approve", "reject": "reject", "set-qty": "set_qty", "reopen": "reopen"}[args.review_command]
-    record = {"po_id": args.po_id, "po_version": args.version, "decision": decision, "approver": args.by,
+    # the command is the decision: decisions_frame reads "set-qty" as set_qty
+    record = {"po_id": args.po_id, "po_version": args.version, "decision": args.review_command, "approver": args.by,
               "note": args.note, "item_id": getattr(args, "item_id", ""), "ship_to": getattr(args, "ship_to", ""),
               "qty": getattr(args, "qty", None)}
     labels = {"po_id": "PO_ID", "po_version": "--version", "approver": "--by", "note": "--note", "qty": "QTY",

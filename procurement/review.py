@@ -54,7 +54,8 @@ __all__ = [
 
 DECISIONS = ("approve", "reject", "set_qty", "reopen")
 # the decisions on a whole PO (at most one per PO in a batch); ``set_qty`` is on one line
-_HEADER = ("approve", "reject", "reopen")
+_FINAL = ("approve", "reject")  # what a reopen takes back
+_HEADER = (*_FINAL, "reopen")
 CHANNELS = ("ui", "spreadsheet", "cli")
 PO_STATES = ("needs_approval", "approved", "auto_approved", "rejected", "released")
 # the columns a buyer fills in on the exported sheet, in this order, after the proposal's own
@@ -205,7 +206,7 @@ def _in_force(decisions: pd.DataFrame) -> pd.DataFrame:
     reopen = d["decision"].eq("reopen")
     seen = reopen.groupby(key).cumsum()  # reopens of the version up to each row
     after_last = seen == seen.groupby(key).transform("max")
-    return d[~reopen & (~d["decision"].isin(["approve", "reject"]) | after_last)]
+    return d[~reopen & (~d["decision"].isin(_FINAL) | after_last)]
 
 
 def po_state(lines: pd.DataFrame, decisions: pd.DataFrame, released: pd.DataFrame) -> pd.DataFrame:
@@ -230,7 +231,7 @@ def po_state(lines: pd.DataFrame, decisions: pd.DataFrame, released: pd.DataFram
     d = decisions.merge(pos[["po_id", "po_version"]].rename(columns={"po_version": "_current"}), on="po_id")
     current = d[d["po_version"] == d["_current"]]
     standing = _in_force(current)
-    header = standing[standing["decision"].isin(["approve", "reject"])].drop_duplicates(
+    header = standing[standing["decision"].isin(_FINAL)].drop_duplicates(
         "po_id", keep="last").set_index("po_id")
     reopened = current[current["decision"] == "reopen"].sort_values("decided_at", kind="stable").drop_duplicates(
         "po_id", keep="last").set_index("po_id")
@@ -328,7 +329,7 @@ def validate_decisions(
     line_keys = lines.set_index(["po_id", "item_id", "ship_to"])
     current = decisions.merge(state["po_version"].rename("_current").reset_index(), on="po_id")
     current = _in_force(current[current["po_version"] == current["_current"]])
-    decided = current[current["decision"].isin(["approve", "reject"])].drop_duplicates("po_id", keep="last").set_index("po_id")
+    decided = current[current["decision"].isin(_FINAL)].drop_duplicates("po_id", keep="last").set_index("po_id")
     set_before = current[current["decision"] == "set_qty"].drop_duplicates(["po_id", "item_id", "ship_to"], keep="last")
     set_before = set_before.set_index(["po_id", "item_id", "ship_to"])
     accepted: list[dict] = []
