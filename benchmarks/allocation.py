@@ -8,6 +8,7 @@ optimality, the objective and the seconds of the build, the solve and the whole 
 ``--compare`` runs the default (MILPs of about 50 needs, two blocks at a time) and the earlier
 setting (about 250 needs, one block at a time) one after the other under the same time limit.
 ``--heuristics`` also runs the item MILPs with HiGHS's primal heuristics on (the earlier setting).
+``--symmetry`` also runs them with HiGHS's symmetry detection on (the earlier setting).
 ``--repeat N`` runs each setting N times (the settings alternating) and says whether the runs proposed the same POs (the
 PO versions: supplier, item, ship-to, quantity, cost and arrival of every line).
 """
@@ -52,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="also run MILPs of about 250 needs on one thread (the earlier setting)")
     parser.add_argument("--heuristics", action="store_true",
                         help="also run the item MILPs with HiGHS's primal heuristics on (the earlier setting)")
+    parser.add_argument("--symmetry", action="store_true",
+                        help="also run the item MILPs with HiGHS's symmetry detection on (the earlier setting)")
     args = parser.parse_args(argv)
     con = duckdb.connect(args.warehouse, read_only=True)
     try:
@@ -63,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings["250 needs per MILP, 1 worker"] = {"needs_per_milp": 250, "workers": 1}
     if args.heuristics:
         settings["HiGHS heuristics on"] = {"heuristics": True}
+    if args.symmetry:
+        settings["HiGHS symmetry detection on"] = {"detect_symmetry": True}
     versions: dict[str, list[set]] = {name: [] for name in settings}
     for _ in range(max(1, args.repeat)):
         for name, options in settings.items():

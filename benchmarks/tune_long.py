@@ -104,7 +104,16 @@ CANDIDATES: dict[str, dict] = {
     "lag7_fast_seed_1": {"members": [{"min_lag": 7, "seed": 1, "p": _FAST}]},
     "lag7_fast_seeds_2": {"members": [{"min_lag": 7, "p": _FAST}, {"min_lag": 7, "seed": 1, "p": _FAST}]},
     "lag7_fast_all_rows": {"members": [{**_ALL, "min_lag": 7, "p": _FAST}]},
+    "lag7_fast_all_rows_seed_1": {"members": [{**_ALL, "min_lag": 7, "seed": 1, "p": _FAST}]},
     "lag7_seeds_2": {"members": [{"min_lag": 7}, {"min_lag": 7, "seed": 1}]},
+    # cheaper fits for the pipeline's long stage (its seconds, see ``--time``)
+    "lag7_leaves31": {"members": [{"min_lag": 7, "p": {"num_leaves": 31}}]},
+    "lag7_leaves31_seed_1": {"members": [{"min_lag": 7, "seed": 1, "p": {"num_leaves": 31}}]},
+    "lag7_rows_120k": {"members": [{"min_lag": 7, "max_train_rows": 120_000}]},
+    "lag7_rows_120k_seed_1": {"members": [{"min_lag": 7, "seed": 1, "max_train_rows": 120_000}]},
+    "lag7_t200": {"members": [{"min_lag": 7, "p": {"learning_rate": 0.09, "n_estimators": 200}}]},
+    "lag7_t200_seed_1": {"members": [{"min_lag": 7, "seed": 1, "p": {"learning_rate": 0.09, "n_estimators": 200}}]},
+    "lag7_bin63": {"members": [{"min_lag": 7, "p": {"max_bin": 63}}]},
     # fitted 14 days before the origin (the pipeline's backtest fit) and moved to it by ``update``
     "lag7_updated_14": {"members": [{"min_lag": 7, "update_days": 14}]},
     "lag1_lag7_seeds_2": {"members": [{}, {"seed": 1}, {"min_lag": 7}, {"min_lag": 7, "seed": 1}]},
@@ -212,6 +221,8 @@ def _member(bench: Bench, settings: dict, threads: int) -> LongHistoryForecaster
     if kw.get("target_transforms") == "log1p":  # named in the settings so the cache key stays readable
         kw["target_transforms"] = (_log1p(),)
     params = {**bench.forecaster.params, **settings.get("p", {}), "n_jobs": threads}
+    # a candidate's parameters hold at any size (``lag7_fast`` is what large sets get by default)
+    kw.setdefault("large_data_rows", None)
     return replace(bench.forecaster, calibrate=False, params=params, **kw)
 
 
@@ -358,7 +369,8 @@ def timing(bench: Bench, names: Sequence[str], tee: Tee, *, threads: int, repeat
     rows = []
     for r in range(repeats):
         for name in names:
-            fc = replace(_as_forecaster(bench, CANDIDATES[name], threads), max_train_rows=200_000)
+            fc = _as_forecaster(bench, CANDIDATES[name], threads)
+            fc = fc if fc.max_train_rows and fc.max_train_rows < 200_000 else replace(fc, max_train_rows=200_000)
             t = perf_counter()
             fc.fit(bench.hist, covariates=bench.cov).predict()
             rows.append({"round": r, "candidate": name, "seconds": perf_counter() - t})

@@ -4,7 +4,10 @@
 MILPs (about 340 columns, solved at the root) spent half their time in HiGHS's primal
 heuristics: on the 605 item MILPs of a full-M5 run, switching them off solved every MILP within
 its gap, the allocation in 11.5-12.1 s wall against 19.0-24.1 s, the total objective 0.003 % apart
-(``benchmarks.allocation --heuristics``).
+(``benchmarks.allocation --heuristics``). Their symmetry detection finds nothing to exploit in
+MILPs this small and cost 8-49 % more solver time: without it the same 605 MILPs gave the same
+objective, allocated in 7.3-7.8 s wall against 8.0-10.8 s (three runs each, alternating:
+``benchmarks.allocation --symmetry``).
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ def solve_milp(
     c: np.ndarray, a: sparse.sparray, row_lb: np.ndarray, row_ub: np.ndarray, integrality: np.ndarray,
     col_lb: np.ndarray, col_ub: np.ndarray, *, time_limit: float, mip_rel_gap: float,
     heuristics: bool = False,
+    detect_symmetry: bool = False,
 ) -> MilpResult:
     """Minimise ``c @ x`` subject to ``row_lb <= a @ x <= row_ub`` and ``col_lb <= x <= col_ub``.
 
@@ -69,6 +73,7 @@ def solve_milp(
         time_limit: Seconds HiGHS may take.
         mip_rel_gap: Relative gap at which HiGHS stops.
         heuristics: Keep HiGHS's primal heuristics (off by default, see the module docstring).
+        detect_symmetry: Let HiGHS look for symmetric columns (off by default: see the module docstring).
 
     Returns:
         :class:`MilpResult`.
@@ -93,6 +98,7 @@ def solve_milp(
     if not heuristics:
         for name, value in NO_HEURISTICS.items():
             h.setOptionValue(name, value)
+    h.setOptionValue("mip_detect_symmetry", bool(detect_symmetry))
     h.passModel(lp)
     h.run()
     info, model_status = h.getInfo(), h.getModelStatus()

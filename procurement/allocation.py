@@ -156,6 +156,7 @@ def _solve_components(
     col_lb: np.ndarray, col_ub: np.ndarray,
     row_comp: np.ndarray, col_comp: np.ndarray, *, time_limit: float, mip_rel_gap: float,
     priority: np.ndarray | None = None, deadline: float | None = None, heuristics: bool = False,
+    detect_symmetry: bool = False,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Solve a block-diagonal MILP one diagonal block (component) at a time.
 
@@ -194,7 +195,8 @@ def _solve_components(
             continue
         left = min(remaining, max(1.0, remaining / (n_comp - done)))
         res = solve_milp(cp[c0:c1], ap[r0:r1, c0:c1], lbp[r0:r1], ubp[r0:r1], ip[c0:c1], blo[c0:c1], bhi[c0:c1],
-                         time_limit=left, mip_rel_gap=mip_rel_gap, heuristics=heuristics)
+                         time_limit=left, mip_rel_gap=mip_rel_gap, heuristics=heuristics,
+                         detect_symmetry=detect_symmetry)
         optimal[k] = res.optimal
         gap[k] = res.mip_gap
         if res.x is not None:
@@ -223,6 +225,7 @@ def _allocate_block(
     needs_per_milp: int = 50,
     deadline: float | None = None,
     heuristics: bool = False,
+    detect_symmetry: bool = False,
 ) -> AllocationResult:
     """One MILP over ``needs`` (see :func:`allocate`), solved item by item when there is no budget.
 
@@ -245,6 +248,8 @@ def _allocate_block(
             other blocks); None: ``time_limit`` from the start of their solve.
         heuristics: Run HiGHS's primal heuristics in the item MILPs too (they are solved at the
             root without them, in about half the time; see ``procurement._milp``).
+        detect_symmetry: Let HiGHS look for symmetry in the item MILPs (off: it found none to
+            use and cost solver time; see ``procurement._milp``).
 
     Returns:
         ``AllocationResult`` with lines (need x offer, ``qty`` > 0), needs (with ``allocated`` and
@@ -347,7 +352,8 @@ def _allocate_block(
             spend = np.bincount(item_codes, weights=greedy * unit_obj, minlength=int(item_codes.max(initial=-1)) + 1)
             x, solved = _solve_components(c, a, lb, ub, integrality, col_lb, col_ub, row_comp, col_comp,
                                           time_limit=time_limit, mip_rel_gap=mip_rel_gap, priority=spend,
-                                          deadline=deadline, heuristics=heuristics)
+                                          deadline=deadline, heuristics=heuristics,
+                                          detect_symmetry=detect_symmetry)
             qty = np.round(x[:n_pairs]) * pack
             final = solved["fun"].copy()
             # a component not proven optimal keeps the better of its incumbent and greedy
@@ -375,7 +381,7 @@ def _allocate_block(
             # one MILP over thousands of binaries may not close its gap in time: HiGHS's primal
             # heuristics find its incumbents
             res = solve_milp(c, a, lb, ub, integrality, col_lb, col_ub, time_limit=time_limit,
-                             mip_rel_gap=mip_rel_gap, heuristics=True)
+                             mip_rel_gap=mip_rel_gap, heuristics=True, detect_symmetry=True)
             info.update(status=res.status, components=1, components_optimal=int(res.optimal),
                         mip_gap=res.mip_gap if res.x is not None else 0.0)
             if res.x is not None:

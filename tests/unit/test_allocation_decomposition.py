@@ -45,6 +45,20 @@ def test_independent_item_milps_match_one_block_milp(needs_per_milp, milps):
     assert "proven 100%" in split.info["block_gaps"]
 
 
+@pytest.mark.parametrize("detect_symmetry", [False, True])
+def test_item_milps_reach_the_same_optimum_with_or_without_symmetry_detection(detect_symmetry):
+    needs, offers = _problem(12, seed=11)
+    # two suppliers with identical offers of every item: the symmetry HiGHS would look for
+    twin = offers[offers["supplier_id"] == "s0"].assign(supplier_id="s3")
+    offers = pd.concat([offers, twin], ignore_index=True)
+    one = allocate(needs, offers, decompose=False, time_limit=30)
+    split = allocate(needs, offers, needs_per_milp=4, time_limit=30, detect_symmetry=detect_symmetry)
+    assert split.info["components_optimal"] == split.info["components"] == 12
+    assert split.info["objective"] == pytest.approx(one.info["objective"], rel=0.011)
+    covered = split.lines.groupby("need_id")["qty"].sum().reindex(needs["need_id"], fill_value=0)
+    assert (covered.to_numpy() >= needs["need_qty"].to_numpy()).all()
+
+
 def test_a_zero_time_limit_falls_back_to_greedy_and_says_so():
     needs, offers = _problem(6, seed=3)
     res = allocate(needs, offers, block_col=None, needs_per_milp=4, time_limit=0.0)
