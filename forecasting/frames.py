@@ -89,15 +89,19 @@ def presorted_codes(history: pd.DataFrame, id_cols: Sequence[str], ds: np.ndarra
     n = len(ds)
     if n < 2:
         return None
-    values = [history[c].to_numpy() for c in id_cols]
+    # a categorical column is compared by its integer codes, its values taken only where a series starts
+    columns = [history[c] for c in id_cols]
+    comparable = [c.cat.codes.to_numpy() if isinstance(c.dtype, pd.CategoricalDtype) else c.to_numpy() for c in columns]
     changed = np.zeros(n, dtype=bool)
     changed[0] = True
-    for v in values:
+    for v in comparable:
         changed[1:] |= v[1:] != v[:-1]
     starts = np.flatnonzero(changed)
+    at_starts = [c.cat.categories.to_numpy()[v[starts]] if isinstance(c.dtype, pd.CategoricalDtype) else v[starts]
+                 for c, v in zip(columns, comparable, strict=True)]
     try:
         # each series' key strictly above the previous one: no series comes back later
-        keys_in_order = in_order([v[starts] for v in values], strict=True)
+        keys_in_order = in_order(at_starts, strict=True)
     except TypeError:  # ids of mixed types have no order here; grouping decides
         return None
     if not keys_in_order or (np.diff(ds)[~changed[1:]] < np.timedelta64(0, "ns")).any():
@@ -121,7 +125,7 @@ def series_order(history: pd.DataFrame, id_cols: Sequence[str],
     codes = presorted_codes(history, id_cols, ds)
     if codes is not None:
         return codes, ds, np.arange(len(ds))
-    codes = history.groupby(list(id_cols), sort=True, dropna=False).ngroup().to_numpy()
+    codes = history.groupby(list(id_cols), sort=True, dropna=False, observed=True).ngroup().to_numpy()
     return codes, ds, np.lexsort((ds, codes))
 
 
@@ -157,7 +161,9 @@ def to_nixtla(
     )
     first_rows = order_[np.r_[True, frame[UID].to_numpy()[1:] != frame[UID].to_numpy()[:-1]]]
     keys = history[id_cols].iloc[first_rows].reset_index(drop=True)
-    return frame, keys
+    # one row per series: plain values (categorical ids would carry their dtype into every output)
+    plain = {c: keys[c].cat.categories.dtype for c in id_cols if isinstance(keys[c].dtype, pd.CategoricalDtype)}
+    return frame, keys.astype(plain) if plain else keys
 
 
 def decode_ids(codes: np.ndarray, keys: pd.DataFrame) -> pd.DataFrame:

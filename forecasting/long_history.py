@@ -337,14 +337,14 @@ class LongHistoryForecaster:
             row = hist[bad].iloc[0]
             raise ValueError(f"LongHistoryForecaster: column 'y' has {int(bad.sum())} missing or negative values "
                              f"(first: series {row['unique_id']!r}, {row['ds']:%Y-%m-%d})")
-        hist = hist.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
+        hist = _by_series_and_day(hist)
         last = hist.groupby("unique_id", sort=False)["ds"].max()
         if last.nunique() > 1:
             raise ValueError(f"LongHistoryForecaster: series must end on the same day; last days range "
                              f"{last.min():%Y-%m-%d}..{last.max():%Y-%m-%d} ({int((last < last.max()).sum())} "
                              "series end early: fill their days with zeros)")
         for c in self.static_features:
-            hist[c] = hist[c].astype(str).astype("category")
+            hist[c] = _text_categories(hist[c])
         hist["y"] = hist["y"].astype(np.float32)
         return hist
 
@@ -424,7 +424,8 @@ class LongHistoryForecaster:
             rng = np.random.default_rng(self.seed)
             idx = np.sort(rng.choice(idx, size=self.max_train_rows, replace=False))
         x_cols = [c for c in feats.columns if c not in ("unique_id", "ds", "y")]
-        train_x, train_y = feats.iloc[idx][x_cols], feats["y"].to_numpy()[idx]
+        # one copy of the sampled rows' feature columns (not of every column, then a second)
+        train_x, train_y = feats.iloc[idx, feats.columns.get_indexer(x_cols)], feats["y"].to_numpy()[idx]
         with library_call("lightgbm"):
             mlf.fit_models(train_x, train_y)
         mlf._first = first
@@ -814,3 +815,24 @@ def weather_value(forecaster: LongHistoryForecaster, df: pd.DataFrame, covariate
     """
     return feature_value(forecaster, df, with_covariates=covariates, without_covariates=covariates.without_weather(),
                          origin=origin, segments=segments)
+
+
+def _by_series_and_day(hist: pd.DataFrame) -> pd.DataFrame:
+    """``hist`` in series then day order, with a fresh index (not re-sorted when it already is)."""
+    uid, ds = hist["unique_id"].to_numpy(), hist["ds"].to_numpy()
+    if len(hist) > 1:
+        try:
+            step_uid = uid[1:] != uid[:-1]
+            ordered = bool(((uid[1:] > uid[:-1]) | (~step_uid & (ds[1:] >= ds[:-1]))).all())
+        except TypeError:  # ids of mixed types: let the sort decide
+            ordered = False
+        if not ordered:
+            return hist.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
+    return hist.reset_index(drop=True)
+
+
+def _text_categories(values: pd.Series) -> pd.Series:
+    """A static feature as a categorical of text (one that already is one is kept as it is)."""
+    if isinstance(values.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(values.cat.categories):
+        return values
+    return values.astype(str).astype("category")

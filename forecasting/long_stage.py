@@ -197,12 +197,17 @@ def weather_source(days: pd.DataFrame, store_weather: pd.DataFrame | None, *, or
 
 def _long_frame(history: PreparedHistory, mask: np.ndarray, series_keys: pd.DataFrame,
                 static: Sequence[str]) -> pd.DataFrame:
-    """The long series' rows as ``unique_id, ds, y`` plus the static columns."""
+    """The long series' rows as ``unique_id, ds, y`` plus the static columns as categoricals of text
+    (what the model takes; built once here, not per row for every fit)."""
     frame = history.frame
     rows = mask[frame[UID].to_numpy()]
     df = frame.loc[rows, [UID, DS, Y]].reset_index(drop=True)
+    ids = df[UID].to_numpy()
     for c in static:
-        df[c] = series_keys[c].to_numpy()[df[UID].to_numpy()]
+        values = pd.Categorical(series_keys[c].astype(str).to_numpy()[mask])  # categories: the long series' own
+        codes = np.full(len(mask), -1, dtype=values.codes.dtype)
+        codes[mask] = values.codes
+        df[c] = pd.Categorical.from_codes(codes[ids], categories=values.categories)
     return df
 
 

@@ -164,7 +164,8 @@ def read_forecast_inputs(con: Con, *, as_of: Day | None, horizon: int, global_mo
     if long_history_days is not None:
         queries |= long_history_queries(as_of=as_of, horizon=horizon, min_days=long_history_days,
                                         weather=weather and table_exists(con, "store_weather"))
-    return query_frames(con, queries)
+    # the history's ids as categoricals: the forecast codes its series from them
+    return query_frames(con, queries, categorical=("history",))
 
 
 def _first_row(con: Con, sql: str, params: Sequence[Any] = ()) -> tuple:

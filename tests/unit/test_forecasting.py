@@ -448,6 +448,24 @@ def test_series_order_takes_presorted_rows_as_they_are_and_sorts_the_rest(histor
     assert presorted_codes(split, ID_COLS, pd.to_datetime(split["date"]).to_numpy()) is None
 
 
+def test_categorical_ids_code_like_text_ids_and_come_back_as_text(history_200: pd.DataFrame):
+    from forecasting.frames import presorted_codes, to_nixtla
+
+    ordered = history_200.sort_values([*ID_COLS, "date"], ignore_index=True)
+    # categories in first-seen order, as a warehouse read through Arrow gives them
+    coded = ordered.assign(**{c: pd.Categorical(ordered[c], categories=ordered[c].unique()) for c in ID_COLS})
+    shuffled = coded.sample(frac=1.0, random_state=4).reset_index(drop=True)
+    ds = pd.to_datetime(ordered["date"]).to_numpy()
+    np.testing.assert_array_equal(presorted_codes(coded, ID_COLS, ds), presorted_codes(ordered, ID_COLS, ds))
+    cols = {"id_cols": ID_COLS, "time_col": "date", "target_col": "units"}
+    frame, keys = to_nixtla(ordered, **cols)
+    for other in (coded, shuffled):
+        frame_c, keys_c = to_nixtla(other, **cols)
+        pd.testing.assert_frame_equal(frame_c, frame)
+        pd.testing.assert_frame_equal(keys_c, keys)  # plain text ids, not categoricals
+    assert all(keys[c].dtype == object for c in ID_COLS)
+
+
 # --- tracking --------------------------------------------------------------
 
 

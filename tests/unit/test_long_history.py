@@ -374,3 +374,22 @@ def test_year_ago_calibration_window_sees_the_season_ahead():
     # the volatile year-ago window widens the interval on both sides
     assert seasonal.levels_["long"][0.1] < recent.levels_["long"][0.1]
     assert seasonal.levels_["long"][0.9] > recent.levels_["long"][0.9]
+
+
+def test_validation_sorts_unsorted_rows_and_takes_prepared_ones_as_they_are():
+    from forecasting.long_history import LongHistoryForecaster
+
+    fc = LongHistoryForecaster(static_features=("store_id",))
+    days = pd.date_range("2020-01-01", periods=3)
+    rows = pd.DataFrame({"unique_id": [1, 1, 1, 0, 0, 0], "ds": list(days) * 2, "y": [4, 5, 6, 1, 2, 3],
+                         "store_id": ["B", "B", "B", "A", "A", "A"]})
+    shuffled = rows.iloc[[5, 0, 3, 2, 4, 1]]
+    hist = fc._validate(shuffled)
+    assert hist["y"].tolist() == [1, 2, 3, 4, 5, 6] and hist.index.tolist() == list(range(6))
+    assert list(hist["store_id"].cat.categories) == ["A", "B"]
+    # a validated frame goes through unchanged (its categories kept, its order kept)
+    again = fc._validate(hist)
+    pd.testing.assert_frame_equal(again, hist)
+    assert again["store_id"].dtype == hist["store_id"].dtype
+    # numbers as a static feature still become text categories
+    assert list(fc._validate(rows.assign(store_id=[7, 7, 7, 3, 3, 3]))["store_id"].cat.categories) == ["3", "7"]

@@ -284,6 +284,15 @@ def test_tables_written_and_queries_read_side_by_side(tmp_path: Path):
                              "small": ("SELECT * FROM t0 ORDER BY k LIMIT ?", [5])})
     assert out["big"].to_dict("records") == [{"n": 2900, "s": 5800.0}]
     assert out["small"]["k"].tolist() == [0, 1, 2, 3, 4]
+    # text as categoricals (through Arrow) on request: the same values, dates still dates
+    con.execute("CREATE TABLE h AS SELECT 'S' || (i % 3) AS store_id, DATE '2016-01-01' + CAST(i AS INTEGER) AS date, i AS units "
+                "FROM range(6) t(i)")
+    plain, coded = (query_frames(con, {"h": ("SELECT * FROM h WHERE units >= ? ORDER BY units", [1])},
+                                 categorical=cat)["h"] for cat in ((), ("h",)))
+    assert isinstance(coded["store_id"].dtype, pd.CategoricalDtype) and plain["store_id"].dtype == object
+    assert coded["store_id"].astype(str).tolist() == plain["store_id"].tolist() == ["S1", "S2", "S0", "S1", "S2"]
+    assert pd.api.types.is_datetime64_any_dtype(coded["date"])
+    assert (coded["date"] == plain["date"]).all() and coded["units"].tolist() == [1, 2, 3, 4, 5]
     # a failing write is raised; the tables written beside it are whole, the bad one untouched
     with pytest.raises(ValueError, match="invalid table or column name"):
         replace_tables(con, {"t0": frames["t1"], "bad name": frames["t0"]})
