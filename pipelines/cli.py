@@ -9,10 +9,13 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -160,6 +163,24 @@ def _levels(value: str) -> tuple[float, ...]:
         return tuple(service_levels(levels))
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{exc} (from {value!r})") from None
+
+
+# A run allocates millions of small objects in its pandas glue: with Python's default thresholds
+# (700, 10, 10) the collector scanned the whole heap a dozen times per full-M5 run (2.3-2.7 s of
+# the main thread, most of it gen-2 passes); with these, once in the young generations (0.7 s),
+# at the same peak memory (2.92-2.93 GB against 2.92-3.00 GB, two runs each).
+_RUN_GC_THRESHOLDS = (50_000, 20, 20)
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Python's cyclic collector at :data:`_RUN_GC_THRESHOLDS` for the block, as it was after."""
+    before = gc.get_threshold()
+    gc.set_threshold(*_RUN_GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _run_config(args: argparse.Namespace) -> dict[str, Any]:
@@ -355,7 +376,7 @@ def run(args: argparse.Namespace) -> int:
     home = None if args.ephemeral else dagster_home()
     instance = DagsterInstance.ephemeral() if home is None else DagsterInstance.from_config(str(home))
     handler = StepProgress(n_steps, enabled=not args.quiet)
-    with instance, handler:
+    with instance, handler, _fewer_collections():
         # our logger replaces Dagster's console logger: the terminal shows a progress bar instead
         result = job.with_logger_defs({"progress": progress_logger_def(handler)}).execute_in_process(
             run_config={**_run_config(args), "loggers": {"progress": {}}},

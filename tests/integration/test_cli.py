@@ -312,3 +312,15 @@ def test_item_milps_cut_short_are_a_warning_of_the_run():
     assert warning.startswith("purchase_order_proposals: 3 of 605 item MILPs were not solved within the time limit")
     assert "time_limit_seconds" in warning
     assert _allocation_warnings(result("605/605")) == []
+
+
+def test_a_run_collects_less_often_and_restores_the_collector_after():
+    import gc
+
+    from pipelines.cli import _RUN_GC_THRESHOLDS, _fewer_collections
+
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError, match="step failed"), _fewer_collections():
+        assert gc.get_threshold() == _RUN_GC_THRESHOLDS != before
+        raise RuntimeError("step failed")
+    assert gc.get_threshold() == before
