@@ -90,17 +90,26 @@ def item_service_levels(
     return stats[[*keys, "abc", "xyz", "abc_xyz", "service_level"]].reset_index(drop=True)
 
 
-def _period_sums(forecast: pd.DataFrame, days: pd.Series, keys: list[str], col: str) -> pd.Series:
-    """Sum of ``col`` over each series' first ``days`` forecast days.
+def _period_sums(rows: np.ndarray, steps: np.ndarray, values: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """Per series, the sum of ``values`` over its first ``days`` forecast days.
 
-    Beyond the forecast horizon the series' mean daily value is carried forward.
+    Beyond the series' last forecast day its mean daily value is carried forward; a series
+    without forecast rows gets NaN.
+
+    Args:
+        rows: Each forecast row's series (its position in ``days``; -1 for none).
+        steps: Each forecast row's day, 1 = the day after as-of.
+        values: Each forecast row's value (NaN counts as missing).
+        days: Per series, the days to sum.
     """
-    f = forecast[keys + ["step", col]].merge(days.rename("_days").reset_index(), on=keys)
-    inside = f[f["step"] <= f["_days"]].groupby(keys, observed=True)[col].sum()
-    horizon = f.groupby(keys, observed=True)["step"].max()
-    mean = f.groupby(keys, observed=True)[col].mean()
-    extra = (days - horizon).clip(lower=0) * mean
-    return inside.reindex(days.index, fill_value=0.0) + extra.reindex(days.index, fill_value=0.0)
+    n = len(days)
+    ok = rows >= 0
+    by = pd.Series(values[ok]).groupby(rows[ok])  # integer codes: no string keys hashed per call
+    inside = (steps[ok] <= days[rows[ok]])
+    total = pd.Series(values[ok][inside]).groupby(rows[ok][inside]).sum().reindex(range(n), fill_value=0.0)
+    last = pd.Series(steps[ok]).groupby(rows[ok]).max().reindex(range(n))
+    extra = np.clip(days - last.to_numpy(dtype=np.float64), 0, None) * by.mean().reindex(range(n)).to_numpy()
+    return total.to_numpy(dtype=np.float64) + extra
 
 
 def _spread_source(forecast: pd.DataFrame, keys: list[str]) -> pd.Series:
@@ -161,9 +170,14 @@ def replenishment_proposals(
     lead = base["lead_time_days"].astype(int)
     protect = lead + review_days
 
-    mu_lead = _period_sums(f, lead, keys, "yhat")
-    mu_protect = _period_sums(f, protect, keys, "yhat")
-    var_protect = _period_sums(f, protect, keys, "var")
+    if not base.index.is_unique:
+        raise ValueError(f"inventory: {int(base.index.duplicated().sum())} store x item rows appear more than once")
+    # each forecast row's series among the proposals' rows, found once for the three sums
+    rows = base.index.get_indexer(pd.MultiIndex.from_frame(f[keys]))
+    steps = f["step"].to_numpy()
+    sums = lambda col, days: pd.Series(  # noqa: E731
+        _period_sums(rows, steps, f[col].to_numpy(dtype=np.float64), days.to_numpy()), index=base.index)
+    mu_lead, mu_protect, var_protect = sums("yhat", lead), sums("yhat", protect), sums("var", protect)
     mean_daily = mu_protect / protect
     sigma = np.sqrt(var_protect + mean_daily**2 * base["lead_time_std_days"].fillna(0) ** 2)
     out = base.copy()

@@ -203,3 +203,16 @@ def test_reasons_read_the_line_columns(proposals, scores):
     # a retail freight bill: 2 % to 17 % of the unit price, never several times it
     assert (placed["freight_per_unit"] / placed["unit_cost"]).between(0.02, 0.17).all()
     assert set(placed["mode"]) <= {"road", "sea"}
+
+
+def test_period_sums_hand_computed():
+    from procurement.policy import _period_sums
+
+    rows = np.array([0, 0, 0, 1, 1, 1, -1])
+    steps = np.array([1, 2, 3, 1, 2, 3, 1])
+    values = np.array([1.0, 2.0, 3.0, 4.0, np.nan, 6.0, 100.0])  # the last row's series is not planned
+    out = _period_sums(rows, steps, values, np.array([2, 5, 4]))
+    # series 0: days 1-2; series 1: 4 + 6 over its 3 days, then 2 more days at its mean 5;
+    # series 2 has no forecast
+    np.testing.assert_allclose(out[:2], [3.0, 20.0])
+    assert np.isnan(out[2])
