@@ -35,6 +35,7 @@ import pandas as pd
 from forecasting.calibration import coverage_levels, history_group, mix_weights, seasonal_dispersion
 from forecasting.covariates import Covariates
 from forecasting.distributed import library_call
+from forecasting.frames import sorted_by
 from forecasting.quantiles import negbin_quantiles, quantile_column
 
 __all__ = [
@@ -337,7 +338,7 @@ class LongHistoryForecaster:
             row = hist[bad].iloc[0]
             raise ValueError(f"LongHistoryForecaster: column 'y' has {int(bad.sum())} missing or negative values "
                              f"(first: series {row['unique_id']!r}, {row['ds']:%Y-%m-%d})")
-        hist = _by_series_and_day(hist)
+        hist = sorted_by(hist, ["unique_id", "ds"])
         last = hist.groupby("unique_id", sort=False)["ds"].max()
         if last.nunique() > 1:
             raise ValueError(f"LongHistoryForecaster: series must end on the same day; last days range "
@@ -815,20 +816,6 @@ def weather_value(forecaster: LongHistoryForecaster, df: pd.DataFrame, covariate
     """
     return feature_value(forecaster, df, with_covariates=covariates, without_covariates=covariates.without_weather(),
                          origin=origin, segments=segments)
-
-
-def _by_series_and_day(hist: pd.DataFrame) -> pd.DataFrame:
-    """``hist`` in series then day order, with a fresh index (not re-sorted when it already is)."""
-    uid, ds = hist["unique_id"].to_numpy(), hist["ds"].to_numpy()
-    if len(hist) > 1:
-        try:
-            step_uid = uid[1:] != uid[:-1]
-            ordered = bool(((uid[1:] > uid[:-1]) | (~step_uid & (ds[1:] >= ds[:-1]))).all())
-        except TypeError:  # ids of mixed types: let the sort decide
-            ordered = False
-        if not ordered:
-            return hist.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
-    return hist.reset_index(drop=True)
 
 
 def _text_categories(values: pd.Series) -> pd.Series:

@@ -102,13 +102,15 @@ def _period_sums(rows: np.ndarray, steps: np.ndarray, values: np.ndarray, days: 
         values: Each forecast row's value (NaN counts as missing).
         days: Per series, the days to sum.
     """
-    n = len(days)
+    every = range(len(days))
     ok = rows >= 0
-    by = pd.Series(values[ok]).groupby(rows[ok])  # integer codes: no string keys hashed per call
-    inside = (steps[ok] <= days[rows[ok]])
-    total = pd.Series(values[ok][inside]).groupby(rows[ok][inside]).sum().reindex(range(n), fill_value=0.0)
-    last = pd.Series(steps[ok]).groupby(rows[ok]).max().reindex(range(n))
-    extra = np.clip(days - last.to_numpy(dtype=np.float64), 0, None) * by.mean().reindex(range(n)).to_numpy()
+    rows, steps, values = rows[ok], steps[ok], values[ok]
+    # grouped by integer code: no string keys hashed per call
+    inside = steps <= days[rows]
+    total = pd.Series(values[inside]).groupby(rows[inside]).sum().reindex(every, fill_value=0.0)
+    last = pd.Series(steps).groupby(rows).max().reindex(every)
+    mean = pd.Series(values).groupby(rows).mean().reindex(every)
+    extra = np.clip(days - last.to_numpy(dtype=np.float64), 0, None) * mean.to_numpy()
     return total.to_numpy(dtype=np.float64) + extra
 
 
