@@ -118,6 +118,9 @@ CANDIDATES: dict[str, dict] = {
     "lag7_updated_14": {"members": [{"min_lag": 7, "update_days": 14}]},
     "lag1_lag7_seeds_2": {"members": [{}, {"seed": 1}, {"min_lag": 7}, {"min_lag": 7, "seed": 1}]},
     "lag7_year": {"members": [{"min_lag": 7, "date_features": ("dayofweek", "dayofyear", "month", "day", "year")}]},
+    "lag7_w_revenue": {"members": [{"min_lag": 7, "series_weights": "revenue"}]},
+    "lag7_w_scaled_sqrt": {"members": [{"min_lag": 7, "series_weights": "scaled_sqrt"}]},
+    "lag7_w_scaled": {"members": [{"min_lag": 7, "series_weights": "scaled"}]},
     "lag7_item_m5": {"members": [{"min_lag": 7, "static_features": ("store_id", "dept_id", "item_id")}]},
     "lag7_plus_recipe": {"members": [{"min_lag": 7}], "recipe": 0.5},
     "lag7_log_l2": {"members": [{"min_lag": 7, **_LOG_L2}]},
@@ -221,8 +224,6 @@ def _member(bench: Bench, settings: dict, threads: int) -> LongHistoryForecaster
     if kw.get("target_transforms") == "log1p":  # named in the settings so the cache key stays readable
         kw["target_transforms"] = (_log1p(),)
     params = {**bench.forecaster.params, **settings.get("p", {}), "n_jobs": threads}
-    # a candidate's parameters hold at any size (``lag7_fast`` is what large sets get by default)
-    kw.setdefault("large_data_rows", None)
     return replace(bench.forecaster, calibrate=False, params=params, **kw)
 
 

@@ -141,6 +141,21 @@ def test_seasonal_scale_is_mean_abs_lag7_difference():
     assert scale["b"] == pytest.approx(2.0)
 
 
+def test_seasonal_scale_skips_missing_values_and_short_series():
+    # sorted by id and day, integer ids (the backtest's coded rows); b has a missing day value
+    y_b = [0.0, 1, 2, 3, 4, 5, 6, 10, np.nan, 4]  # lag-7 differences |10-0|, missing, |4-2| -> mean 6
+    df = pd.DataFrame({
+        "unique_id": [0] * 3 + [1] * 10,
+        "ds": list(pd.date_range("2020-01-01", periods=3)) + list(pd.date_range("2020-01-01", periods=10)),
+        "y": [5.0, 6.0, 7.0, *y_b],
+    })
+    scale = seasonal_scale(df)
+    assert list(scale.index) == [0, 1]
+    assert np.isnan(scale[0])  # 3 days: no lag-7 difference
+    assert scale[1] == pytest.approx(6.0)
+    assert seasonal_scale(df.iloc[::-1]).equals(scale)
+
+
 def test_per_model_metrics_one_row_per_model():
     df = pd.DataFrame(
         {
