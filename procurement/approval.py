@@ -150,18 +150,41 @@ def demand_references(
         return pd.DataFrame({"protect_days": protect, "forecast_units": fc_units.round(2), "history_units": np.nan,
                              "history_daily": np.nan}, index=lines.index)
     window = history[(history["date"] > as_of - pd.Timedelta(days=policy.history_days)) & (history["date"] <= as_of)]
-    keys = ["store_id", "item_id"]
-    grouped = window.groupby(keys, observed=True)["units"]
-    # the grouped quantile is one vectorised pass; broadcast back to the rows by group number
-    cap = grouped.quantile(policy.winsor_quantile).to_numpy()[grouped.ngroup().to_numpy()]
+    daily = _winsorised_sums(window, ["store_id", "item_id"], "units", policy.winsor_quantile)
     # days without a row sold nothing: the mean is over the whole window
-    daily = window.assign(units=window["units"].clip(upper=cap)).groupby(keys, observed=True)["units"].sum()
     daily = daily / policy.history_days
     daily.index = daily.index.set_levels([lvl.astype(str) for lvl in daily.index.levels])
     rate = daily.reindex(key).fillna(0.0).to_numpy()
     return pd.DataFrame({"protect_days": protect, "forecast_units": fc_units.round(2),
                          "history_units": (rate * protect).round(2), "history_daily": rate.round(4)},
                         index=lines.index)
+
+
+def _winsorised_sums(rows: pd.DataFrame, keys: list[str], value: str, q: float) -> pd.Series:
+    """Per group of ``keys``, the sum of ``value`` with each value cut to its group's ``q`` quantile
+    (linear interpolation, as pandas' grouped ``quantile``; missing values left out).
+
+    One sort of (group, value) gives every group's quantile at once: pandas' grouped quantile
+    and a second grouping of the same rows took 0.2-1 s on the full-M5 window of 850,000 rows.
+    """
+    grouped = rows.groupby(keys, observed=True, sort=True)
+    index = grouped.size().index
+    codes = grouped.ngroup().to_numpy(dtype=np.float64)  # NaN: a row without keys, in no group
+    values = rows[value].to_numpy(dtype=np.float64)
+    present = ~np.isnan(values) & ~np.isnan(codes)
+    codes, values = codes[present].astype(np.int64), values[present]
+    if not len(values):
+        return pd.Series(np.zeros(len(index)), index=index, name=value)
+    ranked = values[np.lexsort((values, codes))]
+    counts = np.bincount(codes, minlength=len(index))
+    starts = np.cumsum(counts) - counts
+    at = q * np.maximum(counts - 1, 0)
+    last = len(ranked) - 1  # a group with no values reads any row: its cap is never used
+    below = ranked[np.minimum(starts + np.floor(at).astype(np.int64), last)]
+    above = ranked[np.minimum(starts + np.ceil(at).astype(np.int64), last)]
+    cap = below + (above - below) * (at - np.floor(at))
+    sums = np.bincount(codes, weights=np.minimum(values, cap[codes]), minlength=len(index))
+    return pd.Series(sums, index=index, name=value)
 
 
 def _pack_ceil(qty: pd.Series, pack: pd.Series) -> pd.Series:

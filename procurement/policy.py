@@ -223,15 +223,39 @@ def forecast_cumsums(
     f = forecast[keys + [time_col, "yhat", *spread]].copy()
     f["step"] = (f[time_col] - pd.Timestamp(as_of)).dt.days
     f["var"] = forecast_variance(f)
-    mu = f.pivot_table(index=keys, columns="step", values="yhat", aggfunc="sum")
-    var = f.pivot_table(index=keys, columns="step", values="var", aggfunc="sum").reindex_like(mu)
+    grid = _step_grid(f, keys)
+    if grid is not None:
+        index, h = grid
+        # a missing value sums to 0, as the pivot table's sum makes it
+        mu, var = (np.nan_to_num(f[c].to_numpy(dtype=np.float64), nan=0.0).reshape(-1, h) for c in ("yhat", "var"))
+    else:
+        mu_t = f.pivot_table(index=keys, columns="step", values="yhat", aggfunc="sum")
+        var_t = f.pivot_table(index=keys, columns="step", values="var", aggfunc="sum").reindex_like(mu_t)
+        index, h, mu, var = mu_t.index, int(mu_t.columns.max()), mu_t.to_numpy(), var_t.to_numpy()
     zero = np.zeros((len(mu), 1))
     return {
-        "index": mu.index, "keys": keys, "horizon": int(mu.columns.max()),
-        "mean_mu": mu.mean(axis=1).to_numpy(), "mean_var": var.mean(axis=1).to_numpy(),
-        "cum_mu": np.concatenate([zero, np.nancumsum(mu.to_numpy(), axis=1)], axis=1),
-        "cum_var": np.concatenate([zero, np.nancumsum(var.to_numpy(), axis=1)], axis=1),
+        "index": index, "keys": keys, "horizon": h,
+        "mean_mu": np.nanmean(mu, axis=1), "mean_var": np.nanmean(var, axis=1),
+        "cum_mu": np.concatenate([zero, np.nancumsum(mu, axis=1)], axis=1),
+        "cum_var": np.concatenate([zero, np.nancumsum(var, axis=1)], axis=1),
     }
+
+
+def _step_grid(f: pd.DataFrame, keys: list[str]) -> tuple[pd.MultiIndex, int] | None:
+    """The series index and horizon when every series' rows are its steps 1..h in order, one
+    block after another (the forecast table's layout): its values then reshape to the pivot
+    table's grid without grouping 10^6 rows. None for any other layout."""
+    step = f["step"].to_numpy()
+    if not len(step) or step[0] != 1:
+        return None
+    h = int(step.max())
+    if len(step) % h or not np.array_equal(step, np.tile(np.arange(1, h + 1), len(step) // h)):
+        return None
+    blocks = [f[c].to_numpy().reshape(-1, h) for c in keys]
+    if not all((b == b[:, :1]).all() for b in blocks):
+        return None
+    index = pd.MultiIndex.from_arrays([b[:, 0] for b in blocks], names=keys)
+    return (index, h) if index.is_unique else None
 
 
 def offer_needs(pairs: pd.DataFrame, cums: dict[str, object]) -> pd.Series:

@@ -200,3 +200,14 @@ def test_policy_rejects_inconsistent_tiers():
         ApprovalPolicy(auto_approve_max_usd=200_000)
     with pytest.raises(ValueError, match="anomaly_factor"):
         ApprovalPolicy(anomaly_factor=1.0)
+
+
+def test_winsorised_sums_cut_each_group_at_its_own_quantile():
+    from procurement.approval import _winsorised_sums
+
+    rows = pd.DataFrame({"store_id": ["a", "a", "a", "b", "c", "c", None],
+                         "item_id": "x", "units": [1.0, 10.0, 3.0, 5.0, np.nan, 2.0, 99.0]})
+    sums = _winsorised_sums(rows, ["store_id", "item_id"], "units", 0.9)
+    # a: sorted 1, 3, 10; q90 at rank 1.8 -> 3 + 0.8 x 7 = 8.6; 10 is cut to it. c: the missing day is left out.
+    # The row without a store is in no group.
+    assert sums.to_dict() == pytest.approx({("a", "x"): 1 + 8.6 + 3, ("b", "x"): 5.0, ("c", "x"): 2.0})

@@ -9,7 +9,7 @@ import pytest
 from procurement import ScoreWeights, score_suppliers, synthetic_catalogue, synthetic_inventory
 from procurement.approval import ApprovalPolicy
 from procurement.orders import PO_STATUSES, preferred_offers
-from procurement.policy import forecast_variance, replenishment_proposals
+from procurement.policy import forecast_cumsums, forecast_variance, replenishment_proposals
 from procurement.proposals import propose_purchase_orders
 from procurement.reasons import ALTERNATIVE_ISSUES
 
@@ -216,3 +216,19 @@ def test_period_sums_hand_computed():
     # series 2 has no forecast
     np.testing.assert_allclose(out[:2], [3.0, 20.0])
     assert np.isnan(out[2])
+
+
+def test_forecast_cumsums_by_step_whatever_the_row_order():
+    as_of = pd.Timestamp("2016-05-22")
+    days = pd.date_range(as_of + pd.Timedelta(days=1), periods=3)
+    fc = pd.DataFrame({"store_id": "CA_1", "item_id": np.repeat(["A", "B"], 3), "date": np.tile(days, 2),
+                       "yhat": [1.0, 2.0, 3.0, 4.0, np.nan, 6.0], "yhat_q50": 1.0, "yhat_q90": 2.0,
+                       "yhat_var": [0.5, 0.5, 0.5, 1.0, 2.0, 3.0]})
+    for frame in (fc, fc.iloc[[4, 0, 5, 2, 1, 3]]):  # the table's layout, and rows in any order
+        cums = forecast_cumsums(frame, as_of=as_of)
+        row = cums["index"].get_indexer(pd.MultiIndex.from_tuples([("CA_1", "A"), ("CA_1", "B")]))
+        assert cums["horizon"] == 3
+        # a missing mean counts as 0 units, as a sum over no demand does
+        np.testing.assert_allclose(cums["cum_mu"][row], [[0, 1, 3, 6], [0, 4, 4, 10]])
+        np.testing.assert_allclose(cums["cum_var"][row], [[0, 0.5, 1.0, 1.5], [0, 1, 3, 6]])
+        np.testing.assert_allclose(cums["mean_mu"][row], [2.0, 10 / 3])
