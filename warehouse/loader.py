@@ -171,10 +171,11 @@ def _stage(con: duckdb.DuckDBPyConnection, schema: FeedSchema, files: Sequence[P
         if not per_file.get(str(path)) and not _rejected(con, reject_of.get(str(path))):
             raise FeedError(f"{schema.feed}: {path} has no data rows (header only)")
     key = ", ".join(_q(k) for k in schema.key)
-    # one pass over a single hash column finds candidate duplicates cheaply (6.8M M5 prices);
-    # only the few candidates are then compared on the real key
+    # one sort of a single hash column finds candidate duplicates cheaply (6.8M M5 prices: 0.4 s,
+    # a GROUP BY of the hashes 1.0-1.6 s); only the few candidates are then compared on the real key
     dup_hashes = con.execute(
-        f"SELECT list(h) FROM (SELECT hash({key}) AS h FROM _stage WHERE _reason IS NULL GROUP BY h HAVING count(*) > 1)"
+        f"SELECT list(DISTINCT h) FROM (SELECT h, lag(h) OVER (ORDER BY h) AS before FROM "
+        f"(SELECT hash({key}) AS h FROM _stage WHERE _reason IS NULL)) WHERE h = before"
     ).fetchall()[0][0]
     if dup_hashes:
         # every copy of a duplicated key is quarantined: which copy is right cannot be known
