@@ -39,7 +39,7 @@ from assets.ingest import (
 )
 from assets.resources import FeedsResource
 from warehouse import crossfeed
-from warehouse.quality import validate_feed
+from warehouse.quality import suite_columns, validate_feed
 from warehouse.queries import gate_rows, pos_day_range, quarantined_rows
 
 __all__ = ["GX_CHECKS", "CROSS_FEED_CHECKS"]
@@ -77,7 +77,7 @@ def _gx_check(asset_def, feed: str, table: str) -> AssetChecksDefinition:
         # raw_pos: the days this run loaded (else all); raw_prices: their price weeks (else all)
         days = _run_range(context) if table in ("raw_pos", "raw_prices") else None
         with duckdb.get_connection() as con:
-            df, scope = gate_rows(con, table, days)
+            df, scope = gate_rows(con, table, days, columns=suite_columns(feed))
             quarantined = quarantined_rows(con, feed)
         outcome = validate_feed(feed, df, docs_dir=feeds.docs_dir or None)
         metadata = {

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from warehouse.quality import SUITES, docs_index, validate_feed
+from warehouse.quality import SUITES, docs_index, suite_columns, validate_feed
 
 
 @pytest.fixture(scope="module")
@@ -163,3 +163,22 @@ def test_a_date_past_the_nanosecond_range_fails_the_window_instead_of_raising(po
     failed = {(f["expectation"], f["column"]) for f in outcome.failures}
     assert ("expect_column_values_to_be_between", "date") in failed
     assert outcome.rows == len(bad) and not outcome.success
+
+
+def test_suite_columns_name_every_column_an_expectation_reads():
+    assert suite_columns("pos") == ["store_id", "item_id", "date", "units"]
+    prices = suite_columns("prices")
+    # a compound key (column_list) and a pair (column_A / column_B) count too
+    assert {"week_start", "valid_from", "valid_to", "sell_price"} <= set(prices)
+    assert {"tmax_f", "tmin_f"} <= set(suite_columns("weather"))
+    with pytest.raises(KeyError, match="no suite for feed 'nope'"):
+        suite_columns("nope")
+
+
+def test_columns_no_expectation_reads_do_not_change_the_outcome(pos):
+    base = validate_feed("pos", pos)
+    noisy = validate_feed("pos", pos.assign(note="free text", dept_id=None))
+    assert (noisy.success, noisy.evaluated, noisy.failures) == (base.success, base.evaluated, base.failures)
+    # a column the suite needs is still missed when it is not there
+    missing = validate_feed("pos", pos.drop(columns="units"))
+    assert not missing.success and any(f["column"] == "units" for f in missing.failures)

@@ -94,6 +94,9 @@ def test_gate_rows_scope(con):
     assert len(queries.gate_rows(con, "raw_prices")[0]) == 3
     with pytest.raises(ValueError, match="invalid table or column name"):
         queries.gate_rows(con, "raw_pos; DROP TABLE raw_pos")
+    # only the columns asked for that the table has
+    rows, _ = queries.gate_rows(con, "raw_pos", columns=["item_id", "units", "no_such_column"])
+    assert list(rows.columns) == ["item_id", "units"] and len(rows) == 3
 
 
 def test_pos_span_and_day_range(con):
