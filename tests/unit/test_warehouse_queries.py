@@ -6,6 +6,7 @@ import datetime as dt
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from warehouse import queries
@@ -122,7 +123,11 @@ def test_demand_reads_and_as_of(con):
     assert queries.forecast_as_of(con) == D("2016-05-04")
     until = queries.demand_frame(con, ("item_id", "units"), until="2016-05-02")
     assert until.groupby("item_id")["units"].sum().to_dict() == {"A": 3, "B": 5}
-    assert list(queries.demand_frame(con).columns) == ["store_id", "item_id", "date", "units"]
+    frame = queries.demand_frame(con)
+    assert list(frame.columns) == ["store_id", "item_id", "date", "units"]
+    # ids as Arrow-backed text (no Python object per row), days as .df() gives them
+    assert frame["item_id"].dtype == pd.ArrowDtype(pa.string()) and frame["date"].dtype == "datetime64[us]"
+    assert frame.loc[frame["item_id"] == "B", "units"].tolist() == [5, 0, 7, 8]
     with pytest.raises(ValueError):
         queries.demand_frame(con, ("units) FROM raw_pos --",))
 
