@@ -178,11 +178,12 @@ def _winsorised_sums(rows: pd.DataFrame, keys: list[str], value: str, q: float) 
     ranked = values[np.lexsort((values, codes))]
     counts = np.bincount(codes, minlength=len(index))
     starts = np.cumsum(counts) - counts
-    at = q * np.maximum(counts - 1, 0)
+    at = q * np.maximum(counts - 1, 0)  # the quantile's rank within its group
+    rank = np.floor(at)
     last = len(ranked) - 1  # a group with no values reads any row: its cap is never used
-    below = ranked[np.minimum(starts + np.floor(at).astype(np.int64), last)]
+    below = ranked[np.minimum(starts + rank.astype(np.int64), last)]
     above = ranked[np.minimum(starts + np.ceil(at).astype(np.int64), last)]
-    cap = below + (above - below) * (at - np.floor(at))
+    cap = below + (above - below) * (at - rank)
     sums = np.bincount(codes, weights=np.minimum(values, cap[codes]), minlength=len(index))
     return pd.Series(sums, index=index, name=value)
 
