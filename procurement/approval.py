@@ -139,13 +139,10 @@ def demand_references(
     fc_units = np.full(len(lines), np.nan)
     if forecast is not None and len(forecast):
         cums = cumsums if cumsums is not None else forecast_cumsums(forecast, as_of=as_of)
-        row = cums["index"].get_indexer(key)
-        found = row >= 0
-        fc_units[~found] = 0.0
-        inside = np.minimum(protect, cums["horizon"])
-        # beyond the horizon each series' mean day is carried forward, as the plan does
-        fc_units[found] = (cums["cum_mu"][row[found], inside[found]]
-                           + (protect[found] - inside[found]) * cums["mean_mu"][row[found]])
+        row = cums.rows(key)
+        # a series without forecast counts 0 units; past its last day its mean day is carried
+        # forward, as the plan does
+        fc_units = np.where(row >= 0, cums.over_first(row, protect)[0], 0.0)
     if history is None:
         return pd.DataFrame({"protect_days": protect, "forecast_units": fc_units.round(2), "history_units": np.nan,
                              "history_daily": np.nan}, index=lines.index)

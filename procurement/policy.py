@@ -14,12 +14,15 @@ order cannot arrive before R + L days, so s must protect the same period as S.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
 __all__ = [
     "replenishment_proposals", "item_service_levels", "offer_needs", "forecast_cumsums", "forecast_variance",
+    "ForecastSums",
     "SERVICE_BY_CLASS", "SPREAD_COLUMNS",
 ]
 
@@ -90,30 +93,6 @@ def item_service_levels(
     return stats[[*keys, "abc", "xyz", "abc_xyz", "service_level"]].reset_index(drop=True)
 
 
-def _period_sums(rows: np.ndarray, steps: np.ndarray, values: np.ndarray, days: np.ndarray) -> np.ndarray:
-    """Per series, the sum of ``values`` over its first ``days`` forecast days.
-
-    Beyond the series' last forecast day its mean daily value is carried forward; a series
-    without forecast rows gets NaN.
-
-    Args:
-        rows: Each forecast row's series (its position in ``days``; -1 for none).
-        steps: Each forecast row's day, 1 = the day after as-of.
-        values: Each forecast row's value (NaN counts as missing).
-        days: Per series, the days to sum.
-    """
-    every = range(len(days))
-    ok = rows >= 0
-    rows, steps, values = rows[ok], steps[ok], values[ok]
-    # grouped by integer code: no string keys hashed per call
-    inside = steps <= days[rows]
-    total = pd.Series(values[inside]).groupby(rows[inside]).sum().reindex(every, fill_value=0.0)
-    last = pd.Series(steps).groupby(rows).max().reindex(every)
-    mean = pd.Series(values).groupby(rows).mean().reindex(every)
-    extra = np.clip(days - last.to_numpy(dtype=np.float64), 0, None) * mean.to_numpy()
-    return total.to_numpy(dtype=np.float64) + extra
-
-
 def _spread_source(forecast: pd.DataFrame, keys: list[str]) -> pd.Series:
     """Per series, where its daily spread came from: ``level_variance`` (every day has ``yhat_var``) or ``quantiles``."""
     stated = forecast["yhat_var"].notna() if "yhat_var" in forecast else pd.Series(False, index=forecast.index)
@@ -155,12 +134,7 @@ def replenishment_proposals(
         levels = pd.DataFrame({"service_level": [service_level]})
     if not levels["service_level"].between(0.5, 1, inclusive="left").all():
         raise ValueError(f"service_level must be in [0.5, 1), got {sorted(levels['service_level'].unique())[:5]}")
-    spread = [c for c in SPREAD_COLUMNS if c in forecast]
-    f = forecast[keys + [time_col, "yhat", *spread]].copy()
-    f["step"] = (f[time_col] - pd.Timestamp(as_of)).dt.days
-    if (f["step"] < 1).any():
-        raise ValueError(f"forecast has {(f['step'] < 1).sum()} rows on or before as_of {as_of:%Y-%m-%d}")
-    f["var"] = forecast_variance(f)
+    sums = forecast_cumsums(forecast, as_of=as_of, id_cols=id_cols, time_col=time_col)
 
     base = inventory[keys + ["on_hand", "on_order"]].merge(
         lead_times[[id_cols[1], "supplier_id", "lead_time_days", "lead_time_std_days"]], on=id_cols[1], how="left"
@@ -174,12 +148,10 @@ def replenishment_proposals(
 
     if not base.index.is_unique:
         raise ValueError(f"inventory: {int(base.index.duplicated().sum())} store x item rows appear more than once")
-    # each forecast row's series among the proposals' rows, found once for the three sums
-    rows = base.index.get_indexer(pd.MultiIndex.from_frame(f[keys]))
-    steps = f["step"].to_numpy()
-    sums = lambda col, days: pd.Series(  # noqa: E731
-        _period_sums(rows, steps, f[col].to_numpy(dtype=np.float64), days.to_numpy()), index=base.index)
-    mu_lead, mu_protect, var_protect = sums("yhat", lead), sums("yhat", protect), sums("var", protect)
+    rows = sums.rows(base.index)
+    mu_lead, _ = sums.over_first(rows, lead.to_numpy())
+    mu_protect, var_protect = sums.over_first(rows, protect.to_numpy())
+    mu_lead, mu_protect, var_protect = (pd.Series(v, index=base.index) for v in (mu_lead, mu_protect, var_protect))
     mean_daily = mu_protect / protect
     sigma = np.sqrt(var_protect + mean_daily**2 * base["lead_time_std_days"].fillna(0) ** 2)
     out = base.copy()
@@ -204,7 +176,7 @@ def replenishment_proposals(
     position = out["on_hand"] + out["on_order"]
     out["order_qty"] = np.where(position <= out["reorder_point"], (out["order_up_to"] - position).clip(lower=0), 0)
     out["order_qty"] = out["order_qty"].astype(int)
-    out["spread_source"] = _spread_source(f, keys).reindex(out.index).fillna("quantiles")
+    out["spread_source"] = _spread_source(forecast, keys).reindex(out.index).fillna("quantiles")
     cols = [
         "as_of", "on_hand", "on_order", "safety_stock", "reorder_point", "order_up_to", "order_qty", "supplier_id",
         "lead_time_days", "lead_time_std_days", "review_days", "service_level", "demand_lead_time",
@@ -213,32 +185,89 @@ def replenishment_proposals(
     return out[cols].reset_index()
 
 
+@dataclass(frozen=True)
+class ForecastSums:
+    """Per series running sums of the forecast's daily mean and variance, by day ahead.
+
+    Built once by :func:`forecast_cumsums` and read by every rule that needs demand over a
+    number of days (the replenishment policy, each PO offer, the approval guard).
+
+    Attributes:
+        index: The series (one row of the arrays each).
+        keys: The id columns of ``index``.
+        cum_mu: ``(series, horizon + 1)``: column d holds the mean summed over days 1..d
+            (a missing day or value counts as 0).
+        cum_var: The same for the daily variance.
+        last_day: Per series, its last forecast day.
+        mean_mu: Per series, its mean day (over the values present), carried past ``last_day``.
+        mean_var: The same for the variance.
+    """
+
+    index: pd.MultiIndex
+    keys: list[str]
+    cum_mu: np.ndarray
+    cum_var: np.ndarray
+    last_day: np.ndarray
+    mean_mu: np.ndarray
+    mean_var: np.ndarray
+
+    @property
+    def horizon(self) -> int:
+        """The last forecast day of any series."""
+        return self.cum_mu.shape[1] - 1
+
+    def rows(self, keys: pd.MultiIndex | pd.DataFrame) -> np.ndarray:
+        """Each key's row in the arrays (-1 for a series without forecast)."""
+        keys = pd.MultiIndex.from_frame(keys[self.keys]) if isinstance(keys, pd.DataFrame) else keys
+        return self.index.get_indexer(keys)
+
+    def over_first(self, rows: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and variance summed over each series' first ``days`` forecast days.
+
+        Past a series' last forecast day its mean day is carried forward; a row of -1 gets NaN.
+        """
+        found = rows >= 0
+        at, days = np.where(found, rows, 0), np.asarray(days)
+        inside = np.minimum(days, self.last_day[at])
+        beyond = days - inside
+        mu = self.cum_mu[at, inside] + beyond * self.mean_mu[at]
+        var = self.cum_var[at, inside] + beyond * self.mean_var[at]
+        return np.where(found, mu, np.nan), np.where(found, var, np.nan)
+
+
 def forecast_cumsums(
     forecast: pd.DataFrame, *, as_of: pd.Timestamp, id_cols: tuple[str, str] = ("store_id", "item_id"),
     time_col: str = "date",
-) -> dict[str, object]:
-    """Per series cumulative forecast mean and variance by step (built once, reused per offer)."""
+) -> ForecastSums:
+    """Per series cumulative forecast mean and variance by day ahead (see :class:`ForecastSums`).
+
+    Args:
+        forecast: ``forecast`` table (ids, ``time_col``, ``yhat`` and the spread columns of
+            :func:`forecast_variance`).
+        as_of: decision date; forecast day 1 is ``as_of + 1``.
+    """
     keys = list(id_cols)
     spread = [c for c in SPREAD_COLUMNS if c in forecast]
     f = forecast[keys + [time_col, "yhat", *spread]].copy()
-    f["step"] = (f[time_col] - pd.Timestamp(as_of)).dt.days
+    f["step"] = (f[time_col] - pd.Timestamp(as_of)).dt.days.to_numpy()
+    if (f["step"] < 1).any():
+        raise ValueError(f"forecast has {(f['step'] < 1).sum()} rows on or before as_of {as_of:%Y-%m-%d}")
     f["var"] = forecast_variance(f)
     grid = _step_grid(f, keys)
     if grid is not None:
         index, h = grid
-        # a missing value sums to 0, as the pivot table's sum makes it
-        mu, var = (np.nan_to_num(f[c].to_numpy(dtype=np.float64), nan=0.0).reshape(-1, h) for c in ("yhat", "var"))
+        mu, var = (f[c].to_numpy(dtype=np.float64).reshape(-1, h) for c in ("yhat", "var"))
+        last_day = np.full(len(index), h)
     else:
-        mu_t = f.pivot_table(index=keys, columns="step", values="yhat", aggfunc="sum")
-        var_t = f.pivot_table(index=keys, columns="step", values="var", aggfunc="sum").reindex_like(mu_t)
-        index, h, mu, var = mu_t.index, int(mu_t.columns.max()), mu_t.to_numpy(), var_t.to_numpy()
+        index, mu, var, last_day = _scatter_by_step(f, keys)
     zero = np.zeros((len(mu), 1))
-    return {
-        "index": index, "keys": keys, "horizon": h,
-        "mean_mu": np.nanmean(mu, axis=1), "mean_var": np.nanmean(var, axis=1),
-        "cum_mu": np.concatenate([zero, np.nancumsum(mu, axis=1)], axis=1),
-        "cum_var": np.concatenate([zero, np.nancumsum(var, axis=1)], axis=1),
-    }
+    with np.errstate(invalid="ignore"):  # a series whose values are all missing: NaN mean
+        mean_mu, mean_var = np.nanmean(mu, axis=1), np.nanmean(var, axis=1)
+    return ForecastSums(
+        index=index, keys=keys, last_day=last_day, mean_mu=mean_mu, mean_var=mean_var,
+        cum_mu=np.concatenate([zero, np.nancumsum(mu, axis=1)], axis=1),
+        cum_var=np.concatenate([zero, np.nancumsum(var, axis=1)], axis=1),
+    )
 
 
 def _step_grid(f: pd.DataFrame, keys: list[str]) -> tuple[pd.MultiIndex, int] | None:
@@ -258,7 +287,28 @@ def _step_grid(f: pd.DataFrame, keys: list[str]) -> tuple[pd.MultiIndex, int] | 
     return (index, h) if index.is_unique else None
 
 
-def offer_needs(pairs: pd.DataFrame, cums: dict[str, object]) -> pd.Series:
+def _scatter_by_step(f: pd.DataFrame, keys: list[str]) -> tuple[pd.MultiIndex, np.ndarray, np.ndarray, np.ndarray]:
+    """Series index, ``(series, horizon)`` grids of mean and variance (NaN where a day has no
+    value; rows of the same series and day summed) and each series' last day, for rows in any
+    order."""
+    codes, index = pd.MultiIndex.from_frame(f[keys]).factorize()
+    index = index.set_names(keys)
+    step = f["step"].to_numpy(dtype=np.int64)
+    h = int(step.max()) if len(step) else 0
+    cells = codes * h + step - 1
+    grids = []
+    for col in ("yhat", "var"):
+        values = f[col].to_numpy(dtype=np.float64)
+        present = ~np.isnan(values)
+        total = np.bincount(cells[present], weights=values[present], minlength=len(index) * h)
+        counted = np.bincount(cells[present], minlength=len(index) * h)
+        grids.append(np.where(counted > 0, total, np.nan).reshape(len(index), h))
+    last_day = np.zeros(len(index), dtype=np.int64)
+    np.maximum.at(last_day, codes, step)
+    return index, grids[0], grids[1], last_day
+
+
+def offer_needs(pairs: pd.DataFrame, cums: ForecastSums) -> pd.Series:
     """Units to order from each candidate offer: its own order-up-to level minus the position.
 
     The same (R, S) rule as :func:`replenishment_proposals`, evaluated with each offer's lead time
@@ -272,15 +322,11 @@ def offer_needs(pairs: pd.DataFrame, cums: dict[str, object]) -> pd.Series:
     Returns:
         Units (may be <= 0 when the position already covers that offer's protection period).
     """
-    row = cums["index"].get_indexer(pd.MultiIndex.from_frame(pairs[cums["keys"]]))
+    row = cums.rows(pairs)
     if (row < 0).any():
         raise ValueError(f"{int((row < 0).sum())} offer rows have no forecast")
-    horizon = cums["horizon"]
     protect = (pairs["lead_time_days"] + pairs["review_days"]).to_numpy(dtype=int)
-    inside = np.minimum(protect, horizon)
-    # beyond the horizon each series' mean day is carried forward
-    m_p = cums["cum_mu"][row, inside] + (protect - inside) * cums["mean_mu"][row]
-    v_p = cums["cum_var"][row, inside] + (protect - inside) * cums["mean_var"][row]
+    m_p, v_p = cums.over_first(row, protect)
     daily = m_p / np.maximum(protect, 1)
     z = norm.ppf(pairs["service_level"].to_numpy(dtype=float))
     sigma = np.sqrt(v_p + daily**2 * pairs["lead_time_std_days"].fillna(0).to_numpy(dtype=float) ** 2)

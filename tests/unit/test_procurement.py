@@ -9,7 +9,7 @@ import pytest
 from procurement import ScoreWeights, score_suppliers, synthetic_catalogue, synthetic_inventory
 from procurement.approval import ApprovalPolicy
 from procurement.orders import PO_STATUSES, preferred_offers
-from procurement.policy import forecast_cumsums, forecast_variance, replenishment_proposals
+from procurement.policy import forecast_cumsums, forecast_variance, offer_needs, replenishment_proposals
 from procurement.proposals import propose_purchase_orders
 from procurement.reasons import ALTERNATIVE_ISSUES
 
@@ -205,17 +205,46 @@ def test_reasons_read_the_line_columns(proposals, scores):
     assert set(placed["mode"]) <= {"road", "sea"}
 
 
-def test_period_sums_hand_computed():
-    from procurement.policy import _period_sums
+def test_forecast_sums_over_first_days_hand_computed():
+    as_of = pd.Timestamp("2016-05-22")
+    day = lambda k: as_of + pd.Timedelta(days=k)  # noqa: E731
+    # A: days 1-3 in order; B: day 2 missing, its day-3 mean missing, its rows shuffled, a short
+    # horizon; C: days 1-2 only
+    fc = pd.DataFrame({
+        "store_id": "CA_1", "item_id": ["A", "A", "A", "B", "B", "B", "C", "C"],
+        "date": [day(1), day(2), day(3), day(4), day(1), day(3), day(2), day(1)],
+        "yhat": [1.0, 2.0, 3.0, 6.0, 4.0, np.nan, 5.0, 5.0],
+        "yhat_q50": 1.0, "yhat_q90": 2.0, "yhat_var": [0.5, 0.5, 0.5, 2.0, 1.0, 9.0, 1.0, 3.0],
+    })
+    sums = forecast_cumsums(fc, as_of=as_of)
+    rows = sums.rows(pd.MultiIndex.from_tuples([("CA_1", "A"), ("CA_1", "B"), ("CA_1", "C"), ("CA_1", "Z")]))
+    assert rows[3] == -1 and sums.horizon == 4
+    mu, var = sums.over_first(rows, np.array([2, 6, 5, 3]))
+    # A: days 1-2, then 2 more days at its mean of 2; B: 4 + 6 over its 4 days (days 2-3 count
+    # 0), then 2 days at the mean of its two values, 5; C: 10 over 2 days, 3 more at 5; Z: none
+    np.testing.assert_allclose(mu[:3], [3.0, 10.0 + 2 * 5.0, 10.0 + 3 * 5.0])
+    np.testing.assert_allclose(var[:3], [1.0, 12.0 + 2 * 4.0, 4.0 + 3 * 2.0])
+    assert np.isnan(mu[3]) and np.isnan(var[3])
+    np.testing.assert_array_equal(sums.last_day[rows[:3]], [3, 4, 2])
 
-    rows = np.array([0, 0, 0, 1, 1, 1, -1])
-    steps = np.array([1, 2, 3, 1, 2, 3, 1])
-    values = np.array([1.0, 2.0, 3.0, 4.0, np.nan, 6.0, 100.0])  # the last row's series is not planned
-    out = _period_sums(rows, steps, values, np.array([2, 5, 4]))
-    # series 0: days 1-2; series 1: 4 + 6 over its 3 days, then 2 more days at its mean 5;
-    # series 2 has no forecast
-    np.testing.assert_allclose(out[:2], [3.0, 20.0])
-    assert np.isnan(out[2])
+
+def test_replenishment_and_offers_sum_the_same_irregular_forecast():
+    """The policy and each PO offer read demand over a period from one set of sums: on a forecast
+    with gaps and series of different horizons they ask for the same order-up-to level."""
+    as_of = pd.Timestamp("2016-05-22")
+    fc = pd.DataFrame({
+        "store_id": "CA_1", "item_id": ["A", "A", "B", "B", "B"],
+        "date": as_of + pd.to_timedelta([1, 3, 1, 2, 3], unit="D"),
+        "yhat": [2.0, 4.0, 1.0, 1.0, 1.0], "yhat_q50": 1.0, "yhat_q90": 2.0, "yhat_var": 1.0,
+    })
+    inventory = pd.DataFrame({"store_id": "CA_1", "item_id": ["A", "B"], "on_hand": 0, "on_order": 0})
+    lead = pd.DataFrame({"item_id": ["A", "B"], "supplier_id": "S1", "lead_time_days": 3, "lead_time_std_days": 0.0})
+    plan = replenishment_proposals(fc, inventory, lead, as_of=as_of, review_days=4, service_level=0.9)
+    # A: 2 + 0 + 4 over days 1-3, then 4 days at its mean of 3; B: 7 days of 1
+    np.testing.assert_allclose(plan["demand_protection"], [18.0, 7.0])
+    pairs = plan[["store_id", "item_id", "lead_time_days", "lead_time_std_days", "review_days", "service_level"]]
+    needs = offer_needs(pairs.assign(position=0.0), forecast_cumsums(fc, as_of=as_of))
+    np.testing.assert_array_equal(needs.to_numpy(), plan["order_up_to"].to_numpy(dtype=float))
 
 
 def test_forecast_cumsums_by_step_whatever_the_row_order():
@@ -226,9 +255,9 @@ def test_forecast_cumsums_by_step_whatever_the_row_order():
                        "yhat_var": [0.5, 0.5, 0.5, 1.0, 2.0, 3.0]})
     for frame in (fc, fc.iloc[[4, 0, 5, 2, 1, 3]]):  # the table's layout, and rows in any order
         cums = forecast_cumsums(frame, as_of=as_of)
-        row = cums["index"].get_indexer(pd.MultiIndex.from_tuples([("CA_1", "A"), ("CA_1", "B")]))
-        assert cums["horizon"] == 3
-        # a missing mean counts as 0 units, as a sum over no demand does
-        np.testing.assert_allclose(cums["cum_mu"][row], [[0, 1, 3, 6], [0, 4, 4, 10]])
-        np.testing.assert_allclose(cums["cum_var"][row], [[0, 0.5, 1.0, 1.5], [0, 1, 3, 6]])
-        np.testing.assert_allclose(cums["mean_mu"][row], [2.0, 10 / 3])
+        row = cums.rows(pd.MultiIndex.from_tuples([("CA_1", "A"), ("CA_1", "B")]))
+        assert cums.horizon == 3
+        # a missing mean adds 0 units to the running sum and is left out of the mean day
+        np.testing.assert_allclose(cums.cum_mu[row], [[0, 1, 3, 6], [0, 4, 4, 10]])
+        np.testing.assert_allclose(cums.cum_var[row], [[0, 0.5, 1.0, 1.5], [0, 1, 3, 6]])
+        np.testing.assert_allclose(cums.mean_mu[row], [2.0, 5.0])
