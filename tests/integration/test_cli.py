@@ -324,3 +324,48 @@ def test_a_run_collects_less_often_and_restores_the_collector_after():
         assert gc.get_threshold() == _RUN_GC_THRESHOLDS != before
         raise RuntimeError("step failed")
     assert gc.get_threshold() == before
+
+
+_FREED_RSS = """
+import sys
+if sys.argv[1] == "keep":
+    from pipelines.cli import keep_freed_memory
+    assert keep_freed_memory()
+import numpy as np
+
+def rss_mb():
+    return int(next(l for l in open("/proc/self/status") if l.startswith("VmRSS")).split()[1]) / 1024
+
+before = rss_mb()
+block = np.ones(64 * 2**20 // 8)  # 64 MB, above glibc's largest mmap threshold
+held = rss_mb()
+del block
+print(round(held - before), round(rss_mb() - before))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the resident size from /proc")
+@pytest.mark.parametrize(("mode", "kept"), [("default", False), ("keep", True)])
+def test_a_run_keeps_freed_memory_for_its_next_arrays(mode, kept):
+    """glibc hands a freed 64 MB array back to the kernel; after keep_freed_memory it stays in the process."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _FREED_RSS, mode], capture_output=True, text=True, check=True)
+    held, after_free = map(int, out.stdout.split())
+    assert held >= 60
+    assert (after_free >= 60) == kept, out.stdout
+
+
+@pytest.mark.parametrize(("preset", "advised"), [(None, "False"), ("1", "True")])
+def test_numpy_huge_pages_are_off_unless_the_user_turns_them_on(preset, advised):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    if preset is not None:
+        env["NUMPY_MADVISE_HUGEPAGE"] = preset
+    code = "import pipelines, numpy; print(numpy._core.multiarray._get_madvise_hugepage())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip() == advised
