@@ -11,3 +11,7 @@ Run each from the repository root; every one prints its figures with the seconds
 :mod:`benchmarks.weekly`, :mod:`benchmarks.weekly_components` and :mod:`benchmarks.seasonal_svd`
 hold the Walmart benchmark's models; :mod:`benchmarks.data` finds the shared data folder.
 """
+
+# numpy's huge pages off before numpy loads, as in the pipeline (see pipelines/__init__.py), so the
+# seconds printed here are those a run would spend
+import pipelines  # noqa: E402, F401

@@ -261,10 +261,28 @@ def _context(project_dir: str = "") -> Any:
     if project_dir:
         Path(project_dir).mkdir(parents=True, exist_ok=True)
         ctx = gx.get_context(mode="file", project_root_dir=project_dir)
+        _compile_docs_templates_once(ctx)
     else:
         ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
     return ctx
+
+
+def _compile_docs_templates_once(ctx: Any) -> None:
+    """Render the context's data docs with views that compile their templates once per process.
+
+    GX saves the setting into the project's ``great_expectations.yml`` with the rest of its
+    config: building that project's docs outside supplycast needs :mod:`warehouse._gx_views`
+    importable (the HTML pages need nothing).
+    """
+    from warehouse._gx_views import INDEX_VIEW_CONFIG, VIEW_CONFIG
+
+    for site in (ctx.config.data_docs_sites or {}).values():
+        site["site_section_builders"] = {
+            section: {**(site.get("site_section_builders") or {}).get(section, {}), "view": dict(VIEW_CONFIG)}
+            for section in ("expectations", "validations", "profiling")}
+        site["site_index_builder"] = {"class_name": "DefaultSiteIndexBuilder",
+                                      **(site.get("site_index_builder") or {}), "view": dict(INDEX_VIEW_CONFIG)}
 
 
 def docs_index(project_dir: str | Path) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -110,6 +111,28 @@ def test_data_docs_are_built_and_linked(pos, tmp_path):
     assert page.is_file() and page.suffix == ".html" and "validations" in page.parts
     assert "pos_suite" in page.read_text()
     assert docs_index(tmp_path / "gx").is_file()
+
+
+def test_data_docs_compile_their_templates_once_and_render_the_same_pages(pos, tmp_path, monkeypatch):
+    import jinja2
+
+    bad = pos.head(50).copy()
+    bad.loc[bad.index[:2], "units"] = -1
+    first = validate_feed("pos", bad, docs_dir=tmp_path / "one")
+    compiled = []
+    compile_template = jinja2.Environment.compile
+
+    def counted(self, *args, **kwargs):
+        compiled.append(args[1] if len(args) > 1 else kwargs.get("name"))
+        return compile_template(self, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counted)
+    second = validate_feed("pos", bad, docs_dir=tmp_path / "two")  # a new GX project, a new site build
+    assert compiled == []
+    for outcome in (first, second):  # the same result on both pages: 16 expectations, one failed
+        text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", Path(outcome.docs_page).read_text()))
+        assert "Expectation Suite: pos_suite" in text and "Status: Failed" in text
+        assert "Evaluated Expectations 16 Successful Expectations 15 Unsuccessful Expectations 1" in text
 
 
 def test_data_docs_keep_a_bounded_history(pos, tmp_path, monkeypatch):
