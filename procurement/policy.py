@@ -246,10 +246,10 @@ def forecast_cumsums(
             :func:`forecast_variance`).
         as_of: decision date; forecast day 1 is ``as_of + 1``.
     """
-    keys = list(id_cols)
+    keys, as_of = list(id_cols), pd.Timestamp(as_of)
     spread = [c for c in SPREAD_COLUMNS if c in forecast]
     f = forecast[keys + [time_col, "yhat", *spread]].copy()
-    f["step"] = (f[time_col] - pd.Timestamp(as_of)).dt.days.to_numpy()
+    f["step"] = (f[time_col] - as_of).dt.days.to_numpy()
     if (f["step"] < 1).any():
         raise ValueError(f"forecast has {(f['step'] < 1).sum()} rows on or before as_of {as_of:%Y-%m-%d}")
     f["var"] = forecast_variance(f)
@@ -272,8 +272,8 @@ def forecast_cumsums(
 
 def _step_grid(f: pd.DataFrame, keys: list[str]) -> tuple[pd.MultiIndex, int] | None:
     """The series index and horizon when every series' rows are its steps 1..h in order, one
-    block after another (the forecast table's layout): its values then reshape to the pivot
-    table's grid without grouping 10^6 rows. None for any other layout."""
+    block after another (the forecast table's layout): its values then reshape to the
+    (series, day) grid without grouping 10^6 rows. None for any other layout."""
     step = f["step"].to_numpy()
     if not len(step) or step[0] != 1:
         return None
