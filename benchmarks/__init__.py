@@ -12,6 +12,6 @@ Run each from the repository root; every one prints its figures with the seconds
 hold the Walmart benchmark's models; :mod:`benchmarks.data` finds the shared data folder.
 """
 
-# numpy's huge pages off before numpy loads, as in the pipeline (see pipelines/__init__.py), so the
-# seconds printed here are those a run would spend
+# the process's memory set up as a run's (numpy's huge pages off before numpy loads, freed memory
+# kept: pipelines/_process.py), so the seconds printed here are those a run would spend
 import pipelines  # noqa: E402, F401

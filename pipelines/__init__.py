@@ -1,11 +1,11 @@
-"""Dagster definitions, resources, jobs, schedules and the ``supplycast`` command line."""
+"""Dagster definitions, resources, jobs, schedules and the ``supplycast`` command line.
 
-import os
+Importing this package sets the process's memory up for a run (:mod:`pipelines._process`): numpy's
+huge pages off (before numpy loads) and freed memory kept for reuse. Every process that runs the
+pipeline imports it first: ``supplycast``, and Dagster's run workers loading the Definitions.
+"""
 
-# numpy asks the kernel for transparent huge pages for every array of 4 MB or more. On the
-# Firecracker VMs measured here (free guest memory handed back to the host) the first touch of
-# such an array costs about 25 ms per 2 MB page: a fresh 136 MB array took 1.1-4.4 s to fill
-# against 0.15 s in 4 KB pages, and a full-M5 run 79-83 s against 73-76 s (docs/benchmarks.md).
-# numpy reads this once, at its import, which this package's modules all come before; set
-# NUMPY_MADVISE_HUGEPAGE=1 to keep numpy's default on a machine where huge pages pay.
-os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
+from pipelines._process import keep_freed_memory, numpy_without_huge_pages
+
+numpy_without_huge_pages()
+keep_freed_memory()

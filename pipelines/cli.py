@@ -9,7 +9,6 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import ctypes
 import gc
 import json
 import os
@@ -21,7 +20,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["main", "build_parser", "dagster_home", "quiet_libraries", "keep_freed_memory"]
+__all__ = ["main", "build_parser", "dagster_home", "quiet_libraries"]
 
 if TYPE_CHECKING:
     from warehouse.feeds import FeedPaths
@@ -182,26 +181,6 @@ def _fewer_collections() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*before)
-
-
-# glibc's malloc hands every freed block of 128 KB-32 MB and more back to the kernel, and the next
-# array of that size faults its pages in again (with the host too on the VMs measured here, whose
-# free memory goes back to the host). Kept in the process, a full-M5 run's `forecast` step came
-# within 1.18x of its library calls against 1.21-1.26x without (numpy's huge pages off in both;
-# docs/benchmarks.md), at 2.68-2.87 GB peak against 2.64-2.75 GB.
-_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
-
-
-def keep_freed_memory() -> bool:
-    """Let glibc's malloc keep freed memory for this process's next allocations, for its lifetime.
-
-    No block is mmap'd on its own and the heap's top is never trimmed: a freed array's pages are
-    reused as they are. Returns False where the C library has no ``mallopt`` (not glibc).
-    """
-    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
-    if mallopt is None:
-        return False
-    return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
 
 
 def _run_config(args: argparse.Namespace) -> dict[str, Any]:
@@ -370,7 +349,6 @@ def run(args: argparse.Namespace) -> int:
             return 2
     started = time.perf_counter()
     quiet_libraries()
-    keep_freed_memory()
     from dagster import DagsterInstance
 
     from pipelines.definitions import defs
