@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SkipReason, sensor
 
+from assets.ingest import POS_PARTITIONS
 from assets.resources import FeedsResource
 from pipelines.jobs import daily_refresh
 from pipelines.review_jobs import REVIEW_SENSORS
@@ -18,7 +19,7 @@ from warehouse.ingest import pos_date_span
 
 __all__ = ["new_feed_files_sensor", "feed_fingerprints", "SENSORS"]
 
-_FIRST_DAY = dt.date(2010, 1, 1)  # = the first POS partition (assets.ingest.POS_PARTITIONS)
+_FIRST_DAY = dt.date.fromisoformat(POS_PARTITIONS.get_first_partition_key())
 
 
 def feed_fingerprints(paths: FeedPaths) -> dict[str, list[int]]:
