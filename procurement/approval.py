@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from procurement.policy import forecast_cumsums
+from procurement.policy import ForecastSums, forecast_cumsums
 
 __all__ = [
     "ApprovalPolicy",
@@ -116,7 +116,7 @@ def demand_references(
     policy: ApprovalPolicy = DEFAULT_POLICY,
     store_col: str = "ship_to",
     item_col: str = "item_id",
-    cumsums: dict[str, object] | None = None,
+    cumsums: ForecastSums | None = None,
 ) -> pd.DataFrame:
     """Forecast and recent sales over each line's lead time + review period.
 
