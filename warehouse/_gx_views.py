@@ -7,8 +7,6 @@ run). These views share one in-memory bytecode cache: each template compiles on 
 
 from __future__ import annotations
 
-from typing import Any
-
 from great_expectations.render.view import DefaultJinjaIndexPageView, DefaultJinjaPageView
 from jinja2 import BytecodeCache
 from jinja2.bccache import Bucket
@@ -34,20 +32,23 @@ class _MemoryBytecodeCache(BytecodeCache):
 _COMPILED = _MemoryBytecodeCache()
 
 
-class CompiledOncePageView(DefaultJinjaPageView):
+class _CompiledOnce:
+    """Mixin: the view's Jinja environment reads compiled templates from the shared cache."""
+
+    # the parameters spelled out: GX passes a view only the runtime settings its signature names
+    # (the project's custom styles among them)
+    def __init__(self, custom_styles_directory: str | None = None, custom_views_directory: str | None = None) -> None:
+        super().__init__(custom_styles_directory=custom_styles_directory,  # type: ignore[call-arg]
+                         custom_views_directory=custom_views_directory)
+        self.env.bytecode_cache = _COMPILED  # type: ignore[attr-defined]
+
+
+class CompiledOncePageView(_CompiledOnce, DefaultJinjaPageView):
     """GX's page view with templates compiled once per process."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.env.bytecode_cache = _COMPILED
 
-
-class CompiledOnceIndexPageView(DefaultJinjaIndexPageView):
+class CompiledOnceIndexPageView(_CompiledOnce, DefaultJinjaIndexPageView):
     """GX's index page view with templates compiled once per process."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.env.bytecode_cache = _COMPILED
 
 
 VIEW_CONFIG = {"module_name": __name__, "class_name": CompiledOncePageView.__name__}
