@@ -25,6 +25,7 @@ __all__ = [
     "from_nixtla",
     "decode_ids",
     "series_bounds",
+    "series_starts",
     "to_long",
 ]
 
@@ -159,7 +160,7 @@ def to_nixtla(
             Y: history[target_col].to_numpy(dtype=np.float64)[order_],
         }
     )
-    first_rows = order_[np.r_[True, frame[UID].to_numpy()[1:] != frame[UID].to_numpy()[:-1]]]
+    first_rows = order_[series_starts(frame[UID].to_numpy())]
     keys = history[id_cols].iloc[first_rows].reset_index(drop=True)
     # one row per series: plain values (categorical ids would carry their dtype into every output)
     plain = {c: keys[c].cat.categories.dtype for c in id_cols if isinstance(keys[c].dtype, pd.CategoricalDtype)}
@@ -205,6 +206,13 @@ def from_nixtla(
                          **{c: frame[c].to_numpy() for c in value_cols}})
 
 
+def series_starts(ids: np.ndarray) -> np.ndarray:
+    """Positions where a new series begins in ``ids`` sorted by series (empty for no rows)."""
+    if not len(ids):
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+
+
 def series_bounds(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Unique ids, row counts and last timestamps of a frame sorted by ``unique_id, ds``.
 
@@ -215,7 +223,7 @@ def series_bounds(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarr
         ``(ids, counts, last)``, one entry per series in frame order.
     """
     uid = frame[UID].to_numpy()
-    starts = np.flatnonzero(np.r_[True, uid[1:] != uid[:-1]])
+    starts = series_starts(uid)
     ends = np.r_[starts[1:], len(uid)] - 1
     return uid[starts], ends - starts + 1, frame[DS].to_numpy()[ends]
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from forecasting.frames import in_order
+from forecasting.frames import in_order, series_starts
 
 __all__ = [
     "mae",
@@ -160,7 +160,7 @@ def seasonal_scale(
     if not in_order([ids, times]):  # a backtest's training rows come sorted: checking is cheaper than sorting
         order = df[[id_col, time_col]].reset_index(drop=True).sort_values([id_col, time_col], kind="stable").index
         ids, y = ids[order], y[order]
-    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else np.zeros(0, dtype=np.int64)
+    starts = series_starts(ids)
     group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(ids)]))
     k = int(season_length)
     diff = np.abs(y[k:] - y[:-k])
