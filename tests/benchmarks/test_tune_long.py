@@ -8,16 +8,14 @@ import pytest
 from benchmarks.tune_long import _summary, against_references
 
 
-def _rows(candidate: str, col: str, scores: dict[str, float]) -> list[dict]:
-    return [{"candidate": candidate, "origin": o, col: v} for o, v in scores.items()]
+def _table(col: str, scores: dict[str, dict[str, float]]) -> pd.DataFrame:
+    """One row per candidate and origin, as ``tune_long`` stacks its per-origin tables."""
+    return pd.DataFrame([{"candidate": c, "origin": o, col: v} for c, by in scores.items() for o, v in by.items()])
 
 
 def test_m5_candidate_is_compared_with_auto_ets_and_the_recipe_at_each_window():
-    table = pd.DataFrame(
-        _rows("ref_auto_ets", "wrmsse_model", {"a": 1.0, "b": 0.8})
-        + _rows("ref_mlf_recipe", "wrmsse_model", {"a": 0.9, "b": 0.7})
-        + _rows("ref_weekday_mean_4", "wrmsse_model", {"a": 1.2, "b": 0.9})
-        + _rows("ours", "wrmsse_model", {"a": 0.9, "b": 0.76}))
+    table = _table("wrmsse_model", {"ref_auto_ets": {"a": 1.0, "b": 0.8}, "ref_mlf_recipe": {"a": 0.9, "b": 0.7},
+                                    "ref_weekday_mean_4": {"a": 1.2, "b": 0.9}, "ours": {"a": 0.9, "b": 0.76}})
     versus = against_references(table, "m5")
     # a: 0.9 / 1.0 - 1 = -10 %, 0.9 / 0.9 - 1 = 0; b: 0.76 / 0.8 - 1 = -5 %, 0.76 / 0.7 - 1 = +8.57 %
     assert versus.loc[("ours", "a")].tolist() == pytest.approx([-0.10, 0.0])
@@ -30,11 +28,8 @@ def test_m5_candidate_is_compared_with_auto_ets_and_the_recipe_at_each_window():
 
 
 def test_bakery_candidate_is_compared_with_the_best_reference_of_each_window():
-    table = pd.DataFrame(
-        _rows("ref_auto_ets", "mae_mean", {"a": 20.0, "b": 30.0})
-        + _rows("ref_mlf_recipe", "mae_mean", {"a": 25.0, "b": 24.0})
-        + _rows("ref_weekday_mean_4", "mae_mean", {"a": 22.0, "b": 26.0})
-        + _rows("ours", "mae_mean", {"a": 16.0, "b": 21.0}))
+    table = _table("mae_mean", {"ref_auto_ets": {"a": 20.0, "b": 30.0}, "ref_mlf_recipe": {"a": 25.0, "b": 24.0},
+                                "ref_weekday_mean_4": {"a": 22.0, "b": 26.0}, "ours": {"a": 16.0, "b": 21.0}})
     versus = against_references(table, "bakery")
     # a: best AutoETS 20 -> 16 / 20 - 1 = -20 %; b: best the recipe 24 -> 21 / 24 - 1 = -12.5 %
     assert versus["vs_best_reference"].tolist() == pytest.approx([-0.20, -0.125])
@@ -42,5 +37,5 @@ def test_bakery_candidate_is_compared_with_the_best_reference_of_each_window():
 
 
 def test_without_auto_ets_there_is_no_comparison():
-    table = pd.DataFrame(_rows("ref_mlf_recipe", "wrmsse_model", {"a": 0.9}) + _rows("ours", "wrmsse_model", {"a": 0.8}))
+    table = _table("wrmsse_model", {"ref_mlf_recipe": {"a": 0.9}, "ours": {"a": 0.8}})
     assert against_references(table, "m5") is None
