@@ -41,11 +41,13 @@ from benchmarks._data import Bakery, load_bakery, shared_data
 from forecasting.covariates import Covariates
 from forecasting.long_history import LongHistoryForecaster
 
-__all__ = ["FORECASTER", "covariates", "score", "run", "main"]
+__all__ = ["FORECASTER", "TARGET_VS_BEST", "covariates", "score", "run", "main"]
 
 VALID_ORIGIN = pd.Timestamp("2019-02-05")
 TEST_ORIGIN = pd.Timestamp("2019-03-05")
 H = 28
+# issue 15: ours' MAE at most this multiple of the best baseline's
+TARGET_VS_BEST = 0.85
 
 FORECASTER = LongHistoryForecaster(horizon=H, quantiles=(0.1, 0.5, 0.9), static_features=("store_id", "item_id"))
 
@@ -171,9 +173,10 @@ def run(root: Path, tee: Tee, *, forecaster: LongHistoryForecaster = FORECASTER,
         "at both origins; ours = fit (including its calibration refits, one per window before the origin) + predict")
     tee(f"stats_pick choices (by validation MSE): {choice.value_counts().to_dict()}")
     ours = rows["ours"]["mae"]
-    tee(f"\nTarget: ours MAE <= 0.85 x best baseline ({best} {rows[best]['mae']:.3f} -> {0.85 * rows[best]['mae']:.3f})"
+    target = TARGET_VS_BEST * rows[best]["mae"]
+    tee(f"\nTarget: ours MAE <= {TARGET_VS_BEST:.2f} x best baseline ({best} {rows[best]['mae']:.3f} -> {target:.3f})"
         f": ours {ours:.3f} ({100 * (ours / rows[best]['mae'] - 1):+.1f}%) -> "
-        f"{'MET' if ours <= 0.85 * rows[best]['mae'] else 'NOT MET'}")
+        f"{'MET' if ours <= target else 'NOT MET'}")
     tee(f"What weather buys (MAE): observed as a perfect forecast (UPPER BOUND) "
         f"{rows['ours_weather_observed_UPPER_BOUND']['mae']:.3f}, climatology "
         f"{rows['ours_weather_climatology']['mae']:.3f}, none {rows['ours_no_weather']['mae']:.3f}")
